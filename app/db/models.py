@@ -1,0 +1,247 @@
+"""Plain data records stored in MongoDB. No I/O here; repositories map them to and from documents.
+
+Every model maps its `id` field to the document's `_id` (see `Record.to_doc` / `Record.from_doc`).
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(use_enum_values=False, populate_by_name=True)
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = self.model_dump(mode='python', exclude={'id'} if 'id' in type(self).model_fields else set())
+        if 'id' in type(self).model_fields:
+            doc['_id'] = self.id  # type: ignore[attr-defined]
+        return _enums_to_values(doc)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Self:
+        data = dict(doc)
+        if '_id' in data:
+            data['id'] = data.pop('_id')
+        return cls.model_validate(data)
+
+
+def _enums_to_values(value: Any) -> Any:
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _enums_to_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_enums_to_values(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------- accounts
+
+class AccountStatus(StrEnum):
+    PENDING = 'pending'
+    CODE_SENT = 'code_sent'
+    PASSWORD_REQUIRED = 'password_required'
+    AUTHORIZED = 'authorized'
+    REVOKED = 'revoked'
+    ERROR = 'error'
+
+
+class Lease(BaseModel):
+    owner: str
+    until: datetime
+
+
+class Account(Record):
+    id: str
+    phone: str | None = None
+    user_id: int | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+    dc_id: int | None = None
+    session_encrypted: str | None = None  # Fernet token of the StringSession; never leaves app.db/app.mtproto
+    status: AccountStatus = AccountStatus.PENDING
+    status_reason: str | None = None
+    flood_wait_until: datetime | None = None
+    lease: Lease | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- channels
+
+class SyncStatus(StrEnum):
+    IDLE = 'idle'
+    QUEUED = 'queued'
+    BACKFILLING = 'backfilling'
+    SYNCING = 'syncing'
+    WAITING = 'waiting'  # FloodWait: see Job.wait_until
+    PAUSED = 'paused'
+    ERROR = 'error'
+
+
+class SyncSettings(BaseModel):
+    enabled: bool = True
+    interval_seconds: int = 300
+    refresh_days: int = 7
+
+
+class SyncState(BaseModel):
+    status: SyncStatus = SyncStatus.IDLE
+    last_message_id: int = 0  # newest message id stored
+    top_message_id: int = 0  # newest message id Telegram reported
+    last_synced_at: datetime | None = None
+    next_sync_at: datetime | None = None
+    job_id: str | None = None
+    error: str | None = None
+
+
+class Channel(Record):
+    id: int  # Telegram's bare channel id (positive; -100<id> is the "marked" form)
+    title: str = ''
+    username: str | None = None
+    about: str | None = None
+    participants_count: int | None = None
+    photo: str | None = None  # data: URL of the small profile photo, when known
+    linked_chat_id: int | None = None
+    broadcast: bool = True
+    access_hashes: dict[str, int] = Field(default_factory=dict)  # account id -> access_hash (per account!)
+    joined_by: list[str] = Field(default_factory=list)  # account ids that are members (live updates)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    state: SyncState = Field(default_factory=SyncState)
+    added_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- posts
+
+class PostEntities(BaseModel):
+    urls: list[str] = Field(default_factory=list)
+    mentions: list[str] = Field(default_factory=list)
+    hashtags: list[str] = Field(default_factory=list)
+
+
+class MediaSummary(BaseModel):
+    type: str  # photo, video, audio, voice, document, sticker, gif, webpage, poll, geo, contact, other
+    mime_type: str | None = None
+    size: int | None = None
+    file_name: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+
+
+class Reaction(BaseModel):
+    emoji: str
+    count: int
+
+
+class ForwardInfo(BaseModel):
+    from_id: int | None = None  # marked peer id (-100... for channels)
+    from_name: str | None = None
+    channel_post: int | None = None
+    date: datetime | None = None
+
+
+class Post(Record):
+    """Unique on (channel_id, message_id); `id` is not used, the pair is the key."""
+
+    channel_id: int
+    message_id: int
+    date: datetime
+    edit_date: datetime | None = None
+    text: str = ''
+    entities: PostEntities = Field(default_factory=PostEntities)
+    media: MediaSummary | None = None
+    grouped_id: int | None = None
+    views: int | None = None
+    forwards: int | None = None
+    replies: int | None = None
+    reactions: list[Reaction] = Field(default_factory=list)
+    fwd_from: ForwardInfo | None = None
+    post_author: str | None = None
+    pinned: bool = False
+    deleted: bool = False
+    deleted_at: datetime | None = None
+    fetched_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- metrics
+
+class MetricKind(StrEnum):
+    CHANNEL = 'channel'  # values: {subscribers}
+    POST = 'post'  # values: {views, forwards, replies, reactions}
+
+
+class Metric(Record):
+    kind: MetricKind
+    channel_id: int
+    message_id: int | None = None
+    at: datetime = Field(default_factory=utcnow)
+    values: dict[str, int] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- jobs
+
+class JobKind(StrEnum):
+    BACKFILL = 'backfill'
+    SYNC = 'sync'
+    REFRESH = 'refresh'
+
+
+class JobStatus(StrEnum):
+    QUEUED = 'queued'
+    RUNNING = 'running'
+    WAITING = 'waiting'  # FloodWait or no account available; wait_until says until when
+    PAUSED = 'paused'
+    DONE = 'done'
+    FAILED = 'failed'
+    CANCELLED = 'cancelled'
+
+
+class Progress(BaseModel):
+    done: int = 0
+    total: int | None = None
+
+
+class Job(Record):
+    id: str
+    kind: JobKind
+    channel_id: int
+    account_id: str | None = None
+    status: JobStatus = JobStatus.QUEUED
+    progress: Progress = Field(default_factory=Progress)
+    checkpoint: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    wait_until: datetime | None = None
+    eta_seconds: float | None = None
+    owner: str | None = None  # process id string of the runner, for crash recovery
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- secrets
+
+class ApiToken(Record):
+    id: str
+    name: str
+    token_hash: str  # sha256 hex of the token; the token itself is shown once
+    prefix: str  # first characters, to recognise a token in the list
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class Admin(Record):
+    id: str = 'admin'
+    password_hash: str  # scrypt, see app.auth
+    created_at: datetime = Field(default_factory=utcnow)
