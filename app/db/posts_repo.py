@@ -1,0 +1,14 @@
+"""Repository for the `posts` collection."""
+from __future__ import annotations
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+
+class PostsRepo:
+    collection_name = 'posts'
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.collection = db[self.collection_name]
+
+    async def ensure_indexes(self) -> None:
+        pass
