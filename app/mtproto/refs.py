@@ -1,0 +1,169 @@
+"""Parse the channel references a person pastes into a typed reference.
+
+Pure functions, no I/O: `parse_ref('t.me/+AbC')` → `InviteRef('AbC')`. A malformed reference raises
+`RefError` whose message says what is wrong, in words a person understands.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+USERNAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{3,31}$')
+INVITE_RE = re.compile(r'^[A-Za-z0-9_-]{8,64}$')
+HOSTS = {'t.me', 'telegram.me', 'telegram.dog', 'www.t.me', 'www.telegram.me', 'www.telegram.dog'}
+# First path segments of t.me that are not usernames.
+RESERVED = {'addstickers', 'addemoji', 'addtheme', 'share', 'proxy', 'socks', 'iv', 'setlanguage', 'login',
+            'confirmphone', 'bg', 'invoice', 'boost', 'addlist', 'm', 'contact'}
+
+
+class RefError(ValueError):
+    """The reference is malformed; `str(error)` is the reason to show."""
+
+
+@dataclass(frozen=True)
+class UsernameRef:
+    username: str
+    message_id: int | None = None
+
+    def __str__(self) -> str:
+        return f'@{self.username}'
+
+
+@dataclass(frozen=True)
+class InviteRef:
+    hash: str
+
+    def __str__(self) -> str:
+        return f'https://t.me/+{self.hash}'
+
+
+@dataclass(frozen=True)
+class ChannelIdRef:
+    channel_id: int  # bare positive id (without -100)
+    message_id: int | None = None
+
+    def __str__(self) -> str:
+        return f'-100{self.channel_id}'
+
+
+ChannelRef = UsernameRef | InviteRef | ChannelIdRef
+
+
+def parse_refs(text: str) -> list[str]:
+    """Split a pasted block into one reference per non-empty line (commas and spaces also separate)."""
+    return [part for part in re.split(r'[\s,]+', text or '') if part]
+
+
+def parse_ref(raw: str) -> ChannelRef:
+    ref = (raw or '').strip()
+    if not ref:
+        raise RefError('The reference is empty.')
+    if any(ch.isspace() for ch in ref):
+        raise RefError(f'"{ref}" contains spaces; paste one reference per line.')
+    if ref.lower().startswith('tg://'):
+        return _parse_tg(ref)
+    if re.fullmatch(r'-?\d+', ref):
+        return _parse_number(ref)
+    if ref.startswith('@'):
+        return _username(ref[1:], ref)
+    lowered = ref.lower()
+    if lowered.startswith(('http://', 'https://')) or any(lowered.startswith(host + '/') or lowered == host
+                                                          for host in HOSTS):
+        return _parse_url(ref)
+    if '/' in ref or '.' in ref:
+        raise RefError(f'"{ref}" is not a Telegram link; use t.me/name, @name or an invite link.')
+    return _username(ref, ref)
+
+
+def _username(name: str, raw: str, message_id: int | None = None) -> UsernameRef:
+    if not USERNAME_RE.fullmatch(name) or name.endswith('_') or '__' in name:
+        raise RefError(f'"{raw}" is not a valid username: 4 to 32 letters, digits or underscores, '
+                       'starting with a letter.')
+    return UsernameRef(name.lower(), message_id)
+
+
+def _invite(hash_: str, raw: str) -> InviteRef:
+    if not INVITE_RE.fullmatch(hash_):
+        raise RefError(f'"{raw}" has a malformed invite hash.')
+    return InviteRef(hash_)
+
+
+def _post_id(value: str, raw: str) -> int:
+    if not value.isdigit() or int(value) <= 0:
+        raise RefError(f'"{raw}" has a malformed post number "{value}".')
+    return int(value)
+
+
+def _parse_number(ref: str) -> ChannelIdRef:
+    if not ref.startswith('-100') or len(ref) <= 4:
+        raise RefError(f'"{ref}" is not a channel id; channel ids look like -1001234567890.')
+    channel_id = int(ref[4:])
+    if channel_id <= 0:
+        raise RefError(f'"{ref}" is not a channel id; channel ids look like -1001234567890.')
+    return ChannelIdRef(channel_id)
+
+
+def _parse_url(ref: str) -> ChannelRef:
+    url = ref if '://' in ref else 'https://' + ref
+    parts = urlsplit(url)
+    if parts.scheme not in ('http', 'https'):
+        raise RefError(f'"{ref}" is not a Telegram link.')
+    if (parts.hostname or '').lower() not in HOSTS:
+        raise RefError(f'"{ref}" is not a t.me link.')
+    segments = [s for s in parts.path.split('/') if s]
+    if not segments:
+        raise RefError(f'"{ref}" names no channel.')
+    head = segments[0]
+    if head.startswith('+'):
+        if len(segments) > 1:
+            raise RefError(f'"{ref}" has extra parts after the invite hash.')
+        return _invite(head[1:], ref)
+    lowered = head.lower()
+    if lowered == 'joinchat':
+        if len(segments) != 2:
+            raise RefError(f'"{ref}" is a joinchat link without its invite hash.')
+        return _invite(segments[1], ref)
+    if lowered == 'c':
+        if len(segments) < 2 or not segments[1].isdigit() or int(segments[1]) <= 0:
+            raise RefError(f'"{ref}" is a t.me/c/ link without a channel number.')
+        if len(segments) > 3:
+            raise RefError(f'"{ref}" has too many parts for a t.me/c/ link.')
+        message_id = _post_id(segments[2], ref) if len(segments) == 3 else None
+        return ChannelIdRef(int(segments[1]), message_id)
+    if lowered == 's':
+        if len(segments) < 2:
+            raise RefError(f'"{ref}" is a t.me/s/ link without a channel name.')
+        segments = segments[1:]
+        head = segments[0]
+        lowered = head.lower()
+    if lowered in RESERVED:
+        raise RefError(f'"{ref}" is a t.me/{lowered} link, not a channel.')
+    if len(segments) > 2:
+        raise RefError(f'"{ref}" has too many parts for a channel link.')
+    message_id = _post_id(segments[1], ref) if len(segments) == 2 else None
+    return _username(head, ref, message_id)
+
+
+def _parse_tg(ref: str) -> ChannelRef:
+    parts = urlsplit(ref)
+    action = (parts.netloc or parts.path.strip('/')).lower()
+    query = parse_qs(parts.query)
+    if action == 'resolve':
+        domain = (query.get('domain') or [''])[0]
+        if not domain:
+            raise RefError(f'"{ref}" has no domain= parameter.')
+        post = (query.get('post') or [None])[0]
+        return _username(domain, ref, _post_id(post, ref) if post is not None else None)
+    if action == 'join':
+        invite = (query.get('invite') or [''])[0]
+        if not invite:
+            raise RefError(f'"{ref}" has no invite= parameter.')
+        return _invite(invite, ref)
+    if action == 'privatepost':
+        channel = (query.get('channel') or [''])[0]
+        if not channel.isdigit():
+            raise RefError(f'"{ref}" has no channel= number.')
+        post = (query.get('post') or [None])[0]
+        return ChannelIdRef(int(channel), _post_id(post, ref) if post is not None else None)
+    raise RefError(f'"{ref}" is a tg:// link that does not name a channel.')
