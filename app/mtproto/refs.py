@@ -44,7 +44,7 @@ class ChannelIdRef:
     message_id: int | None = None
 
     def __str__(self) -> str:
-        return f'-100{self.channel_id}'
+        return str(-(10**12 + self.channel_id))
 
 
 ChannelRef = UsernameRef | InviteRef | ChannelIdRef

@@ -71,4 +71,5 @@ def test_several_refs_one_per_line():
 def test_str_gives_a_canonical_form():
     assert str(parse_ref('t.me/Durov')) == '@durov'
     assert str(parse_ref('t.me/joinchat/AbCdEf123456')) == 'https://t.me/+AbCdEf123456'
-    assert str(parse_ref('t.me/c/55/1')) == '-10055'
+    assert str(parse_ref('t.me/c/55/1')) == '-1000000000055'
+    assert parse_ref('-1000000000055') == parse_ref('-10055') == ChannelIdRef(55)
