@@ -1,7 +1,15 @@
-"""Repository for the `channels` collection."""
+"""Repository for the `channels` collection (metadata, per-account access hashes, sync settings and state)."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+
+from app.db.models import Channel, SyncSettings, SyncState, utcnow
+
+METADATA_FIELDS = ('title', 'username', 'about', 'participants_count', 'linked_chat_id', 'broadcast')
 
 
 class ChannelsRepo:
@@ -11,4 +19,72 @@ class ChannelsRepo:
         self.collection = db[self.collection_name]
 
     async def ensure_indexes(self) -> None:
-        pass
+        await self.collection.create_index([('username', ASCENDING)], name='username')
+        await self.collection.create_index([('state.next_sync_at', ASCENDING)], name='next_sync_at')
+        await self.collection.create_index([('state.account_id', ASCENDING)], name='account')
+
+    async def upsert_metadata(self, channel: Channel, *, account_id: str | None = None,
+                              access_hash: int | None = None) -> tuple[Channel, bool]:
+        """Store fresh metadata (keeping sync state); returns (channel, created)."""
+        now = utcnow()
+        fields: dict[str, Any] = {name: getattr(channel, name) for name in METADATA_FIELDS}
+        if channel.photo:
+            fields['photo'] = channel.photo
+        fields['updated_at'] = now
+        if account_id is not None and access_hash is not None:
+            fields[f'access_hashes.{account_id}'] = access_hash
+        existed = await self.collection.find_one({'_id': channel.id}, {'_id': 1}) is not None
+        doc = await self.collection.find_one_and_update(
+            {'_id': channel.id},
+            {'$set': fields,
+             '$setOnInsert': {'added_at': now, 'sync': SyncSettings().model_dump(),
+                              'state': {**SyncState().model_dump(), 'next_sync_at': now}, 'joined_by': [],
+                              **({} if channel.photo else {'photo': None})}},
+            upsert=True, return_document=ReturnDocument.AFTER)
+        return Channel.from_doc(doc), not existed
+
+    async def get(self, channel_id: int) -> Channel | None:
+        doc = await self.collection.find_one({'_id': channel_id})
+        return Channel.from_doc(doc) if doc else None
+
+    async def list(self) -> list[Channel]:
+        docs = await self.collection.find({}).sort('added_at', ASCENDING).to_list()
+        return [Channel.from_doc(doc) for doc in docs]
+
+    async def delete(self, channel_id: int) -> bool:
+        result = await self.collection.delete_one({'_id': channel_id})
+        return result.deleted_count == 1
+
+    async def set_state(self, channel_id: int, **fields: Any) -> None:
+        """Set fields of `state` (e.g. status='syncing', last_message_id=5)."""
+        update = {f'state.{name}': getattr(value, 'value', value) for name, value in fields.items()}
+        update['updated_at'] = utcnow()
+        await self.collection.update_one({'_id': channel_id}, {'$set': update})
+
+    async def set_sync_settings(self, channel_id: int, *, enabled: bool | None = None,
+                                interval_seconds: int | None = None) -> None:
+        update: dict[str, Any] = {}
+        if enabled is not None:
+            update['sync.enabled'] = enabled
+        if interval_seconds is not None:
+            update['sync.interval_seconds'] = interval_seconds
+        if update:
+            await self.collection.update_one({'_id': channel_id}, {'$set': update})
+
+    async def add_joined(self, channel_id: int, *, account_id: str) -> None:
+        await self.collection.update_one({'_id': channel_id}, {'$addToSet': {'joined_by': account_id}})
+
+    async def forget_account(self, account_id: str) -> None:
+        """An account is gone (revoked, logged out): drop its access hashes and memberships."""
+        await self.collection.update_many({f'access_hashes.{account_id}': {'$exists': True}},
+                                          {'$unset': {f'access_hashes.{account_id}': ''}})
+        await self.collection.update_many({'joined_by': account_id}, {'$pull': {'joined_by': account_id}})
+        await self.collection.update_many({'state.account_id': account_id}, {'$set': {'state.account_id': None}})
+
+    async def due(self, *, now: datetime | None = None) -> list[Channel]:
+        docs = await self.collection.find({'state.next_sync_at': {'$lte': now or utcnow()}}).to_list()
+        return [Channel.from_doc(doc) for doc in docs if doc.get('sync', {}).get('enabled', True)]
+
+    async def by_username(self, username: str) -> Channel | None:
+        doc = await self.collection.find_one({'username': {'$regex': f'^{username}$', '$options': 'i'}})
+        return Channel.from_doc(doc) if doc else None

@@ -1,7 +1,12 @@
-"""Repository for the `metrics` collection."""
+"""Repository for the `metrics` collection: time series snapshots of channels and posts."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+
+from app.db.models import Metric, MetricKind, utcnow
 
 
 class MetricsRepo:
@@ -11,4 +16,29 @@ class MetricsRepo:
         self.collection = db[self.collection_name]
 
     async def ensure_indexes(self) -> None:
-        pass
+        await self.collection.create_index([('channel_id', ASCENDING), ('kind', ASCENDING), ('at', ASCENDING)],
+                                           name='channel_kind_at')
+
+    async def add(self, metric: Metric) -> None:
+        doc = metric.to_doc()
+        doc.pop('_id', None)
+        await self.collection.insert_one(doc)
+
+    async def add_many(self, metrics: list[Metric]) -> None:
+        docs = [m.to_doc() for m in metrics]
+        for doc in docs:
+            doc.pop('_id', None)
+        if docs:
+            await self.collection.insert_many(docs, ordered=False)
+
+    async def series(self, *, channel_id: int, kind: MetricKind = MetricKind.CHANNEL, days: int = 90,
+                     now: datetime | None = None, limit: int = 2000) -> list[Metric]:
+        """Snapshots oldest first within the last `days`, at most `limit` (the newest ones)."""
+        since = (now or utcnow()) - timedelta(days=days)
+        docs = await self.collection.find(
+            {'channel_id': channel_id, 'kind': kind.value, 'at': {'$gte': since}}).to_list()
+        docs.sort(key=lambda d: d['at'])
+        return [Metric.from_doc({k: v for k, v in d.items() if k != '_id'}) for d in docs[-limit:]]
+
+    async def delete_channel(self, *, channel_id: int) -> None:
+        await self.collection.delete_many({'channel_id': channel_id})

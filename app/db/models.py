@@ -101,6 +101,8 @@ class SyncState(BaseModel):
     next_sync_at: datetime | None = None
     job_id: str | None = None
     error: str | None = None
+    posts_stored: int = 0
+    account_id: str | None = None  # the account that currently reads this channel
 
 
 class Channel(Record):

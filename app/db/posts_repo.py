@@ -1,7 +1,92 @@
-"""Repository for the `posts` collection."""
+"""Repository for the `posts` collection.
+
+Unique on (channel_id, message_id). Search uses a token index: each post stores the lower-cased words of its
+text in `tokens` (indexed together with channel_id and message_id), since the embedded server has no $text.
+Pages walk message ids downwards in growing windows so every query is an index range scan, never a full sort.
+"""
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+
+from app.db.models import Post, utcnow
+
+WORD_RE = re.compile(r'\w+', re.UNICODE)
+MAX_TOKENS = 400
+MAX_WINDOW = 1 << 20
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased unique words of a text, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for word in WORD_RE.findall(text.lower()):
+        if word not in seen:
+            seen[word] = None
+            if len(seen) >= MAX_TOKENS:
+                break
+    return list(seen)
+
+
+def _query_terms(q: str) -> tuple[list[str], str | None]:
+    """Words every post must contain, plus a quoted phrase (if any) matched as a substring."""
+    q = (q or '').strip()
+    phrase = None
+    match = re.fullmatch(r'"(.+)"', q)
+    if match:
+        phrase = match.group(1)
+    return tokenize(q), phrase
+
+
+@dataclass
+class PostFilter:
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    has_media: bool | None = None
+    include_deleted: bool = True
+
+    def mongo(self) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        words, phrase = _query_terms(self.q or '')
+        if words:
+            query['tokens'] = words[0]
+            if len(words) > 1:
+                query['$and'] = [{'tokens': word} for word in words[1:]]
+        if phrase:
+            query['text'] = {'$regex': re.escape(phrase), '$options': 'i'}
+        if self.since or self.until:
+            query['date'] = {}
+            if self.since:
+                query['date']['$gte'] = self.since
+            if self.until:
+                query['date']['$lte'] = self.until
+        if self.has_media is not None:
+            query['has_media'] = self.has_media
+        if not self.include_deleted:
+            query['deleted'] = False
+        return query
+
+    def index_hint(self) -> str:
+        """The planner ignores indexes under $and; name the one that bounds the scan."""
+        return 'channel_tokens' if tokenize(self.q or '') else 'channel_message_unique'
+
+
+def post_doc(post: Post) -> dict[str, Any]:
+    doc = post.to_doc()
+    doc['tokens'] = tokenize(post.text)
+    doc['has_media'] = post.media is not None
+    return doc
+
+
+def post_from_doc(doc: dict[str, Any]) -> Post:
+    data = {k: v for k, v in doc.items() if k not in ('_id', 'tokens', 'has_media')}
+    return Post.model_validate(data)
 
 
 class PostsRepo:
@@ -11,4 +96,152 @@ class PostsRepo:
         self.collection = db[self.collection_name]
 
     async def ensure_indexes(self) -> None:
-        pass
+        await self.collection.create_index([('channel_id', ASCENDING), ('message_id', ASCENDING)], unique=True,
+                                           name='channel_message_unique')
+        await self.collection.create_index([('channel_id', ASCENDING), ('tokens', ASCENDING),
+                                            ('message_id', ASCENDING)], name='channel_tokens')
+        await self.collection.create_index([('channel_id', ASCENDING), ('date', ASCENDING)], name='channel_date')
+
+    # ------------------------------------------------------------ writes
+
+    async def bulk_upsert(self, posts: Iterable[Post]) -> int:
+        """Insert or replace posts by (channel_id, message_id); running it twice changes nothing. Returns count."""
+        ops = []
+        for post in posts:
+            doc = post_doc(post)
+            doc.pop('_id', None)
+            ops.append(UpdateOne({'channel_id': post.channel_id, 'message_id': post.message_id},
+                                 {'$set': doc}, upsert=True))
+        if not ops:
+            return 0
+        await self.collection.bulk_write(ops, ordered=False)
+        return len(ops)
+
+    async def update_counters(self, channel_id: int, posts: Iterable[Post]) -> int:
+        """Refresh views/forwards/replies/reactions (and edits) of posts already stored."""
+        ops = []
+        for post in posts:
+            fields = {'views': post.views, 'forwards': post.forwards, 'replies': post.replies,
+                      'reactions': [r.model_dump() for r in post.reactions], 'fetched_at': post.fetched_at}
+            ops.append(UpdateOne({'channel_id': channel_id, 'message_id': post.message_id}, {'$set': fields}))
+        if not ops:
+            return 0
+        result = await self.collection.bulk_write(ops, ordered=False)
+        return result.matched_count
+
+    async def mark_deleted(self, *, channel_id: int, message_ids: Iterable[int], at: datetime | None = None) -> int:
+        ids = list(message_ids)
+        if not ids:
+            return 0
+        result = await self.collection.update_many(
+            {'channel_id': channel_id, 'message_id': {'$in': ids}, 'deleted': False},
+            {'$set': {'deleted': True, 'deleted_at': at or utcnow()}})
+        return result.modified_count
+
+    async def delete_channel(self, *, channel_id: int) -> int:
+        result = await self.collection.delete_many({'channel_id': channel_id})
+        return result.deleted_count
+
+    # ------------------------------------------------------------ reads
+
+    async def get(self, *, channel_id: int, message_id: int) -> Post | None:
+        doc = await self.collection.find_one({'channel_id': channel_id, 'message_id': message_id})
+        return post_from_doc(doc) if doc else None
+
+    async def count(self, *, channel_id: int, filter: PostFilter | None = None) -> int:
+        filter = filter or PostFilter()
+        query = {'channel_id': channel_id, **filter.mongo()}
+        return await self.collection.count_documents(query, hint=filter.index_hint())
+
+    async def max_message_id(self, *, channel_id: int, below: int | None = None) -> int:
+        """Highest stored message id (below `below`), found by walking id windows down the unique index."""
+        hi = below if below is not None else await self._upper_bound(channel_id)
+        window = 64
+        while hi > 0:
+            lo = max(0, hi - window)
+            docs = await self.collection.find(
+                {'channel_id': channel_id, 'message_id': {'$gte': lo, '$lt': hi}}, {'message_id': 1}).to_list()
+            if docs:
+                return max(d['message_id'] for d in docs)
+            hi, window = lo, min(window * 4, MAX_WINDOW)
+        return 0
+
+    async def _upper_bound(self, channel_id: int) -> int:
+        """An id above every stored message id, by exponential probing on the unique index."""
+        probe = 1024
+        while await self.collection.find_one({'channel_id': channel_id, 'message_id': {'$gte': probe}},
+                                             {'_id': 1}):
+            probe *= 4
+        return probe
+
+    async def page(self, *, channel_id: int, limit: int = 50, before_id: int | None = None,
+                   filter: PostFilter | None = None) -> tuple[list[Post], int | None]:
+        """Posts newest first, below `before_id`; returns (items, next_before_id or None at the end)."""
+        items: list[Post] = []
+        async for post in self._walk(channel_id, before_id, filter or PostFilter(), limit):
+            items.append(post)
+            if len(items) >= limit:
+                break
+        next_before = items[-1].message_id if len(items) >= limit else None
+        return items, next_before
+
+    async def stream(self, *, channel_id: int, filter: PostFilter | None = None) -> AsyncIterator[Post]:
+        """Every matching post, newest first, in bounded memory (for exports)."""
+        async for post in self._walk(channel_id, None, filter or PostFilter(), 500):
+            yield post
+
+    async def _walk(self, channel_id: int, before_id: int | None, filter: PostFilter,
+                    want: int) -> AsyncIterator[Post]:
+        query = filter.mongo()
+        hi = before_id if before_id is not None else await self._upper_bound(channel_id)
+        window = max(want * 2, 64)
+        while hi > 0:
+            lo = max(0, hi - window)
+            docs = await self.collection.find(
+                {'channel_id': channel_id, 'message_id': {'$gte': lo, '$lt': hi}, **query},
+                hint=filter.index_hint()).to_list()
+            docs.sort(key=lambda d: d['message_id'], reverse=True)
+            for doc in docs:
+                yield post_from_doc(doc)
+            if filter.since and docs and min(d['date'] for d in docs) < filter.since:
+                return  # ids grow with dates in a channel: nothing older can match
+            hi = lo
+            window = min(window * 2, MAX_WINDOW) if len(docs) < want else window
+
+    async def ids_between(self, *, channel_id: int, min_id: int, max_id: int,
+                          include_deleted: bool = False) -> list[int]:
+        query: dict[str, Any] = {'channel_id': channel_id, 'message_id': {'$gte': min_id, '$lte': max_id}}
+        if not include_deleted:
+            query['deleted'] = False
+        docs = await self.collection.find(query, {'message_id': 1}).to_list()
+        return sorted(d['message_id'] for d in docs)
+
+    async def recent_ids(self, *, channel_id: int, days: int, now: datetime | None = None) -> list[int]:
+        since = (now or utcnow()) - timedelta(days=days)
+        docs = await self.collection.find({'channel_id': channel_id, 'date': {'$gte': since}, 'deleted': False},
+                                          {'message_id': 1}).to_list()
+        return sorted(d['message_id'] for d in docs)
+
+    # ------------------------------------------------------------ charts
+
+    async def posts_per_day(self, *, channel_id: int, days: int = 90, now: datetime | None = None
+                            ) -> list[tuple[str, int]]:
+        since = (now or utcnow()) - timedelta(days=days)
+        rows = await (await self.collection.aggregate([
+            {'$match': {'channel_id': channel_id, 'date': {'$gte': since}}},
+            {'$group': {'_id': {'$dateToString': {'format': '%Y-%m-%d', 'date': '$date'}}, 'n': {'$sum': 1}}},
+            {'$sort': {'_id': 1}},
+        ])).to_list()
+        return [(row['_id'], row['n']) for row in rows]
+
+    async def views_per_day(self, *, channel_id: int, days: int = 90, now: datetime | None = None
+                            ) -> list[tuple[str, float]]:
+        """Average views per post, by day of posting."""
+        since = (now or utcnow()) - timedelta(days=days)
+        rows = await (await self.collection.aggregate([
+            {'$match': {'channel_id': channel_id, 'date': {'$gte': since}, 'views': {'$ne': None}}},
+            {'$group': {'_id': {'$dateToString': {'format': '%Y-%m-%d', 'date': '$date'}},
+                        'v': {'$avg': '$views'}}},
+            {'$sort': {'_id': 1}},
+        ])).to_list()
+        return [(row['_id'], round(row['v'], 1)) for row in rows]

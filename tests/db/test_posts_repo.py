@@ -1,0 +1,108 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pymongo.errors import DuplicateKeyError
+
+from app.db.models import MediaSummary, Post, Reaction
+from app.db.posts_repo import PostFilter, tokenize
+
+BASE = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _post(message_id: int, text: str = '', channel_id: int = 10, **fields) -> Post:
+    return Post(channel_id=channel_id, message_id=message_id, date=BASE + timedelta(hours=message_id), text=text,
+                **fields)
+
+
+async def test_bulk_upsert_is_idempotent_and_the_unique_index_rejects_duplicates(repos):
+    posts = [_post(i, f'post {i}') for i in range(1, 201)]
+    await repos.posts.bulk_upsert(posts)
+    await repos.posts.bulk_upsert(posts[50:150])
+    assert await repos.posts.count(channel_id=10) == 200
+    with pytest.raises(DuplicateKeyError):
+        await repos.posts.collection.insert_one({'channel_id': 10, 'message_id': 5})
+    # an upsert replaces changed fields
+    await repos.posts.bulk_upsert([_post(5, 'edited', views=99)])
+    stored = await repos.posts.get(channel_id=10, message_id=5)
+    assert (stored.text, stored.views) == ('edited', 99)
+
+
+async def test_pages_newest_first_with_cursor(repos):
+    await repos.posts.bulk_upsert([_post(i, f'n{i}') for i in range(1, 251)])
+    await repos.posts.bulk_upsert([_post(i, 'other channel', channel_id=11) for i in range(1, 30)])
+    seen = []
+    before = None
+    while True:
+        items, before = await repos.posts.page(channel_id=10, limit=60, before_id=before)
+        seen.extend(p.message_id for p in items)
+        if before is None:
+            break
+    assert seen == list(range(250, 0, -1))
+
+
+async def test_sparse_ids_are_paged_without_gaps(repos):
+    ids = [1, 2, 3000, 3001, 90_000, 200_000]
+    await repos.posts.bulk_upsert([_post(i) for i in ids])
+    items, before = await repos.posts.page(channel_id=10, limit=4)
+    assert [p.message_id for p in items] == [200_000, 90_000, 3001, 3000] and before == 3000
+    items, before = await repos.posts.page(channel_id=10, limit=4, before_id=before)
+    assert [p.message_id for p in items] == [2, 1] and before is None
+    assert await repos.posts.max_message_id(channel_id=10) == 200_000
+
+
+async def test_search_words_case_insensitive_any_order_and_phrase(repos):
+    await repos.posts.bulk_upsert([
+        _post(1, 'Breaking NEWS: Telegram update'),
+        _post(2, 'news about the weather'),
+        _post(3, 'Новости: обновление Telegram'),
+        _post(4, 'update news telegram, in another order'),
+    ])
+    async def ids(q):
+        items, _ = await repos.posts.page(channel_id=10, filter=PostFilter(q=q))
+        return [p.message_id for p in items]
+    assert await ids('news') == [4, 2, 1]
+    assert await ids('TELEGRAM news') == [4, 1]
+    assert await ids('новости') == [3]
+    assert await ids('"telegram update"') == [1]
+    assert await ids('absent') == []
+    assert await repos.posts.count(channel_id=10, filter=PostFilter(q='telegram')) == 3
+    assert tokenize('A a, B!') == ['a', 'b']
+
+
+async def test_date_range_media_and_deleted_filters(repos):
+    await repos.posts.bulk_upsert([
+        _post(1, 'a'), _post(2, 'b', media=MediaSummary(type='photo')), _post(3, 'c'),
+        _post(4, 'd', media=MediaSummary(type='video'), reactions=[Reaction(emoji='👍', count=3)]),
+    ])
+    items, _ = await repos.posts.page(channel_id=10, filter=PostFilter(has_media=True))
+    assert [p.message_id for p in items] == [4, 2]
+    assert items[0].reactions[0].count == 3
+    items, _ = await repos.posts.page(channel_id=10, filter=PostFilter(has_media=False))
+    assert [p.message_id for p in items] == [3, 1]
+    window = PostFilter(since=BASE + timedelta(hours=2), until=BASE + timedelta(hours=3))
+    items, _ = await repos.posts.page(channel_id=10, filter=window)
+    assert [p.message_id for p in items] == [3, 2]
+    assert await repos.posts.mark_deleted(channel_id=10, message_ids=[2, 3]) == 2
+    assert await repos.posts.mark_deleted(channel_id=10, message_ids=[2]) == 0
+    deleted = await repos.posts.get(channel_id=10, message_id=2)
+    assert deleted.deleted and deleted.deleted_at is not None
+    assert await repos.posts.ids_between(channel_id=10, min_id=1, max_id=4) == [1, 4]
+    items, _ = await repos.posts.page(channel_id=10, filter=PostFilter(include_deleted=False))
+    assert [p.message_id for p in items] == [4, 1]
+
+
+async def test_stream_yields_everything_in_order(repos):
+    await repos.posts.bulk_upsert([_post(i, 'x') for i in range(1, 1201)])
+    ids = [p.message_id async for p in repos.posts.stream(channel_id=10)]
+    assert ids == list(range(1200, 0, -1))
+
+
+async def test_counters_refresh_and_charts(repos):
+    await repos.posts.bulk_upsert([_post(i, views=i * 10) for i in range(1, 49)])
+    await repos.posts.update_counters(10, [_post(1, views=5000, forwards=3, reactions=[Reaction(emoji='🔥', count=2)])])
+    stored = await repos.posts.get(channel_id=10, message_id=1)
+    assert (stored.views, stored.forwards, stored.reactions[0].emoji) == (5000, 3, '🔥')
+    per_day = await repos.posts.posts_per_day(channel_id=10, now=BASE + timedelta(days=3))
+    assert per_day == [('2026-03-01', 23), ('2026-03-02', 24), ('2026-03-03', 1)]
+    views = dict(await repos.posts.views_per_day(channel_id=10, now=BASE + timedelta(days=3)))
+    assert views['2026-03-03'] == 480
