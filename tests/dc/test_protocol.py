@@ -1,0 +1,202 @@
+"""The unmodified Telethon client speaks MTProto 2.0 with the test DC over each TCP transport."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from telethon import TelegramClient, connection, functions, types
+from telethon.crypto import rsa
+from telethon.errors import AuthKeyNotFound, AuthKeyUnregisteredError
+from telethon.sessions import StringSession
+
+from tests.telegram_dc.server import TelegramDC
+
+TRANSPORTS = [connection.ConnectionTcpFull, connection.ConnectionTcpIntermediate, connection.ConnectionTcpAbridged]
+
+
+class ProtoError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class ConfigOnlyWorld:
+    """Answers help.getConfig and nothing else, so these tests depend on the protocol layer alone."""
+
+    dc_id = 2
+    host = ''
+    port = 0
+
+    def __init__(self) -> None:
+        self.attached: list = []
+        self.detached: list = []
+        self.requests: list = []
+
+    def attach(self, client) -> None:
+        self.attached.append(client)
+
+    def detach(self, client) -> None:
+        self.detached.append(client)
+
+    async def invoke(self, client, request):
+        self.requests.append(type(request).__name__)
+        if isinstance(request, functions.help.GetConfigRequest):
+            return config(self.dc_id, self.host, self.port)
+        if isinstance(request, functions.updates.GetStateRequest):
+            return types.updates.State(pts=1, qts=0, date=datetime.now(UTC), seq=0, unread_count=0)
+        if isinstance(request, functions.contacts.GetContactIDsRequest):
+            return [5, 6, 7]
+        raise ProtoError(401, 'AUTH_KEY_UNREGISTERED')
+
+
+def config(dc_id: int, host: str, port: int) -> types.Config:
+    now = datetime.now(UTC)
+    ms = dict.fromkeys(
+        (
+            'online_update_period_ms',
+            'offline_blur_timeout_ms',
+            'offline_idle_timeout_ms',
+            'online_cloud_timeout_ms',
+            'notify_cloud_delay_ms',
+            'notify_default_delay_ms',
+            'push_chat_period_ms',
+            'call_receive_timeout_ms',
+            'call_ring_timeout_ms',
+            'call_connect_timeout_ms',
+            'call_packet_timeout_ms',
+        ),
+        1000,
+    )
+    return types.Config(
+        date=now,
+        expires=now,
+        test_mode=True,
+        this_dc=dc_id,
+        dc_options=[types.DcOption(dc_id, host, port)],
+        dc_txt_domain_name='localhost',
+        chat_size_max=200,
+        megagroup_size_max=200000,
+        forwarded_count_max=100,
+        push_chat_limit=2,
+        edit_time_limit=172800,
+        revoke_time_limit=172800,
+        revoke_pm_time_limit=172800,
+        rating_e_decay=2419200,
+        stickers_recent_limit=30,
+        channels_read_media_period=604800,
+        me_url_prefix='https://t.me/',
+        caption_length_max=1024,
+        message_length_max=4096,
+        webfile_dc_id=dc_id,
+        **ms,
+    )
+
+
+@pytest.fixture(scope='module')
+def proto_dc():
+    world = ConfigOnlyWorld()
+    dc = TelegramDC(world).start_in_thread()
+    rsa.add_key(dc.public_key_pem.decode(), old=False)
+    yield dc
+    dc.stop_thread()
+
+
+def make_client(dc: TelegramDC, session: str = '', **kw) -> TelegramClient:
+    string_session = StringSession(session or None)
+    string_session.set_dc(dc.dc_id, dc.host, dc.port)
+    kw.setdefault('receive_updates', False)
+    return TelegramClient(string_session, 1, 'test', **kw)
+
+
+@pytest.mark.parametrize('transport', TRANSPORTS, ids=lambda t: t.__name__)
+async def test_connects_gets_config_and_pings(proto_dc: TelegramDC, transport) -> None:
+    client = make_client(proto_dc, connection=transport)
+    await client.connect()
+    try:
+        cfg = await client(functions.help.GetConfigRequest())
+        assert cfg.this_dc == 2
+        assert (cfg.dc_options[0].ip_address, cfg.dc_options[0].port) == (proto_dc.host, proto_dc.port)
+        pong = await client(functions.PingRequest(ping_id=424242))
+        assert pong.ping_id == 424242
+        assert client.session.auth_key is not None
+        assert client.session.auth_key.key_id in {c.auth_key_id for c in proto_dc.world.attached}
+        assert any(c.layer for c in proto_dc.world.attached)
+    finally:
+        await client.disconnect()
+
+
+@pytest.mark.parametrize('transport', TRANSPORTS, ids=lambda t: t.__name__)
+async def test_reconnects_with_saved_session_without_new_key(proto_dc: TelegramDC, transport) -> None:
+    client = make_client(proto_dc, connection=transport)
+    await client.connect()
+    saved = client.session.save()
+    key_id = client.session.auth_key.key_id
+    await client.disconnect()
+    keys_before = len(proto_dc.keys)
+
+    again = make_client(proto_dc, saved, connection=transport)
+    await again.connect()
+    try:
+        assert again.session.auth_key.key_id == key_id
+        assert (await again(functions.help.GetConfigRequest())).this_dc == 2
+        assert len(proto_dc.keys) == keys_before
+    finally:
+        await again.disconnect()
+
+
+async def test_world_errors_become_rpc_errors(proto_dc: TelegramDC) -> None:
+    client = make_client(proto_dc)
+    await client.connect()
+    try:
+        assert await client.get_me() is None  # Telethon maps 401 AUTH_KEY_UNREGISTERED on get_me to None
+        with pytest.raises(AuthKeyUnregisteredError) as info:
+            await client(functions.users.GetFullUserRequest(types.InputUserSelf()))
+        assert info.value.code == 401
+    finally:
+        await client.disconnect()
+
+
+async def test_vectors_of_ints_and_service_requests(proto_dc: TelegramDC) -> None:
+    # Telethon reads a Vector<int> answer only for an unwrapped request, i.e. with updates enabled.
+    client = make_client(proto_dc, receive_updates=True)
+    await client.connect()
+    try:
+        assert await client(functions.contacts.GetContactIDsRequest(hash=0)) == [5, 6, 7]
+        salts = await client(functions.GetFutureSaltsRequest(num=3))
+        assert len(salts.salts) == 3
+        pong = await client(functions.PingDelayDisconnectRequest(ping_id=7, disconnect_delay=60))
+        assert pong.ping_id == 7
+        destroyed = await client(functions.DestroySessionRequest(session_id=12345))
+        assert isinstance(destroyed, types.DestroySessionNone)
+    finally:
+        await client.disconnect()
+
+
+async def test_requests_in_parallel_share_one_connection(proto_dc: TelegramDC) -> None:
+    client = make_client(proto_dc)
+    await client.connect()
+    try:
+        answers = await asyncio.gather(*(client(functions.PingRequest(ping_id=i)) for i in range(50)))
+        assert sorted(a.ping_id for a in answers) == list(range(50))
+        configs = await asyncio.gather(*(client(functions.help.GetConfigRequest()) for _ in range(20)))
+        assert all(c.this_dc == 2 for c in configs)
+    finally:
+        await client.disconnect()
+
+
+async def test_unknown_auth_key_is_refused(proto_dc: TelegramDC) -> None:
+    client = make_client(proto_dc)
+    await client.connect()
+    saved = client.session.save()
+    await client.disconnect()
+    proto_dc.call(proto_dc.keys.forget, client.session.auth_key.key_id)
+
+    # The server answers transport error -404 for a key it does not know; Telethon gives up on it.
+    again = make_client(proto_dc, saved)
+    try:
+        with pytest.raises(AuthKeyNotFound):
+            await asyncio.wait_for(again.connect(), 15)
+    finally:
+        await again.disconnect()

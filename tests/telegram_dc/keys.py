@@ -1,0 +1,98 @@
+"""Key material of the test DC: its RSA key pair, the DH group and the pq challenge."""
+
+import hashlib
+import secrets
+import struct
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa as crypto_rsa
+
+# The 2048-bit safe prime Telegram's own servers use; with g=3 it satisfies every check a client makes.
+DH_PRIME = int(
+    'C71CAEB9C6B1C9048E6C522F70F13F73980D40238E3E21C14934D037563D930F48198A0AA7C14058229493D22530F4DB'
+    'FA336F6E0AC925139543AED44CCE7C3720FD51F69458705AC68CD4FE6B6B13ABDC9746512969328454F18FAF8C595F64'
+    '2477FE96BB2A941D5BCD1D4AC8CC49880708FA9B378E3C4F3A9060BEE67CF9A4A4A695811051907E162753B56B0F6B41'
+    '0DBA74D8A84B2A14B3144E0EF1284754FD17ED950D5965B4B9DD46582DB1178D169C6BC465B0D6FF9CA3928FEF5B9AE4'
+    'E418FC15E83EBEA0F87FA9FF5EED70050DED2849F47BF959D956850CE929851F0D8115F635B105EE2E4E15D04B2454BF'
+    '6F4FADF034B10403119CD8E3B92FCC5B',
+    16,
+)
+DH_G = 3
+
+
+def int_to_bytes(value: int) -> bytes:
+    """Big-endian bytes of minimal length, as MTProto serialises big numbers."""
+    return value.to_bytes((value.bit_length() + 7) // 8, 'big')
+
+
+def tl_bytes(data: bytes) -> bytes:
+    """TL `bytes` serialisation (length prefix and 4-byte alignment)."""
+    if len(data) < 254:
+        head = bytes([len(data)])
+        pad = -(len(data) + 1) % 4
+    else:
+        head = b'\xfe' + len(data).to_bytes(3, 'little')
+        pad = -len(data) % 4
+    return head + data + b'\0' * pad
+
+
+@dataclass(frozen=True)
+class ServerKey:
+    n: int
+    e: int
+    d: int
+    public_key_pem: bytes
+    fingerprint: int
+
+    @classmethod
+    def generate(cls) -> 'ServerKey':
+        private = crypto_rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        numbers = private.private_numbers()
+        n, e = numbers.public_numbers.n, numbers.public_numbers.e
+        pem = private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
+        digest = hashlib.sha1(tl_bytes(int_to_bytes(n)) + tl_bytes(int_to_bytes(e))).digest()
+        fingerprint = struct.unpack('<q', digest[-8:])[0]
+        return cls(n=n, e=e, d=numbers.d, public_key_pem=pem, fingerprint=fingerprint)
+
+    def decrypt_int(self, cipher: bytes) -> int:
+        return pow(int.from_bytes(cipher, 'big'), self.d, self.n)
+
+
+def _is_prime(n: int) -> bool:
+    if n < 2:
+        return False
+    for p in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37):
+        if n % p == 0:
+            return n == p
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d //= 2
+        s += 1
+    for a in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37):
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = pow(x, 2, n)
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def random_prime(bits: int) -> int:
+    while True:
+        candidate = secrets.randbits(bits) | (1 << (bits - 1)) | 1
+        if _is_prime(candidate):
+            return candidate
+
+
+def new_pq() -> tuple[int, int, int]:
+    """A pq challenge: the product of two distinct ~31-bit primes (p < q), as Telegram sends."""
+    while True:
+        p, q = random_prime(31), random_prime(31)
+        if p != q:
+            p, q = min(p, q), max(p, q)
+            return p * q, p, q
