@@ -1,0 +1,212 @@
+"""Shared fixtures: a real MongoDB wire server, fresh databases, the app's environment, log capture, browser.
+
+- `mongo_uri` (session): TEST_MONGO_URI, or a SecantusDB process started for the session.
+- `db`: a fresh, uniquely named AsyncDatabase, dropped afterwards. `repos`: `Repos.create(db)` with indexes.
+- `app_env`: environment for running the app in a test (also applied automatically before NiceGUI's `user`
+  and `screen` fixtures). Override `app_extra_env` in a test module to add variables, e.g. `telegram_dc.env()`.
+- `app_services`: the running app's `Services` (use with `user`), once its start-up has finished.
+- `log_capture`: everything logged during the test as text (`log_capture.text`).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from loguru import logger
+from pymongo import AsyncMongoClient, MongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from app.db.embedded import free_port
+from app.db.repos import Repos
+
+if importlib.util.find_spec('tests.telegram_dc.pytest_plugin') is not None:
+    pytest_plugins = ['tests.telegram_dc.pytest_plugin']
+
+ADMIN_PASSWORD = 'correct horse battery staple 42'
+CHROMIUM = os.environ.get('CHROMIUM_BINARY', '/usr/bin/chromium')
+CHROMEDRIVER = os.environ.get('CHROMEDRIVER', '/usr/bin/chromedriver')
+
+
+# ---------------------------------------------------------------- database
+
+@pytest.fixture(scope='session')
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get('TEST_MONGO_URI'):
+        yield os.environ['TEST_MONGO_URI']
+        return
+    port = free_port()
+    log_path = tmp_path_factory.mktemp('secantus') / 'server.log'
+    with open(log_path, 'wb') as log:
+        process = subprocess.Popen(
+            [sys.executable, '-m', 'secantus', '--host', '127.0.0.1', '--port', str(port),
+             '--storage-path', ':memory:', '--log-level', 'WARNING'],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    uri = f'mongodb://127.0.0.1:{port}/?directConnection=true'
+    client: MongoClient = MongoClient(uri, serverSelectionTimeoutMS=300)
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f'test database exited: {log_path.read_text()[-500:]}')
+            try:
+                client.admin.command('ping')
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    finally:
+        client.close()
+    yield uri
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+async def db(mongo_uri: str) -> AsyncIterator[AsyncDatabase]:
+    client: AsyncMongoClient = AsyncMongoClient(mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+    name = f'test_{uuid.uuid4().hex[:16]}'
+    try:
+        yield client[name]
+    finally:
+        try:
+            await client.drop_database(name)
+        finally:
+            await client.close()
+
+
+@pytest.fixture
+async def repos(db: AsyncDatabase) -> Repos:
+    created = Repos.create(db)
+    await created.ensure_indexes()
+    return created
+
+
+# ---------------------------------------------------------------- the app
+
+@pytest.fixture
+def app_extra_env() -> dict[str, str]:
+    """Override in a test module to add environment variables for the app (e.g. `telegram_dc.env()`)."""
+    return {}
+
+
+@pytest.fixture
+def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mongo_uri: str,
+            app_extra_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    for name in list(os.environ):
+        if name.startswith('TELEGRAM_') or name in {'API_TOKEN', 'MONGO_URI', 'MONGO_DB', 'SECRET_KEY',
+                                                    'ADMIN_PASSWORD', 'DATA_DIR', 'PORT', 'HOST', 'LOG_LEVEL'}:
+            monkeypatch.delenv(name, raising=False)
+    env = {
+        'MONGO_URI': mongo_uri,
+        'MONGO_DB': f'test_app_{uuid.uuid4().hex[:12]}',
+        'DATA_DIR': str(tmp_path / 'data'),
+        'ADMIN_PASSWORD': ADMIN_PASSWORD,
+        'SECRET_KEY': secrets.token_urlsafe(32),
+        'API_TOKEN': f'test-api-token-{secrets.token_urlsafe(16)}',
+        'LOG_LEVEL': 'DEBUG',
+        **app_extra_env,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    yield env
+    client: MongoClient = MongoClient(env['MONGO_URI'], serverSelectionTimeoutMS=2000)
+    try:
+        client.drop_database(env['MONGO_DB'])
+    except Exception:
+        pass
+    finally:
+        client.close()
+
+
+@pytest.fixture
+async def user(app_env: dict[str, str], user):  # noqa: F811 - extends NiceGUI's fixture: env first
+    yield user
+
+
+@pytest.fixture
+def screen(app_env: dict[str, str], screen):  # noqa: F811 - extends NiceGUI's fixture: env first
+    yield screen
+
+
+@pytest.fixture
+async def app_services(user):
+    """The Services of the app running under `user`, after its start-up (database, components) finished."""
+    from nicegui import app
+
+    services = app.state.services
+    assert await services.wait_started(20), f'app did not start: {services.database.last_error}'
+    return services
+
+
+# ---------------------------------------------------------------- logs
+
+class LogCapture:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write(self, message: str) -> None:
+        self.lines.append(str(message))
+
+    @property
+    def text(self) -> str:
+        return ''.join(self.lines)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.text
+
+
+@pytest.fixture
+def log_capture() -> Iterator[LogCapture]:
+    from app.logging import intercept_stdlib
+
+    intercept_stdlib()
+    capture = LogCapture()
+    sink_id = logger.add(capture.write, level=0, format='{level} {name} {message}', backtrace=False, diagnose=False)
+    try:
+        yield capture
+    finally:
+        logger.remove(sink_id)
+
+
+# ---------------------------------------------------------------- browser (NiceGUI `screen`)
+
+@pytest.fixture(scope='session')
+def nicegui_chrome_options(nicegui_chrome_options):  # noqa: F811 - extends NiceGUI's options
+    if not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists():
+        pytest.fail(f'Chromium ({CHROMIUM}) and chromedriver ({CHROMEDRIVER}) are needed for browser tests; '
+                    'install the Debian packages chromium and chromium-driver')
+    options = nicegui_chrome_options
+    options.binary_location = CHROMIUM
+    for argument in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+                     '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                     '--no-first-run', '--disable-extensions', '--window-size=1280,900',
+                     '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1'):
+        options.add_argument(argument)
+    return options
+
+
+@pytest.fixture(scope='session')
+def nicegui_driver(nicegui_chrome_options):  # noqa: F811 - a local chromedriver, no Selenium Manager
+    from nicegui.testing.screen import Screen
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=nicegui_chrome_options)
+    driver.implicitly_wait(Screen.IMPLICIT_WAIT)
+    driver.set_page_load_timeout(15)
+    yield driver
+    driver.quit()
