@@ -1,7 +1,13 @@
-"""Repository for the `accounts` collection."""
+"""Repository for the `accounts` collection: Telegram accounts, their encrypted sessions and leases."""
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+
+from app.db.models import Account, AccountStatus, utcnow
 
 
 class AccountsRepo:
@@ -11,4 +17,95 @@ class AccountsRepo:
         self.collection = db[self.collection_name]
 
     async def ensure_indexes(self) -> None:
-        pass
+        await self.collection.create_index(
+            [('phone', ASCENDING)], name='phone_unique', unique=True,
+            partialFilterExpression={'phone': {'$type': 'string'}})
+        await self.collection.create_index([('user_id', ASCENDING)], name='user_id')
+        await self.collection.create_index([('status', ASCENDING)], name='status')
+        await self.collection.create_index([('lease.owner', ASCENDING), ('lease.until', ASCENDING)], name='lease')
+
+    # ------------------------------------------------------------ reads
+
+    async def get(self, account_id: str) -> Account | None:
+        doc = await self.collection.find_one({'_id': account_id})
+        return Account.from_doc(doc) if doc else None
+
+    async def find_by_phone(self, phone: str) -> Account | None:
+        doc = await self.collection.find_one({'phone': phone})
+        return Account.from_doc(doc) if doc else None
+
+    async def find_by_user_id(self, user_id: int) -> Account | None:
+        doc = await self.collection.find_one({'user_id': user_id})
+        return Account.from_doc(doc) if doc else None
+
+    async def list(self, *, status: AccountStatus | None = None) -> list[Account]:
+        query: dict[str, Any] = {} if status is None else {'status': status.value}
+        return [Account.from_doc(doc) async for doc in self.collection.find(query).sort('created_at', ASCENDING)]
+
+    async def count(self, *, status: AccountStatus | None = None) -> int:
+        return await self.collection.count_documents({} if status is None else {'status': status.value})
+
+    # ------------------------------------------------------------ writes
+
+    async def save_authorized(self, *, account_id: str, phone: str | None, user_id: int, first_name: str | None,
+                              last_name: str | None, username: str | None, dc_id: int | None,
+                              session_encrypted: str, lease_owner: str, lease_until: datetime) -> Account:
+        """Create or update the record of an account that just logged in, taking its lease."""
+        now = utcnow()
+        doc = await self.collection.find_one_and_update(
+            {'_id': account_id},
+            {'$set': {'phone': phone, 'user_id': user_id, 'first_name': first_name, 'last_name': last_name,
+                      'username': username, 'dc_id': dc_id, 'session_encrypted': session_encrypted,
+                      'status': AccountStatus.AUTHORIZED.value, 'status_reason': None, 'flood_wait_until': None,
+                      'lease': {'owner': lease_owner, 'until': lease_until}, 'updated_at': now},
+             '$setOnInsert': {'created_at': now}},
+            upsert=True, return_document=ReturnDocument.AFTER)
+        return Account.from_doc(doc)
+
+    async def update_profile(self, *, account_id: str, phone: str | None, user_id: int, first_name: str | None,
+                             last_name: str | None, username: str | None) -> None:
+        fields: dict[str, Any] = {'user_id': user_id, 'first_name': first_name, 'last_name': last_name,
+                                  'username': username, 'updated_at': utcnow()}
+        if phone:
+            fields['phone'] = phone
+        await self.collection.update_one({'_id': account_id}, {'$set': fields})
+
+    async def set_session(self, *, account_id: str, session_encrypted: str, dc_id: int | None) -> None:
+        await self.collection.update_one(
+            {'_id': account_id},
+            {'$set': {'session_encrypted': session_encrypted, 'dc_id': dc_id, 'updated_at': utcnow()}})
+
+    async def set_status(self, *, account_id: str, status: AccountStatus, reason: str | None = None,
+                         drop_session: bool = False) -> None:
+        fields: dict[str, Any] = {'status': status.value, 'status_reason': reason, 'updated_at': utcnow()}
+        if drop_session:
+            fields['session_encrypted'] = None
+            fields['lease'] = None
+        await self.collection.update_one({'_id': account_id}, {'$set': fields})
+
+    async def set_flood_wait(self, *, account_id: str, until: datetime | None) -> None:
+        await self.collection.update_one({'_id': account_id}, {'$set': {'flood_wait_until': until}})
+
+    async def delete(self, account_id: str) -> bool:
+        result = await self.collection.delete_one({'_id': account_id})
+        return result.deleted_count == 1
+
+    # ------------------------------------------------------------ leases
+
+    async def acquire_lease(self, *, account_id: str, owner: str, until: datetime) -> bool:
+        """Take the lease when it is free, expired or already ours; False while another owner holds it."""
+        doc = await self.collection.find_one_and_update(
+            {'_id': account_id,
+             '$or': [{'lease': None}, {'lease.owner': owner}, {'lease.until': {'$lt': utcnow()}}]},
+            {'$set': {'lease': {'owner': owner, 'until': until}}},
+            projection={'_id': 1})
+        return doc is not None
+
+    async def renew_lease(self, *, account_id: str, owner: str, until: datetime) -> bool:
+        """Extend our own lease; False when it was taken over (then we must disconnect)."""
+        result = await self.collection.update_one(
+            {'_id': account_id, 'lease.owner': owner}, {'$set': {'lease.until': until}})
+        return result.matched_count == 1
+
+    async def release_lease(self, *, account_id: str, owner: str) -> None:
+        await self.collection.update_one({'_id': account_id, 'lease.owner': owner}, {'$set': {'lease': None}})

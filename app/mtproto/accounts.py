@@ -1,0 +1,616 @@
+"""AccountManager: one long-lived TelegramClient per authorized account, guarded by a lease in MongoDB.
+
+Every authorized account gets a supervisor task that takes the account's lease, connects its client,
+waits for the connection to end and reconnects with backoff. A maintenance loop renews leases, saves
+sessions that changed (e.g. after a DC migration), checks that sessions are still authorized and picks
+up accounts that were authorized elsewhere or whose lease became free.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from loguru import logger
+from pydantic import BaseModel
+from telethon import TelegramClient, errors, functions, types
+
+from app.config import Settings
+from app.crypto import SecretBox
+from app.db.accounts_repo import AccountsRepo
+from app.db.models import Account, AccountStatus, utcnow
+from app.mtproto.client_factory import make_client
+from app.mtproto.errors import REVOKED_REASON, flood_seconds, is_revocation
+
+OnConnected = Callable[[str, TelegramClient], Awaitable[None]]
+OnDisconnected = Callable[[str], Awaitable[None]]
+
+HELD_REASON = 'held by another Parsegram process'
+LOGGED_OUT_REASON = 'logged out'
+
+
+class LiveState(StrEnum):
+    CONNECTING = 'connecting'
+    CONNECTED = 'connected'
+    HELD = 'held'  # another Parsegram process holds the lease
+    FLOOD_WAIT = 'flood_wait'
+    REVOKED = 'revoked'
+    ERROR = 'error'
+    OFFLINE = 'offline'  # not managed (Telegram not configured, stopped, not authorized)
+
+
+class AccountInfo(BaseModel):
+    """What pages and the API show about an account. Never carries the session."""
+
+    id: str
+    phone: str | None = None
+    phone_masked: str | None = None
+    user_id: int | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+    display_name: str
+    status: str
+    state: LiveState
+    reason: str | None = None
+    flood_wait_until: datetime | None = None
+    flood_wait_seconds: int = 0
+    connected: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+
+def format_phone(phone: str | None) -> str | None:
+    return f'+{phone}' if phone else None
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    if len(phone) <= 6:
+        return '+' + phone[:2] + '•' * (len(phone) - 2)
+    return f'+{phone[:4]}{"•" * (len(phone) - 6)}{phone[-2:]}'
+
+
+def display_name(account: Account) -> str:
+    name = ' '.join(part for part in (account.first_name, account.last_name) if part)
+    return name or mask_phone(account.phone) or 'Telegram account'
+
+
+@dataclass
+class _Live:
+    account_id: str
+    client: TelegramClient | None = None
+    state: LiveState = LiveState.CONNECTING
+    reason: str | None = None
+    saved_session: str = ''
+    task: asyncio.Task | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    announced: bool = False  # on_connected was called for the current client
+    last_health: float = 0.0
+    closed: bool = False
+
+
+class AccountManager:
+    def __init__(self, *, settings: Settings, repo: AccountsRepo, secret_box: SecretBox, owner_id: str,
+                 lease_seconds: float = 60.0, tick_seconds: float | None = None, health_seconds: float = 30.0,
+                 max_backoff: float = 60.0) -> None:
+        self.settings = settings
+        self.repo = repo
+        self.secret_box = secret_box
+        self.owner_id = owner_id
+        self.lease_seconds = lease_seconds
+        self.tick_seconds = tick_seconds if tick_seconds is not None else lease_seconds / 4
+        self.health_seconds = health_seconds
+        self.max_backoff = max_backoff
+        self._records: dict[str, Account] = {}
+        self._live: dict[str, _Live] = {}
+        self._listeners: list[tuple[OnConnected, OnDisconnected]] = []
+        self._tasks: set[asyncio.Task] = set()
+        self._maintenance: asyncio.Task | None = None
+        self._started = False
+        self._stopping = False
+        self._stop_hooks: list[Callable[[], Awaitable[None]]] = []
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._started = True
+        await self._refresh_records()
+        if not self.settings.telegram_configured:
+            logger.warning('Telegram is not configured; accounts stay offline until TELEGRAM_API_ID/HASH are set')
+            return
+        for account in self._records.values():
+            if self._should_run(account):
+                self._ensure_supervisor(account.id)
+        self._maintenance = self._spawn(self._maintenance_loop(), 'accounts-maintenance')
+
+    def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook` first when the manager stops (the login service closes its pending clients)."""
+        self._stop_hooks.append(hook)
+
+    async def stop(self) -> None:
+        for hook in self._stop_hooks:
+            try:
+                await hook()
+            except Exception:
+                logger.exception('Account stop hook failed')
+        self._stopping = True
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+        for live in list(self._live.values()):
+            await self._close(live, release=True)
+        self._live.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._started = False
+
+    # ------------------------------------------------------------ queries (sync, from memory)
+
+    def counts(self) -> tuple[int, int]:
+        connected = sum(1 for live in self._live.values() if self._is_connected(live))
+        return connected, len(self._records)
+
+    def usable_account_ids(self) -> list[str]:
+        now = utcnow()
+        usable = []
+        for account_id, live in self._live.items():
+            record = self._records.get(account_id)
+            if record is None or record.status != AccountStatus.AUTHORIZED or not self._is_connected(live):
+                continue
+            if record.flood_wait_until and record.flood_wait_until > now:
+                continue
+            usable.append(account_id)
+        return usable
+
+    def client(self, account_id: str) -> TelegramClient | None:
+        live = self._live.get(account_id)
+        return live.client if live is not None and self._is_connected(live) else None
+
+    def flood_wait_until(self, account_id: str) -> datetime | None:
+        record = self._records.get(account_id)
+        if record is None or record.flood_wait_until is None or record.flood_wait_until <= utcnow():
+            return None
+        return record.flood_wait_until
+
+    def add_listener(self, on_connected: OnConnected, on_disconnected: OnDisconnected) -> None:
+        self._listeners.append((on_connected, on_disconnected))
+        for live in self._live.values():  # accounts that connected before the listener came
+            if live.announced and live.client is not None:
+                self._spawn(self._call_listener(on_connected, live.account_id, live.client), 'listener')
+
+    async def list_accounts(self) -> list[AccountInfo]:
+        await self._refresh_records()
+        return [self._info(account) for account in self._records.values()]
+
+    async def get_account(self, account_id: str) -> AccountInfo | None:
+        account = await self.repo.get(account_id)
+        if account is None:
+            return None
+        self._records[account.id] = account
+        return self._info(account)
+
+    async def find_account_id(self, *, phone: str | None = None, user_id: int | None = None) -> str | None:
+        account = None
+        if user_id is not None:
+            account = await self.repo.find_by_user_id(user_id)
+        if account is None and phone:
+            account = await self.repo.find_by_phone(phone)
+        return account.id if account else None
+
+    def is_live(self, account_id: str) -> bool:
+        live = self._live.get(account_id)
+        return live is not None and self._is_connected(live)
+
+    # ------------------------------------------------------------ changes
+
+    async def adopt(self, account_id: str, client: TelegramClient, user: types.User) -> str:
+        """Take over a client that just logged in (no reconnect). Returns the id the account is stored under:
+        an existing record of the same Telegram user or phone is reused, so a re-login happens in place."""
+        phone = user.phone or None
+        existing = await self.repo.find_by_user_id(user.id)
+        if existing is None and phone:
+            existing = await self.repo.find_by_phone(phone)
+        if existing is not None:
+            account_id = existing.id
+        old = self._live.pop(account_id, None)
+        if old is not None:
+            await self._close(old, release=False)
+        session = client.session.save()
+        account = await self.repo.save_authorized(
+            account_id=account_id, phone=phone, user_id=user.id, first_name=user.first_name,
+            last_name=user.last_name, username=user.username, dc_id=client.session.dc_id,
+            session_encrypted=self.secret_box.encrypt(session), lease_owner=self.owner_id,
+            lease_until=self._lease_until())
+        self._records[account_id] = account
+        live = _Live(account_id=account_id, client=client, state=LiveState.CONNECTED, saved_session=session)
+        self._live[account_id] = live
+        logger.info('Account {} logged in as user {}', account_id, user.id)
+        await self._announce(live)
+        if self._started and not self._stopping:
+            live.task = self._spawn(self._supervise(live), f'account-{account_id}')
+            if self._maintenance is None or self._maintenance.done():
+                self._maintenance = self._spawn(self._maintenance_loop(), 'accounts-maintenance')
+        return account_id
+
+    async def note_flood_wait(self, account_id: str, seconds: int) -> None:
+        until = utcnow() + timedelta(seconds=max(int(seconds), 0))
+        await self.repo.set_flood_wait(account_id=account_id, until=until)
+        record = self._records.get(account_id)
+        if record is not None:
+            self._records[account_id] = record.model_copy(update={'flood_wait_until': until})
+        logger.warning('Account {} must wait {} s (FloodWait)', account_id, seconds)
+
+    async def note_revoked(self, account_id: str, reason: str = REVOKED_REASON) -> None:
+        await self.repo.set_status(account_id=account_id, status=AccountStatus.REVOKED, reason=reason,
+                                   drop_session=True)
+        record = self._records.get(account_id)
+        if record is not None:
+            self._records[account_id] = record.model_copy(update={
+                'status': AccountStatus.REVOKED, 'status_reason': reason, 'session_encrypted': None, 'lease': None})
+        live = self._live.pop(account_id, None)
+        if live is not None:
+            live.state, live.reason = LiveState.REVOKED, reason
+            await self._close(live, release=False)
+        logger.warning('Account {} was revoked by Telegram: {}', account_id, reason)
+
+    async def log_out(self, account_id: str) -> str | None:
+        """Log the account out of Telegram and drop its session ('logged_out'). An account that is already
+        logged out or revoked is removed from the list ('removed'). None when there is no such account."""
+        account = await self.repo.get(account_id)
+        if account is None:
+            return None
+        live = self._live.pop(account_id, None)
+        if account.status == AccountStatus.REVOKED and not account.session_encrypted:
+            if live is not None:
+                await self._close(live, release=False)
+            await self.repo.delete(account_id)
+            self._records.pop(account_id, None)
+            return 'removed'
+        client = live.client if live is not None and self._is_connected(live) else None
+        if live is not None:
+            live.closed = True
+            if live.task is not None and live.task is not asyncio.current_task():
+                live.task.cancel()
+        try:
+            if client is None and account.session_encrypted and self.settings.telegram_configured:
+                client = make_client(self.settings, self._decrypt(account.session_encrypted) or '')
+                await asyncio.wait_for(client.connect(), timeout=15)
+            if client is not None:
+                await asyncio.wait_for(client(functions.auth.LogOutRequest()), timeout=15)
+        except Exception as exc:  # the session is dropped here either way
+            logger.info('Telegram log-out of account {} failed ({}); dropping the session anyway',
+                        account_id, type(exc).__name__)
+        finally:
+            if client is not None:
+                await self._disconnect(client)
+        if live is not None:
+            live.client = None
+            await self._retract(live)
+        await self.repo.set_status(account_id=account_id, status=AccountStatus.REVOKED, reason=LOGGED_OUT_REASON,
+                                   drop_session=True)
+        await self._refresh_record(account_id)
+        logger.info('Account {} logged out', account_id)
+        return 'logged_out'
+
+    # ------------------------------------------------------------ supervisor
+
+    def _ensure_supervisor(self, account_id: str) -> None:
+        live = self._live.get(account_id)
+        if live is not None and live.task is not None and not live.task.done():
+            return
+        if live is None:
+            live = self._live[account_id] = _Live(account_id=account_id)
+        live.task = self._spawn(self._supervise(live), f'account-{account_id}')
+
+    async def _supervise(self, live: _Live) -> None:
+        backoff = 1.0
+        while not self._stopping and not live.closed:
+            if live.client is None:
+                account = await self._refresh_record(live.account_id)
+                if account is None or not self._should_run(account):
+                    live.state = LiveState.OFFLINE
+                    break
+                if not await self.repo.acquire_lease(account_id=live.account_id, owner=self.owner_id,
+                                                     until=self._lease_until()):
+                    live.state, live.reason = LiveState.HELD, HELD_REASON
+                    await self._sleep(live, self.tick_seconds)
+                    continue
+                try:
+                    await self._connect(live, account)
+                    backoff = 1.0
+                except Exception as exc:  # classified below; the loop must survive anything
+                    client, live.client = live.client, None
+                    if client is not None:
+                        await self._disconnect(client)
+                    if is_revocation(exc):
+                        await self.note_revoked(live.account_id)
+                        return
+                    seconds = flood_seconds(exc)
+                    if seconds:
+                        await self.note_flood_wait(live.account_id, seconds)
+                        live.state, live.reason = LiveState.FLOOD_WAIT, f'FloodWait {seconds} s'
+                        await self._sleep(live, seconds)
+                        continue
+                    if isinstance(exc, _SessionUnreadable):
+                        await self.repo.set_status(account_id=live.account_id, status=AccountStatus.ERROR,
+                                                   reason=str(exc))
+                        live.state, live.reason = LiveState.ERROR, str(exc)
+                        return
+                    live.state, live.reason = LiveState.ERROR, _describe(exc)
+                    logger.warning('Account {} could not connect: {}; retrying in {:.0f} s',
+                                   live.account_id, live.reason, backoff)
+                    await self._sleep(live, backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+                    continue
+            client = live.client
+            await self._wait_disconnected(live, client)
+            if client is not None and live.client is client and not client.is_connected():
+                updates_error = getattr(client, '_updates_error', None)
+                live.client = None
+                await self._retract(live)
+                if updates_error is not None and is_revocation(updates_error):
+                    await self.note_revoked(live.account_id)
+                    return
+                if not self._stopping and not live.closed:
+                    live.state, live.reason = LiveState.CONNECTING, 'connection lost; reconnecting'
+                    logger.info('Account {} lost its connection; reconnecting', live.account_id)
+                    await self._sleep(live, backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+
+    async def _connect(self, live: _Live, account: Account) -> None:
+        session = self._decrypt(account.session_encrypted)
+        if session is None:
+            raise _SessionUnreadable('the stored session cannot be decrypted (SECRET_KEY changed?) — log in again')
+        live.state, live.reason = LiveState.CONNECTING, None
+        client = live.client = make_client(self.settings, session)
+        await asyncio.wait_for(client.connect(), timeout=30)
+        me = (await client(functions.users.GetUsersRequest([types.InputUserSelf()])))[0]
+        if account.user_id != me.id or account.username != me.username or account.first_name != me.first_name:
+            await self.repo.update_profile(account_id=account.id, phone=me.phone, user_id=me.id,
+                                           first_name=me.first_name, last_name=me.last_name, username=me.username)
+        live.saved_session = session
+        await self._save_session_if_changed(live)
+        live.state, live.reason = LiveState.CONNECTED, None
+        live.last_health = asyncio.get_running_loop().time()
+        await self._refresh_record(account.id)
+        logger.info('Account {} connected', account.id)
+        await self._announce(live)
+
+    async def _wait_disconnected(self, live: _Live, client: TelegramClient | None) -> None:
+        if client is None:
+            return
+        live.wake.clear()
+
+        async def disconnected() -> None:
+            with contextlib.suppress(Exception):
+                await client.disconnected
+
+        waiters = [asyncio.ensure_future(disconnected()), asyncio.ensure_future(live.wake.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _sleep(self, live: _Live, seconds: float) -> None:
+        live.wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(live.wake.wait(), timeout=seconds)
+
+    # ------------------------------------------------------------ maintenance
+
+    async def _maintenance_loop(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(self.tick_seconds)
+            try:
+                await self._maintain()
+            except Exception:
+                logger.exception('Account maintenance failed')
+
+    async def _maintain(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for live in list(self._live.values()):
+            if not self._is_connected(live):
+                continue
+            if not await self.repo.renew_lease(account_id=live.account_id, owner=self.owner_id,
+                                               until=self._lease_until()):
+                logger.warning('Account {} lease was taken over; disconnecting', live.account_id)
+                client, live.client = live.client, None
+                live.state, live.reason = LiveState.HELD, HELD_REASON
+                await self._retract(live)
+                if client is not None:
+                    await self._disconnect(client)
+                live.wake.set()
+                continue
+            await self._save_session_if_changed(live)
+            if now - live.last_health >= self.health_seconds:
+                live.last_health = now
+                await self._check_health(live)
+        await self._refresh_records()
+        for account in self._records.values():
+            if self._should_run(account):
+                self._ensure_supervisor(account.id)
+            elif account.id in self._live and account.status != AccountStatus.AUTHORIZED:
+                # logged out or revoked by another process
+                live = self._live.pop(account.id)
+                live.state, live.reason = LiveState.REVOKED, account.status_reason
+                await self._close(live, release=False)
+
+    async def _check_health(self, live: _Live) -> None:
+        client = live.client
+        if client is None:
+            return
+        try:
+            await asyncio.wait_for(client(functions.updates.GetStateRequest()), timeout=15)
+        except Exception as exc:
+            if is_revocation(exc):
+                await self.note_revoked(live.account_id)
+            elif (seconds := flood_seconds(exc)) is not None:
+                await self.note_flood_wait(live.account_id, seconds)
+            else:
+                logger.info('Health check of account {} failed: {}', live.account_id, _describe(exc))
+
+    async def _save_session_if_changed(self, live: _Live) -> None:
+        client = live.client
+        if client is None or client.session is None:
+            return
+        session = client.session.save()
+        if session and session != live.saved_session:
+            await self.repo.set_session(account_id=live.account_id,
+                                        session_encrypted=self.secret_box.encrypt(session),
+                                        dc_id=client.session.dc_id)
+            live.saved_session = session
+            logger.info('Saved the changed session of account {}', live.account_id)
+
+    # ------------------------------------------------------------ helpers
+
+    async def _close(self, live: _Live, *, release: bool) -> None:
+        live.closed = True
+        live.wake.set()
+        if live.task is not None and live.task is not asyncio.current_task() and not live.task.done():
+            live.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await live.task
+        client, live.client = live.client, None
+        if client is not None:
+            await self._save_session_if_changed_for(live, client)
+            await self._disconnect(client)
+        await self._retract(live)
+        if release:
+            with contextlib.suppress(Exception):
+                await self.repo.release_lease(account_id=live.account_id, owner=self.owner_id)
+        if live.state == LiveState.CONNECTED:
+            live.state = LiveState.OFFLINE
+
+    async def _save_session_if_changed_for(self, live: _Live, client: TelegramClient) -> None:
+        if live.state == LiveState.REVOKED:
+            return
+        live.client = client
+        try:
+            await self._save_session_if_changed(live)
+        except Exception:
+            logger.exception('Could not save the session of account {}', live.account_id)
+        finally:
+            live.client = None
+
+    async def _announce(self, live: _Live) -> None:
+        if live.client is None:
+            return
+        live.announced = True
+        for on_connected, _ in list(self._listeners):
+            await self._call_listener(on_connected, live.account_id, live.client)
+
+    async def _retract(self, live: _Live) -> None:
+        if not live.announced:
+            return
+        live.announced = False
+        for _, on_disconnected in list(self._listeners):
+            try:
+                await on_disconnected(live.account_id)
+            except Exception:
+                logger.exception('Account listener failed on disconnect of {}', live.account_id)
+
+    @staticmethod
+    async def _call_listener(on_connected: OnConnected, account_id: str, client: TelegramClient) -> None:
+        try:
+            await on_connected(account_id, client)
+        except Exception:
+            logger.exception('Account listener failed on connect of {}', account_id)
+
+    @staticmethod
+    async def _disconnect(client: TelegramClient) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.disconnect(), timeout=10)
+
+    def _decrypt(self, token: str | None) -> str | None:
+        if not token:
+            return None
+        try:
+            return self.secret_box.decrypt(token)
+        except ValueError:
+            return None
+
+    def _lease_until(self) -> datetime:
+        return utcnow() + timedelta(seconds=self.lease_seconds)
+
+    def _should_run(self, account: Account) -> bool:
+        return (self.settings.telegram_configured and account.status == AccountStatus.AUTHORIZED
+                and bool(account.session_encrypted))
+
+    @staticmethod
+    def _is_connected(live: _Live) -> bool:
+        return live.state == LiveState.CONNECTED and live.client is not None and bool(live.client.is_connected())
+
+    async def _refresh_records(self) -> None:
+        self._records = {account.id: account for account in await self.repo.list()}
+
+    async def _refresh_record(self, account_id: str) -> Account | None:
+        account = await self.repo.get(account_id)
+        if account is None:
+            self._records.pop(account_id, None)
+        else:
+            self._records[account_id] = account
+        return account
+
+    def _info(self, account: Account) -> AccountInfo:
+        live = self._live.get(account.id)
+        now = utcnow()
+        flood_until = account.flood_wait_until if account.flood_wait_until and account.flood_wait_until > now else None
+        if account.status == AccountStatus.REVOKED:
+            state, reason = LiveState.REVOKED, account.status_reason or REVOKED_REASON
+        elif account.status == AccountStatus.ERROR:
+            state, reason = LiveState.ERROR, account.status_reason
+        elif not self.settings.telegram_configured:
+            state, reason = LiveState.OFFLINE, 'Telegram is not configured'
+        elif live is None:
+            lease = account.lease
+            if lease is not None and lease.owner != self.owner_id and lease.until > now:
+                state, reason = LiveState.HELD, HELD_REASON
+            else:
+                state, reason = (LiveState.CONNECTING, None) if self._started else (LiveState.OFFLINE, None)
+        else:
+            state, reason = live.state, live.reason
+        connected = live is not None and self._is_connected(live)
+        if flood_until is not None and state in (LiveState.CONNECTED, LiveState.CONNECTING, LiveState.FLOOD_WAIT):
+            state = LiveState.FLOOD_WAIT
+        return AccountInfo(
+            id=account.id, phone=format_phone(account.phone), phone_masked=mask_phone(account.phone),
+            user_id=account.user_id, first_name=account.first_name, last_name=account.last_name,
+            username=account.username, display_name=display_name(account), status=account.status.value,
+            state=state, reason=reason, flood_wait_until=flood_until,
+            flood_wait_seconds=max(0, int((flood_until - now).total_seconds())) if flood_until else 0,
+            connected=connected, created_at=account.created_at, updated_at=account.updated_at)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+        # This package does not import nicegui, so it keeps its own strong task references.
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.opt(exception=task.exception()).error('Background task {} failed', task.get_name())
+
+
+class _SessionUnreadable(Exception):
+    pass
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, errors.RPCError):
+        return f'Telegram error {exc.code}: {exc.message}'
+    if isinstance(exc, TimeoutError):
+        return 'Telegram did not answer in time'
+    if isinstance(exc, OSError | ConnectionError):
+        return f'cannot reach Telegram ({type(exc).__name__})'
+    return type(exc).__name__
