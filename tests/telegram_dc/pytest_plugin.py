@@ -37,6 +37,7 @@ class DcHandle:
         self.dc_id = dc.dc_id
         self.public_key_path = public_key_path
         self.public_key_pem = dc.public_key_pem
+        self.control_url = f'http://{dc.host}:{dc.control_port}' if dc.control_port else None
         self._phones: dict[int, Iterator[int]] = {}
 
     def _world(self, name: str, *args: Any, **kw: Any) -> Any:
@@ -124,7 +125,7 @@ class DcHandle:
 
 @pytest.fixture(scope='session')
 def telegram_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DcHandle]:
-    dc = TelegramDC().start_in_thread()
+    dc = TelegramDC(control_port=0).start_in_thread()
     rsa.add_key(dc.public_key_pem.decode(), old=False)
     path = tmp_path_factory.mktemp('telegram_dc') / 'public_key.pem'
     path.write_bytes(dc.public_key_pem)
