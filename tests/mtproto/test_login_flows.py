@@ -107,3 +107,126 @@ async def test_qr_login_completes_when_accepted(telegram_dc, logins, manager):
         await asyncio.sleep(0.1)
     assert step.status == LoginState.AUTHORIZED
     assert manager.client(step.account_id) is not None
+
+
+async def wait_for_qr(logins: LoginService, account_id: str, *, leave: LoginState = LoginState.QR_PENDING):
+    for _ in range(200):
+        step = await logins.qr_status(account_id)
+        if step.status != leave:
+            return step
+        await asyncio.sleep(0.05)
+    raise AssertionError(f'QR login stayed {leave}')
+
+
+async def test_qr_login_with_two_factor_password(telegram_dc, logins, manager):
+    phone = telegram_dc.new_phone(7)
+    user_id = telegram_dc.create_user(phone, 'Eve', password='qr-2fa-secret')
+    step = await logins.start_qr()
+    telegram_dc.accept_qr(user_id)
+    step = await wait_for_qr(logins, step.account_id)
+    assert step.status == LoginState.PASSWORD_REQUIRED
+    step = await logins.password(step.account_id, 'qr-2fa-secret')
+    assert step.status == LoginState.AUTHORIZED
+    assert (await manager.client(step.account_id).get_me()).id == user_id
+
+
+async def test_qr_token_refreshes_before_it_expires(telegram_dc, logins):
+    world = telegram_dc.world
+    telegram_dc.dc.call(setattr, world, 'qr_ttl', 3.0)
+    try:
+        first = await logins.start_qr()
+        step = first
+        for _ in range(100):
+            step = await logins.qr_status(first.account_id)
+            if step.url != first.url:
+                break
+            await asyncio.sleep(0.05)
+        assert step.status == LoginState.QR_PENDING
+        assert step.url != first.url
+        assert step.expires_at > first.expires_at
+    finally:
+        telegram_dc.dc.call(setattr, world, 'qr_ttl', 60.0)
+    await logins.cancel(first.account_id)
+    assert (await logins.qr_status(first.account_id)).status == LoginState.CANCELLED
+
+
+async def test_cancel_ends_the_login_and_its_code(telegram_dc, logins):
+    phone = telegram_dc.new_phone(8)
+    telegram_dc.create_user(phone, 'Fay')
+    step = await logins.start(phone)
+    assert telegram_dc.login_code(phone) == '88888'
+    step = await logins.cancel(step.account_id)
+    assert step.status == LoginState.CANCELLED
+    assert telegram_dc.login_code(phone) is None  # Telegram was told: the code is void
+    with pytest.raises(LoginError) as gone:
+        await logins.verify(step.account_id, '88888')
+    assert gone.value.status == 404
+    assert logins.pending_count() == 0
+
+
+async def test_cancel_from_the_password_step(telegram_dc, logins):
+    phone = telegram_dc.new_phone(9)
+    telegram_dc.create_user(phone, 'Gil', password='pw-gil')
+    step = await logins.start(phone)
+    step = await logins.verify(step.account_id, '99999')
+    assert step.status == LoginState.PASSWORD_REQUIRED
+    assert (await logins.cancel(step.account_id)).status == LoginState.CANCELLED
+    with pytest.raises(LoginError) as gone:
+        await logins.password(step.account_id, 'pw-gil')
+    assert gone.value.status == 404
+
+
+async def test_unfinished_login_expires_and_closes(telegram_dc, manager):
+    logins = LoginService(settings=manager.settings, accounts=manager, pending_ttl=0.5)
+    phone = telegram_dc.new_phone(1)
+    telegram_dc.create_user(phone, 'Hal')
+    step = await logins.start(phone)
+    await asyncio.sleep(1.5)
+    assert logins.state_of(step.account_id) is None
+    with pytest.raises(LoginError) as expired:
+        await logins.verify(step.account_id, '11111')
+    assert (expired.value.status, expired.value.code) == (404, 'LOGIN_EXPIRED')
+
+
+async def test_two_logins_at_once(telegram_dc, logins, manager):
+    phones = [telegram_dc.new_phone(2), telegram_dc.new_phone(3)]
+    ids = [telegram_dc.create_user(phone, f'Twin{i}') for i, phone in enumerate(phones)]
+    first, second = await asyncio.gather(*(logins.start(phone) for phone in phones))
+    assert first.account_id != second.account_id
+    done_second = await logins.verify(second.account_id, '33333')
+    done_first = await logins.verify(first.account_id, '22222')
+    assert done_first.status == done_second.status == LoginState.AUTHORIZED
+    assert (await manager.client(first.account_id).get_me()).id == ids[0]
+    assert (await manager.client(second.account_id).get_me()).id == ids[1]
+    assert manager.counts() == (2, 2)
+
+
+async def test_unknown_number_and_wrong_steps(telegram_dc, logins):
+    phone = telegram_dc.new_phone(4)  # nobody signed up with it
+    step = await logins.start(phone)
+    with pytest.raises(LoginError) as wrong_step:
+        await logins.password(step.account_id, 'x')
+    assert (wrong_step.value.status, wrong_step.value.code) == (409, 'WRONG_STEP')
+    with pytest.raises(LoginError) as unknown:
+        await logins.verify(step.account_id, '44444')
+    assert (unknown.value.status, unknown.value.code) == (400, 'PHONE_NUMBER_UNOCCUPIED')
+    assert logins.state_of(step.account_id) is None
+    with pytest.raises(LoginError) as bad_phone:
+        await logins.start('12ab')
+    assert (bad_phone.value.status, bad_phone.value.code) == (400, 'PHONE_NUMBER_INVALID')
+    with pytest.raises(LoginError) as missing:
+        await logins.verify('no-such-login', '11111')
+    assert missing.value.status == 404
+
+
+async def test_without_credentials_the_answer_names_the_settings(repos, tmp_path):
+    settings = Settings(data_dir=tmp_path / 'data', telegram_api_id=None, telegram_api_hash=None)
+    manager = AccountManager(settings=settings, repo=repos.accounts, secret_box=SecretBox('k' * 32), owner_id='x')
+    await manager.start()
+    logins = LoginService(settings=settings, accounts=manager)
+    for call in (lambda: logins.start('+999661234'), logins.start_qr):
+        with pytest.raises(LoginError) as error:
+            await call()
+        assert error.value.status == 503
+        assert 'TELEGRAM_API_ID' in error.value.message and 'TELEGRAM_API_HASH' in error.value.message
+    await manager.stop()
