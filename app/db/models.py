@@ -102,6 +102,8 @@ class SyncState(BaseModel):
     job_id: str | None = None
     error: str | None = None
     posts_stored: int = 0
+    backfilled: bool = False  # the whole history has been fetched once
+    deep_check_before: int = 0  # rolling cursor of the older-history check (see app.mtproto.jobs)
     account_id: str | None = None  # the account that currently reads this channel
 
 

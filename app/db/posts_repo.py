@@ -14,12 +14,14 @@ from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from app.db.models import Post, utcnow
 
 WORD_RE = re.compile(r'\w+', re.UNICODE)
 MAX_TOKENS = 400
 MAX_WINDOW = 1 << 20
+DUPLICATE_KEY = 11000
 
 
 def tokenize(text: str) -> list[str]:
@@ -105,17 +107,32 @@ class PostsRepo:
     # ------------------------------------------------------------ writes
 
     async def bulk_upsert(self, posts: Iterable[Post]) -> int:
-        """Insert or replace posts by (channel_id, message_id); running it twice changes nothing. Returns count."""
-        ops = []
+        """Insert or replace posts by (channel_id, message_id); running it twice changes nothing. Returns count.
+
+        New posts (the common case in a backfill) go through one unordered insert; the ones the unique index
+        rejects as already stored are then replaced with upserts, so the result is the same as upserting all.
+        """
+        docs = []
         for post in posts:
             doc = post_doc(post)
             doc.pop('_id', None)
-            ops.append(UpdateOne({'channel_id': post.channel_id, 'message_id': post.message_id},
-                                 {'$set': doc}, upsert=True))
-        if not ops:
+            docs.append(doc)
+        if not docs:
             return 0
-        await self.collection.bulk_write(ops, ordered=False)
-        return len(ops)
+        try:
+            await self.collection.insert_many(docs, ordered=False)
+            return len(docs)
+        except BulkWriteError as error:
+            write_errors = error.details.get('writeErrors', [])
+            if any(item.get('code') != DUPLICATE_KEY for item in write_errors):
+                raise
+            existing = [docs[item['index']] for item in write_errors]
+        for doc in existing:
+            doc.pop('_id', None)
+        await self.collection.bulk_write([
+            UpdateOne({'channel_id': doc['channel_id'], 'message_id': doc['message_id']}, {'$set': doc}, upsert=True)
+            for doc in existing], ordered=False)
+        return len(docs)
 
     async def update_counters(self, channel_id: int, posts: Iterable[Post]) -> int:
         """Refresh views/forwards/replies/reactions (and edits) of posts already stored."""
@@ -128,6 +145,10 @@ class PostsRepo:
             return 0
         result = await self.collection.bulk_write(ops, ordered=False)
         return result.matched_count
+
+    async def set_views(self, *, channel_id: int, message_id: int, views: int) -> None:
+        await self.collection.update_one({'channel_id': channel_id, 'message_id': message_id},
+                                         {'$set': {'views': views}})
 
     async def mark_deleted(self, *, channel_id: int, message_ids: Iterable[int], at: datetime | None = None) -> int:
         ids = list(message_ids)

@@ -1,0 +1,276 @@
+"""ChannelService: resolve channel references, preview and join invites, store and refresh channel metadata.
+
+Every failure is a `ChannelError` with the HTTP status and code the API answers and the page shows:
+malformed → 400, no such channel → 404, private and not joined → 403, a user or group instead of a channel → 400.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from loguru import logger
+from telethon import TelegramClient, errors, functions, types
+
+from app.db.models import Channel, Metric, MetricKind
+from app.mtproto.mapping import channel_from_tl, photo_data_url
+from app.mtproto.refs import ChannelIdRef, ChannelRef, InviteRef, RefError, UsernameRef, parse_ref
+
+if TYPE_CHECKING:
+    from app.db.repos import Repos
+
+
+class ClientProvider(Protocol):
+    """What ChannelService needs from the AccountManager."""
+
+    def usable_account_ids(self) -> list[str]: ...
+
+    def client(self, account_id: str) -> TelegramClient | None: ...
+
+
+class ChannelError(Exception):
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass
+class InvitePreview:
+    title: str
+    participants_count: int | None
+    about: str | None = None
+    photo: str | None = None
+    broadcast: bool = True
+
+
+@dataclass
+class AddResult:
+    """Either the stored channel (`created` False when it was already there) or an invite preview to confirm."""
+
+    ref: str
+    channel: Channel | None = None
+    created: bool = False
+    preview: InvitePreview | None = None
+
+    @property
+    def needs_join(self) -> bool:
+        return self.channel is None and self.preview is not None
+
+
+def _not_a_channel(chat: Any, ref: Any) -> ChannelError | None:
+    if isinstance(chat, types.User):
+        return ChannelError(400, 'NOT_A_CHANNEL', f'{ref} is a user, not a channel.')
+    if isinstance(chat, (types.Chat, types.ChatForbidden)) or getattr(chat, 'megagroup', False):
+        return ChannelError(400, 'NOT_A_CHANNEL', f'{ref} is a group, not a channel.')
+    if isinstance(chat, types.ChannelForbidden):
+        return ChannelError(403, 'CHANNEL_PRIVATE', f'{ref} is private and this account cannot read it.')
+    if not isinstance(chat, types.Channel):
+        return ChannelError(400, 'NOT_A_CHANNEL', f'{ref} is not a channel.')
+    return None
+
+
+def map_rpc_error(error: Exception, ref: Any) -> ChannelError:
+    """Telethon errors met while resolving or reading a channel → ChannelError."""
+    if isinstance(error, ChannelError):
+        return error
+    if isinstance(error, errors.FloodWaitError):
+        return ChannelError(429, 'FLOOD_WAIT', f'Telegram asks to wait {error.seconds} s before the next request.',
+                            retry_after=error.seconds)
+    if isinstance(error, (errors.UsernameNotOccupiedError, errors.UsernameInvalidError)):
+        return ChannelError(404, 'CHANNEL_NOT_FOUND', f'No channel is called {ref}.')
+    if isinstance(error, (errors.InviteHashExpiredError, errors.InviteHashInvalidError,
+                          errors.InviteHashEmptyError)):
+        return ChannelError(404, 'INVITE_INVALID', f'The invite link {ref} is invalid or has expired.')
+    if isinstance(error, errors.InviteRequestSentError):
+        return ChannelError(403, 'JOIN_REQUEST_SENT',
+                            f'{ref} needs an admin to approve the join request; add it again once approved.')
+    if isinstance(error, (errors.ChannelPrivateError, errors.ChannelInvalidError, errors.ChannelPublicGroupNaError)):
+        return ChannelError(403, 'CHANNEL_PRIVATE', f'{ref} is private and this account has not joined it.')
+    if isinstance(error, errors.ChannelsTooMuchError):
+        return ChannelError(400, 'CHANNELS_TOO_MUCH', 'This account has joined too many channels to join another.')
+    if isinstance(error, errors.RPCError):
+        return ChannelError(502, error.message or 'TELEGRAM_ERROR', f'Telegram refused {ref}: {error.message}.')
+    return ChannelError(502, 'TELEGRAM_ERROR', f'Telegram could not be reached for {ref}: {error}.')
+
+
+class ChannelService:
+    def __init__(self, *, repos: Repos, accounts: ClientProvider | None = None) -> None:
+        self.repos = repos
+        self.accounts = accounts
+        # Called after a channel is stored for the first time (the SyncService starts its backfill).
+        self.on_added: list[Callable[[Channel], Awaitable[None]]] = []
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    # ------------------------------------------------------------ the account to use
+
+    def pick_account(self, account_id: str | None = None, channel: Channel | None = None
+                     ) -> tuple[str, TelegramClient]:
+        if self.accounts is None:
+            raise ChannelError(503, 'TELEGRAM_NOT_CONFIGURED', 'Telegram is not configured on this server.')
+        usable = self.accounts.usable_account_ids()
+        if account_id is not None:
+            client = self.accounts.client(account_id) if account_id in usable else None
+            if client is None:
+                raise ChannelError(409, 'ACCOUNT_UNAVAILABLE', 'That account is not connected right now.')
+            return account_id, client
+        preferred = [a for a in usable if channel is not None and a in channel.access_hashes] + usable
+        for candidate in preferred:
+            client = self.accounts.client(candidate)
+            if client is not None:
+                return candidate, client
+        raise ChannelError(409, 'NO_ACCOUNT', 'No Telegram account is connected. Log one in on the Accounts page.')
+
+    # ------------------------------------------------------------ adding
+
+    async def add(self, ref: str, *, account_id: str | None = None, join: bool = False) -> AddResult:
+        parsed = self.parse(ref)
+        channel = await self._known(parsed)
+        account_id, client = self.pick_account(account_id, channel)
+        return await self.add_with_client(client, account_id, ref, join=join)
+
+    @staticmethod
+    def parse(ref: str) -> ChannelRef:
+        try:
+            return parse_ref(ref)
+        except RefError as error:
+            raise ChannelError(400, 'BAD_REFERENCE', str(error)) from None
+
+    async def add_with_client(self, client: TelegramClient, account_id: str, ref: str, *,
+                              join: bool = False) -> AddResult:
+        parsed = self.parse(ref)
+        try:
+            if isinstance(parsed, InviteRef):
+                found = await self._from_invite(client, parsed, join=join)
+                if isinstance(found, InvitePreview):
+                    return AddResult(ref=ref, preview=found)
+                chat, joined = found
+            elif isinstance(parsed, UsernameRef):
+                chat, joined = await self._from_username(client, parsed), False
+            else:
+                chat, joined = await self._from_id(client, account_id, parsed), False
+            channel, created = await self.store(client, account_id, chat)
+        except Exception as error:  # noqa: BLE001 - every Telegram failure becomes a ChannelError
+            raise map_rpc_error(error, parsed) from None
+        if joined or not getattr(chat, 'left', True):
+            await self.repos.channels.add_joined(channel.id, account_id=account_id)
+            channel = await self.repos.channels.get(channel.id) or channel
+        if created:
+            logger.info('channel {} ({}) added', channel.id, channel.title)
+            for callback in self.on_added:
+                await callback(channel)
+        return AddResult(ref=ref, channel=channel, created=created)
+
+    async def _known(self, parsed: ChannelRef) -> Channel | None:
+        if isinstance(parsed, ChannelIdRef):
+            return await self.repos.channels.get(parsed.channel_id)
+        if isinstance(parsed, UsernameRef):
+            return await self.repos.channels.by_username(parsed.username)
+        return None
+
+    async def _from_username(self, client: TelegramClient, ref: UsernameRef) -> types.Channel:
+        resolved = await client(functions.contacts.ResolveUsernameRequest(username=ref.username))
+        peer = resolved.peer
+        if isinstance(peer, types.PeerUser):
+            raise ChannelError(400, 'NOT_A_CHANNEL', f'{ref} is a user, not a channel.')
+        wanted = peer.channel_id if isinstance(peer, types.PeerChannel) else getattr(peer, 'chat_id', None)
+        chat = next((c for c in resolved.chats if c.id == wanted), None)
+        problem = _not_a_channel(chat, ref)
+        if problem:
+            raise problem
+        return chat
+
+    async def _from_invite(self, client: TelegramClient, ref: InviteRef, *,
+                           join: bool) -> InvitePreview | tuple[types.Channel, bool]:
+        invite = await client(functions.messages.CheckChatInviteRequest(hash=ref.hash))
+        if isinstance(invite, (types.ChatInviteAlready, types.ChatInvitePeek)):
+            problem = _not_a_channel(invite.chat, ref)
+            if problem:
+                raise problem
+            return invite.chat, False
+        if not invite.channel or invite.megagroup or not invite.broadcast:
+            raise ChannelError(400, 'NOT_A_CHANNEL', f'{ref} invites to a group, not a channel.')
+        if not join:
+            return InvitePreview(title=invite.title, participants_count=invite.participants_count,
+                                 about=getattr(invite, 'about', None), photo=photo_data_url(invite.photo),
+                                 broadcast=True)
+        try:
+            updates = await client(functions.messages.ImportChatInviteRequest(hash=ref.hash))
+            chats = getattr(updates, 'chats', [])
+        except errors.UserAlreadyParticipantError:
+            again = await client(functions.messages.CheckChatInviteRequest(hash=ref.hash))
+            chats = [getattr(again, 'chat', None)]
+        chat = next((c for c in chats if isinstance(c, types.Channel)), None)
+        problem = _not_a_channel(chat, ref)
+        if problem:
+            raise problem
+        return chat, True
+
+    async def _from_id(self, client: TelegramClient, account_id: str, ref: ChannelIdRef) -> types.Channel:
+        stored = await self.repos.channels.get(ref.channel_id)
+        if stored is not None and account_id in stored.access_hashes:
+            input_channel = types.InputChannel(ref.channel_id, stored.access_hashes[account_id])
+            result = await client(functions.channels.GetChannelsRequest(id=[input_channel]))
+            chat = next((c for c in result.chats if c.id == ref.channel_id), None)
+        else:
+            chat = await self._from_dialogs(client, ref.channel_id)
+        if chat is None:
+            raise ChannelError(403, 'CHANNEL_PRIVATE',
+                               f'{ref} is not a channel this account has joined (t.me/c/ links open only for members).')
+        problem = _not_a_channel(chat, ref)
+        if problem:
+            raise problem
+        return chat
+
+    @staticmethod
+    async def _from_dialogs(client: TelegramClient, channel_id: int) -> types.Channel | None:
+        async for dialog in client.iter_dialogs():
+            entity = dialog.entity
+            if isinstance(entity, (types.Channel, types.ChannelForbidden)) and entity.id == channel_id:
+                return entity
+        return None
+
+    # ------------------------------------------------------------ metadata
+
+    async def store(self, client: TelegramClient, account_id: str, chat: types.Channel) -> tuple[Channel, bool]:
+        """Fetch the full channel, store its metadata and access hash, and record a subscriber snapshot."""
+        full = await client(functions.channels.GetFullChannelRequest(
+            channel=types.InputChannel(chat.id, chat.access_hash)))
+        fresh = next((c for c in full.chats if c.id == chat.id), chat)
+        metadata = channel_from_tl(fresh, full.full_chat)
+        channel, created = await self.repos.channels.upsert_metadata(
+            metadata, account_id=account_id, access_hash=fresh.access_hash or chat.access_hash)
+        if channel.participants_count is not None:
+            await self.repos.metrics.add(Metric(kind=MetricKind.CHANNEL, channel_id=channel.id,
+                                                values={'subscribers': channel.participants_count}))
+        return channel, created
+
+    async def refresh(self, client: TelegramClient, account_id: str, channel: Channel) -> Channel:
+        """Re-read metadata with the stored access hash (done on every sync)."""
+        try:
+            chat = types.Channel(id=channel.id, title=channel.title, photo=types.ChatPhotoEmpty(), date=None,
+                                 access_hash=channel.access_hashes[account_id])
+            refreshed, _ = await self.store(client, account_id, chat)
+            return refreshed
+        except Exception as error:  # noqa: BLE001
+            raise map_rpc_error(error, f'channel {channel.title or channel.id}') from None
+
+    def input_channel(self, channel: Channel, account_id: str) -> types.InputChannel:
+        access_hash = channel.access_hashes.get(account_id)
+        if access_hash is None:
+            raise ChannelError(403, 'NO_ACCESS', f'This account has no access to {channel.title or channel.id}.')
+        return types.InputChannel(channel.id, access_hash)
+
+    async def delete(self, channel_id: int) -> bool:
+        found = await self.repos.channels.delete(channel_id)
+        await self.repos.posts.delete_channel(channel_id=channel_id)
+        await self.repos.metrics.delete_channel(channel_id=channel_id)
+        await self.repos.jobs.delete_channel(channel_id=channel_id)
+        return found
