@@ -21,7 +21,8 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def post_from_message(message: Any, channel_id: int, *, fetched_at: datetime | None = None) -> Post | None:
     """Map a Telethon (or raw TL) Message of a channel to a Post; service messages and empties give None."""
-    if not isinstance(message, types.Message):
+    # By constructor id: both Telethon's patched Message and the raw TL class are accepted.
+    if getattr(message, 'CONSTRUCTOR_ID', None) != types.Message.CONSTRUCTOR_ID:
         return None
     text = message.message or ''
     return Post(

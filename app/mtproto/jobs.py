@@ -1,0 +1,209 @@
+"""The work of a job on one channel with one client: backfill the history, or sync what changed.
+
+Both take a connected TelegramClient and the repositories, so they run the same in the app, in a test and in
+the benchmark. FloodWaitError propagates: the caller (SyncService) decides how the job waits.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from telethon import TelegramClient, functions, types
+
+from app.db.models import Job, Post, utcnow
+from app.mtproto.mapping import post_from_message
+
+if TYPE_CHECKING:
+    from app.db.repos import Repos
+
+BATCH = 100  # messages.getHistory answers at most 100 messages
+QUEUE_SIZE = 2  # batches fetched ahead of the writer: bounds memory, lets fetching overlap writing
+DEEP_CHECK_PAGES = 3  # older pages re-read per sync to notice old edits and deletions, a little each time
+
+Pace = Callable[[], Awaitable[None]]
+
+
+async def _no_pace() -> None:
+    return None
+
+
+async def call(client: TelegramClient, request: Any) -> Any:
+    """Invoke a request, letting every FloodWait reach the caller instead of being slept through silently."""
+    threshold = client.flood_sleep_threshold
+    client.flood_sleep_threshold = 0
+    try:
+        return await client(request)
+    finally:
+        client.flood_sleep_threshold = threshold
+
+
+async def top_message_id(client: TelegramClient, peer: types.InputChannel, pace: Pace = _no_pace) -> int:
+    await pace()
+    result = await call(client, functions.messages.GetHistoryRequest(
+        peer=as_peer(peer), offset_id=0, offset_date=None, add_offset=0, limit=1, max_id=0, min_id=0, hash=0))
+    return max((m.id for m in result.messages), default=0)
+
+
+async def history_page(client: TelegramClient, peer: types.InputChannel, *, offset_id: int, limit: int = BATCH,
+                       min_id: int = 0, pace: Pace = _no_pace) -> list[Any]:
+    """Messages with id < offset_id (0: from the newest), newest first."""
+    await pace()
+    result = await call(client, functions.messages.GetHistoryRequest(
+        peer=as_peer(peer), offset_id=offset_id, offset_date=None, add_offset=0, limit=limit, max_id=0, min_id=min_id,
+        hash=0))
+    return sorted(result.messages, key=lambda m: m.id, reverse=True)
+
+
+def as_peer(peer: types.InputChannel | types.InputPeerChannel) -> types.InputPeerChannel:
+    if isinstance(peer, types.InputChannel):
+        return types.InputPeerChannel(peer.channel_id, peer.access_hash)
+    return peer
+
+
+def to_posts(messages: list[Any], channel_id: int) -> list[Post]:
+    now = utcnow()
+    posts = (post_from_message(m, channel_id, fetched_at=now) for m in messages)
+    return [p for p in posts if p is not None]
+
+
+# ---------------------------------------------------------------- backfill
+
+@dataclass
+class BackfillProgress:
+    done: int
+    total: int
+    eta_seconds: float | None
+    offset_id: int
+
+
+async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.InputChannel, *,
+                   pace: Pace = _no_pace, batch: int = BATCH, queue_size: int = QUEUE_SIZE,
+                   on_progress: Callable[[BackfillProgress], Awaitable[None]] | None = None) -> Job:
+    """Fetch the history from the newest post down, writing each batch and a checkpoint as it goes.
+
+    The checkpoint is `{top_id, offset_id}`: every message with id >= offset_id (up to top_id) is stored. A rerun
+    with the same job continues below offset_id; the batch that was in flight when a process died is simply
+    upserted again, so the result has no gap and no duplicate.
+    """
+    channel_id = job.channel_id
+    checkpoint = dict(job.checkpoint)
+    if 'top_id' not in checkpoint:
+        top = await top_message_id(client, peer, pace)
+        checkpoint = {'top_id': top, 'offset_id': top + 1}
+        await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=0, total=top, eta_seconds=None)
+    top_id, offset_id = checkpoint['top_id'], checkpoint['offset_id']
+    queue: asyncio.Queue[tuple[list[Any], int] | None] = asyncio.Queue(maxsize=queue_size)
+
+    async def fetch() -> None:
+        offset = offset_id
+        while offset > 1:
+            page = await history_page(client, peer, offset_id=offset, limit=batch, pace=pace)
+            if not page:
+                break
+            offset = page[-1].id
+            await queue.put((page, offset))
+            if len(page) < batch:
+                break
+        await queue.put(None)
+
+    started, start_done = time.monotonic(), top_id - offset_id + 1
+    fetcher = asyncio.create_task(fetch(), name=f'backfill-fetch-{channel_id}')
+    try:
+        while True:
+            getter = asyncio.ensure_future(queue.get())
+            done_set, _ = await asyncio.wait({getter, fetcher}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done_set:
+                getter.cancel()
+                fetcher.result()  # raises the fetcher's error (FloodWait, network) here
+                item = await queue.get()  # the fetcher finished cleanly: its last item is queued
+            else:
+                item = getter.result()
+            if item is None:
+                break
+            messages, new_offset = item
+            await repos.posts.bulk_upsert(to_posts(messages, channel_id))
+            checkpoint = {'top_id': top_id, 'offset_id': new_offset}
+            done = top_id - new_offset + 1
+            rate = (done - start_done) / max(time.monotonic() - started, 1e-6)
+            eta = (new_offset - 1) / rate if rate > 0 else None
+            await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=done, total=top_id, eta_seconds=eta)
+            if on_progress is not None:
+                await on_progress(BackfillProgress(done, top_id, eta, new_offset))
+    finally:
+        if not fetcher.done():
+            fetcher.cancel()
+        await asyncio.gather(fetcher, return_exceptions=True)
+    checkpoint = {'top_id': top_id, 'offset_id': 1}
+    await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=top_id, total=top_id, eta_seconds=0)
+    return await repos.jobs.get(job.id) or job
+
+
+# ---------------------------------------------------------------- incremental sync
+
+@dataclass
+class SyncResult:
+    new: int = 0
+    updated: int = 0
+    deleted: int = 0
+    top_id: int = 0
+    deep_before: int = 0
+
+
+async def _apply_page(repos: Repos, channel_id: int, page: list[Any], hi: int | None, bottom: bool,
+                      result: SyncResult, known_top: int) -> None:
+    """Store a page and mark stored posts inside the page's id range that Telegram no longer returns."""
+    posts = to_posts(page, channel_id)
+    await repos.posts.bulk_upsert(posts)
+    for post in posts:
+        if post.message_id > known_top:
+            result.new += 1
+        else:
+            result.updated += 1
+    lo = 1 if bottom or not page else page[-1].id
+    upper = hi if hi is not None else 2**62
+    stored = await repos.posts.ids_between(channel_id=channel_id, min_id=lo, max_id=upper)
+    returned = {m.id for m in page}
+    missing = [mid for mid in stored if mid not in returned]
+    result.deleted += await repos.posts.mark_deleted(channel_id=channel_id, message_ids=missing)
+
+
+async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, peer: types.InputChannel, *,
+                       last_message_id: int, refresh_days: int = 7, deep_before: int = 0,
+                       pace: Pace = _no_pace, now: datetime | None = None) -> SyncResult:
+    """New posts since the last one, fresh counters and edits of the last `refresh_days`, deletions marked.
+
+    Walks the history from the newest post down until it has passed both the last stored post and the refresh
+    window; then re-reads a few older pages below `deep_before` (a rolling cursor) so old edits and deletions
+    are noticed over time too.
+    """
+    result = SyncResult()
+    since = (now or utcnow()) - timedelta(days=refresh_days)
+    offset, hi = 0, None
+    while True:
+        page = await history_page(client, peer, offset_id=offset, pace=pace)
+        bottom = len(page) < BATCH
+        if offset == 0:
+            result.top_id = page[0].id if page else 0
+        await _apply_page(repos, channel_id, page, hi, bottom, result, last_message_id)
+        if bottom:
+            break
+        oldest = page[-1]
+        offset, hi = oldest.id, oldest.id - 1
+        if oldest.id <= last_message_id and oldest.date < since:
+            break
+    # Rolling check of older history: continue where the previous sync stopped, wrap to the top at the end.
+    cursor = deep_before if 0 < deep_before < offset else offset
+    for _ in range(DEEP_CHECK_PAGES if cursor > 1 and not bottom else 0):
+        page = await history_page(client, peer, offset_id=cursor, pace=pace)
+        page_bottom = len(page) < BATCH
+        await _apply_page(repos, channel_id, page, cursor - 1, page_bottom, result, last_message_id)
+        if page_bottom:
+            cursor = 0
+            break
+        cursor = page[-1].id
+    result.deep_before = cursor
+    return result
