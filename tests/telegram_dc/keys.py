@@ -1,9 +1,11 @@
 """Key material of the test DC: its RSA key pair, the DH group and the pq challenge."""
 
+import ctypes
 import hashlib
 import secrets
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa as crypto_rsa
@@ -96,3 +98,50 @@ def new_pq() -> tuple[int, int, int]:
         if p != q:
             p, q = min(p, q), max(p, q)
             return p * q, p, q
+
+
+def _fast_ige() -> tuple[Any, Any] | None:
+    """AES-256-IGE straight from libcrypto, copying buffers in C (Telethon's own wrapper copies byte by byte)."""
+    from telethon.crypto import libssl
+
+    lib = getattr(libssl, '_libssl', None)
+    if lib is None or getattr(libssl, 'AES_KEY', None) is None:
+        return None
+    key_type = libssl.AES_KEY
+
+    def run(data: bytes, key: bytes, iv: bytes, encrypt: bool) -> bytes:
+        aes_key = key_type()
+        key_buf = (ctypes.c_ubyte * len(key)).from_buffer_copy(key)
+        if encrypt:
+            lib.AES_set_encrypt_key(key_buf, ctypes.c_int(8 * len(key)), ctypes.byref(aes_key))
+        else:
+            lib.AES_set_decrypt_key(key_buf, ctypes.c_int(8 * len(key)), ctypes.byref(aes_key))
+        iv_buf = (ctypes.c_ubyte * len(iv)).from_buffer_copy(iv)
+        in_buf = (ctypes.c_ubyte * len(data)).from_buffer_copy(data)
+        out_buf = (ctypes.c_ubyte * len(data))()
+        lib.AES_ige_encrypt(
+            ctypes.byref(in_buf),
+            ctypes.byref(out_buf),
+            ctypes.c_size_t(len(data)),
+            ctypes.byref(aes_key),
+            ctypes.byref(iv_buf),
+            ctypes.c_int(1 if encrypt else 0),
+        )
+        return bytes(out_buf)
+
+    def encrypt(data: bytes, key: bytes, iv: bytes) -> bytes:
+        return run(data, key, iv, True)
+
+    def decrypt(data: bytes, key: bytes, iv: bytes) -> bytes:
+        return run(data, key, iv, False)
+
+    return encrypt, decrypt
+
+
+_FAST = _fast_ige()
+if _FAST is not None:
+    encrypt_ige, decrypt_ige = _FAST
+else:  # pragma: no cover - machines without libcrypto fall back to Telethon's implementation
+    from telethon.crypto import AES
+
+    encrypt_ige, decrypt_ige = AES.encrypt_ige, AES.decrypt_ige

@@ -37,7 +37,7 @@ class TelegramDC:
         port: int = 0,
         control_port: int | None = None,
         dc_id: int = 2,
-        gzip_threshold: int | None = None,
+        gzip_threshold: int | None = 1024,
     ) -> None:
         if world is None:
             from .world import World

@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from telethon.crypto import AES
 from telethon.errors import TypeNotFoundError
 from telethon.extensions import BinaryReader
 from telethon.network.mtprotostate import MTProtoState
@@ -23,7 +22,7 @@ from telethon.tl.alltlobjects import tlobjects
 from telethon.tl.tlobject import TLObject, TLRequest
 
 from .handshake import Handshake, HandshakeError, aux_hash_and_key_id
-from .keys import tl_bytes
+from .keys import decrypt_ige, encrypt_ige, tl_bytes
 from .transport import Transport, TransportError
 
 if TYPE_CHECKING:
@@ -268,7 +267,7 @@ class Connection:
         key = record.key
         msg_key = packet[8:24]
         aes_key, aes_iv = _calc_key(key, msg_key, True)
-        plain = AES.decrypt_ige(packet[24:], aes_key, aes_iv)
+        plain = decrypt_ige(packet[24:], aes_key, aes_iv)
         if hashlib.sha256(key[88:120] + plain).digest()[8:24] != msg_key:
             raise TransportError('msg_key mismatch')
         salt, session_id, msg_id, seq_no, length = struct.unpack_from('<qqqii', plain)
@@ -303,7 +302,7 @@ class Connection:
         data += os.urandom(-(len(data) + 12) % 16 + 12)
         msg_key = hashlib.sha256(key[96:128] + data).digest()[8:24]
         aes_key, aes_iv = _calc_key(key, msg_key, False)
-        self.transport.write(struct.pack('<Q', client.auth_key_id) + msg_key + AES.encrypt_ige(data, aes_key, aes_iv))
+        self.transport.write(struct.pack('<Q', client.auth_key_id) + msg_key + encrypt_ige(data, aes_key, aes_iv))
 
     def _message(self, client: DcClient, msg_id: int, seq_no: int, body: bytes) -> None:
         constructor = struct.unpack_from('<I', body)[0]
