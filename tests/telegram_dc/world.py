@@ -241,7 +241,9 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
 
     def _seed_posts(self, ch: ChannelRec, count: int, seed: int) -> None:
         for fields in content.seeded_posts(seed, count):
-            ch.store(self._make_message(ch, len(ch.by_id), fields))
+            message = self._make_message(ch, len(ch.by_id), fields)
+            message._bytes()  # serialize now, so paging a big channel costs the server next to nothing
+            ch.store(message)
         ch.pts = count + 1
         ch.log_floor = ch.pts
         ch.last_event_ts = ch.dates[-1] if ch.dates else 0
