@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,6 +65,11 @@ class AccountInfo(BaseModel):
     connected: bool = False
     created_at: datetime
     updated_at: datetime
+
+
+def process_owner_id() -> str:
+    """A lease owner id unique to this process: host, pid and a random part (pids repeat across restarts)."""
+    return f'{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}'
 
 
 def format_phone(phone: str | None) -> str | None:

@@ -1,0 +1,143 @@
+"""JSON API for logging Telegram accounts in (code, 2FA, QR) and listing / logging them out."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from app.api.deps import ServicesDep
+from app.api.errors import ApiError
+from app.mtproto.accounts import AccountInfo, AccountManager
+from app.mtproto.errors import LoginError
+from app.mtproto.login import LoginService, LoginStep
+
+router = APIRouter(prefix='/mtproto', tags=['accounts'])
+
+
+class StartBody(BaseModel):
+    phone: str = Field(min_length=1, max_length=32, examples=['+44 7700 900123'])
+
+
+class VerifyBody(BaseModel):
+    account_id: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=16)
+
+
+class PasswordBody(BaseModel):
+    account_id: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class AccountBody(BaseModel):
+    account_id: str = Field(min_length=1, max_length=64)
+
+
+class QrStartBody(BaseModel):
+    pass
+
+
+class LogoutAnswer(BaseModel):
+    account_id: str
+    status: str  # 'logged_out' (Telegram session ended, record kept as revoked) or 'removed'
+
+
+def _api_error(error: LoginError) -> ApiError:
+    headers = {'Retry-After': str(error.retry_after)} if error.retry_after is not None else None
+    return ApiError(error.status, error.code, error.message, headers=headers)
+
+
+def _ready(services) -> None:
+    database = getattr(services, 'database', None)
+    if database is not None and not getattr(database, 'ready', True):
+        raise ApiError(503, 'DB_NOT_READY', 'The database is not ready yet; try again in a moment.')
+
+
+def _logins(services) -> LoginService:
+    _ready(services)
+    if services.logins is None:
+        raise ApiError(503, 'NOT_READY', 'The login service is not running yet; try again in a moment.')
+    return services.logins
+
+
+def _accounts(services) -> AccountManager:
+    _ready(services)
+    if services.accounts is None:
+        raise ApiError(503, 'NOT_READY', 'The account service is not running yet; try again in a moment.')
+    return services.accounts
+
+
+@router.post('/auth/start', response_model=LoginStep, response_model_exclude_none=True)
+async def auth_start(body: StartBody, services: ServicesDep) -> LoginStep:
+    """Send a login code to the phone. Answers {account_id, status: code_sent, code_type, timeout}."""
+    try:
+        return await _logins(services).start(body.phone)
+    except LoginError as error:
+        raise _api_error(error) from None
+
+
+@router.post('/auth/verify', response_model=LoginStep, response_model_exclude_none=True)
+async def auth_verify(body: VerifyBody, services: ServicesDep) -> LoginStep:
+    """Check the code. Answers status authorized, or password_required with the password hint."""
+    try:
+        return await _logins(services).verify(body.account_id, body.code)
+    except LoginError as error:
+        raise _api_error(error) from None
+
+
+@router.post('/auth/password', response_model=LoginStep, response_model_exclude_none=True)
+async def auth_password(body: PasswordBody, services: ServicesDep) -> LoginStep:
+    """Check the two-step verification password."""
+    try:
+        return await _logins(services).password(body.account_id, body.password)
+    except LoginError as error:
+        raise _api_error(error) from None
+
+
+@router.post('/auth/resend', response_model=LoginStep, response_model_exclude_none=True)
+async def auth_resend(body: AccountBody, services: ServicesDep) -> LoginStep:
+    """Send the code again (Telegram picks the next way, e.g. SMS)."""
+    try:
+        return await _logins(services).resend(body.account_id)
+    except LoginError as error:
+        raise _api_error(error) from None
+
+
+@router.post('/auth/cancel', response_model=LoginStep, response_model_exclude_none=True)
+async def auth_cancel(body: AccountBody, services: ServicesDep) -> LoginStep:
+    """Abandon a pending login and close its connection."""
+    try:
+        return await _logins(services).cancel(body.account_id)
+    except LoginError as error:
+        raise _api_error(error) from None
+
+
+@router.post('/auth/qr', response_model=LoginStep, response_model_exclude_none=True)
+async def auth_qr(services: ServicesDep, body: QrStartBody | None = None) -> LoginStep:
+    """Start a QR login. Answers {account_id, url: tg://login?token=..., expires_at}; show `url` as a QR code."""
+    try:
+        return await _logins(services).start_qr()
+    except LoginError as error:
+        raise _api_error(error) from None
+
+
+@router.get('/auth/qr/{account_id}', response_model=LoginStep, response_model_exclude_none=True)
+async def auth_qr_status(account_id: str, services: ServicesDep) -> LoginStep:
+    """Where a QR login stands: qr_pending (with the current url), password_required, authorized or expired."""
+    try:
+        return await _logins(services).qr_status(account_id)
+    except LoginError as error:
+        raise _api_error(error) from None
+
+
+@router.get('/accounts', response_model=list[AccountInfo])
+async def list_accounts(services: ServicesDep) -> list[AccountInfo]:
+    """Every account with its state; never sessions."""
+    return await _accounts(services).list_accounts()
+
+
+@router.delete('/accounts/{account_id}', response_model=LogoutAnswer)
+async def delete_account(account_id: str, services: ServicesDep) -> LogoutAnswer:
+    """Log the account out of Telegram and drop its session; an already logged-out account is removed."""
+    result = await _accounts(services).log_out(account_id)
+    if result is None:
+        raise ApiError(404, 'ACCOUNT_NOT_FOUND', f'There is no account {account_id}.')
+    return LogoutAnswer(account_id=account_id, status=result)

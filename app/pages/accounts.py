@@ -1,0 +1,410 @@
+"""/dashboard/accounts: the Telegram accounts, their live state, and the add-account wizard (code, 2FA, QR)."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import segno
+from nicegui import ui
+
+from app.db.models import utcnow
+from app.mtproto.accounts import AccountInfo, LiveState
+from app.mtproto.errors import LoginError, LoginState
+from app.mtproto.login import LoginStep
+from app.pages.layout import frame
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+WHERE_SENT = {
+    'app': 'in the Telegram app — open the chat “Telegram” on a device where you are logged in',
+    'sms': 'by SMS',
+    'call': 'by a phone call',
+    'flash_call': 'as a missed call — the code is the last digits of the calling number',
+    'missed_call': 'as a missed call — the code is the last digits of the calling number',
+    'email_code': 'by email',
+    'fragment_sms': 'to your Fragment number',
+    'firebase_sms': 'by SMS',
+}
+CHIP_COLORS = {
+    LiveState.CONNECTED: 'positive', LiveState.CONNECTING: 'grey-7', LiveState.HELD: 'blue-grey',
+    LiveState.FLOOD_WAIT: 'warning', LiveState.REVOKED: 'negative', LiveState.ERROR: 'negative',
+    LiveState.OFFLINE: 'grey-7',
+}
+
+
+def qr_data_url(url: str) -> str:
+    return segno.make(url, error='m').svg_data_uri(scale=6, border=2)
+
+
+def seconds_left(until: datetime | None) -> int:
+    return max(0, int((until - utcnow()).total_seconds())) if until else 0
+
+
+def chip_text(info: AccountInfo) -> str:
+    if info.state == LiveState.CONNECTED:
+        return 'authorized'
+    if info.state == LiveState.FLOOD_WAIT:
+        return f'FloodWait — {seconds_left(info.flood_wait_until)} s left'
+    if info.state == LiveState.REVOKED:
+        return info.reason or 'revoked — log in again'
+    if info.state == LiveState.ERROR:
+        return f'error: {info.reason}' if info.reason else 'error'
+    if info.state == LiveState.HELD:
+        return 'held by another Parsegram process'
+    return info.state.value
+
+
+class LoginWizard:
+    """The add-account dialog: phone → code → (2FA password) → done, or a QR code; Cancel at every step."""
+
+    def __init__(self, services: Services, on_done: Callable[[], Awaitable[None]]) -> None:
+        self.services = services
+        self.on_done = on_done
+        self.step: LoginStep | None = None
+        self.view = 'phone'  # phone, code, password, qr, qr_expired, done
+        self.tab = 'phone'
+        self.phone = ''
+        self.error: str | None = None
+        self.busy = False
+        self.resend_at = 0.0
+        self.qr_url: str | None = None
+        self.dialog = ui.dialog().props('persistent')
+        with self.dialog, ui.card().classes('w-[26rem] max-w-full'):
+            self.body = ui.column().classes('w-full gap-3')
+        self.timer = ui.timer(1.0, self.tick, active=False)
+
+    # ------------------------------------------------------------ opening and closing
+
+    def open(self, phone: str = '') -> None:
+        self.step, self.view, self.tab, self.error, self.qr_url = None, 'phone', 'phone', None, None
+        self.phone = phone
+        self.render()
+        self.dialog.open()
+        self.timer.activate()
+
+    async def cancel(self) -> None:
+        step = self.step
+        self.step = None
+        if step is not None and step.status not in (LoginState.AUTHORIZED,) and self.services.logins is not None:
+            try:
+                await self.services.logins.cancel(step.account_id)
+            except LoginError:
+                pass  # already finished or expired: nothing to cancel
+        self.close()
+
+    def close(self) -> None:
+        self.timer.deactivate()
+        self.dialog.close()
+        self.body.clear()
+        self.view, self.step = 'closed', None
+
+    # ------------------------------------------------------------ rendering
+
+    def render(self) -> None:
+        self.body.clear()
+        with self.body:
+            ui.label('Add a Telegram account').classes('text-h6')
+            getattr(self, f'_render_{self.view}')()
+
+    def _error_label(self) -> None:
+        if self.error:
+            ui.label(self.error).classes('text-negative text-sm').mark('login-error')
+
+    def _cancel_button(self) -> None:
+        ui.button('Cancel', on_click=self.cancel).props('flat').mark('login-cancel')
+
+    def _render_phone(self) -> None:
+        with ui.tabs(value=self.tab, on_change=self._tab_changed).classes('w-full') as tabs:
+            ui.tab('phone', 'Phone number', icon='phone')
+            ui.tab('qr', 'QR code', icon='qr_code_2')
+        with ui.tab_panels(tabs, value=self.tab).classes('w-full'):
+            with ui.tab_panel('phone').classes('gap-3 p-0'):
+                phone = ui.input('Phone number', value=self.phone, placeholder='+44 7700 900123') \
+                    .props('autofocus type=tel').classes('w-full').mark('login-phone')
+                phone.on('keydown.enter', lambda: self.send_code(phone.value))
+                self._error_label()
+                with ui.row().classes('w-full justify-end'):
+                    self._cancel_button()
+                    ui.button('Send code', on_click=lambda: self.send_code(phone.value)).mark('login-send')
+            with ui.tab_panel('qr').classes('gap-3 p-0'):
+                ui.label('Preparing a QR code…').classes('text-grey-7')
+                self._error_label()
+                with ui.row().classes('w-full justify-end'):
+                    self._cancel_button()
+
+    def _render_code(self) -> None:
+        step = self.step
+        where = WHERE_SENT.get(step.code_type or '', f'via {step.code_type}' if step.code_type else '')
+        ui.label(f'We sent a login code to {step.phone_masked} {where}.').mark('login-where')
+        code = ui.input('Code').props('autofocus inputmode=numeric autocomplete=one-time-code') \
+            .classes('w-full').mark('login-code')
+        code.on('keydown.enter', lambda: self.verify(code.value))
+        self._error_label()
+        with ui.row().classes('w-full items-center justify-between'):
+            self.resend_button = ui.button('Resend', on_click=self.resend).props('flat').mark('login-resend')
+            with ui.row():
+                self._cancel_button()
+                ui.button('Log in', on_click=lambda: self.verify(code.value)).mark('login-verify')
+        self._update_resend()
+
+    def _render_password(self) -> None:
+        ui.label('This account has two-step verification. Enter its password.')
+        if self.step.hint:
+            ui.label(f'Hint: {self.step.hint}').classes('text-grey-8').mark('login-hint')
+        password = ui.input('Password', password=True, password_toggle_button=True).props('autofocus') \
+            .classes('w-full').mark('login-password')
+        password.on('keydown.enter', lambda: self.send_password(password.value))
+        self._error_label()
+        with ui.row().classes('w-full justify-end'):
+            self._cancel_button()
+            ui.button('Log in', on_click=lambda: self.send_password(password.value)).mark('login-password-submit')
+
+    def _render_qr(self) -> None:
+        ui.label('On your phone open Telegram → Settings → Devices → Link Desktop Device, and scan this code.')
+        with ui.row().classes('w-full justify-center'):
+            self.qr_image = ui.image(qr_data_url(self.qr_url)).classes('w-64 h-64').mark('login-qr')
+        self.qr_expiry = ui.label('').classes('text-grey-7 text-sm self-center')
+        self._update_qr_expiry()
+        self._error_label()
+        with ui.row().classes('w-full justify-between'):
+            ui.button('Use phone number', on_click=self.use_phone).props('flat').mark('login-use-phone')
+            self._cancel_button()
+
+    def _render_qr_expired(self) -> None:
+        ui.label(self.error or 'The QR code expired before it was scanned.')
+        with ui.row().classes('w-full justify-end'):
+            self._cancel_button()
+            ui.button('New QR code', on_click=self.start_qr).mark('login-qr-new')
+
+    def _render_done(self) -> None:
+        step = self.step
+        name = step.display_name or step.phone_masked or 'the account'
+        who = f'{name} (@{step.username})' if step.username else name
+        ui.label(f'Logged in as {who}.').classes('text-positive').mark('login-done')
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Close', on_click=self.close).mark('login-close')
+
+    # ------------------------------------------------------------ actions
+
+    async def _tab_changed(self, event) -> None:
+        self.tab = event.value
+        if self.tab == 'qr' and self.view == 'phone':
+            await self.start_qr()
+
+    async def send_code(self, phone: str) -> None:
+        self.phone = phone or ''
+        await self._run(lambda logins: logins.start(self.phone))
+
+    async def verify(self, code: str) -> None:
+        await self._run(lambda logins: logins.verify(self.step.account_id, code or ''))
+
+    async def send_password(self, password: str) -> None:
+        await self._run(lambda logins: logins.password(self.step.account_id, password or ''))
+
+    async def resend(self) -> None:
+        await self._run(lambda logins: logins.resend(self.step.account_id))
+
+    async def start_qr(self) -> None:
+        if self.step is not None and self.view in ('qr', 'qr_expired') and self.services.logins is not None:
+            try:
+                await self.services.logins.cancel(self.step.account_id)
+            except LoginError:
+                pass
+        self.step = None
+        self.tab = 'qr'
+        await self._run(lambda logins: logins.start_qr())
+
+    async def use_phone(self) -> None:
+        step, self.step = self.step, None
+        if step is not None and self.services.logins is not None:
+            try:
+                await self.services.logins.cancel(step.account_id)
+            except LoginError:
+                pass
+        self.view, self.tab, self.error = 'phone', 'phone', None
+        self.render()
+
+    async def _run(self, call: Callable) -> None:
+        if self.busy:
+            return
+        logins = self.services.logins
+        if logins is None:
+            self.error = 'Parsegram is still starting; try again in a moment.'
+            self.render()
+            return
+        self.busy = True
+        try:
+            step = await call(logins)
+        except LoginError as error:
+            self.error = error.message
+            if self.step is not None and logins.state_of(self.step.account_id) is None:
+                self.step, self.view = None, 'phone'  # the login ended: start over, showing why
+            self.render()
+            return
+        finally:
+            self.busy = False
+        self.error = None
+        await self._show(step)
+
+    async def _show(self, step: LoginStep) -> None:
+        self.step = step
+        if step.status == LoginState.CODE_SENT:
+            self.view = 'code'
+            self.resend_at = _now() + (step.timeout or 30)
+        elif step.status == LoginState.PASSWORD_REQUIRED:
+            self.view = 'password'
+        elif step.status == LoginState.QR_PENDING:
+            self.view, self.qr_url = 'qr', step.url
+        elif step.status == LoginState.AUTHORIZED:
+            self.view = 'done'
+            await self.on_done()
+        elif step.status in (LoginState.EXPIRED, LoginState.FAILED) and self.view == 'qr':
+            self.view, self.error = 'qr_expired', step.message
+        else:
+            self.view, self.step, self.error = 'phone', None, step.message or 'The login ended. Start again.'
+        self.render()
+
+    async def tick(self) -> None:
+        if self.view == 'code':
+            self._update_resend()
+        elif self.view == 'qr' and self.step is not None and self.services.logins is not None and not self.busy:
+            try:
+                step = await self.services.logins.qr_status(self.step.account_id)
+            except LoginError as error:
+                self.view, self.error = 'qr_expired', error.message
+                self.render()
+                return
+            if step.status == LoginState.QR_PENDING:
+                self.step = step
+                if step.url != self.qr_url:
+                    self.qr_url = step.url
+                    self.qr_image.set_source(qr_data_url(step.url))
+                self._update_qr_expiry()
+            else:
+                await self._show(step)
+
+    def _update_resend(self) -> None:
+        left = int(self.resend_at - _now())
+        if left > 0:
+            self.resend_button.set_text(f'Resend in {left} s')
+            self.resend_button.disable()
+        else:
+            self.resend_button.set_text('Resend')
+            self.resend_button.enable()
+
+    def _update_qr_expiry(self) -> None:
+        if self.step is not None and self.step.expires_at is not None:
+            self.qr_expiry.set_text(f'This code refreshes by itself (valid {seconds_left(self.step.expires_at)} s).')
+
+
+class AccountsView:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.signature: tuple | None = None
+        self.countdowns: dict[str, tuple[ui.label, AccountInfo]] = {}
+        self.configured = services.settings.telegram_configured
+        with ui.row().classes('w-full items-center justify-between'):
+            ui.label('Telegram accounts').classes('text-h6')
+            self.add_button = ui.button('Add account', icon='add', on_click=lambda: self.wizard.open()) \
+                .mark('add-account')
+        if not self.configured:  # the frame explains which settings are missing
+            self.add_button.disable()
+            self.add_button.tooltip('Set TELEGRAM_API_ID and TELEGRAM_API_HASH first')
+        self.list = ui.column().classes('w-full gap-2')
+        self.dialog_host = ui.element('div')  # dialogs live outside the list, which is re-rendered
+        self.wizard = LoginWizard(services, on_done=self.reload)
+        ui.timer(1.0, self.reload)
+
+    async def reload(self) -> None:
+        manager = self.services.accounts
+        database = self.services.database
+        if manager is None or not getattr(database, 'ready', True):
+            self._render_message('Connecting to the database…', 'waiting')
+            return
+        try:
+            infos = await manager.list_accounts()
+        except Exception:
+            self._render_message('The account list is not available right now; retrying…', 'waiting')
+            return
+        signature = tuple((i.id, i.state, i.reason, i.display_name, i.username, i.phone_masked, i.flood_wait_until)
+                          for i in infos)
+        if signature != self.signature:
+            self.signature = signature
+            self._render(infos)
+        for label, info in self.countdowns.values():
+            label.set_text(chip_text(info))
+
+    def _render_message(self, text: str, key: str) -> None:
+        if self.signature == (key,):
+            return
+        self.signature = (key,)
+        self.list.clear()
+        with self.list:
+            ui.label(text).classes('text-grey-7')
+
+    def _render(self, infos: list[AccountInfo]) -> None:
+        self.list.clear()
+        self.countdowns.clear()
+        with self.list:
+            if not infos:
+                with ui.card().classes('w-full items-center py-8').mark('accounts-empty'):
+                    ui.icon('person_add', size='3rem').classes('text-grey-6')
+                    ui.label('No Telegram accounts yet.').classes('text-subtitle1')
+                    ui.label('Add an account to read channels with it: log in with its phone number or a QR code.') \
+                        .classes('text-grey-7')
+                    if self.configured:
+                        ui.button('Add account', on_click=lambda: self.wizard.open())
+                return
+            for info in infos:
+                self._render_account(info)
+
+    def _render_account(self, info: AccountInfo) -> None:
+        with ui.card().classes('w-full').mark(f'account-{info.id}'):
+            with ui.row().classes('w-full items-center justify-between no-wrap'):
+                with ui.column().classes('gap-0'):
+                    ui.label(info.display_name).classes('text-subtitle1 text-weight-medium')
+                    details = [f'@{info.username}' if info.username else None, info.phone_masked]
+                    ui.label(' · '.join(d for d in details if d)).classes('text-grey-7 text-sm')
+                with ui.row().classes('items-center'):
+                    with ui.element('q-chip').props(f'dense square color={CHIP_COLORS[info.state]} '
+                                                    'text-color=white').mark('account-state'):
+                        chip = ui.label(chip_text(info))
+                    if info.state == LiveState.FLOOD_WAIT:
+                        self.countdowns[info.id] = (chip, info)
+                    if info.state == LiveState.REVOKED:
+                        ui.button('Log in again', on_click=lambda i=info: self.wizard.open(i.phone or '')) \
+                            .props('flat dense').mark('account-relogin')
+                        ui.button('Remove', on_click=lambda i=info: self.confirm(i, remove=True)) \
+                            .props('flat dense color=negative').mark('account-remove')
+                    else:
+                        ui.button('Log out', on_click=lambda i=info: self.confirm(i, remove=False)) \
+                            .props('flat dense color=negative').mark('account-logout')
+
+    async def confirm(self, info: AccountInfo, *, remove: bool) -> None:
+        action = 'Remove' if remove else 'Log out'
+        with self.dialog_host, ui.dialog() as dialog, ui.card():
+            ui.label(f'{action} {info.display_name}?').classes('text-h6')
+            ui.label('Parsegram forgets this account.' if remove else
+                     'Telegram ends this session and Parsegram stops using the account until you log it in again.')
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Cancel', on_click=lambda: dialog.submit(False)).props('flat')
+                ui.button(action, color='negative', on_click=lambda: dialog.submit(True)).mark('confirm-logout')
+        if await dialog:
+            result = await self.services.accounts.log_out(info.id)
+            ui.notify(f'{info.display_name} removed.' if result == 'removed' else f'{info.display_name} logged out.')
+            await self.reload()
+        dialog.delete()
+
+
+def _now() -> float:
+    return utcnow().timestamp()
+
+
+def register(services: Services) -> None:
+    @ui.page('/dashboard/accounts')
+    async def accounts_page() -> None:
+        with frame('Accounts'):
+            view = AccountsView(services)
+            await view.reload()
