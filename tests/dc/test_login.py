@@ -167,3 +167,26 @@ async def test_revoked_sessions_get_auth_key_unregistered(telegram_dc, client):
         assert await client.get_me() is None
     finally:
         await other.disconnect()
+
+
+async def test_sign_up_creates_the_account(telegram_dc, client):
+    phone = telegram_dc.new_phone(8)
+    sent = await client.send_code_request(phone)
+    answer = await client(functions.auth.SignInRequest(phone, sent.phone_code_hash, '88888'))
+    assert isinstance(answer, types.auth.AuthorizationSignUpRequired)
+    with pytest.raises(errors.FirstNameInvalidError):
+        await client(functions.auth.SignUpRequest(phone, sent.phone_code_hash, ' ', ''))
+    created = await client(functions.auth.SignUpRequest(phone, sent.phone_code_hash, 'New', 'Person'))
+    assert created.user.first_name == 'New' and created.user.phone == phone
+    assert (await client.get_me()).id == created.user.id
+    assert telegram_dc.dc.call(telegram_dc.world.user_by_phone, phone).first_name == 'New'
+
+
+async def test_a_qr_token_is_accepted_once_and_then_logs_in(telegram_dc, client):
+    user_id = telegram_dc.create_user(telegram_dc.new_phone(3), 'Nobody waiting')
+    qr = await client.qr_login()
+    assert await asyncio.to_thread(telegram_dc.accept_qr, user_id)
+    assert not await asyncio.to_thread(telegram_dc.accept_qr, user_id)
+    success = await client(functions.auth.ExportLoginTokenRequest(1, 'x', []))
+    assert isinstance(success, types.auth.LoginTokenSuccess) and success.authorization.user.id == user_id
+    assert qr.expires.tzinfo is not None

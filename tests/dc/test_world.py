@@ -150,3 +150,16 @@ async def test_live_updates_reach_members_with_consecutive_pts():
                      ('UpdateDeleteChannelMessages', 8, 2)]
     assert a.pushed[0].chats[0].access_hash == world.channel_hash(member, ch['channel_id'])
     assert a.pushed[0].updates[0].message.entities[0].length == len('https://example.com')
+
+
+def test_demo_seed_has_what_the_readme_promises():
+    world = World()
+    demo = world.seed_demo()
+    user = demo['user']
+    assert user['phone'].startswith('99966') and user['code'] == user['phone'][5] * 5 and user['password']
+    assert world.users[user['user_id']].password is not None
+    sizes = {c['username']: c['posts'] for c in demo['channels'] if c['username']}
+    assert sizes['parsegram_demo_news'] == 5000
+    assert len(world.channel_messages(next(c['channel_id'] for c in demo['channels']
+                                           if c['username'] == 'parsegram_demo_news'))) == 5000
+    assert any(c['username'] is None and c['invite_hash'] for c in demo['channels'])
