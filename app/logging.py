@@ -17,8 +17,9 @@ FORMAT = '<green>{time:YYYY-MM-DD HH:mm:ss}</green> | <level>{level: <7}</level>
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r'(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+'), r'\1[redacted]'),
     (re.compile(r'\bpgt_[A-Za-z0-9_-]{8,}'), '[redacted-token]'),
-    (re.compile(r'(?i)\b(password|passwd|secret|token|api_hash|phone_code|login_code|session|auth_key)(["\']?\s*[=:]\s*["\']?)'
-                r'[^\s"\',;&]+'), r'\1\2[redacted]'),
+    # key=value and "key": "value" forms
+    (re.compile(r'(?i)\b(password|passwd|secret|token|api_hash|phone_code|login_code|session|auth_key)'
+                r'(=|["\']\s*:\s*["\'])[^\s"\',;&]+'), r'\1\2[redacted]'),
     (re.compile(r'[A-Za-z0-9+/_-]{80,}={0,2}'), '[redacted-blob]'),
 ]
 

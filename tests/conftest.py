@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import secrets
 import subprocess
@@ -27,8 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.db.embedded import free_port
 from app.db.repos import Repos
 
-if importlib.util.find_spec('tests.telegram_dc.pytest_plugin') is not None:
-    pytest_plugins = ['tests.telegram_dc.pytest_plugin']
+pytest_plugins = ['tests.telegram_dc.pytest_plugin']
 
 ADMIN_PASSWORD = 'correct horse battery staple 42'
 CHROMIUM = os.environ.get('CHROMIUM_BINARY', '/usr/bin/chromium')

@@ -90,7 +90,7 @@ class Database:
             except Exception as error:
                 message = _short(error)
                 self._set_ready(False, message)
-                logger.warning('Database not reachable ({}), attempt {}: {}; retrying in {:.0f} s',
+                logger.warning('Database not reachable ({}), attempt {}: {}; retrying in {:.1f} s',
                                self.description, attempt, message, delay)
                 if max_attempts is not None and attempt >= max_attempts:
                     return False

@@ -1,0 +1,53 @@
+"""Dashboard pages. Every page but /login needs the admin session (NiceGUI's user storage)."""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import app, ui
+from starlette.middleware.base import BaseHTTPMiddleware
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+PUBLIC_PATHS = {'/login', '/logout', '/docs', '/redoc', '/openapi.json', '/favicon.ico'}
+PUBLIC_PREFIXES = ('/_nicegui', '/api/', '/docs/')
+PAGE_MODULES = ('login', 'channels', 'accounts', 'channel_detail', 'settings')
+
+
+class AuthMiddleware(BaseHTTPMiddleware):
+    """Send every page request without the admin session to /login (the API checks its own tokens)."""
+
+    async def dispatch(self, request: Request, call_next):
+        path = request.url.path
+        if not app.storage.user.get('authenticated', False):
+            if path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
+                target = path + (f'?{request.url.query}' if request.url.query else '')
+                return RedirectResponse(f'/login?redirect_to={quote(target)}' if path != '/' else '/login')
+        return await call_next(request)
+
+
+def _page_module(name: str):
+    module_name = f'app.pages.{name}'
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name == module_name:
+            return None
+        raise
+
+
+def register_pages(services: Services) -> None:
+    app.add_middleware(AuthMiddleware)
+
+    @ui.page('/')
+    def index() -> RedirectResponse:
+        return RedirectResponse('/dashboard/channels')
+
+    for name in PAGE_MODULES:
+        module = _page_module(name)
+        if module is not None and hasattr(module, 'register'):
+            module.register(services)

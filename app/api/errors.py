@@ -1,0 +1,75 @@
+"""One error format for the whole API: {"error": {"code": ..., "message": ...}} with a fitting status."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from loguru import logger
+from pymongo.errors import PyMongoError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+STATUS_CODES = {400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND',
+                405: 'METHOD_NOT_ALLOWED', 409: 'CONFLICT', 413: 'TOO_LARGE', 422: 'BAD_REQUEST',
+                429: 'TOO_MANY_REQUESTS', 500: 'INTERNAL', 503: 'UNAVAILABLE'}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({'error': {'code': code, 'message': message}}, status_code=status, headers=headers)
+
+
+def _describe_validation(errors: list[Any]) -> str:
+    parts = []
+    for error in errors[:5]:
+        if error.get('type') == 'json_invalid':
+            return 'The request body is not valid JSON.'
+        location = '.'.join(str(part) for part in error.get('loc', ()) if part != 'body')
+        parts.append(f'{location or "body"}: {error.get("msg", "invalid")}')
+    return '; '.join(parts) or 'The request is not valid.'
+
+
+async def _api_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)
+    return error_response(error.status, error.code, error.message, error.headers)
+
+
+async def _validation_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    return error_response(400, 'BAD_REQUEST', _describe_validation(list(error.errors())))
+
+
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    logger.warning('Database error during {} {}: {}', request.method, request.url.path, type(error).__name__)
+    return error_response(503, 'DB_UNAVAILABLE', 'The database is not reachable right now; try again shortly.',
+                          {'Retry-After': '5'})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """ApiError and validation errors everywhere; other HTTP errors in the JSON format under /api."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(PyMongoError, _database_error)
+    for status in (401, 403, 404, 405):
+        previous = app.exception_handlers.get(status)
+        previous = getattr(previous, 'wrapped', previous)  # the app object outlives re-registration in tests
+
+        async def handler(request: Request, error: Exception, _previous: Any = previous) -> Any:
+            if request.url.path.startswith('/api/') or _previous is None:
+                assert isinstance(error, StarletteHTTPException)
+                code = STATUS_CODES.get(error.status_code, 'ERROR')
+                detail = error.detail if isinstance(error.detail, str) else code
+                return error_response(error.status_code, code, detail, getattr(error, 'headers', None))
+            return await _previous(request, error)
+
+        handler.wrapped = previous  # type: ignore[attr-defined]
+        app.add_exception_handler(status, handler)

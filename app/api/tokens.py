@@ -1,0 +1,54 @@
+"""API tokens over the API itself: list, create (the token is in the answer once), revoke."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from app.api.deps import ServicesDep
+from app.api.errors import ApiError
+from app.db.models import ApiToken
+
+router = APIRouter(prefix='/tokens')
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenOut:
+        return cls(**token.model_dump(include=set(cls.model_fields)))
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description='The token itself; shown only in this answer.')
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+
+
+@router.get('')
+async def list_tokens(services: ServicesDep) -> list[TokenOut]:
+    return [TokenOut.of(token) for token in await services.api_tokens.list()]
+
+
+@router.post('', status_code=201)
+async def create_token(body: TokenCreate, services: ServicesDep) -> TokenCreated:
+    record, plain = await services.api_tokens.create(name=body.name)
+    return TokenCreated(**TokenOut.of(record).model_dump(), token=plain)
+
+
+@router.delete('/{token_id}')
+async def revoke_token(token_id: str, services: ServicesDep) -> TokenOut:
+    if not await services.api_tokens.revoke(token_id=token_id):
+        raise ApiError(404, 'NOT_FOUND', 'No active token with this id.')
+    token = await services.repos.api_tokens.get(token_id=token_id)
+    assert token is not None
+    return TokenOut.of(token)

@@ -1,0 +1,48 @@
+"""Wiring only: settings → logging → services → API and pages → start-up/shut-down → ui.run."""
+from __future__ import annotations
+
+from nicegui import app, ui
+
+from app.api import register_api
+from app.config import Settings, load_settings, resolve_secret_key
+from app.crypto import SecretBox, derive_key
+from app.db.client import Database
+from app.db.repos import Repos
+from app.logging import setup_logging
+from app.mtproto.accounts import AccountManager, process_owner_id
+from app.mtproto.login import LoginService
+from app.pages import register_pages
+from app.services import Services
+
+
+def build_services(settings: Settings) -> Services:
+    database = Database(settings)
+    services = Services(
+        settings=settings,
+        database=database,
+        repos=Repos.create(database.db),
+        secret_box=SecretBox(resolve_secret_key(settings)),
+    )
+    services.accounts = AccountManager(settings=settings, repo=services.repos.accounts,
+                                       secret_box=services.secret_box, owner_id=process_owner_id())
+    services.logins = LoginService(settings=settings, accounts=services.accounts)
+    services.components.append(services.accounts)
+    return services
+
+
+def main() -> None:
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    services = build_services(settings)
+    register_api(app, services)
+    register_pages(services)
+    app.on_startup(services.launch)
+    app.on_shutdown(services.stop)
+    storage_secret = derive_key(resolve_secret_key(settings), b'browser-storage').hex()
+    ui.run(host=settings.host, port=settings.port, title='Parsegram', storage_secret=storage_secret,
+           reload=False, show=False, favicon='📨', uvicorn_logging_level='warning', log_config=None,
+           show_welcome_message=True)
+
+
+if __name__ in {'__main__', '__mp_main__'}:
+    main()

@@ -1,0 +1,81 @@
+"""/login and /logout. Repeated wrong passwords are slowed down per client address."""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from fastapi.responses import RedirectResponse
+from loguru import logger
+from nicegui import app, ui
+
+from app.auth import AuthUnavailable
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+HOME = '/dashboard/channels'
+
+
+def safe_target(target: str | None) -> str:
+    """Only same-site paths: never send the browser to another host after login."""
+    if not target or not target.startswith('/') or target.startswith('//') or target.startswith('/login'):
+        return HOME
+    return target
+
+
+def client_key() -> str:
+    request = ui.context.client.request
+    return request.client.host if request is not None and request.client is not None else 'unknown'
+
+
+def register(services: Services) -> None:
+    @ui.page('/login', title='Log in · Parsegram')
+    def login_page(redirect_to: str = HOME) -> RedirectResponse | None:
+        target = safe_target(redirect_to)
+        if app.storage.user.get('authenticated', False):
+            return RedirectResponse(target)
+        key = client_key()
+
+        async def try_login() -> None:
+            wait = services.login_throttle.retry_after(key)
+            if wait > 0:
+                message.set_text(f'Too many wrong passwords. Try again in {math.ceil(wait)} s.')
+                return
+            button.disable()
+            try:
+                ok = await services.admin_auth.verify(password.value or '')
+            except AuthUnavailable:
+                message.set_text('The database is still starting, so the password cannot be checked yet. '
+                                 'Try again in a moment.')
+                return
+            finally:
+                button.enable()
+            if not ok:
+                delay = services.login_throttle.failed(key)
+                logger.warning('Wrong dashboard password from {}', key)
+                password.set_value('')
+                message.set_text('Wrong password.' + (f' Wait {math.ceil(delay)} s before the next try.'
+                                                      if delay else ''))
+                return
+            services.login_throttle.succeeded(key)
+            app.storage.user.update(authenticated=True)
+            logger.info('Dashboard login from {}', key)
+            ui.navigate.to(target)
+
+        ui.colors(primary='#2f6fb3')
+        with ui.card().classes('absolute-center w-96 p-6 gap-3'):
+            ui.label('Parsegram').classes('text-2xl font-bold')
+            ui.label('Log in to the dashboard').classes('text-grey-7')
+            password = ui.input('Password', password=True, password_toggle_button=True) \
+                .classes('w-full').props('autofocus').mark('password').on('keydown.enter', try_login)
+            button = ui.button('Log in', on_click=try_login).classes('w-full').mark('login')
+            message = ui.label('').classes('text-negative').mark('login-message')
+            if not services.admin_auth.from_environment:
+                ui.label('First start? The generated password was printed once in the console where Parsegram '
+                         'was started. Set ADMIN_PASSWORD to choose your own.').classes('text-xs text-grey-7')
+        return None
+
+    @ui.page('/logout')
+    def logout_page() -> RedirectResponse:
+        app.storage.user.clear()
+        return RedirectResponse('/login')

@@ -1,0 +1,123 @@
+"""/dashboard/settings: API tokens (create — shown once —, list, revoke) and a summary of the set-up."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from loguru import logger
+from nicegui import ui
+
+from app.pages.layout import frame
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime('%Y-%m-%d %H:%M UTC') if value else '—'
+
+
+def register(services: Services) -> None:
+    @ui.page('/dashboard/settings')
+    async def settings_page() -> None:
+        with frame('Settings'):
+            await _tokens_card(services)
+            _system_card(services)
+
+
+async def _tokens_card(services: Services) -> None:
+    with ui.card().classes('w-full gap-3').props('flat bordered'):
+        ui.label('API tokens').classes('text-lg font-medium')
+        ui.label('Programs use the JSON API under /api with the header “Authorization: Bearer <token>”. '
+                 'A token is shown once when it is made; only its hash is kept.').classes('text-grey-8')
+        if services.settings.api_token:
+            ui.label('API_TOKEN is also set in the environment and is accepted as well.').classes('text-grey-8')
+
+        @ui.refreshable
+        async def token_list() -> None:
+            if not services.database.ready:
+                ui.label('The token list appears once the database is ready.').classes('text-grey-7')
+                return
+            tokens = await services.api_tokens.list()
+            if not tokens:
+                ui.label('No tokens yet.').classes('text-grey-7').mark('no-tokens')
+                return
+            with ui.column().classes('w-full gap-1'):
+                for token in tokens:
+                    revoked = token.revoked_at is not None
+                    with ui.row().classes('w-full items-center gap-4 py-1 border-b').mark(f'token-{token.name}'):
+                        ui.label(token.name).classes('font-medium w-40 truncate')
+                        ui.label(f'{token.prefix}…').classes('font-mono text-grey-8 w-32')
+                        ui.label(f'made {_when(token.created_at)}').classes('text-grey-7 text-sm')
+                        ui.label(f'last used {_when(token.last_used_at)}').classes('text-grey-7 text-sm')
+                        ui.space()
+                        if revoked:
+                            ui.label(f'revoked {_when(token.revoked_at)}').classes('text-negative text-sm')
+                        else:
+                            ui.button('Revoke', on_click=lambda t=token: revoke(t.id, t.name)) \
+                                .props('flat color=negative no-caps').mark(f'revoke-{token.name}')
+
+        async def revoke(token_id: str, name: str) -> None:
+            await services.api_tokens.revoke(token_id=token_id)
+            ui.notify(f'Token “{name}” revoked', type='positive')
+            new_token_box.clear()
+            token_list.refresh()
+
+        async def create() -> None:
+            name = (name_input.value or '').strip()
+            if not name:
+                ui.notify('Give the token a name, e.g. the program that will use it', type='warning')
+                return
+            if not services.database.ready:
+                ui.notify('The database is not ready yet', type='warning')
+                return
+            try:
+                record, plain = await services.api_tokens.create(name=name)
+            except Exception:
+                logger.exception('Creating an API token failed')
+                ui.notify('Could not create the token', type='negative')
+                return
+            name_input.set_value('')
+            new_token_box.clear()
+            with new_token_box, ui.card().classes('w-full bg-green-50 border border-green-300').props('flat'):
+                ui.label(f'New token “{record.name}” — copy it now, it will not be shown again:')
+                with ui.row().classes('items-center w-full no-wrap'):
+                    ui.input(value=plain).props('readonly outlined dense').classes('font-mono grow') \
+                        .mark('new-token')
+                    ui.button(icon='content_copy', on_click=lambda: ui.clipboard.write(plain)).props('flat')
+            token_list.refresh()
+
+        with ui.row().classes('items-end gap-2'):
+            name_input = ui.input('Name of the new token').classes('w-72').mark('token-name') \
+                .on('keydown.enter', create)
+            ui.button('Create token', icon='add', on_click=create).mark('create-token')
+        new_token_box = ui.column().classes('w-full')
+        await token_list()
+
+        def refresh_when_ready() -> None:
+            if services.database.ready and not getattr(refresh_when_ready, 'done', False):
+                refresh_when_ready.done = True  # type: ignore[attr-defined]
+                token_list.refresh()
+
+        if not services.database.ready:
+            ui.timer(1.0, refresh_when_ready)
+
+
+def _system_card(services: Services) -> None:
+    settings = services.settings
+    with ui.card().classes('w-full gap-1').props('flat bordered'):
+        ui.label('This installation').classes('text-lg font-medium mb-1')
+        rows = [
+            ('Database', services.database.description),
+            ('Database name', settings.mongo_db),
+            ('Data folder', str(settings.data_dir.resolve())),
+            ('Telegram API', 'configured' if settings.telegram_configured else 'not configured'),
+            ('Dashboard password', 'from ADMIN_PASSWORD' if services.admin_auth.from_environment
+             else 'generated at first start (stored hashed)'),
+        ]
+        if settings.telegram_dc:
+            rows.append(('Telegram server', f'{settings.telegram_dc} (DC {settings.telegram_dc_id or 2})'))
+        for name, value in rows:
+            with ui.row().classes('gap-4'):
+                ui.label(name).classes('w-44 text-grey-7')
+                ui.label(value)

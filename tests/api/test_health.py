@@ -1,0 +1,104 @@
+"""The JSON API's health route, token check and error format, through the running app."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from nicegui.testing import User
+
+from app.db.embedded import free_port
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {'Authorization': f'Bearer {token}'}
+
+
+async def test_health_reports_database_and_accounts(user: User, app_services) -> None:
+    response = await user.http_client.get('/api/health')
+    assert response.status_code == 200
+    body = response.json()
+    assert body['status'] == 'ok' and body['db'] == 'ok'
+    assert body['accounts'] == {'connected': 0, 'total': 0}
+    assert body['version']
+
+
+async def test_api_needs_a_valid_token(user: User, app_env: dict[str, str], app_services) -> None:
+    missing = await user.http_client.get('/api/tokens')
+    assert missing.status_code == 401
+    assert missing.json()['error']['code'] == 'UNAUTHORIZED'
+    wrong = await user.http_client.get('/api/tokens', headers=bearer('pgt_not-a-real-token-at-all'))
+    assert wrong.status_code == 401 and wrong.json()['error']['code'] == 'UNAUTHORIZED'
+    not_bearer = await user.http_client.get('/api/tokens', headers={'Authorization': f'Basic {app_env["API_TOKEN"]}'})
+    assert not_bearer.status_code == 401
+    ok = await user.http_client.get('/api/tokens', headers=bearer(app_env['API_TOKEN']))
+    assert ok.status_code == 200 and ok.json() == []
+
+
+async def test_created_token_works_until_revoked(user: User, app_env: dict[str, str], app_services,
+                                                 log_capture) -> None:
+    admin = bearer(app_env['API_TOKEN'])
+    created = await user.http_client.post('/api/tokens', json={'name': 'script'}, headers=admin)
+    assert created.status_code == 201
+    token = created.json()['token']
+    assert token.startswith('pgt_')
+
+    listed = await user.http_client.get('/api/tokens', headers=bearer(token))
+    assert listed.status_code == 200
+    assert [t['name'] for t in listed.json()] == ['script']
+    assert 'token' not in listed.json()[0] and 'token_hash' not in listed.json()[0]
+
+    revoked = await user.http_client.delete(f'/api/tokens/{created.json()["id"]}', headers=admin)
+    assert revoked.status_code == 200 and revoked.json()['revoked_at']
+    refused = await user.http_client.get('/api/tokens', headers=bearer(token))
+    assert refused.status_code == 401
+    again = await user.http_client.delete(f'/api/tokens/{created.json()["id"]}', headers=admin)
+    assert again.status_code == 404 and again.json()['error']['code'] == 'NOT_FOUND'
+    assert token not in log_capture.text
+    assert app_env['API_TOKEN'] not in log_capture.text
+
+
+async def test_bad_requests_get_the_error_format(user: User, app_env: dict[str, str], app_services) -> None:
+    headers = {**bearer(app_env['API_TOKEN']), 'Content-Type': 'application/json'}
+    malformed = await user.http_client.post('/api/tokens', content='{"name": ', headers=headers)
+    assert malformed.status_code == 400
+    assert malformed.json()['error']['code'] == 'BAD_REQUEST'
+    assert 'JSON' in malformed.json()['error']['message']
+    invalid = await user.http_client.post('/api/tokens', json={'name': ''}, headers=headers)
+    assert invalid.status_code == 400 and invalid.json()['error']['code'] == 'BAD_REQUEST'
+    assert 'name' in invalid.json()['error']['message']
+    unknown = await user.http_client.get('/api/no-such-route', headers=headers)
+    assert unknown.status_code == 404 and unknown.json()['error']['code'] == 'NOT_FOUND'
+
+
+class TestDatabaseDown:
+    @pytest.fixture
+    def app_extra_env(self) -> dict[str, str]:
+        return {'MONGO_URI': f'mongodb://127.0.0.1:{free_port()}/?directConnection=true'}
+
+    async def test_health_answers_quickly_when_the_database_is_down(self, user: User) -> None:
+        for _ in range(2):  # first while starting, then after failed attempts
+            started = time.monotonic()
+            response = await user.http_client.get('/api/health')
+            assert time.monotonic() - started < 2.5
+            assert response.status_code == 503
+            assert response.json()['status'] == 'degraded'
+            assert response.json()['db'] in {'starting', 'down'}
+        assert response.json()['db'] == 'down'
+
+    async def test_dashboard_shows_the_database_problem(self, user: User) -> None:
+        from tests.conftest import ADMIN_PASSWORD
+
+        await user.open('/login')
+        user.find(marker='password').type(ADMIN_PASSWORD)  # ADMIN_PASSWORD works without the database
+        user.find(marker='login').click()
+        await user.should_see('No channels yet', retries=50)
+        await user.should_see('database', retries=50)
+        await user.should_see('keeps retrying', retries=80)
+
+    async def test_token_check_reports_unavailable_database(self, user: User, app_env: dict[str, str]) -> None:
+        response = await user.http_client.get('/api/tokens', headers=bearer('pgt_some-token-from-the-dashboard'))
+        assert response.status_code == 503
+        assert response.json()['error']['code'] == 'DB_UNAVAILABLE'
+        env_token = await user.http_client.get('/api/tokens', headers=bearer(app_env['API_TOKEN']))
+        assert env_token.status_code == 503  # the token is fine, the route's database call is not
+        assert env_token.json()['error']['code'] == 'DB_UNAVAILABLE'
