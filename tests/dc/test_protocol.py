@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
+import struct
 from datetime import UTC, datetime
 
 import pytest
 from telethon import TelegramClient, connection, functions, types
-from telethon.crypto import rsa
-from telethon.errors import AuthKeyNotFound, AuthKeyUnregisteredError
+from telethon.crypto import AES, rsa
+from telethon.errors import (
+    AuthKeyNotFound,
+    AuthKeyUnregisteredError,
+    BadRequestError,
+    InputConstructorInvalidError,
+)
 from telethon.sessions import StringSession
+from telethon.tl.tlobject import TLRequest
 
+from tests.telegram_dc.handshake import decrypt_inner_data
+from tests.telegram_dc.keys import ServerKey
 from tests.telegram_dc.server import TelegramDC
 
 TRANSPORTS = [connection.ConnectionTcpFull, connection.ConnectionTcpIntermediate, connection.ConnectionTcpAbridged]
@@ -200,3 +211,60 @@ async def test_unknown_auth_key_is_refused(proto_dc: TelegramDC) -> None:
             await asyncio.wait_for(again.connect(), 15)
     finally:
         await again.disconnect()
+
+
+@pytest.mark.parametrize('skew', [-1200, 600])
+async def test_client_with_a_wrong_clock_is_corrected(proto_dc: TelegramDC, skew: int) -> None:
+    client = make_client(proto_dc)
+    await client.connect()
+    try:
+        # A computer clock that is 20 minutes slow (or 10 minutes fast) makes message ids Telegram rejects with
+        # bad_msg_notification 16/17; Telethon then takes the server's time and sends again.
+        client._sender._state.time_offset = skew
+        client._sender._state._last_msg_id = 0
+        assert (await asyncio.wait_for(client(functions.help.GetConfigRequest()), 10)).this_dc == 2
+        assert abs(client._sender._state.time_offset) <= 2
+    finally:
+        await client.disconnect()
+
+
+class UnknownMethodRequest(TLRequest):
+    CONSTRUCTOR_ID = 0x1BADF00D
+    SUBCLASS_OF_ID = 0x1BADF00D
+
+    def _bytes(self) -> bytes:
+        return struct.pack('<I', self.CONSTRUCTOR_ID) + b'\0' * 8
+
+
+async def test_unknown_constructor_is_an_rpc_error_not_a_crash(proto_dc: TelegramDC) -> None:
+    client = make_client(proto_dc)
+    await client.connect()
+    try:
+        with pytest.raises(BadRequestError) as info:
+            await client(UnknownMethodRequest())
+        assert isinstance(info.value, InputConstructorInvalidError)  # nested inside invokeWithoutUpdates
+        # The same connection keeps working.
+        assert (await client(functions.help.GetConfigRequest())).this_dc == 2
+    finally:
+        await client.disconnect()
+
+
+def test_rsa_pad_inner_data_is_accepted() -> None:
+    """Current Telegram clients encrypt p_q_inner_data with RSA_PAD rather than Telethon's older scheme."""
+    key = ServerKey.generate()
+    inner = bytes(
+        types.PQInnerDataDc(pq=b'\x01' * 8, p=b'\x02' * 4, q=b'\x03' * 4, nonce=1, server_nonce=2, new_nonce=3, dc=2)
+    )
+    data_with_padding = inner + os.urandom(192 - len(inner))
+    while True:
+        temp_key = os.urandom(32)
+        data_with_hash = data_with_padding[::-1] + hashlib.sha256(temp_key + data_with_padding).digest()
+        aes_encrypted = AES.encrypt_ige(data_with_hash, temp_key, b'\0' * 32)
+        temp_key_xor = bytes(a ^ b for a, b in zip(temp_key, hashlib.sha256(aes_encrypted).digest(), strict=True))
+        value = int.from_bytes(temp_key_xor + aes_encrypted, 'big')
+        if value < key.n:
+            break
+    cipher = pow(value, key.e, key.n).to_bytes(256, 'big')
+    decoded = decrypt_inner_data(key, cipher)
+    assert isinstance(decoded, types.PQInnerDataDc)
+    assert (decoded.nonce, decoded.server_nonce, decoded.new_nonce, decoded.dc) == (1, 2, 3, 2)

@@ -34,6 +34,8 @@ MSG_CONTAINER = 0x73F1F8DC
 GZIP_PACKED = 0x3072CFA1
 RPC_RESULT = 0xF35C6D01
 VECTOR = 0x1CB5C415
+MSG_TOO_OLD = 300
+MSG_TOO_NEW = 30
 BOOL_TRUE = b'\xb5\x75\x72\x99'
 BOOL_FALSE = b'\x37\x97\x79\xbc'
 _WRAPPERS = (
@@ -134,6 +136,18 @@ def _error_of(exc: BaseException) -> tuple[int, str] | None:
     if isinstance(code, int) and isinstance(message, str):
         return code, message
     return None
+
+
+def _bad_msg_id_code(msg_id: int) -> int:
+    """The bad_msg_notification code for a client msg_id (16 too old, 17 too new, 18 not divisible by 4), or 0."""
+    if msg_id % 4:
+        return 18
+    drift = (msg_id >> 32) - time.time()
+    if drift < -MSG_TOO_OLD:
+        return 16
+    if drift > MSG_TOO_NEW:
+        return 17
+    return 0
 
 
 class DcClient:
@@ -277,6 +291,11 @@ class Connection:
         if client is None:
             client = DcClient(self, record, session_id)
             self.clients[session_id] = client
+        bad_msg = _bad_msg_id_code(msg_id)
+        if bad_msg:
+            notice = types.BadMsgNotification(bad_msg_id=msg_id, bad_msg_seqno=seq_no, error_code=bad_msg)
+            client.send(bytes(notice), content_related=False)
+            return
         if salt not in record.salts:
             bad = types.BadServerSalt(
                 bad_msg_id=msg_id, bad_msg_seqno=seq_no, error_code=48, new_server_salt=record.salt
