@@ -268,3 +268,15 @@ def test_rsa_pad_inner_data_is_accepted() -> None:
     decoded = decrypt_inner_data(key, cipher)
     assert isinstance(decoded, types.PQInnerDataDc)
     assert (decoded.nonce, decoded.server_nonce, decoded.new_nonce, decoded.dc) == (1, 2, 3, 2)
+
+
+async def test_server_batches_answers_into_containers(proto_dc: TelegramDC) -> None:
+    before = proto_dc.containers_sent
+    client = make_client(proto_dc)
+    await client.connect()  # new_session_created and the first answer leave together
+    try:
+        answers = await asyncio.gather(*(client(functions.PingRequest(ping_id=i)) for i in range(10)))
+        assert [a.ping_id for a in answers] == list(range(10))
+        assert proto_dc.containers_sent > before
+    finally:
+        await client.disconnect()

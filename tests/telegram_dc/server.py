@@ -55,6 +55,7 @@ class TelegramDC:
         self.faults = Faults()
         self.connections: set[Connection] = set()
         self.clients: set[DcClient] = set()
+        self.containers_sent = 0
         self._server: asyncio.base_events.Server | None = None
         self._control: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -34,6 +34,7 @@ MSG_CONTAINER = 0x73F1F8DC
 GZIP_PACKED = 0x3072CFA1
 RPC_RESULT = 0xF35C6D01
 VECTOR = 0x1CB5C415
+CONTAINER_MAX = 256 * 1024
 MSG_TOO_OLD = 300
 MSG_TOO_NEW = 30
 BOOL_TRUE = b'\xb5\x75\x72\x99'
@@ -162,6 +163,9 @@ class DcClient:
         self.init: TLObject | None = None
         self.no_updates = False
         self._seq = 0
+        self._outbox: list[tuple[int, int, bytes]] = []
+        self._outbox_size = 0
+        self._flush_scheduled = False
 
     @property
     def connected(self) -> bool:
@@ -177,15 +181,44 @@ class DcClient:
             return
         self.send(bytes(updates), content_related=True, response=False)
 
-    def send(self, body: bytes, *, content_related: bool, response: bool = True) -> int:
+    def send(self, body: bytes, *, content_related: bool, response: bool = True, alone: bool = False) -> int:
+        """Queue one message; messages queued in the same loop iteration leave together in a msg_container.
+
+        `alone` sends at once, outside any container (bad_msg_notification and bad_server_salt must be
+        readable by a client whose clock is wrong, which judges a container by its own msg_id)."""
         if content_related:
             seq_no = self._seq * 2 + 1
             self._seq += 1
         else:
             seq_no = self._seq * 2
         msg_id = self.connection.new_msg_id(response)
-        self.connection.send_encrypted(self, msg_id, seq_no, body)
+        if alone:
+            self.flush()
+            self.connection.send_encrypted(self, msg_id, seq_no, body)
+            return msg_id
+        self._outbox.append((msg_id, seq_no, body))
+        self._outbox_size += len(body)
+        if self._outbox_size >= CONTAINER_MAX:
+            self.flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.connection.loop.call_soon(self.flush)
         return msg_id
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        outbox, self._outbox, self._outbox_size = self._outbox, [], 0
+        if not outbox:
+            return
+        if len(outbox) == 1:
+            self.connection.send_encrypted(self, *outbox[0])
+            return
+        parts = [struct.pack('<Ii', MSG_CONTAINER, len(outbox))]
+        for msg_id, seq_no, body in outbox:
+            parts.append(struct.pack('<qii', msg_id, seq_no, len(body)))
+            parts.append(body)
+        self.connection.server.containers_sent += 1
+        self.connection.send_encrypted(self, self.connection.new_msg_id(False), self._seq * 2, b''.join(parts))
 
     def __repr__(self) -> str:
         return f'DcClient(auth_key_id={self.auth_key_id}, session_id={self.session_id}, layer={self.layer})'
@@ -294,13 +327,13 @@ class Connection:
         bad_msg = _bad_msg_id_code(msg_id)
         if bad_msg:
             notice = types.BadMsgNotification(bad_msg_id=msg_id, bad_msg_seqno=seq_no, error_code=bad_msg)
-            client.send(bytes(notice), content_related=False)
+            client.send(bytes(notice), content_related=False, alone=True)
             return
         if salt not in record.salts:
             bad = types.BadServerSalt(
                 bad_msg_id=msg_id, bad_msg_seqno=seq_no, error_code=48, new_server_salt=record.salt
             )
-            client.send(bytes(bad), content_related=False)
+            client.send(bytes(bad), content_related=False, alone=True)
             return
         if session_id not in record.sessions:
             record.sessions.add(session_id)
