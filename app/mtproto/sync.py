@@ -1,0 +1,362 @@
+"""SyncService: runs backfill and sync jobs, schedules channels, paces accounts, waits out FloodWaits.
+
+- Every channel is synced every `sync.interval_seconds`; a new channel is backfilled first.
+- A job runs with one account that can read the channel (the least busy one); on FloodWait the job goes
+  `waiting` until `wait_until` and is picked up again by itself, possibly by another account.
+- Jobs survive restarts: unfinished ones are claimed again at start and continue from their checkpoint.
+- Live updates (app.mtproto.live) are attached to every connected account through the AccountManager.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from loguru import logger
+from telethon import TelegramClient, errors
+
+from app.db.jobs_repo import ACTIVE
+from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus, utcnow
+from app.mtproto.channels import ChannelError, ChannelService
+from app.mtproto.jobs import backfill, sync_channel
+from app.mtproto.live import LiveUpdates
+
+if TYPE_CHECKING:
+    from app.db.repos import Repos
+
+MAX_JOBS_PER_ACCOUNT = 2
+NO_ACCOUNT_RETRY = 15  # seconds before a job without a usable account looks again
+REVOKED_ERRORS = (errors.AuthKeyUnregisteredError, errors.SessionRevokedError, errors.UserDeactivatedError,
+                  errors.AuthKeyDuplicatedError, errors.SessionExpiredError, errors.UserDeactivatedBanError)
+
+
+class Accounts(Protocol):
+    """What SyncService needs from the AccountManager."""
+
+    def usable_account_ids(self) -> list[str]: ...
+
+    def client(self, account_id: str) -> TelegramClient | None: ...
+
+    def flood_wait_until(self, account_id: str) -> datetime | None: ...
+
+    def add_listener(self, on_connected: Any, on_disconnected: Any) -> None: ...
+
+    async def note_flood_wait(self, account_id: str, seconds: int) -> None: ...
+
+    async def note_revoked(self, account_id: str, reason: str = ...) -> None: ...
+
+
+class Pacer:
+    """At most one request per `interval` seconds per account, shared by all jobs of that account."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> None:
+        if self.interval <= 0:
+            return
+        async with self._lock:
+            delay = self._next - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._next = time.monotonic() + self.interval
+
+
+class SyncService:
+    def __init__(self, *, repos: Repos, channels: ChannelService, accounts: Accounts | None, owner_id: str,
+                 tick_seconds: float = 2.0, pace_seconds: float = 0.02) -> None:
+        self.repos = repos
+        self.channels = channels
+        self.accounts = accounts
+        self.owner_id = owner_id
+        self.tick_seconds = tick_seconds
+        self.pace_seconds = pace_seconds
+        self.live = LiveUpdates(repos, on_reconnect=self._catch_up)
+        self._running: dict[str, tuple[asyncio.Task, str]] = {}  # job id -> (task, account id)
+        self._pacers: dict[str, Pacer] = {}
+        self._stop_reason: dict[str, JobStatus] = {}
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+        self._started = False
+        channels.on_added.append(self._on_channel_added)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self._wake = asyncio.Event()
+        if self.accounts is not None:
+            self.accounts.add_listener(self._on_connected, self._on_disconnected)
+        for job in await self.repos.jobs.unfinished():
+            if job.status == JobStatus.RUNNING:  # its process died or stopped mid-job: continue from the checkpoint
+                await self.repos.jobs.transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
+        self._spawn(self._loop(), 'sync-loop')
+
+    async def stop(self) -> None:
+        self._started = False
+        self.live.detach_all()
+        for job_id, (task, _) in list(self._running.items()):
+            self._stop_reason[job_id] = JobStatus.QUEUED
+            task.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # ------------------------------------------------------------ public actions
+
+    async def enqueue(self, channel_id: int, *, kind: JobKind | None = None) -> Job:
+        """Queue a job for the channel ("sync now"); an active job of the channel is returned instead."""
+        active = await self.repos.jobs.active_for_channel(channel_id)
+        if active is not None:
+            if active.status == JobStatus.PAUSED:
+                return await self.resume(active.id) or active
+            return active
+        channel = await self.repos.channels.get(channel_id)
+        if channel is None:
+            raise ChannelError(404, 'CHANNEL_NOT_FOUND', 'No such channel is stored.')
+        if kind is None:
+            kind = JobKind.SYNC if channel.state.backfilled else JobKind.BACKFILL
+        job = await self.repos.jobs.create(kind=kind, channel_id=channel_id)
+        await self.repos.channels.set_state(channel_id, status=SyncStatus.QUEUED, job_id=job.id, error=None)
+        self.wake()
+        return job
+
+    async def pause(self, job_id: str) -> Job | None:
+        job = await self.repos.jobs.transition(
+            job_id, to=JobStatus.PAUSED, allowed_from=(JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.WAITING))
+        if job is not None:
+            self._cancel_task(job_id, JobStatus.PAUSED)
+            await self.repos.channels.set_state(job.channel_id, status=SyncStatus.PAUSED)
+        return job
+
+    async def resume(self, job_id: str) -> Job | None:
+        job = await self.repos.jobs.transition(job_id, to=JobStatus.QUEUED, allowed_from=(JobStatus.PAUSED,))
+        if job is not None:
+            await self.repos.channels.set_state(job.channel_id, status=SyncStatus.QUEUED)
+            self.wake()
+        return job
+
+    async def cancel(self, job_id: str) -> Job | None:
+        job = await self.repos.jobs.transition(job_id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
+        if job is not None:
+            self._cancel_task(job_id, JobStatus.CANCELLED)
+            await self.repos.channels.set_state(job.channel_id, status=SyncStatus.IDLE)
+        return job
+
+    async def set_enabled(self, channel_id: int, enabled: bool) -> None:
+        await self.repos.channels.set_sync_settings(channel_id, enabled=enabled)
+
+    async def delete_channel(self, channel_id: int) -> bool:
+        active = await self.repos.jobs.active_for_channel(channel_id)
+        if active is not None:
+            await self.cancel(active.id)
+        return await self.channels.delete(channel_id)
+
+    def _cancel_task(self, job_id: str, reason: JobStatus) -> None:
+        entry = self._running.get(job_id)
+        if entry is not None:
+            self._stop_reason[job_id] = reason
+            entry[0].cancel()
+
+    # ------------------------------------------------------------ hooks
+
+    async def _on_channel_added(self, channel: Channel) -> None:
+        await self.enqueue(channel.id, kind=JobKind.BACKFILL)
+
+    async def _on_connected(self, account_id: str, client: TelegramClient) -> None:
+        self.live.attach(account_id, client)
+        await self._catch_up(account_id)
+
+    async def _catch_up(self, account_id: str) -> None:
+        """Whatever happened while this account was away is caught up by a sync of the channels it joined."""
+        for channel in await self.repos.channels.list():
+            if account_id in channel.joined_by and channel.state.backfilled:
+                await self.repos.channels.set_state(channel.id, next_sync_at=utcnow())
+        self.wake()
+
+    async def _on_disconnected(self, account_id: str) -> None:
+        self.live.detach(account_id)
+        for job_id, (task, running_account) in list(self._running.items()):
+            if running_account == account_id:
+                self._stop_reason[job_id] = JobStatus.QUEUED  # another account (or this one, later) continues
+                task.cancel()
+        self.wake()
+
+    # ------------------------------------------------------------ the loop
+
+    async def _loop(self) -> None:
+        while self._started:
+            try:
+                await self._schedule_due()
+                await self._dispatch()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception('sync scheduling failed')
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
+            except TimeoutError:
+                pass
+
+    async def _schedule_due(self) -> None:
+        for channel in await self.repos.channels.due():
+            if await self.repos.jobs.active_for_channel(channel.id) is None:
+                await self.enqueue(channel.id)
+            else:
+                await self.repos.channels.set_state(
+                    channel.id, next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
+
+    async def _dispatch(self) -> None:
+        now = utcnow()
+        for job in await self.repos.jobs.unfinished():
+            if job.id in self._running:
+                continue
+            if job.status == JobStatus.WAITING and job.wait_until and job.wait_until > now:
+                continue
+            if job.status == JobStatus.RUNNING and job.owner not in (None, self.owner_id):
+                continue  # another live process runs it
+            channel = await self.repos.channels.get(job.channel_id)
+            if channel is None:
+                await self.repos.jobs.transition(job.id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
+                continue
+            chosen = await self._choose_account(channel)
+            if isinstance(chosen, datetime):
+                await self.repos.jobs.update(job.id, status=JobStatus.WAITING, wait_until=chosen)
+                await self.repos.channels.set_state(channel.id, status=SyncStatus.WAITING)
+                continue
+            account_id, client = chosen
+            claimed = await self.repos.jobs.claim(job.id, owner=self.owner_id)
+            if claimed is None:
+                continue
+            claimed = await self.repos.jobs.update(job.id, account_id=account_id) or claimed
+            task = self._spawn(self._run(claimed, channel, account_id, client), f'job-{job.id}')
+            self._running[job.id] = (task, account_id)
+
+    def _busy(self, account_id: str) -> int:
+        return sum(1 for _, running_account in self._running.values() if running_account == account_id)
+
+    async def _choose_account(self, channel: Channel) -> tuple[str, TelegramClient] | datetime:
+        """A usable account that can read the channel, or the time to look again."""
+        if self.accounts is None:
+            return utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY)
+        usable = [a for a in self.accounts.usable_account_ids() if self._busy(a) < MAX_JOBS_PER_ACCOUNT]
+        readers = sorted((a for a in usable if a in channel.access_hashes),
+                         key=lambda a: (self._busy(a), a != channel.state.account_id))
+        for account_id in readers:
+            client = self.accounts.client(account_id)
+            if client is not None:
+                return account_id, client
+        if usable and channel.username:  # no reader left (e.g. revoked): a public channel can be re-resolved
+            for account_id in sorted(usable, key=self._busy):
+                client = self.accounts.client(account_id)
+                if client is None:
+                    continue
+                try:
+                    await self.channels.add_with_client(client, account_id, f'@{channel.username}')
+                    return account_id, client
+                except ChannelError as error:
+                    logger.info('account {} cannot read channel {}: {}', account_id, channel.id, error.message)
+        waits = [w for a in channel.access_hashes if (w := self.accounts.flood_wait_until(a)) is not None]
+        return min(waits) if waits else utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY)
+
+    def _pacer(self, account_id: str) -> Pacer:
+        if account_id not in self._pacers:
+            self._pacers[account_id] = Pacer(self.pace_seconds)
+        return self._pacers[account_id]
+
+    # ------------------------------------------------------------ running one job
+
+    async def _run(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
+        try:
+            await self.run_job(job, channel, account_id, client)
+        except asyncio.CancelledError:
+            reason = self._stop_reason.pop(job.id, JobStatus.QUEUED)
+            if reason == JobStatus.QUEUED:
+                await self.repos.jobs.transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
+        finally:
+            self._running.pop(job.id, None)
+            self.wake()
+
+    async def run_job(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
+        """Run a claimed job to its end, or leave it waiting/queued/failed with a reason."""
+        pace = self._pacer(account_id)
+        status = SyncStatus.BACKFILLING if job.kind == JobKind.BACKFILL else SyncStatus.SYNCING
+        await self.repos.channels.set_state(channel.id, status=status, job_id=job.id, account_id=account_id)
+        try:
+            peer = self.channels.input_channel(channel, account_id)
+            if job.kind == JobKind.BACKFILL:
+                job = await backfill(client, self.repos, job, peer, pace=pace)
+                await self.repos.channels.set_state(
+                    channel.id, backfilled=True, last_message_id=job.checkpoint.get('top_id', 0),
+                    top_message_id=job.checkpoint.get('top_id', 0))
+                next_sync = utcnow()  # catch what was posted during the backfill right away
+            else:
+                channel = await self.channels.refresh(client, account_id, channel)
+                result = await sync_channel(
+                    client, self.repos, channel.id, peer, last_message_id=channel.state.last_message_id,
+                    refresh_days=channel.sync.refresh_days, deep_before=channel.state.deep_check_before, pace=pace)
+                await self.repos.channels.set_state(
+                    channel.id, last_message_id=max(result.top_id, channel.state.last_message_id),
+                    top_message_id=result.top_id, deep_check_before=result.deep_before)
+                await self.repos.jobs.save_checkpoint(
+                    job.id, checkpoint={'new': result.new, 'updated': result.updated, 'deleted': result.deleted},
+                    done=1, total=1, eta_seconds=0)
+                next_sync = utcnow() + timedelta(seconds=channel.sync.interval_seconds)
+            stored = await self.repos.posts.count(channel_id=channel.id)
+            await self.repos.jobs.transition(job.id, to=JobStatus.DONE, allowed_from=(JobStatus.RUNNING,))
+            await self.repos.channels.set_state(
+                channel.id, status=SyncStatus.IDLE, last_synced_at=utcnow(), next_sync_at=next_sync,
+                posts_stored=stored, error=None)
+        except errors.FloodWaitError as error:
+            until = utcnow() + timedelta(seconds=error.seconds)
+            logger.info('account {} must wait {} s (job {})', account_id, error.seconds, job.id)
+            if self.accounts is not None:
+                await self.accounts.note_flood_wait(account_id, error.seconds)
+            await self.repos.jobs.transition(job.id, to=JobStatus.WAITING, allowed_from=(JobStatus.RUNNING,),
+                                             wait_until=until)
+            await self.repos.channels.set_state(channel.id, status=SyncStatus.WAITING)
+        except REVOKED_ERRORS as error:
+            logger.warning('account {} lost its session while syncing channel {}', account_id, channel.id)
+            if self.accounts is not None:
+                await self.accounts.note_revoked(account_id, type(error).__name__)
+            await self.repos.channels.forget_account(account_id)
+            await self.repos.jobs.transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
+        except (ChannelError, errors.RPCError, ConnectionError, OSError) as error:
+            message = error.message if isinstance(error, ChannelError) else f'{type(error).__name__}: {error}'
+            logger.warning('job {} for channel {} failed: {}', job.id, channel.id, message)
+            await self.repos.jobs.transition(job.id, to=JobStatus.FAILED, allowed_from=(JobStatus.RUNNING,),
+                                             error=message)
+            await self.repos.channels.set_state(
+                channel.id, status=SyncStatus.ERROR, error=message,
+                next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
+
+    # ------------------------------------------------------------ views for API and pages
+
+    async def channel_stats(self, channel: Channel) -> dict[str, Any]:
+        job = None
+        if channel.state.job_id:
+            job = await self.repos.jobs.get(channel.state.job_id)
+        progress = None
+        if job is not None and job.status in ACTIVE:
+            progress = {'done': job.progress.done, 'total': job.progress.total, 'eta_seconds': job.eta_seconds,
+                        'status': job.status.value if hasattr(job.status, 'value') else job.status,
+                        'wait_until': job.wait_until}
+        return {'posts_stored': channel.state.posts_stored, 'last_synced_at': channel.state.last_synced_at,
+                'sync_status': channel.state.status.value if hasattr(channel.state.status, 'value')
+                else channel.state.status,
+                'progress': progress, 'job_id': channel.state.job_id}

@@ -1,0 +1,224 @@
+"""SyncService with the real AccountManager against the test DC: schedule, sync, live, FloodWait, pause, restart."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from app.crypto import SecretBox
+from app.db.models import JobKind, JobStatus, utcnow
+from app.mtproto.accounts import AccountManager
+from app.mtproto.channels import ChannelService
+from app.mtproto.sync import SyncService
+from tests.mtproto.test_login_flows import make_settings
+
+
+async def eventually(check: Callable, timeout: float = 20.0, interval: float = 0.05):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError('condition not reached in time')
+        await asyncio.sleep(interval)
+
+
+class Stack:
+    def __init__(self, telegram_dc, repos, tmp_path):
+        self.telegram_dc = telegram_dc
+        self.repos = repos
+        self.accounts = AccountManager(settings=make_settings(telegram_dc, tmp_path), repo=repos.accounts,
+                                       secret_box=SecretBox('s' * 32), owner_id=f'test-{uuid.uuid4().hex[:6]}',
+                                       lease_seconds=3, tick_seconds=0.3, health_seconds=0.5)
+        self.channels = ChannelService(repos=repos, accounts=self.accounts)
+        self.sync = SyncService(repos=repos, channels=self.channels, accounts=self.accounts,
+                                owner_id=self.accounts.owner_id, tick_seconds=0.2, pace_seconds=0)
+        self.user_id = None
+        self.account_id = None
+
+    async def start(self):
+        await self.accounts.start()
+        await self.sync.start()
+        phone = self.telegram_dc.new_phone(6)
+        self.user_id = self.telegram_dc.create_user(phone, 'Syncer')
+        client = self.telegram_dc.make_client()
+        user = await self.telegram_dc.login(client, phone)
+        self.account_id = await self.accounts.adopt(f'acc-{uuid.uuid4().hex[:6]}', client, user)
+        await eventually(lambda: self.account_id in self.accounts.usable_account_ids())
+
+    async def stop(self):
+        await self.sync.stop()
+        await self.accounts.stop()
+
+    async def job_done(self, channel_id: int, kind: JobKind, timeout: float = 60.0):
+        async def finished():
+            return await self.repos.jobs.collection.find_one(
+                {'channel_id': channel_id, 'kind': kind.value, 'status': JobStatus.DONE.value})
+        return await eventually(finished, timeout)
+
+    async def settle(self, channel_id: int):
+        """The backfill and the catch-up sync that follows it are done; nothing is scheduled soon."""
+        await self.job_done(channel_id, JobKind.BACKFILL)
+        await self.job_done(channel_id, JobKind.SYNC)
+        await self.repos.channels.set_sync_settings(channel_id, interval_seconds=3600)
+        await self.repos.channels.set_state(channel_id, next_sync_at=utcnow() + timedelta(hours=1))
+
+
+@pytest.fixture
+async def stack(telegram_dc, repos, tmp_path):
+    made = Stack(telegram_dc, repos, tmp_path)
+    await made.start()
+    yield made
+    await made.stop()
+    telegram_dc.clear_faults()
+
+
+def _name(prefix):
+    return f'{prefix}_{uuid.uuid4().hex[:8]}'
+
+
+async def test_added_channel_is_backfilled_then_sync_finds_new_edited_deleted_posts_and_views(stack, telegram_dc):
+    username = _name('sync')
+    info = telegram_dc.create_channel('Sync Me', username=username, posts=250, seed=21)  # not joined: no live
+    channel_id = info['channel_id']
+    result = await stack.channels.add(f'@{username}')
+    assert result.created
+    await stack.settle(channel_id)
+    channel = await stack.repos.channels.get(channel_id)
+    assert channel.state.backfilled and channel.state.posts_stored == 250 and channel.state.last_message_id == 250
+    assert await stack.repos.posts.count(channel_id=channel_id) == 250
+
+    new_id = telegram_dc.post_message(channel_id, 'brand new #fresh post')
+    recent_id = telegram_dc.post_message(channel_id, 'will be edited')
+    gone_id = telegram_dc.post_message(channel_id, 'will be deleted')
+    job = await stack.sync.enqueue(channel_id)
+    assert job.kind == JobKind.SYNC
+    await eventually(lambda: _status(stack, job.id, JobStatus.DONE))
+    assert (await stack.repos.posts.get(channel_id=channel_id, message_id=gone_id)).deleted is False
+
+    telegram_dc.edit_message(channel_id, recent_id, 'edited text')
+    telegram_dc.delete_messages(channel_id, [gone_id])
+    telegram_dc.set_views(channel_id, new_id, 4242)
+    newer_id = telegram_dc.post_message(channel_id, 'one more')
+    first = await stack.repos.jobs.latest_for_channel(channel_id)
+    second = await stack.sync.enqueue(channel_id)
+    assert second.id != first.id
+    await eventually(lambda: _status(stack, second.id, JobStatus.DONE))
+
+    posts = stack.repos.posts
+    assert (await posts.get(channel_id=channel_id, message_id=newer_id)).text == 'one more'
+    edited = await posts.get(channel_id=channel_id, message_id=recent_id)
+    assert edited.text == 'edited text' and edited.edit_date is not None
+    deleted = await posts.get(channel_id=channel_id, message_id=gone_id)
+    assert deleted.deleted and deleted.text == 'will be deleted'  # marked, never removed
+    assert (await posts.get(channel_id=channel_id, message_id=new_id)).views == 4242
+    assert (await stack.repos.channels.get(channel_id)).state.last_message_id == newer_id
+    assert len(await stack.repos.metrics.series(channel_id=channel_id)) >= 3  # one subscriber snapshot per sync
+
+
+async def _status(stack, job_id, status):
+    job = await stack.repos.jobs.get(job_id)
+    return job if job and job.status == status else None
+
+
+async def test_flood_wait_makes_the_job_wait_then_it_completes_by_itself(stack, telegram_dc):
+    username = _name('flood')
+    info = telegram_dc.create_channel('Flooded', username=username, posts=120, seed=22)
+    await stack.channels.add(f'@{username}')
+    await stack.settle(info['channel_id'])
+    telegram_dc.add_fault('messages.getHistory', 'FLOOD_WAIT', seconds=3, count=1)
+    job = await stack.sync.enqueue(info['channel_id'])
+    waiting = await eventually(lambda: _status(stack, job.id, JobStatus.WAITING), timeout=10, interval=0.02)
+    assert waiting.wait_until is not None and waiting.wait_until > utcnow()
+    stats = await stack.sync.channel_stats(await stack.repos.channels.get(info['channel_id']))
+    assert stats['sync_status'] == 'waiting' and stats['progress']['wait_until'] is not None
+    done = await eventually(lambda: _status(stack, job.id, JobStatus.DONE), timeout=20)
+    assert done.finished_at >= waiting.wait_until - timedelta(seconds=0.5)
+
+
+async def test_live_updates_arrive_and_missed_ones_are_caught_up(stack, telegram_dc):
+    info = telegram_dc.create_channel('Live', username=_name('live'), posts=30, seed=23)
+    channel_id = info['channel_id']
+    telegram_dc.add_member(channel_id, stack.user_id)
+    result = await stack.channels.add(f'-100{channel_id}')
+    assert stack.account_id in result.channel.joined_by
+    await stack.settle(channel_id)
+    posts = stack.repos.posts
+
+    new_id = telegram_dc.post_message(channel_id, 'live news')
+    assert (await eventually(lambda: posts.get(channel_id=channel_id, message_id=new_id), timeout=10)).text == \
+        'live news'
+    telegram_dc.edit_message(channel_id, new_id, 'live news, corrected')
+    await eventually(lambda: _text(posts, channel_id, new_id, 'live news, corrected'), timeout=10)
+    telegram_dc.delete_messages(channel_id, [new_id])
+    await eventually(lambda: _deleted(posts, channel_id, new_id), timeout=10)
+    assert not await stack.repos.jobs.active_for_channel(channel_id)  # all of it without a sync job
+
+    telegram_dc.disconnect_all()
+    missed_id = telegram_dc.post_message(channel_id, 'posted while the connection was down')
+    await eventually(lambda: posts.get(channel_id=channel_id, message_id=missed_id), timeout=30)
+
+
+async def _text(posts, channel_id, message_id, text):
+    post = await posts.get(channel_id=channel_id, message_id=message_id)
+    return post is not None and post.text == text
+
+
+async def _deleted(posts, channel_id, message_id):
+    post = await posts.get(channel_id=channel_id, message_id=message_id)
+    return post is not None and post.deleted
+
+
+async def test_pause_resume_and_cancel(stack, telegram_dc):
+    stack.sync.pace_seconds = 0.05
+    info = telegram_dc.create_channel('Big', username=_name('big'), posts=3000, seed=24)
+    channel_id = info['channel_id']
+    await stack.channels.add(f'@{info["username"]}')
+    job = await eventually(lambda: stack.repos.jobs.active_for_channel(channel_id))
+
+    async def started():
+        current = await stack.repos.jobs.get(job.id)
+        return current.progress.done > 0
+    await eventually(started)
+    paused = await stack.sync.pause(job.id)
+    assert paused.status == JobStatus.PAUSED
+    await asyncio.sleep(0.5)
+    frozen = (await stack.repos.jobs.get(job.id)).progress.done
+    await asyncio.sleep(0.5)
+    still = await stack.repos.jobs.get(job.id)
+    assert still.status == JobStatus.PAUSED and still.progress.done == frozen < 3000
+    stack.sync.pace_seconds = 0
+    stack.sync._pacers.clear()
+    await stack.sync.resume(job.id)
+    await eventually(lambda: _status(stack, job.id, JobStatus.DONE), timeout=60)
+    assert await stack.repos.posts.count(channel_id=channel_id) == 3000
+
+    sync_job = await stack.sync.enqueue(channel_id)
+    cancelled = await stack.sync.cancel(sync_job.id)
+    assert cancelled.status == JobStatus.CANCELLED
+    assert await stack.repos.jobs.active_for_channel(channel_id) is None
+
+
+async def test_unfinished_job_of_a_dead_process_is_resumed_from_its_checkpoint(stack, telegram_dc, repos):
+    info = telegram_dc.create_channel('Orphan', username=_name('orphan'), posts=400, seed=25)
+    channel_id = info['channel_id']
+    stack.channels.on_added.clear()  # add without the automatic backfill
+    await stack.channels.add(f'@{info["username"]}')
+    job = await repos.jobs.create(kind=JobKind.BACKFILL, channel_id=channel_id, checkpoint={'top_id': 400,
+                                                                                          'offset_id': 201})
+    await repos.jobs.update(job.id, status=JobStatus.RUNNING, owner='a-process-that-died')
+    await stack.sync.stop()
+    restarted = SyncService(repos=repos, channels=stack.channels, accounts=stack.accounts, owner_id='new-owner',
+                            tick_seconds=0.2, pace_seconds=0)
+    stack.sync = restarted
+    await restarted.start()
+    await eventually(lambda: _status(stack, job.id, JobStatus.DONE), timeout=30)
+    # only ids below the checkpoint were fetched: the ones above were "already stored" by the dead process
+    ids = await repos.posts.ids_between(channel_id=channel_id, min_id=1, max_id=400)
+    assert ids == list(range(1, 201))
