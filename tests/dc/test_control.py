@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
-from telethon import functions
+from telethon import TelegramClient, functions
+from telethon.crypto import rsa
 from telethon.errors import AuthKeyUnregisteredError, FloodWaitError
+from telethon.sessions import StringSession
 
 from tests.telegram_dc.pytest_plugin import DcHandle
 
@@ -145,3 +149,54 @@ async def test_errors_are_json_with_4xx(http: httpx.AsyncClient) -> None:
     for answer in cases:
         assert 400 <= answer.status_code < 500, (answer.status_code, answer.text)
         assert answer.json()['error']['message']
+
+
+async def test_cli_prints_ports_and_environment_that_work(tmp_path) -> None:
+    key_file = tmp_path / 'dc.pem'
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        '-m',
+        'tests.telegram_dc',
+        '--port',
+        '0',
+        '--control-port',
+        '0',
+        '--public-key-out',
+        str(key_file),
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        env: dict[str, str] = {}
+        control = ''
+        while 'TELEGRAM_PUBLIC_KEY' not in env:
+            line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode().strip()
+            assert line or process.returncode is None, 'the DC exited early'
+            if line.startswith('Control:'):
+                control = line.split()[-1]
+            elif '=' in line:
+                name, _, value = line.partition('=')
+                env[name] = value
+        assert set(env) == {
+            'TELEGRAM_API_ID',
+            'TELEGRAM_API_HASH',
+            'TELEGRAM_DC',
+            'TELEGRAM_DC_ID',
+            'TELEGRAM_PUBLIC_KEY',
+        }
+        async with httpx.AsyncClient(base_url=control) as http:
+            assert (await http.get('/health')).json()['status'] == 'ok'
+
+        rsa.add_key(Path(env['TELEGRAM_PUBLIC_KEY']).read_text(), old=False)
+        host, port = env['TELEGRAM_DC'].rsplit(':', 1)
+        session = StringSession()
+        session.set_dc(int(env['TELEGRAM_DC_ID']), host, int(port))
+        client = TelegramClient(session, int(env['TELEGRAM_API_ID']), env['TELEGRAM_API_HASH'])
+        await client.connect()
+        try:
+            assert (await client(functions.help.GetConfigRequest())).this_dc == int(env['TELEGRAM_DC_ID'])
+        finally:
+            await client.disconnect()
+    finally:
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 15) == 0
