@@ -162,3 +162,17 @@ def test_fault_matching_and_codes() -> None:
     assert error_code('FLOOD_WAIT_3') == 420
     with pytest.raises(ValueError):
         faults.add('x', 'FLOOD_WAIT')
+
+
+async def test_request_in_flight_survives_a_dropped_connection(dc: DcHandle) -> None:
+    client = dc.make_client()
+    await client.connect()
+    try:
+        dc.add_fault('help.getConfig', 'SLOW', seconds=2.0)
+        pending = asyncio.ensure_future(client(functions.help.GetConfigRequest()))
+        await asyncio.sleep(0.3)
+        assert dc.disconnect_all() >= 1
+        cfg = await asyncio.wait_for(pending, 15)  # Telethon sends it again on its new connection
+        assert cfg.this_dc == dc.dc_id
+    finally:
+        await client.disconnect()
