@@ -22,7 +22,7 @@ async def open_accounts(user: User) -> None:
     await user.open('/login')
     user.find(marker='password').type(ADMIN_PASSWORD)
     user.find(marker='login').click()
-    await user.should_see('Channels')
+    await user.should_see('Channels', retries=WAIT)
     await user.open('/dashboard/accounts')
 
 
@@ -32,14 +32,14 @@ async def test_empty_state_then_code_login_with_two_factor(telegram_dc, user: Us
     user_id = telegram_dc.create_user(phone, 'Wizard', username=username)
     telegram_dc.dc.call(telegram_dc.world.set_password, user_id, 'wizard-pass', 'my cat')
     await open_accounts(user)
-    await user.should_see('No Telegram accounts yet.')
+    await user.should_see('No Telegram accounts yet.', retries=WAIT)
 
     user.find(marker='add-account').click()
     user.find(marker='login-phone').type('+' + phone)
     user.find(marker='login-send').click()
     await user.should_see('We sent a login code to', retries=WAIT)
-    await user.should_see('in the Telegram app')
-    await user.should_see('Resend in')
+    await user.should_see('in the Telegram app', retries=WAIT)
+    await user.should_see('Resend in', retries=WAIT)
 
     user.find(marker='login-code').type('12345')
     user.find(marker='login-verify').click()
@@ -51,7 +51,7 @@ async def test_empty_state_then_code_login_with_two_factor(telegram_dc, user: Us
     user.find(marker='login-code').type('11111')
     user.find(marker='login-verify').click()
     await user.should_see('This account has two-step verification', retries=WAIT)
-    await user.should_see('Hint: my cat')
+    await user.should_see('Hint: my cat', retries=WAIT)
 
     user.find(marker='login-password').type('not it')
     user.find(marker='login-password-submit').click()
@@ -62,9 +62,9 @@ async def test_empty_state_then_code_login_with_two_factor(telegram_dc, user: Us
     await user.should_see(f'Logged in as Wizard (@{username})', retries=WAIT)
     user.find(marker='login-close').click()
 
-    await user.should_see(f'@{username}')
-    await user.should_see('authorized')
-    await user.should_not_see('No Telegram accounts yet.')
+    await user.should_see(f'@{username}', retries=WAIT)
+    await user.should_see('authorized', retries=WAIT)
+    await user.should_not_see('No Telegram accounts yet.', retries=WAIT)
 
 
 async def test_cancel_at_the_code_and_password_steps(telegram_dc, user: User, app_services):
@@ -76,7 +76,7 @@ async def test_cancel_at_the_code_and_password_steps(telegram_dc, user: User, ap
     user.find(marker='login-send').click()
     await user.should_see('We sent a login code to', retries=WAIT)
     user.find(marker='login-cancel').click()
-    await user.should_not_see('We sent a login code to')
+    await user.should_not_see('We sent a login code to', retries=WAIT)
     assert telegram_dc.login_code(phone) is None  # the code was cancelled at Telegram
     assert app_services.logins.pending_count() == 0
 
@@ -88,9 +88,9 @@ async def test_cancel_at_the_code_and_password_steps(telegram_dc, user: User, ap
     user.find(marker='login-verify').click()
     await user.should_see('two-step verification', retries=WAIT)
     user.find(marker='login-cancel').click()
-    await user.should_not_see('two-step verification')
+    await user.should_not_see('two-step verification', retries=WAIT)
     assert app_services.logins.pending_count() == 0
-    await user.should_see('No Telegram accounts yet.')
+    await user.should_see('No Telegram accounts yet.', retries=WAIT)
 
 
 async def test_bad_phone_shows_the_error_under_the_input(user: User, app_services):
@@ -129,9 +129,9 @@ async def test_states_revoked_flood_wait_and_log_out(telegram_dc, user: User, ap
 
     await open_accounts(user)
     await user.should_see('revoked — log in again', retries=WAIT)
-    await user.should_see('Log in again')
-    await user.should_see('FloodWait — ')
-    await user.should_see(' s left')
+    await user.should_see('Log in again', retries=WAIT)
+    await user.should_see('FloodWait — ', retries=WAIT)
+    await user.should_see(' s left', retries=WAIT)
 
     # "Log in again" opens the wizard for the same number and the account is logged in in place
     user.find(marker='account-relogin').click()
@@ -141,13 +141,13 @@ async def test_states_revoked_flood_wait_and_log_out(telegram_dc, user: User, ap
     user.find(marker='login-verify').click()
     await user.should_see('Logged in as Revokee', retries=WAIT)
     user.find(marker='login-close').click()
-    await user.should_not_see('revoked — log in again')
+    await user.should_not_see('revoked — log in again', retries=WAIT)
     assert len(await manager.list_accounts()) == 2
 
     waiter_id = ids['Waiter'][2]
     with user.scope(marker=f'account-{waiter_id}'):
         user.find(marker='account-logout').click()
-    await user.should_see('Log out Waiter?')
+    await user.should_see('Log out Waiter?', retries=WAIT)
     user.find(marker='confirm-logout').click()
     await user.should_see('logged out', retries=WAIT)
     assert manager.client(waiter_id) is None
@@ -157,6 +157,6 @@ async def test_states_revoked_flood_wait_and_log_out(telegram_dc, user: User, ap
 @pytest.mark.parametrize('app_extra_env', [{}])
 async def test_without_credentials_the_page_says_what_to_set(user: User, app_services):
     await open_accounts(user)
-    await user.should_see('Telegram API credentials are missing')
-    await user.should_see('No Telegram accounts yet.')
+    await user.should_see('Telegram API credentials are missing', retries=WAIT)
+    await user.should_see('No Telegram accounts yet.', retries=WAIT)
     assert not user.find(marker='add-account').elements.pop().enabled
