@@ -345,6 +345,7 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
         name = f'{type(request).__module__.rsplit(".", 1)[-1]}_{type(request).__name__}'
         handler = getattr(self, 'rpc_' + name, None)
         if handler is None:
+            log.warning('test DC does not implement %s', name)
             raise RpcError(400, 'METHOD_NOT_IMPLEMENTED')
         if name not in self.PUBLIC_METHODS:
             self.require_user(client)
