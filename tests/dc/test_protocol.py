@@ -280,3 +280,20 @@ async def test_server_batches_answers_into_containers(proto_dc: TelegramDC) -> N
         assert proto_dc.containers_sent > before
     finally:
         await client.disconnect()
+
+
+async def test_salt_is_learnt_and_ping_delay_disconnect_drops_an_idle_connection(proto_dc: TelegramDC) -> None:
+    client = make_client(proto_dc)
+    await client.connect()
+    try:
+        record = proto_dc.keys.get(client.session.auth_key.key_id)
+        assert client._sender._state.salt == record.salt  # learnt from bad_server_salt / new_session_created
+
+        session_id = client._sender._state.id
+        connection = next(c for c in list(proto_dc.connections) if session_id in c.clients)
+        await client(functions.PingDelayDisconnectRequest(ping_id=1, disconnect_delay=1))
+        await asyncio.sleep(1.5)
+        assert connection.closed
+        assert (await asyncio.wait_for(client(functions.PingRequest(ping_id=2)), 15)).ping_id == 2
+    finally:
+        await client.disconnect()
