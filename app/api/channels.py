@@ -1,0 +1,148 @@
+"""Channels API: add by any reference, list, read, delete, sync now, posts with filters, streamed export."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from app.api.deps import ServicesDep
+from app.api.errors import ApiError
+from app.api.jobs import job_view, sync_service
+from app.db.models import Channel
+from app.db.posts_repo import PostFilter
+from app.export import FORMATS, export_filename, post_record, stream_export
+from app.mtproto.channels import ChannelError, ChannelService
+from app.services import Services
+
+router = APIRouter(prefix='/mtproto')
+
+
+class AddChannelBody(BaseModel):
+    ref: str = Field(min_length=1, max_length=500, description='@name, name, t.me/name, t.me/+hash, -100123, ...')
+    account_id: str | None = None
+    join: bool = False
+
+
+def api_error(error: ChannelError) -> ApiError:
+    headers = {'Retry-After': str(error.retry_after)} if error.retry_after is not None else None
+    return ApiError(error.status, error.code, error.message, headers=headers)
+
+
+def channel_service(services: Services) -> ChannelService:
+    database = getattr(services, 'database', None)
+    if database is not None and not getattr(database, 'ready', True):
+        raise ApiError(503, 'DB_NOT_READY', 'The database is not ready yet; try again in a moment.')
+    if services.channels is None:
+        raise ApiError(503, 'NOT_READY', 'The channel service is not running yet; try again in a moment.')
+    return services.channels
+
+
+async def channel_view(services: Services, channel: Channel) -> dict[str, Any]:
+    data = channel.model_dump(mode='json', exclude={'access_hashes', 'joined_by'})
+    data['accounts'] = sorted(channel.access_hashes)
+    data['joined'] = bool(channel.joined_by)
+    data['link'] = f'https://t.me/{channel.username}' if channel.username else None
+    stats = await services.sync.channel_stats(channel) if services.sync is not None else {}
+    data['stats'] = _jsonable(stats)
+    return data
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+async def _get_channel(services: Services, channel_id: int) -> Channel:
+    channel = await channel_service(services).repos.channels.get(channel_id)
+    if channel is None:
+        raise ApiError(404, 'CHANNEL_NOT_FOUND', f'No channel {channel_id} is stored.')
+    return channel
+
+
+@router.post('/channels')
+async def add_channel(body: AddChannelBody, services: ServicesDep, response: Response) -> dict[str, Any]:
+    """Add a channel. An invite link without `join: true` answers with a preview to confirm."""
+    try:
+        result = await channel_service(services).add(body.ref, account_id=body.account_id, join=body.join)
+    except ChannelError as error:
+        raise api_error(error) from None
+    if result.needs_join:
+        preview = result.preview
+        return {'needs_join': True, 'preview': {'title': preview.title, 'participants_count':
+                                                preview.participants_count, 'about': preview.about,
+                                                'photo': preview.photo}}
+    response.status_code = 201 if result.created else 200
+    return {**await channel_view(services, result.channel), 'created': result.created}
+
+
+@router.get('/channels')
+async def list_channels(services: ServicesDep) -> list[dict[str, Any]]:
+    channels = await channel_service(services).repos.channels.list()
+    return [await channel_view(services, channel) for channel in channels]
+
+
+@router.get('/channels/{channel_id}')
+async def get_channel(channel_id: int, services: ServicesDep) -> dict[str, Any]:
+    return await channel_view(services, await _get_channel(services, channel_id))
+
+
+@router.delete('/channels/{channel_id}')
+async def delete_channel(channel_id: int, services: ServicesDep) -> dict[str, Any]:
+    await _get_channel(services, channel_id)
+    await sync_service(services).delete_channel(channel_id)
+    return {'id': channel_id, 'deleted': True}
+
+
+@router.post('/channels/{channel_id}/sync', status_code=202)
+async def sync_channel(channel_id: int, services: ServicesDep) -> dict[str, Any]:
+    await _get_channel(services, channel_id)
+    try:
+        job = await sync_service(services).enqueue(channel_id)
+    except ChannelError as error:
+        raise api_error(error) from None
+    return job_view(job)
+
+
+def _filter(q: str | None, since: datetime | None, until: datetime | None, has_media: bool | None) -> PostFilter:
+    if since and until and since > until:
+        raise ApiError(400, 'BAD_REQUEST', '`since` is after `until`.')
+    return PostFilter(q=q or None, since=since, until=until, has_media=has_media)
+
+
+@router.get('/channels/{channel_id}/posts')
+async def list_posts(
+    channel_id: int, services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    since: datetime | None = None, until: datetime | None = None, has_media: bool | None = None,
+) -> dict[str, Any]:
+    """Posts newest first; pass `next_before_id` back as `before_id` for the next page (null at the end)."""
+    channel = await _get_channel(services, channel_id)
+    items, next_before = await services.repos.posts.page(
+        channel_id=channel_id, limit=limit, before_id=before_id, filter=_filter(q, since, until, has_media))
+    return {'items': [post_record(channel, post) for post in items], 'next_before_id': next_before}
+
+
+@router.get('/channels/{channel_id}/export')
+async def export_posts(
+    channel_id: int, services: ServicesDep,
+    format: Annotated[str, Query(pattern='^(csv|jsonl)$')] = 'jsonl',
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    since: datetime | None = None, until: datetime | None = None, has_media: bool | None = None,
+) -> StreamingResponse:
+    channel = await _get_channel(services, channel_id)
+    return export_response(services, channel, format, _filter(q, since, until, has_media))
+
+
+def export_response(services: Services, channel: Channel, fmt: str, post_filter: PostFilter) -> StreamingResponse:
+    posts = services.repos.posts.stream(channel_id=channel.id, filter=post_filter)
+    return StreamingResponse(
+        stream_export(channel, posts, fmt), media_type=FORMATS[fmt],
+        headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, fmt)}"'})

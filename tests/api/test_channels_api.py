@@ -1,0 +1,159 @@
+"""The channels and jobs JSON API end to end: the app as in production, the test DC, the real database."""
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+
+@pytest.fixture
+def app_extra_env(telegram_dc) -> dict[str, str]:
+    return telegram_dc.env()
+
+
+@pytest.fixture
+async def api(user, app_services, app_env) -> httpx.AsyncClient:
+    client = user.http_client
+    client.headers['Authorization'] = f'Bearer {app_env["API_TOKEN"]}'
+    return client
+
+
+async def log_in(telegram_dc, api, x: int = 8) -> tuple[str, int]:
+    phone = telegram_dc.new_phone(x)
+    user_id = telegram_dc.create_user(phone, 'ChannelsApi')
+    started = (await api.post('/api/mtproto/auth/start', json={'phone': phone})).json()
+    verified = await api.post('/api/mtproto/auth/verify',
+                              json={'account_id': started['account_id'], 'code': str(x) * 5})
+    assert verified.json()['status'] == 'authorized', verified.text
+    return started['account_id'], user_id
+
+
+async def until(check, timeout: float = 30.0):
+    for _ in range(int(timeout / 0.1)):
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError('condition not reached in time')
+
+
+def _name(prefix: str) -> str:
+    return f'{prefix}_{uuid.uuid4().hex[:8]}'
+
+
+async def test_add_backfill_page_search_and_export(telegram_dc, api, app_services):
+    account_id, _ = await log_in(telegram_dc, api)
+    username = _name('apich')
+    info = telegram_dc.create_channel('Api Channel', username=username, posts=420, seed=31, about='api test')
+    answer = await api.post('/api/mtproto/channels', json={'ref': f'https://t.me/{username}'})
+    assert answer.status_code == 201, answer.text
+    channel = answer.json()
+    assert channel['id'] == info['channel_id'] and channel['title'] == 'Api Channel' and channel['created']
+    assert channel['accounts'] == [account_id] and 'access_hashes' not in channel
+    again = await api.post('/api/mtproto/channels', json={'ref': f'@{username}'})
+    assert again.status_code == 200 and again.json()['created'] is False
+
+    async def backfilled():  # the backfill and the catch-up sync after it are both finished
+        got = (await api.get(f'/api/mtproto/channels/{info["channel_id"]}')).json()
+        synced = got['state']['next_sync_at'] > (datetime.now(UTC) + timedelta(seconds=60)).isoformat()
+        return got if got['state']['backfilled'] and got['stats']['sync_status'] == 'idle' and synced else None
+    got = await until(backfilled)
+    assert got['stats']['posts_stored'] == 420 and got['stats']['last_synced_at']
+    assert [c['id'] for c in (await api.get('/api/mtproto/channels')).json()] == [info['channel_id']]
+
+    ids, before = [], None
+    while True:
+        params = {'limit': 100} | ({'before_id': before} if before else {})
+        page = (await api.get(f'/api/mtproto/channels/{info["channel_id"]}/posts', params=params)).json()
+        ids += [item['message_id'] for item in page['items']]
+        before = page['next_before_id']
+        if before is None:
+            break
+    assert ids == list(range(420, 0, -1))
+    first = (await api.get(f'/api/mtproto/channels/{info["channel_id"]}/posts', params={'limit': 1})).json()
+    assert first['items'][0]['link'] == f'https://t.me/{username}/420'
+
+    word = next(w for item in (await api.get(f'/api/mtproto/channels/{info["channel_id"]}/posts',
+                                             params={'limit': 50})).json()['items']
+                for w in item['text'].split() if w.isalpha() and len(w) > 4)
+    found = (await api.get(f'/api/mtproto/channels/{info["channel_id"]}/posts',
+                           params={'q': word.upper(), 'limit': 500})).json()['items']
+    assert found and all(word.lower() in item['text'].lower() for item in found)
+    media = (await api.get(f'/api/mtproto/channels/{info["channel_id"]}/posts',
+                           params={'has_media': 'true', 'limit': 500})).json()['items']
+    assert media and all(item['media'] for item in media)
+
+    stored = (await api.get(f'/api/mtproto/channels/{info["channel_id"]}/posts', params={'limit': 500})).json()
+    jsonl = await api.get(f'/api/mtproto/channels/{info["channel_id"]}/export', params={'format': 'jsonl'})
+    assert jsonl.status_code == 200 and 'attachment' in jsonl.headers['content-disposition']
+    assert [json.loads(line) for line in jsonl.text.splitlines()] == stored['items']
+    exported = await api.get(f'/api/mtproto/channels/{info["channel_id"]}/export', params={'format': 'csv'})
+    rows = list(csv.DictReader(io.StringIO(exported.text.lstrip('\ufeff'))))
+    assert [int(r['message_id']) for r in rows] == ids
+    by_id = {item['message_id']: item for item in stored['items']}
+    for row in rows:
+        item = by_id[int(row['message_id'])]
+        assert row['text'] == item['text'] and row['link'] == item['link']
+        assert row['views'] == str(item['views'] if item['views'] is not None else '')
+        assert json.loads(row['reactions']) == item['reactions']
+        assert row['media_type'] == (item['media']['type'] if item['media'] else '')
+    filtered = await api.get(f'/api/mtproto/channels/{info["channel_id"]}/export',
+                             params={'format': 'jsonl', 'has_media': 'true'})
+    assert len(filtered.text.splitlines()) == len(media)
+
+    job = (await api.post(f'/api/mtproto/channels/{info["channel_id"]}/sync')).json()
+    assert job['kind'] == 'sync' and job['status'] in ('queued', 'running')
+
+    async def job_done():
+        current = (await api.get(f'/api/mtproto/jobs/{job["id"]}')).json()
+        return current if current['status'] == 'done' else None
+    done = await until(job_done)
+    assert done['progress'] == {'done': 1, 'total': 1} and 'owner' not in done
+    conflict = await api.post(f'/api/mtproto/jobs/{job["id"]}/pause')
+    assert conflict.status_code == 409 and conflict.json()['error']['code'] == 'JOB_STATE'
+
+    deleted = await api.delete(f'/api/mtproto/channels/{info["channel_id"]}')
+    assert deleted.status_code == 200
+    missing = await api.get(f'/api/mtproto/channels/{info["channel_id"]}')
+    assert missing.status_code == 404 and missing.json()['error']['code'] == 'CHANNEL_NOT_FOUND'
+
+
+async def test_bad_references_and_invites(telegram_dc, api):
+    _, user_id = await log_in(telegram_dc, api, 9)
+    person = _name('human')
+    telegram_dc.create_user(telegram_dc.new_phone(9), 'Person', username=person)
+    private = telegram_dc.create_channel('Private Api', private=True, posts=5, about='secret')
+    cases = [
+        ('t.me/', 400, 'BAD_REFERENCE'),
+        ('https://t.me/c/nope/1', 400, 'BAD_REFERENCE'),
+        (f'@{_name("missing")}', 404, 'CHANNEL_NOT_FOUND'),
+        (f'@{person}', 400, 'NOT_A_CHANNEL'),
+        (f'-100{private["channel_id"]}', 403, 'CHANNEL_PRIVATE'),
+        ('https://t.me/+ZZZZZZZZZZZZZZZZ', 404, 'INVITE_INVALID'),
+    ]
+    for ref, status, code in cases:
+        answer = await api.post('/api/mtproto/channels', json={'ref': ref})
+        assert (answer.status_code, answer.json()['error']['code']) == (status, code), ref
+        assert answer.json()['error']['message']
+    assert (await api.post('/api/mtproto/channels', json={})).status_code == 400
+    preview = await api.post('/api/mtproto/channels', json={'ref': f't.me/+{private["invite_hash"]}'})
+    assert preview.status_code == 200
+    assert preview.json() == {'needs_join': True, 'preview': {
+        'title': 'Private Api', 'participants_count': preview.json()['preview']['participants_count'],
+        'about': 'secret', 'photo': preview.json()['preview']['photo']}}
+    assert (await api.get('/api/mtproto/channels')).json() == []
+    joined = await api.post('/api/mtproto/channels', json={'ref': f't.me/+{private["invite_hash"]}', 'join': True})
+    assert joined.status_code == 201 and joined.json()['joined'] is True
+
+
+async def test_requires_a_token(user, app_services):
+    answer = await user.http_client.get('/api/mtproto/channels')
+    assert answer.status_code == 401 and answer.json()['error']['code'] == 'UNAUTHORIZED'
+    missing_job = await user.http_client.get('/api/mtproto/jobs/nope')
+    assert missing_job.status_code == 401
