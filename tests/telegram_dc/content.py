@@ -77,8 +77,17 @@ _AUTHORS = ('Alice', 'Bob', 'Editor', 'Night shift')
 _SOURCES = ('World News', 'Daily Digest', 'Tech Wire')
 
 
+# One fixed stream of words; a sentence is a random slice of it (one random draw instead of one per word).
+_CORPUS = random.Random(0).choices(_WORDS, k=8192)
+
+
+def _randint(rng: random.Random, low: int, high: int) -> int:
+    return low + int(rng.random() * (high - low + 1))
+
+
 def _sentence(rng: random.Random, words: int) -> str:
-    text = ' '.join(rng.choices(_WORDS, k=words))
+    start = int(rng.random() * (len(_CORPUS) - words))
+    text = ' '.join(_CORPUS[start:start + words])
     return text[:1].upper() + text[1:] + '.'
 
 
@@ -87,10 +96,10 @@ def seeded_text(rng: random.Random) -> tuple[str, list]:
     b = TextBuilder()
     if rng.random() < 0.3:
         b.add(rng.choice(_EMOJI) + ' ')
-    b.add(_sentence(rng, rng.randint(3, 14)))
+    b.add(_sentence(rng, _randint(rng, 3, 14)))
     roll = rng.random()
     if roll < 0.25:
-        url = f'https://{rng.choice(_DOMAINS)}/p/{rng.randint(1, 9999)}'
+        url = f'https://{rng.choice(_DOMAINS)}/p/{_randint(rng, 1, 9999)}'
         b.add(' Read more: ').add(url, types.MessageEntityUrl)
     elif roll < 0.4:
         b.add(' ').add('the full story', types.MessageEntityTextUrl, url=f'https://{rng.choice(_DOMAINS)}/s')
@@ -101,7 +110,7 @@ def seeded_text(rng: random.Random) -> tuple[str, list]:
         b.add(' ').add('#' + rng.choice(_WORDS), types.MessageEntityHashtag)
     paragraphs = rng.choice((0, 0, 0, 1, 3, 8))
     for _ in range(paragraphs):
-        b.add('\n\n' + _sentence(rng, rng.randint(8, 30)))
+        b.add('\n\n' + _sentence(rng, _randint(rng, 8, 30)))
     return b.text, b.entities
 
 
@@ -119,18 +128,18 @@ def photo(media_id: int, date: datetime) -> types.Photo:
 def document(media_id: int, date: datetime, kind: str, rng: random.Random) -> types.Document:
     if kind == 'video':
         mime, name = 'video/mp4', f'clip_{media_id}.mp4'
-        attrs = [types.DocumentAttributeVideo(duration=float(rng.randint(3, 600)), w=1280, h=720,
+        attrs = [types.DocumentAttributeVideo(duration=float(_randint(rng, 3, 600)), w=1280, h=720,
                                               supports_streaming=True)]
     elif kind == 'audio':
         mime, name = 'audio/mpeg', f'track_{media_id}.mp3'
-        attrs = [types.DocumentAttributeAudio(duration=rng.randint(60, 400), title=_sentence(rng, 2)[:-1],
+        attrs = [types.DocumentAttributeAudio(duration=_randint(rng, 60, 400), title=_sentence(rng, 2)[:-1],
                                               performer=rng.choice(_AUTHORS))]
     else:
         mime, name = 'application/pdf', f'report_{media_id}.pdf'
         attrs = []
     attrs.append(types.DocumentAttributeFilename(name))
     return types.Document(id=media_id, access_hash=media_id * 11 % (1 << 62), file_reference=_file_reference(media_id),
-                          date=date, mime_type=mime, size=rng.randint(10_000, 50_000_000), dc_id=2, attributes=attrs)
+                          date=date, mime_type=mime, size=_randint(rng, 10_000, 50_000_000), dc_id=2, attributes=attrs)
 
 
 def media(kind: str, media_id: int, date: datetime, rng: random.Random):
@@ -153,7 +162,7 @@ def seeded_posts(seed: int, count: int, start: datetime | None = None) -> Iterat
     album_left = 0
     album_id = 0
     for n in range(count):
-        ts += rng.randint(60, 1200)
+        ts += _randint(rng, 60, 1200)
         date = datetime.fromtimestamp(ts, UTC)
         fields: dict = {'date': date}
         if album_left:
@@ -164,7 +173,7 @@ def seeded_posts(seed: int, count: int, start: datetime | None = None) -> Iterat
         else:
             roll = rng.random()
             if roll < 0.06 and count - n > 5:
-                album_left = rng.randint(1, 4)
+                album_left = _randint(rng, 1, 4)
                 album_id = (seed << 32) + n + 1
                 fields['grouped_id'] = album_id
                 fields['media'] = media('photo', media_base + n, date, rng)
@@ -180,27 +189,27 @@ def seeded_posts(seed: int, count: int, start: datetime | None = None) -> Iterat
                 fields['text'], fields['entities'] = '', []
             else:
                 fields['text'], fields['entities'] = seeded_text(rng)
-        fields['views'] = rng.randint(10, 100_000)
-        fields['forwards'] = rng.randint(0, fields['views'] // 50)
+        fields['views'] = _randint(rng, 10, 100_000)
+        fields['forwards'] = _randint(rng, 0, fields['views'] // 50)
         if rng.random() < 0.3:
-            fields['replies'] = rng.randint(0, 300)
+            fields['replies'] = _randint(rng, 0, 300)
         if rng.random() < 0.5:
-            picked = rng.sample(_REACTIONS, rng.randint(1, 4))
-            fields['reactions'] = [(emoji, rng.randint(1, 5_000)) for emoji in picked]
+            picked = rng.sample(_REACTIONS, _randint(rng, 1, 4))
+            fields['reactions'] = [(emoji, _randint(rng, 1, 5_000)) for emoji in picked]
         if rng.random() < 0.08:
             fields['fwd_from'] = types.MessageFwdHeader(
-                date=datetime.fromtimestamp(ts - rng.randint(3600, 86400 * 30), UTC),
+                date=datetime.fromtimestamp(ts - _randint(rng, 3600, 86400 * 30), UTC),
                 from_name=rng.choice(_SOURCES) if rng.random() < 0.5 else None,
-                from_id=None if rng.random() < 0.5 else types.PeerChannel(1_500_000_000 + rng.randint(1, 50)))
+                from_id=None if rng.random() < 0.5 else types.PeerChannel(1_500_000_000 + _randint(rng, 1, 50)))
             header = fields['fwd_from']
             if header.from_id is None:
                 header.from_name = header.from_name or _SOURCES[0]
             else:
-                header.channel_post = rng.randint(1, 10_000)
+                header.channel_post = _randint(rng, 1, 10_000)
         if rng.random() < 0.15:
             fields['post_author'] = rng.choice(_AUTHORS)
         if rng.random() < 0.07:
-            fields['edit_date'] = datetime.fromtimestamp(ts + rng.randint(60, 7200), UTC)
+            fields['edit_date'] = datetime.fromtimestamp(ts + _randint(rng, 60, 7200), UTC)
         if rng.random() < 0.005:
             fields['pinned'] = True
         yield fields
