@@ -190,3 +190,14 @@ async def test_a_qr_token_is_accepted_once_and_then_logs_in(telegram_dc, client)
     success = await client(functions.auth.ExportLoginTokenRequest(1, 'x', []))
     assert isinstance(success, types.auth.LoginTokenSuccess) and success.authorization.user.id == user_id
     assert qr.expires.tzinfo is not None
+
+
+async def test_client_start_runs_the_whole_interactive_flow(telegram_dc):
+    phone = telegram_dc.new_phone(6)
+    user_id = telegram_dc.create_user(phone, 'Starter', password='start-pw')
+    client = telegram_dc.make_client()
+    try:
+        await client.start(phone=phone, code_callback=lambda: '66666', password='start-pw')
+        assert (await client.get_me()).id == user_id
+    finally:
+        await client.disconnect()

@@ -55,6 +55,8 @@ class LoginHandlers:
     def revoke_sessions(self, user_id: int) -> int:
         """Logs out every auth key of the user; their next call that needs a login gets AUTH_KEY_UNREGISTERED."""
         keys = [key for key, uid in self.auth.items() if uid == user_id]
+        for key in [key for key, uid in self.pending_2fa.items() if uid == user_id]:
+            del self.pending_2fa[key]
         for key in keys:
             del self.auth[key]
             self.delivered.pop(key, None)
