@@ -1,0 +1,185 @@
+"""/dashboard/channels/{id}: metadata and totals, charts, the searchable posts list and exports of the filter."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from fastapi import HTTPException
+from fastapi.responses import StreamingResponse
+from nicegui import app, ui
+
+from app.db.models import Channel, MetricKind, Post
+from app.db.posts_repo import PostFilter
+from app.export import FORMATS, export_filename, post_link, stream_export
+from app.pages.channels import STATUS_COLORS, ago, avatar, progress_text
+from app.pages.layout import frame
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+PAGE_SIZE = 30
+
+
+def _day(value: str | None, end: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, '%Y-%m-%d').date()
+    except ValueError:
+        return None
+    return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+
+
+def post_filter(q: str | None, since: str | None, until: str | None, has_media: bool | None) -> PostFilter:
+    return PostFilter(q=(q or '').strip() or None, since=_day(since), until=_day(until, end=True),
+                      has_media=has_media)
+
+
+def _chart(title: str, kind: str, points: list[tuple[str, float]], name: str, marker: str) -> None:
+    with ui.card().classes('w-full md:w-[32%] p-2').props('flat bordered'):
+        ui.echart({
+            'title': {'text': title, 'textStyle': {'fontSize': 13}},
+            'tooltip': {'trigger': 'axis'},
+            'grid': {'left': 50, 'right': 10, 'top': 35, 'bottom': 25},
+            'xAxis': {'type': 'category', 'data': [p[0] for p in points]},
+            'yAxis': {'type': 'value'},
+            'series': [{'type': kind, 'name': name, 'data': [p[1] for p in points], 'showSymbol': False}],
+        }).classes('w-full h-56').mark(marker)
+
+
+class PostsList:
+    def __init__(self, services: Services, channel: Channel) -> None:
+        self.services = services
+        self.channel = channel
+        self.before_id: int | None = None
+        with ui.card().classes('w-full gap-2').props('flat bordered'):
+            with ui.row().classes('w-full items-end gap-3'):
+                self.q = ui.input('Search words').props('clearable outlined dense debounce=400') \
+                    .classes('grow').mark('post-search')
+                self.since = ui.input('From').props('type=date outlined dense').mark('post-since')
+                self.until = ui.input('To').props('type=date outlined dense').mark('post-until')
+                self.has_media = ui.select({None: 'All posts', True: 'With media', False: 'Without media'},
+                                           value=None).props('outlined dense').mark('post-media')
+                self.export_csv = ui.button('CSV', icon='download').props('outline').mark('export-csv')
+                self.export_jsonl = ui.button('JSONL', icon='download').props('outline').mark('export-jsonl')
+            self.summary = ui.label().classes('text-sm text-grey-7').mark('posts-summary')
+            self.items = ui.column().classes('w-full gap-2').mark('posts-list')
+            self.more = ui.button('Load more', on_click=self.load_more).props('flat').mark('load-more')
+        for element in (self.q, self.since, self.until, self.has_media):
+            element.on_value_change(self.reload)
+        self.export_csv.on_click(lambda: self.download('csv'))
+        self.export_jsonl.on_click(lambda: self.download('jsonl'))
+
+    def current_filter(self) -> PostFilter:
+        return post_filter(self.q.value, self.since.value, self.until.value, self.has_media.value)
+
+    def export_url(self, fmt: str) -> str:
+        params = {'format': fmt}
+        for key, value in (('q', self.q.value), ('since', self.since.value), ('until', self.until.value)):
+            if value:
+                params[key] = value
+        if self.has_media.value is not None:
+            params['has_media'] = str(self.has_media.value).lower()
+        return f'/dashboard/channels/{self.channel.id}/export?{urlencode(params)}'
+
+    def download(self, fmt: str) -> None:
+        ui.download(self.export_url(fmt))
+
+    async def reload(self) -> None:
+        self.before_id = None
+        self.items.clear()
+        await self.load_more()
+        total = await self.services.repos.posts.count(channel_id=self.channel.id, filter=self.current_filter())
+        self.summary.set_text(f'{total:,} posts match')
+
+    async def load_more(self) -> None:
+        posts, self.before_id = await self.services.repos.posts.page(
+            channel_id=self.channel.id, limit=PAGE_SIZE, before_id=self.before_id, filter=self.current_filter())
+        with self.items:
+            for post in posts:
+                self.post_card(post)
+        self.more.set_visibility(self.before_id is not None)
+
+    def post_card(self, post: Post) -> None:
+        with ui.card().classes('w-full py-2 px-3 gap-1').props('flat bordered').mark(f'post-{post.message_id}'):
+            with ui.row().classes('w-full items-center gap-2 text-sm text-grey-7'):
+                ui.link(post.date.strftime('%Y-%m-%d %H:%M'), post_link(self.channel, post.message_id),
+                        new_tab=True).mark('post-link')
+                if post.edit_date:
+                    ui.label('edited')
+                if post.deleted:
+                    ui.badge('deleted', color='negative')
+                if post.pinned:
+                    ui.icon('push_pin')
+                if post.media:
+                    ui.badge(post.media.type, color='grey-6')
+                ui.space()
+                ui.label(f'👁 {post.views or 0:,}  ↪ {post.forwards or 0:,}  💬 {post.replies or 0:,}')
+                if post.reactions:
+                    ui.label('  '.join(f'{r.emoji} {r.count}' for r in post.reactions[:6]))
+            if post.text:
+                ui.label(post.text).classes('whitespace-pre-wrap break-words').mark('post-text')
+
+
+def register(services: Services) -> None:
+    @app.get('/dashboard/channels/{channel_id}/export', include_in_schema=False)
+    async def export_for_browser(channel_id: int, format: str = 'csv', q: str | None = None, since: str | None = None,
+                                 until: str | None = None, has_media: bool | None = None) -> StreamingResponse:
+        # The auth middleware lets only the admin session reach this route (it is not under /api).
+        if format not in FORMATS:
+            raise HTTPException(400, 'format must be csv or jsonl')
+        channel = await services.repos.channels.get(channel_id)
+        if channel is None:
+            raise HTTPException(404, 'no such channel')
+        posts = services.repos.posts.stream(channel_id=channel_id, filter=post_filter(q, since, until, has_media))
+        return StreamingResponse(
+            stream_export(channel, posts, format), media_type=FORMATS[format],
+            headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, format)}"'})
+
+    @ui.page('/dashboard/channels/{channel_id}')
+    async def channel_page(channel_id: int) -> None:
+        channel = await services.repos.channels.get(channel_id) if services.database.ready else None
+        with frame(channel.title if channel else 'Channel'):
+            if channel is None:
+                ui.label('This channel is not stored (or the database is still starting).').mark('channel-missing')
+                ui.button('Back to channels', on_click=lambda: ui.navigate.to('/dashboard/channels'))
+                return
+            await header(services, channel)
+            with ui.row().classes('w-full gap-2 no-wrap max-md:flex-wrap'):
+                # Charts end at the newest post, so a quiet channel still shows its last active months.
+                newest, _ = await services.repos.posts.page(channel_id=channel.id, limit=1)
+                anchor = newest[0].date if newest else None
+                per_day = await services.repos.posts.posts_per_day(channel_id=channel.id, now=anchor)
+                views = await services.repos.posts.views_per_day(channel_id=channel.id, now=anchor)
+                subscribers = [(m.at.strftime('%Y-%m-%d %H:%M'), m.values.get('subscribers', 0))
+                               for m in await services.repos.metrics.series(channel_id=channel.id,
+                                                                            kind=MetricKind.CHANNEL)]
+                _chart('Posts per day', 'bar', per_day, 'posts', 'chart-posts')
+                _chart('Average views per post', 'line', views, 'views', 'chart-views')
+                _chart('Subscribers', 'line', subscribers, 'subscribers', 'chart-subscribers')
+            posts = PostsList(services, channel)
+            await posts.reload()
+
+
+async def header(services: Services, channel: Channel) -> None:
+    stats = await services.sync.channel_stats(channel) if services.sync is not None else {}
+    with ui.card().classes('w-full').props('flat bordered').mark('channel-header'):
+        with ui.row().classes('w-full items-center no-wrap gap-4'):
+            avatar(channel, size='xl')
+            with ui.column().classes('gap-1 grow'):
+                if channel.username:
+                    ui.link(f'@{channel.username}', f'https://t.me/{channel.username}', new_tab=True)
+                if channel.about:
+                    ui.label(channel.about).classes('text-grey-8 whitespace-pre-wrap').mark('channel-about')
+            with ui.column().classes('gap-0 items-end'):
+                subscribers = f'{channel.participants_count:,}' if channel.participants_count is not None else '–'
+                ui.label(f'{subscribers} subscribers').mark('channel-subscribers')
+                total = await services.repos.posts.count(channel_id=channel.id)
+                ui.label(f'{total:,} posts stored').mark('channel-posts')
+                ui.label(f'synced {ago(channel.state.last_synced_at)}').classes('text-grey-7 text-sm')
+                status = stats.get('sync_status') or 'idle'
+                ui.badge(status, color=STATUS_COLORS.get(status, 'grey-7'))
+                text = progress_text(stats) if stats.get('progress') else ''
+                if text:
+                    ui.label(text).classes('text-sm text-grey-8')

@@ -1,0 +1,126 @@
+"""/dashboard/channels and /dashboard/channels/{id} with NiceGUI's simulated user, the test DC and the database."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from nicegui.testing import User
+
+from tests.conftest import ADMIN_PASSWORD
+
+WAIT = 200  # should_see retries (0.1 s each) for steps that talk to Telegram
+
+
+@pytest.fixture
+def app_extra_env(telegram_dc) -> dict[str, str]:
+    return telegram_dc.env()
+
+
+async def sign_in(user: User) -> None:
+    await user.open('/login')
+    user.find(marker='password').type(ADMIN_PASSWORD)
+    user.find(marker='login').click()
+    await user.should_see('Channels', retries=WAIT)
+
+
+async def telegram_account(telegram_dc, services, x: int = 4) -> int:
+    phone = telegram_dc.new_phone(x)
+    user_id = telegram_dc.create_user(phone, 'PageReader')
+    step = await services.logins.start(phone)
+    step = await services.logins.verify(step.account_id, str(x) * 5)
+    assert step.status == 'authorized'
+    return user_id
+
+
+async def until(check, timeout: float = 30.0):
+    for _ in range(int(timeout / 0.1)):
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError('condition not reached in time')
+
+
+async def test_empty_state_without_accounts(user: User, app_services):
+    await sign_in(user)
+    await user.open('/dashboard/channels')
+    await user.should_see(marker='empty-state')
+    await user.should_see('No channels yet')
+
+
+async def test_add_several_refs_with_reasons_preview_join_and_the_table(telegram_dc, user: User, app_services):
+    await telegram_account(telegram_dc, app_services)
+    public = f'pg_{uuid.uuid4().hex[:8]}'
+    telegram_dc.create_channel('Page Public', username=public, posts=150, seed=41)
+    private = telegram_dc.create_channel('Page Private', private=True, posts=20, seed=42)
+    await sign_in(user)
+    await user.open('/dashboard/channels')
+    await user.should_see(marker='channel-refs')
+    user.find(marker='channel-refs').type(
+        f'@{public}\nhttps://t.me/+{private["invite_hash"]}\nnot/a/link\n@no_such_{uuid.uuid4().hex[:6]}')
+    user.find(marker='add-channels').click()
+    await user.should_see('added “Page Public”', retries=WAIT)
+    await user.should_see('invite to “Page Private”', retries=WAIT)
+    await user.should_see('not/a/link: "not/a/link" is not a Telegram link', retries=WAIT)
+    await user.should_see('No channel is called', retries=WAIT)
+    assert [c.title for c in await app_services.repos.channels.list()] == ['Page Public']
+
+    user.find(marker='join-channel').click()
+    await user.should_see('added “Page Private”', retries=WAIT)
+    stored = await app_services.repos.channels.list()
+    assert sorted(c.title for c in stored) == ['Page Private', 'Page Public']
+    assert all(stored_channel.joined_by for stored_channel in stored if stored_channel.title == 'Page Private')
+
+    public_id = next(c.id for c in stored if c.title == 'Page Public')
+    await until(lambda: _backfilled(app_services, public_id))
+    await user.should_see('150 posts stored', retries=WAIT)
+    await user.should_see(f'@{public}')
+    await user.should_see(marker=f'channel-{public_id}')
+
+    user.find(marker='channel-refs').type(f't.me/{public}')
+    user.find(marker='add-channels').click()
+    await user.should_see('“Page Public” is already here.', retries=WAIT)
+    assert len(await app_services.repos.channels.list()) == 2
+
+
+async def _backfilled(services, channel_id):
+    channel = await services.repos.channels.get(channel_id)
+    return channel and channel.state.backfilled and channel.state.status == 'idle'
+
+
+async def test_detail_page_charts_search_filters_and_export_link(telegram_dc, user: User, app_services):
+    await telegram_account(telegram_dc, app_services, 5)
+    username = f'pd_{uuid.uuid4().hex[:8]}'
+    info = telegram_dc.create_channel('Detail Channel', username=username, posts=80, seed=43, about='Detail about')
+    telegram_dc.post_message(info['channel_id'], 'Unique zebra words for searching')
+    result = await app_services.channels.add(f'@{username}')
+    channel_id = result.channel.id
+    await until(lambda: _backfilled(app_services, channel_id))
+    await sign_in(user)
+    await user.open(f'/dashboard/channels/{channel_id}')
+    await user.should_see('Detail about')
+    await user.should_see('81 posts stored')
+    for marker in ('chart-posts', 'chart-views', 'chart-subscribers'):
+        await user.should_see(marker=marker)
+    chart = user.find(marker='chart-posts').elements.pop()
+    assert sum(chart.options['series'][0]['data']) >= 1
+    await user.should_see('81 posts match')
+    await user.should_see(marker='post-81')
+    links = {element.props['href'] for element in user.find(marker='post-link').elements}
+    assert f'https://t.me/{username}/81' in links and len(links) == 30  # one page
+
+    user.find(marker='post-search').type('ZEBRA searching')
+    await user.should_see('1 posts match', retries=WAIT)
+    await user.should_see('Unique zebra words for searching')
+    await user.should_not_see(marker='post-80')
+
+    user.find(marker='post-search').clear()
+    media = user.find(marker='post-media').elements.pop()
+    media.value = True
+    stored_media = [p.message_id async for p in app_services.repos.posts.stream(channel_id=channel_id)
+                    if p.media is not None]
+    await user.should_see(f'{len(stored_media)} posts match', retries=WAIT)
+
+    response = await user.http_client.get(f'/dashboard/channels/{channel_id}/export?format=jsonl&has_media=true')
+    assert response.status_code == 200 and len(response.text.splitlines()) == len(stored_media)
