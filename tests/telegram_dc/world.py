@@ -232,8 +232,7 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
             views=fields.get('views', 0), forwards=fields.get('forwards', 0), replies=replies,
             edit_date=fields.get('edit_date'), post_author=fields.get('post_author'),
             grouped_id=fields.get('grouped_id'), reactions=reactions, fwd_from=fwd,
-            pinned=fields.get('pinned') or None, silent=fields.get('silent') or None,
-            edit_hide=fields.get('edit_date') is not None or None)
+            pinned=fields.get('pinned') or None, silent=fields.get('silent') or None)
 
     def _media_id(self) -> int:
         self._next_media += 1
