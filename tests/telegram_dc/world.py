@@ -117,7 +117,7 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
             megagroup=ch.megagroup or None, left=viewer_id not in ch.members or None,
             access_hash=self.channel_hash(viewer_id, ch.id), username=ch.username,
             participants_count=ch.participants_count, has_link=ch.linked_chat_id is not None or None,
-            signatures=True)
+            signatures=not ch.megagroup or None)
 
     def group_tl(self, group: GroupRec, viewer_id: int) -> types.Chat:
         return types.Chat(id=group.id, title=group.title, photo=types.ChatPhotoEmpty(),
@@ -154,7 +154,8 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
         user.challenge = None
 
     def user_by_phone(self, phone: str) -> UserRec | None:
-        return next((u for u in self.users.values() if u.phone == phone), None)
+        normalized = normalize_phone(phone) or phone
+        return next((u for u in self.users.values() if u.phone == normalized), None)
 
     def find_username(self, username: str) -> UserRec | ChannelRec | None:
         wanted = username.lower()
