@@ -137,3 +137,15 @@ async def test_channel_difference_answers(telegram_dc, member):
     with pytest.raises(errors.PersistentTimestampInvalidError):
         await member(functions.updates.GetChannelDifferenceRequest(channel, types.ChannelMessagesFilterEmpty(),
                                                                    99, 100))
+
+
+async def test_dialogs_give_telethon_the_pts_to_catch_up_from(telegram_dc, member):
+    channel_id = member.channel_info['channel_id']
+    dialogs = await member.get_dialogs()
+    assert [d.dialog.pts for d in dialogs if d.entity.id == channel_id] == [11]
+    await member.disconnect()
+    missed = await asyncio.to_thread(telegram_dc.post_message, channel_id, 'posted while nobody listened')
+    await member.connect()
+    await member.catch_up()
+    arrived = await member.inboxes['new'].wait_for(1)
+    assert [e.message.id for e in arrived] == [missed]
