@@ -85,7 +85,8 @@ class AddChannels:
             self.refs = ui.textarea(
                 placeholder='One per line: @name, t.me/name, t.me/+invite, t.me/c/123/45, -100123…',
             ).props('outlined autogrow').classes('w-full').mark('channel-refs')
-            self.button = ui.button('Add', icon='add', on_click=self.add).mark('add-channels')
+            self.button = ui.button('Add', icon='add', on_click=self.add).classes('add-channels-button') \
+                .mark('add-channels')
             self.results = ui.column().classes('w-full gap-1').mark('add-results')
 
     async def add(self) -> None:
