@@ -45,9 +45,12 @@ def main() -> None:
     app.on_startup(services.launch)
     app.on_shutdown(services.stop)
     storage_secret = derive_key(resolve_secret_key(settings), b'browser-storage').hex()
-    ui.run(host=settings.host, port=settings.port, title='Parsegram', storage_secret=storage_secret,
-           reload=False, show=False, favicon='📨', uvicorn_logging_level='warning', log_config=None,
-           show_welcome_message=True)
+    try:
+        ui.run(host=settings.host, port=settings.port, title='Parsegram', storage_secret=storage_secret,
+               reload=False, show=False, favicon='📨', uvicorn_logging_level='warning', log_config=None,
+               show_welcome_message=True)
+    except KeyboardInterrupt:  # Ctrl+C: the server has already shut down cleanly
+        pass
 
 
 if __name__ in {'__main__', '__mp_main__'}:
