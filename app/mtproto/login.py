@@ -90,9 +90,14 @@ class _Pending:
         if self.token is not None and self.state == LoginState.QR_PENDING:
             url = 'tg://login?token=' + base64.urlsafe_b64encode(self.token).decode().rstrip('=')
         name = ' '.join(p for p in (user.first_name, user.last_name) if p) if user is not None else None
+        waiting_for_code = self.state == LoginState.CODE_SENT or (
+            self.state == LoginState.PASSWORD_REQUIRED and self.kind == 'code')
         return LoginStep(
-            account_id=self.account_id, status=self.state, code_type=self.code_type, next_type=self.next_type,
-            timeout=self.timeout, hint=self.hint, url=url,
+            account_id=self.account_id, status=self.state,
+            code_type=self.code_type if waiting_for_code else None,
+            next_type=self.next_type if self.state == LoginState.CODE_SENT else None,
+            timeout=self.timeout if self.state == LoginState.CODE_SENT else None,
+            hint=self.hint if self.state == LoginState.PASSWORD_REQUIRED else None, url=url,
             expires_at=self.token_expires if url else None, phone_masked=mask_phone(self.phone),
             display_name=name or None, username=user.username if user is not None else None,
             error_code=self.error.code if self.error else None, message=self.error.message if self.error else None)

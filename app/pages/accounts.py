@@ -306,7 +306,7 @@ class AccountsView:
         self.countdowns: dict[str, tuple[ui.label, AccountInfo]] = {}
         self.configured = services.settings.telegram_configured
         with ui.row().classes('w-full items-center justify-between'):
-            ui.label('Telegram accounts').classes('text-h6')
+            ui.label('The Telegram accounts Parsegram reads channels with.').classes('text-grey-8')
             self.add_button = ui.button('Add account', icon='add', on_click=lambda: self.wizard.open()) \
                 .mark('add-account')
         if not self.configured:  # the frame explains which settings are missing

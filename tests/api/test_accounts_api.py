@@ -54,13 +54,15 @@ async def test_two_factor_login_and_wrong_password(telegram_dc, api):
     verified = (await api.post('/api/mtproto/auth/verify',
                                json={'account_id': started['account_id'], 'code': '22222'})).json()
     assert verified == {'account_id': started['account_id'], 'status': 'password_required', 'hint': 'favourite pass',
-                        'code_type': 'app', 'next_type': 'sms', 'timeout': 60, 'phone_masked': verified['phone_masked']}
+                        'code_type': 'app', 'phone_masked': verified['phone_masked']}
     wrong = await api.post('/api/mtproto/auth/password', json={'account_id': started['account_id'], 'password': 'nope'})
     assert wrong.status_code == 400
     assert wrong.json()['error']['code'] == 'PASSWORD_HASH_INVALID'
     right = await api.post('/api/mtproto/auth/password',
                            json={'account_id': started['account_id'], 'password': 'api-2fa-pass'})
-    assert right.status_code == 200 and right.json()['status'] == 'authorized'
+    assert right.status_code == 200
+    assert right.json() == {'account_id': started['account_id'], 'status': 'authorized', 'display_name': 'Tfa',
+                            'phone_masked': verified['phone_masked']}
 
 
 async def test_qr_login(telegram_dc, api):

@@ -57,6 +57,9 @@ async def test_code_login_connects_and_stores_the_account(telegram_dc, logins, m
     assert account.phone == phone
     assert manager.counts() == (1, 1)
     assert manager.usable_account_ids() == [step.account_id]
+    with pytest.raises(LoginError) as again:
+        await logins.start(phone)
+    assert (again.value.status, again.value.code) == (409, 'ALREADY_LOGGED_IN')
 
 
 async def test_two_factor_login_shows_the_hint(telegram_dc, logins, manager):
