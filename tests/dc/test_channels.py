@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from telethon import errors, functions, types
+from telethon import errors, functions, types, utils
 
 
 def unique(prefix: str) -> str:
@@ -138,3 +138,14 @@ async def test_join_and_leave_a_public_channel(telegram_dc, user):
     with pytest.raises(errors.UserNotParticipantError):
         await user(functions.channels.LeaveChannelRequest(channel))
     assert all(d.id != mine[0].id for d in await user.get_dialogs())
+
+
+async def test_channel_photos_carry_a_stripped_thumbnail(telegram_dc, user):
+    name = unique('avatar')
+    telegram_dc.create_channel('With avatar', username=name)
+    channel = await user.get_entity(name)
+    jpeg = utils.stripped_photo_to_jpg(channel.photo.stripped_thumb)
+    assert jpeg.startswith(b'\xff\xd8') and jpeg.endswith(b'\xff\xd9')
+    assert channel.photo.stripped_thumb[1:3] == bytes((32, 32))  # height and width
+    full = await user(functions.channels.GetFullChannelRequest(channel))
+    assert any(isinstance(size, types.PhotoStrippedSize) for size in full.full_chat.chat_photo.sizes)

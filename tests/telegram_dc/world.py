@@ -24,6 +24,7 @@ from .peers import PeerHandlers
 from .seed import seed_demo
 from .srp import make_record
 from .state import ChannelRec, Event, GroupRec, StoredMessage, UserRec
+from .thumbs import avatar
 from .updates import UpdateHandlers
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,9 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
             phone=user.phone if is_self else None, status=types.UserStatusOffline(self.now()))
 
     def channel_tl(self, ch: ChannelRec, viewer_id: int) -> types.Channel:
-        photo = types.ChatPhoto(photo_id=ch.photo_id, dc_id=self.dc_id) if ch.photo_id else types.ChatPhotoEmpty()
+        photo = types.ChatPhotoEmpty()
+        if ch.photo_id:
+            photo = types.ChatPhoto(photo_id=ch.photo_id, dc_id=self.dc_id, stripped_thumb=avatar(ch.id))
         return types.Channel(
             id=ch.id, title=ch.title, photo=photo, date=ch.date, broadcast=not ch.megagroup or None,
             megagroup=ch.megagroup or None, left=viewer_id not in ch.members or None,
@@ -127,7 +130,9 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
     def channel_photo(self, ch: ChannelRec):
         if not ch.photo_id:
             return types.PhotoEmpty(id=0)
-        return content.photo(ch.photo_id, ch.date)
+        photo = content.photo(ch.photo_id, ch.date)
+        photo.sizes.insert(0, types.PhotoStrippedSize('i', avatar(ch.id)))
+        return photo
 
     # ---- control API (synchronous; run on the DC's loop) --------------------------------------------
 
