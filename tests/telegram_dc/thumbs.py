@@ -5,6 +5,8 @@ sampling) to the entropy-coded data. We encode images made of flat 16x16 tiles, 
 has only a DC coefficient, so a few lines of baseline JPEG encoding suffice.
 """
 
+from functools import lru_cache
+
 from telethon import utils
 
 _HEADER = utils.stripped_photo_to_jpg(b'\x01\x00\x00')[:-2]
@@ -101,6 +103,7 @@ def stripped_thumb(tiles: list[list[tuple[int, int, int]]]) -> bytes:
     return bytes((1, height, width)) + bits.flush()
 
 
+@lru_cache(maxsize=1024)
 def avatar(seed: int) -> bytes:
     """A 2x2-tile avatar whose colours follow from the seed."""
     def colour(n: int) -> tuple[int, int, int]:
