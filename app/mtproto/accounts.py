@@ -322,12 +322,19 @@ class AccountManager:
         backoff = 1.0
         while not self._stopping and not live.closed:
             if live.client is None:
-                account = await self._refresh_record(live.account_id)
+                try:
+                    account = await self._refresh_record(live.account_id)
+                    leased = account is not None and self._should_run(account) and await self.repo.acquire_lease(
+                        account_id=live.account_id, owner=self.owner_id, until=self._lease_until())
+                except Exception as exc:  # the database is away; keep trying without a traceback each time
+                    live.state, live.reason = LiveState.ERROR, f'database unavailable ({type(exc).__name__})'
+                    await self._sleep(live, backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+                    continue
                 if account is None or not self._should_run(account):
                     live.state = LiveState.OFFLINE
                     break
-                if not await self.repo.acquire_lease(account_id=live.account_id, owner=self.owner_id,
-                                                     until=self._lease_until()):
+                if not leased:
                     live.state, live.reason = LiveState.HELD, HELD_REASON
                     await self._sleep(live, self.tick_seconds)
                     continue
@@ -420,8 +427,8 @@ class AccountManager:
             await asyncio.sleep(self.tick_seconds)
             try:
                 await self._maintain()
-            except Exception:
-                logger.exception('Account maintenance failed')
+            except Exception as exc:
+                logger.warning('Account maintenance failed: {}', _describe(exc))
 
     async def _maintain(self) -> None:
         now = asyncio.get_running_loop().time()

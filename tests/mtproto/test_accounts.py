@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from telethon.sessions import StringSession
 
 from app.crypto import SecretBox
 from app.db.models import AccountStatus
@@ -213,3 +214,43 @@ async def test_listeners_hear_connects_and_disconnects(telegram_dc, new_manager)
     assert events == [('connected', account_id)]
     await manager.stop()
     assert events == [('connected', account_id), ('disconnected', account_id)]
+
+
+async def test_dropped_connections_come_back_by_themselves(telegram_dc, new_manager):
+    manager = new_manager()
+    await manager.start()
+    account_id, user_id, _ = await log_in(telegram_dc, LoginService(settings=manager.settings, accounts=manager), 6)
+    assert telegram_dc.disconnect_all() >= 1
+    me = None
+    for _ in range(3):
+        await asyncio.sleep(0.5)
+        client = manager.client(account_id)
+        if client is not None:
+            try:
+                me = await asyncio.wait_for(client.get_me(), timeout=10)
+                break
+            except ConnectionError:
+                continue
+    assert me is not None and me.id == user_id
+    assert manager.counts() == (1, 1)
+
+
+async def test_a_changed_session_is_saved_again(telegram_dc, new_manager, repos):
+    manager = new_manager()
+    await manager.start()
+    account_id, user_id, _ = await log_in(telegram_dc, LoginService(settings=manager.settings, accounts=manager), 7)
+    await manager.stop()
+    # The stored session points at an old address of the same DC (as after the server moved).
+    box = SecretBox(SECRET)
+    stale = StringSession(box.decrypt((await repos.accounts.get(account_id)).session_encrypted))
+    stale.set_dc(stale.dc_id, '127.0.0.1', 1)
+    await repos.accounts.set_session(account_id=account_id, session_encrypted=box.encrypt(stale.save()),
+                                     dc_id=stale.dc_id)
+
+    restarted = new_manager()
+    await restarted.start()
+    await eventually(lambda: restarted.client(account_id) is not None)
+    assert (await restarted.client(account_id).get_me()).id == user_id
+    saved = StringSession(box.decrypt((await repos.accounts.get(account_id)).session_encrypted))
+    assert (saved.server_address, saved.port) == (telegram_dc.host, telegram_dc.port)
+    assert saved.auth_key.key == stale.auth_key.key
