@@ -1,6 +1,7 @@
 """/dashboard/accounts with NiceGUI's simulated user: the list, the add-account wizard and log-out."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -160,3 +161,26 @@ async def test_without_credentials_the_page_says_what_to_set(user: User, app_ser
     await user.should_see('Telegram API credentials are missing', retries=WAIT)
     await user.should_see('No Telegram accounts yet.', retries=WAIT)
     assert not user.find(marker='add-account').elements.pop().enabled
+
+
+async def test_qr_image_is_replaced_before_the_token_expires(telegram_dc, user: User, app_services):
+    world = telegram_dc.world
+    telegram_dc.dc.call(setattr, world, 'qr_ttl', 4.0)
+    try:
+        await open_accounts(user)
+        user.find(marker='add-account').click()
+        user.find(kind=ui.tab, content='QR code').click()
+        await user.should_see(marker='login-qr', retries=WAIT)
+        image = user.find(marker='login-qr').elements.pop()
+        first = image.source
+        for _ in range(WAIT):
+            if image.source != first:
+                break
+            await asyncio.sleep(0.1)
+        assert image.source != first
+        await user.should_see(marker='login-qr')  # still waiting for a scan, with a fresh code
+    finally:
+        telegram_dc.dc.call(setattr, world, 'qr_ttl', 60.0)
+    user.find(marker='login-cancel').click()
+    await user.should_not_see(marker='login-qr', retries=WAIT)
+    assert app_services.logins.pending_count() == 0
