@@ -106,17 +106,26 @@ class PostsRepo:
 
     # ------------------------------------------------------------ writes
 
-    async def bulk_upsert(self, posts: Iterable[Post]) -> int:
-        """Insert or replace posts by (channel_id, message_id); running it twice changes nothing. Returns count.
-
-        New posts (the common case in a backfill) go through one unordered insert; the ones the unique index
-        rejects as already stored are then replaced with upserts, so the result is the same as upserting all.
-        """
+    @staticmethod
+    def prepare(posts: Iterable[Post]) -> list[dict[str, Any]]:
+        """Documents for `write_prepared` (pure CPU work: callers may run it in a thread)."""
         docs = []
         for post in posts:
             doc = post_doc(post)
             doc.pop('_id', None)
             docs.append(doc)
+        return docs
+
+    async def bulk_upsert(self, posts: Iterable[Post]) -> int:
+        """Insert or replace posts by (channel_id, message_id); running it twice changes nothing. Returns count."""
+        return await self.write_prepared(self.prepare(posts))
+
+    async def write_prepared(self, docs: list[dict[str, Any]]) -> int:
+        """Upsert prepared documents.
+
+        New posts (the common case in a backfill) go through one unordered insert; the ones the unique index
+        rejects as already stored are then replaced with upserts, so the result is the same as upserting all.
+        """
         if not docs:
             return 0
         try:

@@ -96,17 +96,23 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
         checkpoint = {'top_id': top, 'offset_id': top + 1}
         await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=0, total=top, eta_seconds=None)
     top_id, offset_id = checkpoint['top_id'], checkpoint['offset_id']
-    queue: asyncio.Queue[tuple[list[Any], int] | None] = asyncio.Queue(maxsize=queue_size)
+    queue: asyncio.Queue[tuple[list[dict[str, Any]], int] | None] = asyncio.Queue(maxsize=queue_size)
+
+    def prepare(page: list[Any]) -> list[dict[str, Any]]:
+        return repos.posts.prepare(to_posts(page, channel_id))
 
     async def fetch() -> None:
+        # Fetches and maps (in a worker thread, so the event loop stays responsive) ahead of the writer.
         offset = offset_id
         while offset > 1:
             page = await history_page(client, peer, offset_id=offset, limit=batch, pace=pace)
             if not page:
                 break
-            offset = page[-1].id
-            await queue.put((page, offset))
-            if len(page) < batch:
+            offset, short = page[-1].id, len(page) < batch
+            docs = await asyncio.to_thread(prepare, page)
+            del page
+            await queue.put((docs, offset))
+            if short:
                 break
         await queue.put(None)
 
@@ -124,8 +130,8 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
                 item = getter.result()
             if item is None:
                 break
-            messages, new_offset = item
-            await repos.posts.bulk_upsert(to_posts(messages, channel_id))
+            docs, new_offset = item
+            await repos.posts.write_prepared(docs)
             checkpoint = {'top_id': top_id, 'offset_id': new_offset}
             done = top_id - new_offset + 1
             rate = (done - start_done) / max(time.monotonic() - started, 1e-6)

@@ -134,7 +134,7 @@ async def test_flood_wait_makes_the_job_wait_then_it_completes_by_itself(stack, 
     await stack.settle(info['channel_id'])
     telegram_dc.add_fault('messages.getHistory', 'FLOOD_WAIT', seconds=3, count=1)
     job = await stack.sync.enqueue(info['channel_id'])
-    waiting = await eventually(lambda: _status(stack, job.id, JobStatus.WAITING), timeout=10, interval=0.02)
+    waiting = await eventually(lambda: _status(stack, job.id, JobStatus.WAITING), timeout=30, interval=0.02)
     assert waiting.wait_until is not None and waiting.wait_until > utcnow()
     stats = await stack.sync.channel_stats(await stack.repos.channels.get(info['channel_id']))
     assert stats['sync_status'] == 'waiting' and stats['progress']['wait_until'] is not None
