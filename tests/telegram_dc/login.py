@@ -7,6 +7,7 @@ from telethon.tl import types
 
 from . import srp
 from .errors import RpcError
+from .phones import code_for_test_phone, normalize_phone
 from .state import CodeRec, QrToken, UserRec
 
 
@@ -24,8 +25,6 @@ class LoginHandlers:
 
     def login_code(self, phone: str) -> str | None:
         """The newest usable login code sent to the phone (what the user would read in the app)."""
-        from .world import normalize_phone
-
         normalized = normalize_phone(phone)
         now = self.clock()
         for rec in reversed(list(self.codes.values())):
@@ -34,8 +33,6 @@ class LoginHandlers:
         return None
 
     def expire_codes(self, phone: str) -> None:
-        from .world import normalize_phone
-
         normalized = normalize_phone(phone)
         for rec in self.codes.values():
             if rec.phone == normalized:
@@ -76,8 +73,6 @@ class LoginHandlers:
     # ---- helpers -----------------------------------------------------------------------------------
 
     def _phone(self, phone: str) -> str:
-        from .world import normalize_phone
-
         normalized = normalize_phone(phone)
         if normalized is None:
             raise _bad('PHONE_NUMBER_INVALID')
@@ -112,10 +107,8 @@ class LoginHandlers:
     # ---- phone code ----------------------------------------------------------------------------------
 
     def rpc_auth_SendCodeRequest(self, client, req):
-        from .world import test_phone_code
-
         phone = self._phone(req.phone_number)
-        code = test_phone_code(phone) or f'{self.rng.randint(0, 99999):05d}'
+        code = code_for_test_phone(phone) or f'{self.rng.randint(0, 99999):05d}'
         now = self.clock()
         rec = CodeRec(phone=phone, code=code, phone_code_hash=os.urandom(9).hex(), created=now,
                       expires=now + self.code_ttl)

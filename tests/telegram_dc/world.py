@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import logging
 import random
-import re
 import time
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -21,6 +20,7 @@ from .errors import RpcError
 from .history import HistoryHandlers
 from .login import LoginHandlers
 from .peers import PeerHandlers
+from .phones import normalize_phone
 from .seed import seed_demo
 from .srp import make_record
 from .state import ChannelRec, Event, GroupRec, StoredMessage, UserRec
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 _WRAPPERS = (functions.InvokeWithLayerRequest, functions.InitConnectionRequest,
              functions.InvokeWithoutUpdatesRequest, functions.InvokeAfterMsgRequest,
              functions.InvokeAfterMsgsRequest, functions.InvokeWithTakeoutRequest)
-_PHONE_JUNK = re.compile(r'[\s()+-]')
 
 
 class DcClient(Protocol):
@@ -40,18 +39,6 @@ class DcClient(Protocol):
     session_id: int
 
     def push(self, updates: Any) -> None: ...
-
-
-def normalize_phone(phone: str) -> str | None:
-    digits = _PHONE_JUNK.sub('', phone or '')
-    return digits if digits.isdigit() and 7 <= len(digits) <= 15 else None
-
-
-def test_phone_code(phone: str) -> str | None:
-    """Telegram's test-DC convention: 99966XYYYY logs in with code XXXXX."""
-    if len(phone) == 10 and phone.startswith('99966'):
-        return phone[5] * 5
-    return None
 
 
 class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
