@@ -241,6 +241,13 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
         ch.last_event_ts = ch.dates[-1] if ch.dates else 0
 
     def post_message(self, channel_id: int, text: str = '', **fields) -> int:
+        """Posts (and pushes to members) a message; returns its id.
+
+        fields: media ('photo', 'video', 'audio', 'document' or a MessageMedia), entities (default: urls,
+        mentions and hashtags found in the text), views, forwards, replies (int or MessageReplies), reactions
+        ({emoji: count} or [(emoji, count)]), fwd_from (a source name or MessageFwdHeader), post_author,
+        grouped_id, pinned, silent, edit_date, date.
+        """
         ch = self.channels[channel_id]
         date = fields.pop('date', None) or self.now()
         if ch.dates and int(date.timestamp()) < ch.dates[-1]:
