@@ -112,3 +112,22 @@ async def test_search_is_case_insensitive(channel, reader):
     first = await reader.get_messages(channel['username'], search='MARKET', limit=5)
     assert [m.id for m in first] == expected[:5] and first.total == len(expected)
     assert await reader.get_messages(channel['username'], search='no-such-words-here', limit=5) == []
+
+
+async def test_posted_messages_carry_every_field(telegram_dc, reader):
+    name = f'fields_{uuid.uuid4().hex[:10]}'
+    info = telegram_dc.create_channel('Fields', username=name)
+    album = [telegram_dc.post_message(info['channel_id'], 'Album' if n == 0 else '', media='photo', grouped_id=77)
+             for n in range(3)]
+    video = telegram_dc.post_message(info['channel_id'], 'Clip', media='video', views=1500, forwards=12, replies=4,
+                                     reactions={'👍': 10, '🔥': 3}, fwd_from='Wire Service', post_author='Ann',
+                                     pinned=True)
+    messages = {m.id: m for m in await reader.get_messages(name, limit=10)}
+    assert [messages[i].grouped_id for i in album] == [77, 77, 77] and album == [1, 2, 3]
+    assert all(messages[i].photo for i in album)
+    clip = messages[video]
+    assert clip.video and clip.file.mime_type == 'video/mp4' and clip.file.duration and clip.file.name
+    assert (clip.views, clip.forwards, clip.replies.replies, clip.post_author, clip.pinned) == (1500, 12, 4, 'Ann',
+                                                                                                True)
+    assert [(r.reaction.emoticon, r.count) for r in clip.reactions.results] == [('👍', 10), ('🔥', 3)]
+    assert clip.fwd_from.from_name == 'Wire Service'
