@@ -240,6 +240,7 @@ class SyncService:
                 await self.repos.channels.set_state(channel.id, status=SyncStatus.WAITING)
                 continue
             account_id, client = chosen
+            channel = await self.repos.channels.get(job.channel_id) or channel  # a re-resolve added a hash
             claimed = await self.repos.jobs.claim(job.id, owner=self.owner_id)
             if claimed is None:
                 continue

@@ -222,3 +222,28 @@ async def test_unfinished_job_of_a_dead_process_is_resumed_from_its_checkpoint(s
     # only ids below the checkpoint were fetched: the ones above were "already stored" by the dead process
     ids = await repos.posts.ids_between(channel_id=channel_id, min_id=1, max_id=400)
     assert ids == list(range(1, 201))
+
+
+async def test_a_revoked_accounts_channels_move_to_another_account(stack, telegram_dc):
+    info = telegram_dc.create_channel('Handover', username=_name('handover'), posts=60, seed=26)
+    channel_id = info['channel_id']
+    await stack.channels.add(f'@{info["username"]}', account_id=stack.account_id)
+    await stack.settle(channel_id)
+    first_account, first_user = stack.account_id, stack.user_id
+
+    phone = telegram_dc.new_phone(7)
+    telegram_dc.create_user(phone, 'Second')
+    client = telegram_dc.make_client()
+    second_user = await telegram_dc.login(client, phone)
+    second = await stack.accounts.adopt(f'acc-{uuid.uuid4().hex[:6]}', client, second_user)
+    await eventually(lambda: second in stack.accounts.usable_account_ids())
+    assert list((await stack.repos.channels.get(channel_id)).access_hashes) == [first_account]
+
+    telegram_dc.revoke_sessions(first_user)
+    await eventually(lambda: first_account not in stack.accounts.usable_account_ids(), timeout=30)
+    new_id = telegram_dc.post_message(channel_id, 'read by the second account')
+    job = await stack.sync.enqueue(channel_id)
+    done = await eventually(lambda: _status(stack, job.id, JobStatus.DONE), timeout=30)
+    assert done.account_id == second
+    assert await stack.repos.posts.get(channel_id=channel_id, message_id=new_id)
+    assert second in (await stack.repos.channels.get(channel_id)).access_hashes
