@@ -297,3 +297,26 @@ async def test_salt_is_learnt_and_ping_delay_disconnect_drops_an_idle_connection
         assert (await asyncio.wait_for(client(functions.PingRequest(ping_id=2)), 15)).ping_id == 2
     finally:
         await client.disconnect()
+
+
+async def test_garbage_from_a_peer_drops_only_that_connection(proto_dc: TelegramDC) -> None:
+    client = make_client(proto_dc)
+    await client.connect()
+    key_id = client.session.auth_key.key_id
+    try:
+        junk = [
+            b'\xef' + bytes([7]) + struct.pack('<Q', key_id) + os.urandom(20),  # abridged, partial AES block
+            b'\xee\xee\xee\xee' + struct.pack('<i', 40) + struct.pack('<Q', key_id) + os.urandom(32),  # bad msg_key
+            struct.pack('<ii', 32, 0) + os.urandom(24),  # full transport, bad crc32
+            b'\xef\x05' + b'\0' * 8 + os.urandom(12),  # plain message that is not TL
+            b'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+        ]
+        for payload in junk:
+            reader, writer = await asyncio.open_connection(proto_dc.host, proto_dc.port)
+            writer.write(payload)
+            await writer.drain()
+            await asyncio.wait_for(reader.read(), 5)  # the server hangs up (or answers -404) and closes
+            writer.close()
+        assert (await client(functions.PingRequest(ping_id=11))).ping_id == 11
+    finally:
+        await client.disconnect()

@@ -6,13 +6,12 @@ import os
 import secrets
 import time
 
-from telethon.crypto import AES
 from telethon.extensions import BinaryReader
 from telethon.helpers import generate_key_data_from_nonce
 from telethon.tl import functions, types
 from telethon.tl.tlobject import TLObject
 
-from .keys import DH_G, DH_PRIME, ServerKey, int_to_bytes, new_pq
+from .keys import DH_G, DH_PRIME, ServerKey, decrypt_ige, encrypt_ige, int_to_bytes, new_pq
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ def _rsa_pad_decrypt(key: ServerKey, cipher: bytes) -> bytes | None:
     temp_key_xor, aes_encrypted = block[:32], block[32:]
     aes_hash = hashlib.sha256(aes_encrypted).digest()
     temp_key = bytes(a ^ b for a, b in zip(temp_key_xor, aes_hash, strict=True))
-    data_with_hash = AES.decrypt_ige(aes_encrypted, temp_key, b'\0' * 32)
+    data_with_hash = decrypt_ige(aes_encrypted, temp_key, b'\0' * 32)
     data_with_padding = data_with_hash[:192][::-1]
     if hashlib.sha256(temp_key + data_with_padding).digest() != data_with_hash[192:]:
         return None
@@ -141,14 +140,14 @@ class Handshake:
         return types.ServerDHParamsOk(
             nonce=self.nonce,
             server_nonce=self.server_nonce,
-            encrypted_answer=AES.encrypt_ige(plain, self.tmp_key, self.tmp_iv),
+            encrypted_answer=encrypt_ige(plain, self.tmp_key, self.tmp_iv),
         )
 
     def _client_dh(self, request: functions.SetClientDHParamsRequest) -> tuple[TLObject, bytes | None]:
         self._check_nonces(request)
         if self.new_nonce is None:
             raise HandshakeError('set_client_DH_params before req_DH_params')
-        plain = AES.decrypt_ige(request.encrypted_data, self.tmp_key, self.tmp_iv)
+        plain = decrypt_ige(request.encrypted_data, self.tmp_key, self.tmp_iv)
         reader = BinaryReader(plain[20:])
         inner = reader.tgread_object()
         if hashlib.sha1(plain[20 : 20 + reader.tell_position()]).digest() != plain[:20]:

@@ -110,6 +110,9 @@ def _fast_ige() -> tuple[Any, Any] | None:
     key_type = libssl.AES_KEY
 
     def run(data: bytes, key: bytes, iv: bytes, encrypt: bool) -> bytes:
+        # libcrypto aborts the whole process on a partial block, so refuse it here.
+        if len(data) % 16 or len(key) != 32 or len(iv) != 32:
+            raise ValueError('AES-IGE needs whole 16-byte blocks, a 32-byte key and a 32-byte IV')
         aes_key = key_type()
         key_buf = (ctypes.c_ubyte * len(key)).from_buffer_copy(key)
         if encrypt:

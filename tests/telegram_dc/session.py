@@ -311,6 +311,8 @@ class Connection:
         if record is None:
             self.transport.write_error(-404)
             return
+        if len(packet) < 24 + 32 or (len(packet) - 24) % 16:
+            raise TransportError('encrypted message of a bad length')
         key = record.key
         msg_key = packet[8:24]
         aes_key, aes_iv = _calc_key(key, msg_key, True)
@@ -318,6 +320,8 @@ class Connection:
         if hashlib.sha256(key[88:120] + plain).digest()[8:24] != msg_key:
             raise TransportError('msg_key mismatch')
         salt, session_id, msg_id, seq_no, length = struct.unpack_from('<qqqii', plain)
+        if not 0 <= length <= len(plain) - 32:
+            raise TransportError('bad message length')
         body = plain[32 : 32 + length]
 
         client = self.clients.get(session_id)
