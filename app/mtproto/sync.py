@@ -235,6 +235,8 @@ class SyncService:
                 await self.repos.jobs.transition(job.id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
                 continue
             chosen = await self._choose_account(channel)
+            if chosen is None:
+                continue  # its accounts are busy with other jobs: it stays queued until one finishes
             if isinstance(chosen, datetime):
                 await self.repos.jobs.update(job.id, status=JobStatus.WAITING, wait_until=chosen)
                 await self.repos.channels.set_state(channel.id, status=SyncStatus.WAITING)
@@ -251,11 +253,15 @@ class SyncService:
     def _busy(self, account_id: str) -> int:
         return sum(1 for _, running_account in self._running.values() if running_account == account_id)
 
-    async def _choose_account(self, channel: Channel) -> tuple[str, TelegramClient] | datetime:
-        """A usable account that can read the channel, or the time to look again."""
+    async def _choose_account(self, channel: Channel) -> tuple[str, TelegramClient] | datetime | None:
+        """A usable account that can read the channel; None while they are all busy; else when to look again."""
         if self.accounts is None:
             return utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY)
-        usable = [a for a in self.accounts.usable_account_ids() if self._busy(a) < MAX_JOBS_PER_ACCOUNT]
+        connected = self.accounts.usable_account_ids()
+        usable = [a for a in connected if self._busy(a) < MAX_JOBS_PER_ACCOUNT]
+        if any(a in channel.access_hashes for a in connected) and not any(
+                a in channel.access_hashes for a in usable):
+            return None
         readers = sorted((a for a in usable if a in channel.access_hashes),
                          key=lambda a: (self._busy(a), a != channel.state.account_id))
         for account_id in readers:

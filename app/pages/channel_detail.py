@@ -145,21 +145,31 @@ def register(services: Services) -> None:
                 ui.label('This channel is not stored (or the database is still starting).').mark('channel-missing')
                 ui.button('Back to channels', on_click=lambda: ui.navigate.to('/dashboard/channels'))
                 return
+            header_box = ui.column().classes('w-full')
+            charts_box = ui.row().classes('w-full gap-2 no-wrap max-md:flex-wrap')
+            posts_box = ui.column().classes('w-full')
+            with header_box:
+                ui.spinner(size='lg').mark('channel-loading')
+        # Build the heavier parts once the browser is connected, so a busy database never times the page out.
+        await ui.context.client.connected()
+        header_box.clear()
+        with header_box:
             await header(services, channel)
-            with ui.row().classes('w-full gap-2 no-wrap max-md:flex-wrap'):
-                # Charts end at the newest post, so a quiet channel still shows its last active months.
-                newest, _ = await services.repos.posts.page(channel_id=channel.id, limit=1)
-                anchor = newest[0].date if newest else None
-                per_day = await services.repos.posts.posts_per_day(channel_id=channel.id, now=anchor)
-                views = await services.repos.posts.views_per_day(channel_id=channel.id, now=anchor)
-                subscribers = [(m.at.strftime('%Y-%m-%d %H:%M'), m.values.get('subscribers', 0))
-                               for m in await services.repos.metrics.series(channel_id=channel.id,
-                                                                            kind=MetricKind.CHANNEL)]
-                _chart('Posts per day', 'bar', per_day, 'posts', 'chart-posts')
-                _chart('Average views per post', 'line', views, 'views', 'chart-views')
-                _chart('Subscribers', 'line', subscribers, 'subscribers', 'chart-subscribers')
+        with charts_box:
+            # Charts end at the newest post, so a quiet channel still shows its last active months.
+            newest, _ = await services.repos.posts.page(channel_id=channel.id, limit=1)
+            anchor = newest[0].date if newest else None
+            per_day = await services.repos.posts.posts_per_day(channel_id=channel.id, now=anchor)
+            views = await services.repos.posts.views_per_day(channel_id=channel.id, now=anchor)
+            subscribers = [(m.at.strftime('%Y-%m-%d %H:%M'), m.values.get('subscribers', 0))
+                           for m in await services.repos.metrics.series(channel_id=channel.id,
+                                                                        kind=MetricKind.CHANNEL)]
+            _chart('Posts per day', 'bar', per_day, 'posts', 'chart-posts')
+            _chart('Average views per post', 'line', views, 'views', 'chart-views')
+            _chart('Subscribers', 'line', subscribers, 'subscribers', 'chart-subscribers')
+        with posts_box:
             posts = PostsList(services, channel)
-            await posts.reload()
+        await posts.reload()
 
 
 async def header(services: Services, channel: Channel) -> None:

@@ -63,7 +63,9 @@ def progress_text(stats: dict[str, Any]) -> str:
     done, total = progress.get('done') or 0, progress.get('total')
     if total:
         return f'{done:,} / {total:,} · ETA {duration(progress.get("eta_seconds"))}'
-    return 'starting…' if status in (JobStatus.QUEUED.value, JobStatus.RUNNING.value) else ''
+    if status == JobStatus.QUEUED.value:
+        return 'queued'
+    return 'syncing…' if status == JobStatus.RUNNING.value else ''
 
 
 def avatar(channel: Channel, size: str = 'md') -> None:
