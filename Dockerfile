@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HOST=0.0.0.0 \
     PORT=4000 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    NICEGUI_STORAGE_PATH=/data/sessions
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin parsegram \
     && mkdir -p /data && chown parsegram:parsegram /data

@@ -1,7 +1,10 @@
 """Wiring only: settings → logging → services → API and pages → start-up/shut-down → ui.run."""
 from __future__ import annotations
 
+import os
+
 from nicegui import app, ui
+from nicegui.storage import Storage
 
 from app.api import register_api
 from app.config import Settings, load_settings, resolve_secret_key
@@ -45,6 +48,8 @@ def main() -> None:
     app.on_startup(services.launch)
     app.on_shutdown(services.stop)
     storage_secret = derive_key(resolve_secret_key(settings), b'browser-storage').hex()
+    if 'NICEGUI_STORAGE_PATH' not in os.environ:  # dashboard sessions live with the rest of the local state
+        Storage.path = (settings.data_dir / 'sessions').resolve()
     try:
         ui.run(host=settings.host, port=settings.port, title='Parsegram', storage_secret=storage_secret,
                reload=False, show=False, favicon='📨', uvicorn_logging_level='warning', log_config=None,

@@ -41,6 +41,14 @@ def wait_healthy(process: subprocess.Popen[bytes], port: int, log: Path) -> dict
     raise AssertionError(f'app did not become healthy:\n{log.read_text()}')
 
 
+def wait_ready(log: Path) -> None:
+    """Health answers as soon as the database does; start-up (indexes, password) finishes just after."""
+    deadline = time.monotonic() + 30
+    while 'Parsegram is ready' not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+
+
 def stop_app(process: subprocess.Popen[bytes]) -> int:
     process.send_signal(signal.SIGINT)
     return process.wait(30)
@@ -56,6 +64,7 @@ def test_first_start_needs_no_configuration_and_a_restart_keeps_everything(tmp_p
     first, log = start_app(tmp_path, port, 'first.log')
     try:
         health = wait_healthy(first, port, log)
+        wait_ready(log)
         assert health['db'] == 'ok' and health['status'] == 'ok'
         assert httpx.get(f'http://127.0.0.1:{port}/api/tokens').status_code == 401
         page = httpx.get(f'http://127.0.0.1:{port}/dashboard/channels', follow_redirects=False)
@@ -75,6 +84,7 @@ def test_first_start_needs_no_configuration_and_a_restart_keeps_everything(tmp_p
     second, log2 = start_app(tmp_path, port, 'second.log')
     try:
         wait_healthy(second, port, log2)
+        wait_ready(log2)
     finally:
         assert stop_app(second) == 0
     again = log2.read_text()
