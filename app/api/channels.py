@@ -12,7 +12,7 @@ from app.api.deps import ServicesDep
 from app.api.errors import ApiError
 from app.api.jobs import job_view, sync_service
 from app.db.models import Channel
-from app.db.posts_repo import PostFilter
+from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_record, stream_export
 from app.mtproto.channels import ChannelError, ChannelService
 from app.services import Services
@@ -126,7 +126,8 @@ async def list_posts(
     """Posts newest first; pass `next_before_id` back as `before_id` for the next page (null at the end)."""
     channel = await _get_channel(services, channel_id)
     items, next_before = await services.repos.posts.page(
-        channel_id=channel_id, limit=limit, before_id=before_id, filter=_filter(q, since, until, has_media))
+        channel_id=channel_id, limit=limit, before_id=before_id, filter=_filter(q, since, until, has_media),
+        newest_hint=newest_hint(channel))
     return {'items': [post_record(channel, post) for post in items], 'next_before_id': next_before}
 
 
@@ -142,7 +143,7 @@ async def export_posts(
 
 
 def export_response(services: Services, channel: Channel, fmt: str, post_filter: PostFilter) -> StreamingResponse:
-    posts = services.repos.posts.stream(channel_id=channel.id, filter=post_filter)
+    posts = services.repos.posts.stream(channel_id=channel.id, filter=post_filter, newest_hint=newest_hint(channel))
     return StreamingResponse(
         stream_export(channel, posts, fmt), media_type=FORMATS[fmt],
         headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, fmt)}"'})

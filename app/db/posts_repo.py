@@ -16,7 +16,7 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from app.db.models import Post, utcnow
+from app.db.models import Channel, Post, utcnow
 
 WORD_RE = re.compile(r'\w+', re.UNICODE)
 MAX_TOKENS = 400
@@ -57,9 +57,9 @@ class PostFilter:
         query: dict[str, Any] = {}
         words, phrase = _query_terms(self.q or '')
         if words:
-            query['tokens'] = words[0]
-            if len(words) > 1:
-                query['$and'] = [{'tokens': word} for word in words[1:]]
+            # One word goes to the index (the longest: likely the rarest); the planner gives up on indexes for
+            # several conditions on one array field, so the other words are checked on the returned documents.
+            query['tokens'] = self.index_word()
         if phrase:
             query['text'] = {'$regex': re.escape(phrase), '$options': 'i'}
         if self.since or self.until:
@@ -74,9 +74,24 @@ class PostFilter:
             query['deleted'] = False
         return query
 
-    def index_hint(self) -> str:
-        """The planner ignores indexes under $and; name the one that bounds the scan."""
-        return 'channel_tokens' if tokenize(self.q or '') else 'channel_message_unique'
+    def index_word(self) -> str | None:
+        words = tokenize(self.q or '')
+        return max(words, key=len) if words else None
+
+    def other_words(self) -> set[str]:
+        words = set(tokenize(self.q or ''))
+        words.discard(self.index_word() or '')
+        return words
+
+    def accepts(self, doc: dict[str, Any]) -> bool:
+        """The part of the filter checked in Python (see `mongo`)."""
+        others = self.other_words()
+        return not others or others.issubset(doc.get('tokens') or ())
+
+
+def newest_hint(channel: Channel) -> int:
+    """The newest message id the channel's sync state knows (see PostsRepo._upper_bound)."""
+    return max(channel.state.top_message_id, channel.state.last_message_id)
 
 
 def post_doc(post: Post) -> dict[str, Any]:
@@ -181,7 +196,9 @@ class PostsRepo:
     async def count(self, *, channel_id: int, filter: PostFilter | None = None) -> int:
         filter = filter or PostFilter()
         query = {'channel_id': channel_id, **filter.mongo()}
-        return await self.collection.count_documents(query, hint=filter.index_hint())
+        if not filter.other_words():
+            return await self.collection.count_documents(query)
+        return sum([filter.accepts(doc) async for doc in self.collection.find(query, {'tokens': 1})])
 
     async def max_message_id(self, *, channel_id: int, below: int | None = None) -> int:
         """Highest stored message id (below `below`), found by walking id windows down the unique index."""
@@ -196,40 +213,62 @@ class PostsRepo:
             hi, window = lo, min(window * 4, MAX_WINDOW)
         return 0
 
-    async def _upper_bound(self, channel_id: int) -> int:
-        """An id above every stored message id, by exponential probing on the unique index."""
-        probe = 1024
-        while await self.collection.find_one({'channel_id': channel_id, 'message_id': {'$gte': probe}},
-                                             {'_id': 1}):
-            probe *= 4
-        return probe
+    async def _upper_bound(self, channel_id: int, newest_hint: int = 0) -> int:
+        """One more than the highest stored message id.
+
+        The embedded server reads every match of a query before applying a limit, so "sort by id, limit 1" or a
+        probe "any id >= x" costs as much as the posts it matches. Probes therefore only look above
+        `newest_hint` (the channel's known newest id: few or no posts lie above it); without a hint the search
+        falls back to an exponential and binary search from zero.
+        """
+        async def exists(at_least: int) -> bool:
+            return await self.collection.find_one(
+                {'channel_id': channel_id, 'message_id': {'$gte': at_least}}, {'_id': 1}) is not None
+
+        lo = max(newest_hint, 0)
+        if not await exists(lo):
+            return lo + 1 if lo else 1
+        hi = max(lo * 2, 1024)  # invariant: an id >= lo exists, none >= hi
+        while await exists(hi):
+            lo, hi = hi, hi * 4
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if await exists(mid):
+                lo = mid
+            else:
+                hi = mid
+        return lo + 1
 
     async def page(self, *, channel_id: int, limit: int = 50, before_id: int | None = None,
-                   filter: PostFilter | None = None) -> tuple[list[Post], int | None]:
-        """Posts newest first, below `before_id`; returns (items, next_before_id or None at the end)."""
+                   filter: PostFilter | None = None, newest_hint: int = 0) -> tuple[list[Post], int | None]:
+        """Posts newest first, below `before_id`; returns (items, next_before_id or None at the end).
+
+        Pass the channel's newest known message id as `newest_hint` (see `_upper_bound`).
+        """
         items: list[Post] = []
-        async for post in self._walk(channel_id, before_id, filter or PostFilter(), limit):
+        async for post in self._walk(channel_id, before_id, filter or PostFilter(), limit, newest_hint):
             items.append(post)
             if len(items) >= limit:
                 break
         next_before = items[-1].message_id if len(items) >= limit else None
         return items, next_before
 
-    async def stream(self, *, channel_id: int, filter: PostFilter | None = None) -> AsyncIterator[Post]:
+    async def stream(self, *, channel_id: int, filter: PostFilter | None = None,
+                     newest_hint: int = 0) -> AsyncIterator[Post]:
         """Every matching post, newest first, in bounded memory (for exports)."""
-        async for post in self._walk(channel_id, None, filter or PostFilter(), 500):
+        async for post in self._walk(channel_id, None, filter or PostFilter(), 500, newest_hint):
             yield post
 
-    async def _walk(self, channel_id: int, before_id: int | None, filter: PostFilter,
-                    want: int) -> AsyncIterator[Post]:
+    async def _walk(self, channel_id: int, before_id: int | None, filter: PostFilter, want: int,
+                    newest_hint: int = 0) -> AsyncIterator[Post]:
         query = filter.mongo()
-        hi = before_id if before_id is not None else await self._upper_bound(channel_id)
+        hi = before_id if before_id is not None else await self._upper_bound(channel_id, newest_hint)
         window = max(want * 2, 64)
         while hi > 0:
             lo = max(0, hi - window)
             docs = await self.collection.find(
-                {'channel_id': channel_id, 'message_id': {'$gte': lo, '$lt': hi}, **query},
-                hint=filter.index_hint()).to_list()
+                {'channel_id': channel_id, 'message_id': {'$gte': lo, '$lt': hi}, **query}).to_list()
+            docs = [doc for doc in docs if filter.accepts(doc)]
             docs.sort(key=lambda d: d['message_id'], reverse=True)
             for doc in docs:
                 yield post_from_doc(doc)

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from nicegui import app, ui
 
 from app.db.models import Channel, MetricKind, Post
-from app.db.posts_repo import PostFilter
+from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_link, stream_export
 from app.pages.channels import STATUS_COLORS, ago, avatar, progress_text
 from app.pages.layout import frame
@@ -90,12 +90,17 @@ class PostsList:
         self.before_id = None
         self.items.clear()
         await self.load_more()
-        total = await self.services.repos.posts.count(channel_id=self.channel.id, filter=self.current_filter())
+        current = self.current_filter()
+        if current == PostFilter():  # the unfiltered total is kept by the sync jobs; counting would read them all
+            total = self.channel.state.posts_stored
+        else:
+            total = await self.services.repos.posts.count(channel_id=self.channel.id, filter=current)
         self.summary.set_text(f'{total:,} posts match')
 
     async def load_more(self) -> None:
         posts, self.before_id = await self.services.repos.posts.page(
-            channel_id=self.channel.id, limit=PAGE_SIZE, before_id=self.before_id, filter=self.current_filter())
+            channel_id=self.channel.id, limit=PAGE_SIZE, before_id=self.before_id, filter=self.current_filter(),
+            newest_hint=newest_hint(self.channel))
         with self.items:
             for post in posts:
                 self.post_card(post)
@@ -132,7 +137,8 @@ def register(services: Services) -> None:
         channel = await services.repos.channels.get(channel_id)
         if channel is None:
             raise HTTPException(404, 'no such channel')
-        posts = services.repos.posts.stream(channel_id=channel_id, filter=post_filter(q, since, until, has_media))
+        posts = services.repos.posts.stream(channel_id=channel_id, filter=post_filter(q, since, until, has_media),
+                                            newest_hint=newest_hint(channel))
         return StreamingResponse(
             stream_export(channel, posts, format), media_type=FORMATS[format],
             headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, format)}"'})
@@ -157,7 +163,8 @@ def register(services: Services) -> None:
             await header(services, channel)
         with charts_box:
             # Charts end at the newest post, so a quiet channel still shows its last active months.
-            newest, _ = await services.repos.posts.page(channel_id=channel.id, limit=1)
+            newest, _ = await services.repos.posts.page(channel_id=channel.id, limit=1,
+                                                        newest_hint=newest_hint(channel))
             anchor = newest[0].date if newest else None
             per_day = await services.repos.posts.posts_per_day(channel_id=channel.id, now=anchor)
             views = await services.repos.posts.views_per_day(channel_id=channel.id, now=anchor)
@@ -185,8 +192,7 @@ async def header(services: Services, channel: Channel) -> None:
             with ui.column().classes('gap-0 items-end'):
                 subscribers = f'{channel.participants_count:,}' if channel.participants_count is not None else '–'
                 ui.label(f'{subscribers} subscribers').mark('channel-subscribers')
-                total = await services.repos.posts.count(channel_id=channel.id)
-                ui.label(f'{total:,} posts stored').mark('channel-posts')
+                ui.label(f'{channel.state.posts_stored:,} posts stored').mark('channel-posts')
                 ui.label(f'synced {ago(channel.state.last_synced_at)}').classes('text-grey-7 text-sm')
                 status = stats.get('sync_status') or 'idle'
                 ui.badge(status, color=STATUS_COLORS.get(status, 'grey-7'))
