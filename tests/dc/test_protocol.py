@@ -320,3 +320,19 @@ async def test_garbage_from_a_peer_drops_only_that_connection(proto_dc: Telegram
         assert (await client(functions.PingRequest(ping_id=11))).ping_id == 11
     finally:
         await client.disconnect()
+
+
+async def test_only_sessions_that_asked_for_updates_are_subscribed(proto_dc: TelegramDC) -> None:
+    quiet = make_client(proto_dc)  # receive_updates=False wraps every call in invokeWithoutUpdates
+    loud = make_client(proto_dc, receive_updates=True)
+    await quiet.connect()
+    await loud.connect()
+    try:
+        await quiet(functions.PingRequest(ping_id=1))
+        await loud(functions.help.GetConfigRequest())
+        by_session = {c.session_id: c for c in proto_dc.world.attached}
+        assert by_session[quiet._sender._state.id].subscribed is False
+        assert by_session[loud._sender._state.id].subscribed is True
+    finally:
+        await quiet.disconnect()
+        await loud.disconnect()

@@ -161,7 +161,8 @@ class DcClient:
         self.session_id = session_id
         self.layer: int | None = None
         self.init: TLObject | None = None
-        self.no_updates = False
+        # Telegram subscribes a session to updates once it makes a call not wrapped in invokeWithoutUpdates.
+        self.subscribed = False
         self._seq = 0
         self._outbox: list[tuple[int, int, bytes]] = []
         self._outbox_size = 0
@@ -172,12 +173,14 @@ class DcClient:
         return not self.connection.closed
 
     def push(self, updates: TLObject) -> None:
-        """Send an unsolicited Updates object on this session (thread-safe)."""
+        """Send an unsolicited Updates object on this session (thread-safe).
+
+        Dropped, as Telegram does, while the session has made only invokeWithoutUpdates calls."""
         loop = self.connection.loop
         if threading.get_ident() != self.connection.thread_id:
             loop.call_soon_threadsafe(self.push, updates)
             return
-        if self.connection.closed:
+        if self.connection.closed or not self.subscribed:
             return
         self.send(bytes(updates), content_related=True, response=False)
 
@@ -447,18 +450,21 @@ class Connection:
 
     async def _rpc(self, client: DcClient, msg_id: int, request: TLObject, done: asyncio.Future) -> None:
         try:
+            without_updates = False
             while isinstance(request, _WRAPPERS):
                 if isinstance(request, functions.InvokeWithLayerRequest):
                     client.layer = request.layer
                 elif isinstance(request, functions.InitConnectionRequest):
                     client.init = request
                 elif isinstance(request, functions.InvokeWithoutUpdatesRequest):
-                    client.no_updates = True
+                    without_updates = True
                 elif isinstance(request, functions.InvokeAfterMsgRequest):
                     await self._after([request.msg_id])
                 elif isinstance(request, functions.InvokeAfterMsgsRequest):
                     await self._after(request.msg_ids)
                 request = request.query
+            if not without_updates:
+                client.subscribed = True
             try:
                 service = self._service(client, msg_id, request)
                 if service is not None:
