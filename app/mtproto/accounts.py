@@ -284,9 +284,9 @@ class AccountManager:
             return 'removed'
         client = live.client if live is not None and self._is_connected(live) else None
         if live is not None:
-            live.closed = True
-            if live.task is not None and live.task is not asyncio.current_task():
-                live.task.cancel()
+            if client is not None:
+                live.client = None  # kept for the log-out request below
+            await self._close(live, release=False)
         try:
             if client is None and account.session_encrypted and self.settings.telegram_configured:
                 client = make_client(self.settings, self._decrypt(account.session_encrypted) or '')
@@ -299,9 +299,6 @@ class AccountManager:
         finally:
             if client is not None:
                 await self._disconnect(client)
-        if live is not None:
-            live.client = None
-            await self._retract(live)
         await self.repo.set_status(account_id=account_id, status=AccountStatus.REVOKED, reason=LOGGED_OUT_REASON,
                                    drop_session=True)
         await self._refresh_record(account_id)
