@@ -70,9 +70,11 @@ class JobsRepo:
         now = utcnow()
         doc = await self.collection.find_one_and_update(
             {'_id': job_id, 'status': {'$in': _values(UNFINISHED)}},
-            {'$set': {'owner': owner, 'status': JobStatus.RUNNING.value, 'updated_at': now, 'wait_until': None},
-             '$min': {'started_at': now}},
+            {'$set': {'owner': owner, 'status': JobStatus.RUNNING.value, 'updated_at': now, 'wait_until': None}},
             return_document=ReturnDocument.AFTER)
+        if doc is not None and doc.get('started_at') is None:
+            doc['started_at'] = now
+            await self.collection.update_one({'_id': job_id, 'started_at': None}, {'$set': {'started_at': now}})
         return Job.from_doc(doc) if doc else None
 
     async def unfinished(self) -> list[Job]:

@@ -131,18 +131,22 @@ class PostsRepo:
             docs.append(doc)
         return docs
 
-    async def bulk_upsert(self, posts: Iterable[Post]) -> int:
+    async def bulk_upsert(self, posts: Iterable[Post], *, mostly_new: bool = True) -> int:
         """Insert or replace posts by (channel_id, message_id); running it twice changes nothing. Returns count."""
-        return await self.write_prepared(self.prepare(posts))
+        return await self.write_prepared(self.prepare(posts), mostly_new=mostly_new)
 
-    async def write_prepared(self, docs: list[dict[str, Any]]) -> int:
+    async def write_prepared(self, docs: list[dict[str, Any]], *, mostly_new: bool = True) -> int:
         """Upsert prepared documents.
 
-        New posts (the common case in a backfill) go through one unordered insert; the ones the unique index
-        rejects as already stored are then replaced with upserts, so the result is the same as upserting all.
+        When they are mostly new (a backfill), they go through one unordered insert, and the ones the unique
+        index rejects as already stored are then replaced with upserts: the same result as upserting all, at
+        the speed of an insert. Otherwise (a sync re-reading stored posts) they are upserted directly.
         """
         if not docs:
             return 0
+        if not mostly_new:
+            await self._upsert(docs)
+            return len(docs)
         try:
             await self.collection.insert_many(docs, ordered=False)
             return len(docs)
@@ -151,12 +155,15 @@ class PostsRepo:
             if any(item.get('code') != DUPLICATE_KEY for item in write_errors):
                 raise
             existing = [docs[item['index']] for item in write_errors]
-        for doc in existing:
+        await self._upsert(existing)
+        return len(docs)
+
+    async def _upsert(self, docs: list[dict[str, Any]]) -> None:
+        for doc in docs:
             doc.pop('_id', None)
         await self.collection.bulk_write([
             UpdateOne({'channel_id': doc['channel_id'], 'message_id': doc['message_id']}, {'$set': doc}, upsert=True)
-            for doc in existing], ordered=False)
-        return len(docs)
+            for doc in docs], ordered=False)
 
     async def update_counters(self, channel_id: int, posts: Iterable[Post]) -> int:
         """Refresh views/forwards/replies/reactions (and edits) of posts already stored."""

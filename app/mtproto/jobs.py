@@ -163,7 +163,7 @@ async def _apply_page(repos: Repos, channel_id: int, page: list[Any], hi: int | 
                       result: SyncResult, known_top: int) -> None:
     """Store a page and mark stored posts inside the page's id range that Telegram no longer returns."""
     posts = to_posts(page, channel_id)
-    await repos.posts.bulk_upsert(posts)
+    await repos.posts.bulk_upsert(posts, mostly_new=False)
     for post in posts:
         if post.message_id > known_top:
             result.new += 1
