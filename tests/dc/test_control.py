@@ -200,3 +200,11 @@ async def test_cli_prints_ports_and_environment_that_work(tmp_path) -> None:
     finally:
         process.terminate()
         assert await asyncio.wait_for(process.wait(), 15) == 0
+
+
+def test_new_phone_skips_numbers_already_taken(telegram_dc: DcHandle) -> None:
+    first = telegram_dc.new_phone(9)
+    telegram_dc.create_user(first[:-4] + f'{int(first[-4:]) + 1:04d}', 'Squatter')
+    second = telegram_dc.new_phone(9)
+    assert second[:6] == '999669' and len(second) == 10
+    assert int(second[-4:]) == int(first[-4:]) + 2

@@ -90,7 +90,11 @@ class DcHandle:
         if not 1 <= x <= 9:
             raise ValueError('x must be a digit 1-9')
         counter = self._phones.setdefault(x, itertools.count(1))
-        return f'99966{x}{next(counter):04d}'
+        taken = getattr(self.world, 'user_by_phone', None)
+        while True:
+            phone = f'99966{x}{next(counter):04d}'
+            if taken is None or self.dc.call(taken, phone) is None:
+                return phone
 
     def env(self) -> dict[str, str]:
         return {
