@@ -202,14 +202,23 @@ class TelegramDC:
 
     # ---- faults -----------------------------------------------------------------------------------
 
+    def _off_loop(self) -> bool:
+        return self._loop is not None and threading.get_ident() != self._thread_id
+
     def add_fault(self, method: str, error: str, seconds: float | None = None, count: int = 1) -> Fault:
+        if self._off_loop():
+            return self.call(self.add_fault, method, error, seconds, count)
         return self.faults.add(method, error, seconds=seconds, count=count)
 
     def clear_faults(self) -> None:
+        if self._off_loop():
+            return self.call(self.clear_faults)
         self.faults.clear()
 
     def disconnect_all(self) -> int:
-        """Drop every TCP connection; clients keep their auth keys and may reconnect."""
+        """Drop every TCP connection; clients keep their auth keys and may reconnect. Safe from any thread."""
+        if self._off_loop():
+            return self.call(self.disconnect_all)
         connections = list(self.connections)
         for connection in connections:
             connection.close()
