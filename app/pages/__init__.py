@@ -23,10 +23,11 @@ class AuthMiddleware(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next):
         path = request.url.path
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            return await call_next(request)
         if not app.storage.user.get('authenticated', False):
-            if path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
-                target = path + (f'?{request.url.query}' if request.url.query else '')
-                return RedirectResponse(f'/login?redirect_to={quote(target)}' if path != '/' else '/login')
+            target = path + (f'?{request.url.query}' if request.url.query else '')
+            return RedirectResponse(f'/login?redirect_to={quote(target)}' if path != '/' else '/login')
         return await call_next(request)
 
 
