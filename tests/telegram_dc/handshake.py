@@ -11,7 +11,7 @@ from telethon.helpers import generate_key_data_from_nonce
 from telethon.tl import functions, types
 from telethon.tl.tlobject import TLObject
 
-from .keys import DH_G, DH_PRIME, ServerKey, decrypt_ige, encrypt_ige, int_to_bytes, new_pq
+from .keys import DH_G, DH_PRIME, ServerKey, aux_hash_and_key_id, decrypt_ige, encrypt_ige, int_to_bytes, new_pq
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +20,6 @@ _SAFETY = 2 ** (2048 - 64)
 
 class HandshakeError(Exception):
     """The client broke the key exchange; the connection is dropped."""
-
-
-def aux_hash_and_key_id(key: bytes) -> tuple[int, int]:
-    digest = hashlib.sha1(key).digest()
-    return int.from_bytes(digest[:8], 'little'), int.from_bytes(digest[12:20], 'little')
 
 
 def new_nonce_hash(new_nonce: int, number: int, key: bytes) -> int:

@@ -1,10 +1,12 @@
-"""Key material of the test DC: its RSA key pair, the DH group and the pq challenge."""
+"""Key material of the test DC: its RSA key pair, the DH group, the pq challenge, auth keys and AES-IGE."""
 
 import ctypes
 import hashlib
+import os
 import secrets
 import struct
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -98,6 +100,44 @@ def new_pq() -> tuple[int, int, int]:
         if p != q:
             p, q = min(p, q), max(p, q)
             return p * q, p, q
+
+
+def aux_hash_and_key_id(key: bytes) -> tuple[int, int]:
+    digest = hashlib.sha1(key).digest()
+    return int.from_bytes(digest[:8], 'little'), int.from_bytes(digest[12:20], 'little')
+
+
+@dataclass
+class AuthKeyRecord:
+    key: bytes
+    key_id: int
+    salt: int
+    created: float = field(default_factory=time.time)
+    salts: set[int] = field(default_factory=set)
+    sessions: set[int] = field(default_factory=set)
+
+
+class KeyStore:
+    """Every auth key made during the server's life, by auth_key_id."""
+
+    def __init__(self) -> None:
+        self._keys: dict[int, AuthKeyRecord] = {}
+
+    def add(self, key: bytes) -> AuthKeyRecord:
+        _, key_id = aux_hash_and_key_id(key)
+        salt = struct.unpack('<q', os.urandom(8))[0]
+        record = AuthKeyRecord(key=key, key_id=key_id, salt=salt, salts={salt})
+        self._keys[key_id] = record
+        return record
+
+    def get(self, key_id: int) -> AuthKeyRecord | None:
+        return self._keys.get(key_id)
+
+    def forget(self, key_id: int) -> None:
+        self._keys.pop(key_id, None)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def _fast_ige() -> tuple[Any, Any] | None:

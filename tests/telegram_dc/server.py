@@ -13,8 +13,8 @@ from typing import Any
 from telethon.tl.tlobject import TLObject
 
 from .faults import Fault, Faults
-from .keys import ServerKey
-from .session import Connection, DcClient, KeyStore
+from .keys import KeyStore, ServerKey
+from .session import Connection, DcClient
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ import os
 import struct
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from telethon.errors import TypeNotFoundError
@@ -21,8 +20,8 @@ from telethon.tl import functions, types
 from telethon.tl.alltlobjects import tlobjects
 from telethon.tl.tlobject import TLObject, TLRequest
 
-from .handshake import Handshake, HandshakeError, aux_hash_and_key_id
-from .keys import decrypt_ige, encrypt_ige, tl_bytes
+from .handshake import Handshake, HandshakeError
+from .keys import AuthKeyRecord, decrypt_ige, encrypt_ige, tl_bytes
 from .transport import Transport, TransportError
 
 if TYPE_CHECKING:
@@ -50,39 +49,6 @@ _WRAPPERS = (
 )
 _LONG_VECTOR_CACHE: dict[type, bool] = {}
 _calc_key = MTProtoState._calc_key
-
-
-@dataclass
-class AuthKeyRecord:
-    key: bytes
-    key_id: int
-    salt: int
-    created: float = field(default_factory=time.time)
-    salts: set[int] = field(default_factory=set)
-    sessions: set[int] = field(default_factory=set)
-
-
-class KeyStore:
-    """Every auth key made during the server's life, by auth_key_id."""
-
-    def __init__(self) -> None:
-        self._keys: dict[int, AuthKeyRecord] = {}
-
-    def add(self, key: bytes) -> AuthKeyRecord:
-        _, key_id = aux_hash_and_key_id(key)
-        salt = struct.unpack('<q', os.urandom(8))[0]
-        record = AuthKeyRecord(key=key, key_id=key_id, salt=salt, salts={salt})
-        self._keys[key_id] = record
-        return record
-
-    def get(self, key_id: int) -> AuthKeyRecord | None:
-        return self._keys.get(key_id)
-
-    def forget(self, key_id: int) -> None:
-        self._keys.pop(key_id, None)
-
-    def __len__(self) -> int:
-        return len(self._keys)
 
 
 def rpc_error_body(code: int, message: str) -> bytes:
