@@ -336,3 +336,14 @@ async def test_only_sessions_that_asked_for_updates_are_subscribed(proto_dc: Tel
     finally:
         await quiet.disconnect()
         await loud.disconnect()
+
+
+async def test_destroy_auth_key_forgets_the_key(proto_dc: TelegramDC) -> None:
+    client = make_client(proto_dc)
+    await client.connect()
+    key_id = client.session.auth_key.key_id
+    try:
+        assert isinstance(await client(functions.DestroyAuthKeyRequest()), types.DestroyAuthKeyOk)
+        assert proto_dc.call(proto_dc.keys.get, key_id) is None
+    finally:
+        await client.disconnect()

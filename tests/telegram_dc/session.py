@@ -394,6 +394,9 @@ class Connection:
             return answer(session_id=obj.session_id)
         if isinstance(obj, functions.RpcDropAnswerRequest):
             return types.RpcAnswerUnknown()
+        if isinstance(obj, functions.DestroyAuthKeyRequest):
+            self.server.keys.forget(client.auth_key_id)
+            return types.DestroyAuthKeyOk()
         return None
 
     def _future_salts(self, record: AuthKeyRecord, msg_id: int, num: int) -> TLObject:
