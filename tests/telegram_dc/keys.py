@@ -46,6 +46,11 @@ class ServerKey:
     n: int
     e: int
     d: int
+    p: int
+    q: int
+    dmp1: int
+    dmq1: int
+    iqmp: int
     public_key_pem: bytes
     fingerprint: int
 
@@ -57,10 +62,24 @@ class ServerKey:
         pem = private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1)
         digest = hashlib.sha1(tl_bytes(int_to_bytes(n)) + tl_bytes(int_to_bytes(e))).digest()
         fingerprint = struct.unpack('<q', digest[-8:])[0]
-        return cls(n=n, e=e, d=numbers.d, public_key_pem=pem, fingerprint=fingerprint)
+        return cls(
+            n=n,
+            e=e,
+            d=numbers.d,
+            p=numbers.p,
+            q=numbers.q,
+            dmp1=numbers.dmp1,
+            dmq1=numbers.dmq1,
+            iqmp=numbers.iqmp,
+            public_key_pem=pem,
+            fingerprint=fingerprint,
+        )
 
     def decrypt_int(self, cipher: bytes) -> int:
-        return pow(int.from_bytes(cipher, 'big'), self.d, self.n)
+        # Chinese remainder theorem: about three times faster than pow(c, d, n).
+        c = int.from_bytes(cipher, 'big') % self.n
+        m1, m2 = pow(c, self.dmp1, self.p), pow(c, self.dmq1, self.q)
+        return m2 + self.q * ((self.iqmp * (m1 - m2)) % self.p)
 
 
 def _is_prime(n: int) -> bool:
@@ -94,9 +113,12 @@ def random_prime(bits: int) -> int:
 
 
 def new_pq() -> tuple[int, int, int]:
-    """A pq challenge: the product of two distinct ~31-bit primes (p < q), as Telegram sends."""
+    """A pq challenge: the product of two distinct primes (p < q).
+
+    Telegram uses ~31-bit primes; 24-bit ones keep the client's factorisation (pure Python in Telethon)
+    at a few milliseconds, which adds up over the hundreds of connections a test run makes."""
     while True:
-        p, q = random_prime(31), random_prime(31)
+        p, q = random_prime(24), random_prime(24)
         if p != q:
             p, q = min(p, q), max(p, q)
             return p * q, p, q
