@@ -1,4 +1,12 @@
-"""`TelegramDC`: the test Telegram server — TCP listener, auth keys, faults, World dispatch, control port."""
+"""`TelegramDC`: the test Telegram server — TCP listener, auth keys, faults, World dispatch, control port.
+
+dc = TelegramDC(control_port=0).start_in_thread()     # or: await dc.start() in a running loop
+telethon.crypto.rsa.add_key(dc.public_key_pem.decode(), old=False)
+session = StringSession(); session.set_dc(dc.dc_id, dc.host, dc.port)
+user_id = dc.call(dc.world.create_user, '9996610001', 'Ann')   # World changes run in the DC's loop
+dc.add_fault('messages.getHistory', 'FLOOD_WAIT', seconds=30, count=2)
+dc.stop_thread()
+"""
 
 from __future__ import annotations
 
