@@ -1,7 +1,8 @@
 """Ingest: Parsegram's full backfill against its two halves, measured side by side on one large channel.
 
 (a) bare Telethon iter_messages through the test DC, no writes;
-(b) bare pymongo bulk writes of the same documents (the insert fast path of PostsRepo.bulk_upsert), no Telegram;
+(b) bare pymongo bulk writes of the same documents, 500 per insert_many (the insert fast path of
+    PostsRepo.bulk_upsert), no Telegram;
 (c) Parsegram's backfill (fetch ‖ map ‖ write, checkpoints), into a fresh database.
 Prints posts/s of each, c / min(a, b), the event-loop lag p99 during (c) and the RSS growth during (c).
 """
@@ -35,6 +36,7 @@ from tests.telegram_dc.server import TelegramDC
 
 PHONE = '9996620001'
 USERNAME = 'bench_ingest'
+BARE_BATCH = 500  # generous for the bare writer: larger than the pipeline's writes (100-300 posts)
 
 
 def rss_bytes() -> int:
@@ -113,8 +115,8 @@ async def run(dc: TelegramDC, uri: str, posts: int) -> dict[str, float]:
         bare = Repos.create(mongo['bench_bare'])
         await bare.posts.ensure_indexes()
         start = time.perf_counter()
-        for i in range(0, len(docs), 100):
-            await bare.posts.collection.insert_many(docs[i:i + 100], ordered=False)
+        for i in range(0, len(docs), BARE_BATCH):
+            await bare.posts.collection.insert_many(docs[i:i + BARE_BATCH], ordered=False)
         b_seconds = time.perf_counter() - start
         del docs
 

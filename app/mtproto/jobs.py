@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 BATCH = 100  # messages.getHistory answers at most 100 messages
 QUEUE_SIZE = 2  # batches fetched ahead of the writer: bounds memory, lets fetching overlap writing
+COALESCE = 300  # at most this many posts per write when batches queue up behind a slow database
 DEEP_CHECK_PAGES = 3  # older pages re-read per sync to notice old edits and deletions, a little each time
 
 Pace = Callable[[], Awaitable[None]]
@@ -131,6 +132,14 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
             if item is None:
                 break
             docs, new_offset = item
+            # Batches that queued up while the previous write ran go out together: one write, one checkpoint.
+            finished = False
+            while not queue.empty() and len(docs) < COALESCE:
+                more = queue.get_nowait()
+                if more is None:
+                    finished = True
+                    break
+                docs, new_offset = docs + more[0], more[1]
             await repos.posts.write_prepared(docs)
             checkpoint = {'top_id': top_id, 'offset_id': new_offset}
             done = top_id - new_offset + 1
@@ -139,6 +148,8 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
             await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=done, total=top_id, eta_seconds=eta)
             if on_progress is not None:
                 await on_progress(BackfillProgress(done, top_id, eta, new_offset))
+            if finished:
+                break
     finally:
         if not fetcher.done():
             fetcher.cancel()
