@@ -122,5 +122,16 @@ async def test_detail_page_charts_search_filters_and_export_link(telegram_dc, us
                     if p.media is not None]
     await user.should_see(f'{len(stored_media)} posts match', retries=WAIT)
 
+    schedule = user.find(marker='sync-interval').elements.pop()
+    schedule.value = 0
+    await until(lambda: _sync_enabled(app_services, channel_id, False))
+    schedule.value = 60
+    await until(lambda: _sync_enabled(app_services, channel_id, True))
+    assert (await app_services.repos.channels.get(channel_id)).sync.interval_seconds == 60
+
     response = await user.http_client.get(f'/dashboard/channels/{channel_id}/export?format=jsonl&has_media=true')
     assert response.status_code == 200 and len(response.text.splitlines()) == len(stored_media)
+
+
+async def _sync_enabled(services, channel_id, enabled):
+    return (await services.repos.channels.get(channel_id)).sync.enabled is enabled
