@@ -102,6 +102,22 @@ async def run(dc: TelegramDC, uri: str, posts: int) -> dict[str, float]:
         await client.sign_in(PHONE, PHONE[5] * 5, phone_code_hash=sent.phone_code_hash)
         entity = await client.get_input_entity(USERNAME)
 
+        # (c) Parsegram's backfill into a fresh database. It runs first, so its RSS growth is measured before
+        # (a) and (b) have held the whole channel in memory.
+        repos = Repos.create(mongo['bench_full'])
+        await repos.ensure_indexes()
+        added = await ChannelService(repos=repos).add_with_client(client, 'bench', f'@{USERNAME}')
+        channel = added.channel
+        job = await repos.jobs.create(kind='backfill', channel_id=channel.id)
+        peer = types.InputChannel(channel.id, channel.access_hashes['bench'])
+        baseline = rss_bytes()
+        with LoopMonitor() as monitor:
+            start = time.perf_counter()
+            await backfill(client, repos, job, peer)
+            c_seconds = time.perf_counter() - start
+        stored = await repos.posts.count(channel_id=channel.id)
+        assert stored == posts, stored
+
         # (a) bare Telethon, no writes
         start = time.perf_counter()
         messages = [m async for m in client.iter_messages(entity, wait_time=0)]
@@ -120,20 +136,6 @@ async def run(dc: TelegramDC, uri: str, posts: int) -> dict[str, float]:
         b_seconds = time.perf_counter() - start
         del docs
 
-        # (c) Parsegram's backfill into a fresh database
-        repos = Repos.create(mongo['bench_full'])
-        await repos.ensure_indexes()
-        added = await ChannelService(repos=repos).add_with_client(client, 'bench', f'@{USERNAME}')
-        channel = added.channel
-        job = await repos.jobs.create(kind='backfill', channel_id=channel.id)
-        peer = types.InputChannel(channel.id, channel.access_hashes['bench'])
-        baseline = rss_bytes()
-        with LoopMonitor() as monitor:
-            start = time.perf_counter()
-            await backfill(client, repos, job, peer)
-            c_seconds = time.perf_counter() - start
-        stored = await repos.posts.count(channel_id=channel.id)
-        assert stored == posts, stored
         return {'a': posts / a_seconds, 'b': posts / b_seconds, 'c': posts / c_seconds,
                 'a_s': a_seconds, 'b_s': b_seconds, 'c_s': c_seconds, 'lag_p99_ms': monitor.p99() * 1000,
                 'rss_mb': (monitor.peak_rss - baseline) / 2**20}
