@@ -1,7 +1,7 @@
 """Repository for the `channels` collection (metadata, per-account access hashes, sync settings and state)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
@@ -38,7 +38,10 @@ class ChannelsRepo:
             {'_id': channel.id},
             {'$set': fields,
              '$setOnInsert': {'added_at': now, 'sync': SyncSettings().model_dump(),
-                              'state': {**SyncState().model_dump(), 'next_sync_at': now}, 'joined_by': [],
+                              # the first backfill is started by whoever adds the channel; syncs follow it
+                              'state': {**SyncState().model_dump(),
+                                        'next_sync_at': now + timedelta(seconds=SyncSettings().interval_seconds)},
+                              'joined_by': [],
                               **({} if channel.photo else {'photo': None})}},
             upsert=True, return_document=ReturnDocument.AFTER)
         return Channel.from_doc(doc), not existed

@@ -79,6 +79,7 @@ class SyncService:
         self._pacers: dict[str, Pacer] = {}
         self._stop_reason: dict[str, JobStatus] = {}
         self._wake = asyncio.Event()
+        self._enqueue_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
         self._started = False
         channels.on_added.append(self._on_channel_added)
@@ -120,6 +121,10 @@ class SyncService:
 
     async def enqueue(self, channel_id: int, *, kind: JobKind | None = None) -> Job:
         """Queue a job for the channel ("sync now"); an active job of the channel is returned instead."""
+        async with self._enqueue_lock:  # one check-then-create at a time, so a channel never gets two jobs
+            return await self._enqueue(channel_id, kind)
+
+    async def _enqueue(self, channel_id: int, kind: JobKind | None) -> Job:
         active = await self.repos.jobs.active_for_channel(channel_id)
         if active is not None:
             if active.status == JobStatus.PAUSED:

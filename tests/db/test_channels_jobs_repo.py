@@ -1,4 +1,6 @@
-from app.db.models import Channel, JobKind, JobStatus, Metric, MetricKind, SyncStatus
+from datetime import timedelta
+
+from app.db.models import Channel, JobKind, JobStatus, Metric, MetricKind, SyncStatus, utcnow
 
 
 async def test_channel_metadata_upsert_keeps_state_and_hashes_per_account(repos):
@@ -16,7 +18,8 @@ async def test_channel_metadata_upsert_keeps_state_and_hashes_per_account(repos)
     await repos.channels.forget_account('a1')
     assert (await repos.channels.get(77)).access_hashes == {'a2': 222}
     assert (await repos.channels.by_username('ONE_CHAN')) is None  # username cleared by the rename
-    assert len(await repos.channels.due()) == 1
+    assert await repos.channels.due() == []  # a new channel's backfill is started by whoever adds it
+    assert len(await repos.channels.due(now=utcnow() + timedelta(seconds=301))) == 1  # then it syncs on schedule
 
 
 async def test_metrics_series(repos):

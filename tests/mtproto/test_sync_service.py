@@ -208,12 +208,12 @@ async def test_pause_resume_and_cancel(stack, telegram_dc):
 async def test_unfinished_job_of_a_dead_process_is_resumed_from_its_checkpoint(stack, telegram_dc, repos):
     info = telegram_dc.create_channel('Orphan', username=_name('orphan'), posts=400, seed=25)
     channel_id = info['channel_id']
+    await stack.sync.stop()  # the process that "died": nothing schedules this channel meanwhile
     stack.channels.on_added.clear()  # add without the automatic backfill
     await stack.channels.add(f'@{info["username"]}')
     job = await repos.jobs.create(kind=JobKind.BACKFILL, channel_id=channel_id, checkpoint={'top_id': 400,
                                                                                           'offset_id': 201})
     await repos.jobs.update(job.id, status=JobStatus.RUNNING, owner='a-process-that-died')
-    await stack.sync.stop()
     restarted = SyncService(repos=repos, channels=stack.channels, accounts=stack.accounts, owner_id='new-owner',
                             tick_seconds=0.2, pace_seconds=0)
     stack.sync = restarted
