@@ -65,11 +65,15 @@ class JobsRepo:
             return_document=ReturnDocument.AFTER)
         return Job.from_doc(doc) if doc else None
 
-    async def claim(self, job_id: str, *, owner: str) -> Job | None:
-        """Take an unfinished job for this process; a job left by a dead process is taken over."""
+    async def claim(self, job_id: str, *, owner: str, steal_from: str | None = None) -> Job | None:
+        """Take a queued or waiting job for this process, or a running one still marked with `steal_from` (the
+        owner of a job its process abandoned). Atomic: of two processes, one gets it."""
         now = utcnow()
+        running_owners = [owner] + ([steal_from] if steal_from is not None else [])
         doc = await self.collection.find_one_and_update(
-            {'_id': job_id, 'status': {'$in': _values(UNFINISHED)}},
+            {'_id': job_id, '$or': [
+                {'status': {'$in': [JobStatus.QUEUED.value, JobStatus.WAITING.value]}},
+                {'status': JobStatus.RUNNING.value, 'owner': {'$in': running_owners}}]},
             {'$set': {'owner': owner, 'status': JobStatus.RUNNING.value, 'updated_at': now, 'wait_until': None}},
             return_document=ReturnDocument.AFTER)
         if doc is not None and doc.get('started_at') is None:

@@ -3,7 +3,8 @@
 - Every channel is synced every `sync.interval_seconds`; a new channel is backfilled first.
 - A job runs with one account that can read the channel (the least busy one); on FloodWait the job goes
   `waiting` until `wait_until` and is picked up again by itself, possibly by another account.
-- Jobs survive restarts: unfinished ones are claimed again at start and continue from their checkpoint.
+- Jobs survive restarts: a running job whose process died (no update for `orphan_seconds`) is claimed again
+  and continues from its checkpoint; queued and waiting jobs are simply picked up.
 - Live updates (app.mtproto.live) are attached to every connected account through the AccountManager.
 """
 from __future__ import annotations
@@ -67,13 +68,15 @@ class Pacer:
 
 class SyncService:
     def __init__(self, *, repos: Repos, channels: ChannelService, accounts: Accounts | None, owner_id: str,
-                 tick_seconds: float = 2.0, pace_seconds: float = 0.02) -> None:
+                 tick_seconds: float = 2.0, pace_seconds: float = 0.02, orphan_seconds: float = 90.0) -> None:
         self.repos = repos
         self.channels = channels
         self.accounts = accounts
         self.owner_id = owner_id
         self.tick_seconds = tick_seconds
         self.pace_seconds = pace_seconds
+        # A running job whose record has not changed for this long belongs to a process that died.
+        self.orphan_seconds = orphan_seconds
         self.live = LiveUpdates(repos, on_reconnect=self._catch_up)
         self._running: dict[str, tuple[asyncio.Task, str]] = {}  # job id -> (task, account id)
         self._pacers: dict[str, Pacer] = {}
@@ -93,9 +96,6 @@ class SyncService:
         self._wake = asyncio.Event()
         if self.accounts is not None:
             self.accounts.add_listener(self._on_connected, self._on_disconnected)
-        for job in await self.repos.jobs.unfinished():
-            if job.status == JobStatus.RUNNING:  # its process died or stopped mid-job: continue from the checkpoint
-                await self.repos.jobs.transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
         self._spawn(self._loop(), 'sync-loop')
 
     async def stop(self) -> None:
@@ -233,8 +233,11 @@ class SyncService:
                 continue
             if job.status == JobStatus.WAITING and job.wait_until and job.wait_until > now:
                 continue
-            if job.status == JobStatus.RUNNING and job.owner not in (None, self.owner_id):
-                continue  # another live process runs it
+            steal_from = None
+            if job.status == JobStatus.RUNNING and job.owner != self.owner_id:
+                if job.updated_at > now - timedelta(seconds=self.orphan_seconds):
+                    continue  # another live process runs it
+                steal_from = job.owner  # its process died mid-job: continue from the checkpoint
             channel = await self.repos.channels.get(job.channel_id)
             if channel is None:
                 await self.repos.jobs.transition(job.id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
@@ -248,7 +251,7 @@ class SyncService:
                 continue
             account_id, client = chosen
             channel = await self.repos.channels.get(job.channel_id) or channel  # a re-resolve added a hash
-            claimed = await self.repos.jobs.claim(job.id, owner=self.owner_id)
+            claimed = await self.repos.jobs.claim(job.id, owner=self.owner_id, steal_from=steal_from)
             if claimed is None:
                 continue
             claimed = await self.repos.jobs.update(job.id, account_id=account_id) or claimed

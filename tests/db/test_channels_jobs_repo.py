@@ -35,9 +35,11 @@ async def test_job_status_transitions_checkpoint_and_claim(repos):
     await repos.jobs.save_checkpoint(job.id, checkpoint={'offset_id': 501}, done=500, total=1000, eta_seconds=3.0)
     stored = await repos.jobs.get(job.id)
     assert stored.checkpoint == {'offset_id': 501} and stored.progress.done == 500 and stored.eta_seconds == 3.0
-    # a restarted process finds it unfinished and takes it over
+    # another process cannot take a running job, unless it names the owner that abandoned it
     assert [j.id for j in await repos.jobs.unfinished()] == [job.id]
-    assert (await repos.jobs.claim(job.id, owner='p2')).owner == 'p2'
+    assert await repos.jobs.claim(job.id, owner='p2') is None
+    assert await repos.jobs.claim(job.id, owner='p3', steal_from='someone-else') is None
+    assert (await repos.jobs.claim(job.id, owner='p2', steal_from='p1')).owner == 'p2'
     paused = await repos.jobs.transition(job.id, to=JobStatus.PAUSED, allowed_from=(JobStatus.RUNNING,))
     assert paused.status == JobStatus.PAUSED
     assert await repos.jobs.claim(job.id, owner='p3') is None  # paused jobs are not resumed by a restart

@@ -215,10 +215,14 @@ async def test_unfinished_job_of_a_dead_process_is_resumed_from_its_checkpoint(s
                                                                                           'offset_id': 201})
     await repos.jobs.update(job.id, status=JobStatus.RUNNING, owner='a-process-that-died')
     restarted = SyncService(repos=repos, channels=stack.channels, accounts=stack.accounts, owner_id='new-owner',
-                            tick_seconds=0.2, pace_seconds=0)
+                            tick_seconds=0.2, pace_seconds=0, orphan_seconds=1.5)
     stack.sync = restarted
     await restarted.start()
+    await asyncio.sleep(0.7)
+    running = await repos.jobs.get(job.id)
+    assert running.owner == 'a-process-that-died' and running.progress.done == 0  # not taken while it may be alive
     await eventually(lambda: _status(stack, job.id, JobStatus.DONE), timeout=30)
+    assert (await repos.jobs.get(job.id)).owner == 'new-owner'
     # only ids below the checkpoint were fetched: the ones above were "already stored" by the dead process
     ids = await repos.posts.ids_between(channel_id=channel_id, min_id=1, max_id=400)
     assert ids == list(range(1, 201))
