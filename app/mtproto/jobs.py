@@ -119,6 +119,7 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
 
     started, start_done = time.monotonic(), top_id - offset_id + 1
     fetcher = asyncio.create_task(fetch(), name=f'backfill-fetch-{channel_id}')
+    getter: asyncio.Future | None = None
     try:
         while True:
             getter = asyncio.ensure_future(queue.get())
@@ -150,10 +151,11 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
                 await on_progress(BackfillProgress(done, top_id, eta, new_offset))
             if finished:
                 break
-    finally:
-        if not fetcher.done():
-            fetcher.cancel()
-        await asyncio.gather(fetcher, return_exceptions=True)
+    finally:  # also on pause/cancel: no task of this backfill outlives it
+        for task in (getter, fetcher):
+            if task is not None and not task.done():
+                task.cancel()
+        await asyncio.gather(*(t for t in (getter, fetcher) if t is not None), return_exceptions=True)
     checkpoint = {'top_id': top_id, 'offset_id': 1}
     await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=top_id, total=top_id, eta_seconds=0)
     return await repos.jobs.get(job.id) or job

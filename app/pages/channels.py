@@ -207,6 +207,9 @@ class ChannelTable:
                     elif progress:
                         ui.button(icon='pause', on_click=lambda j=job_id: self.pause(j)) \
                             .props('flat round dense').tooltip('Pause').mark('pause-job')
+                    if progress:
+                        ui.button(icon='cancel', on_click=lambda j=job_id: self.cancel(j)) \
+                            .props('flat round dense').tooltip('Cancel this job').mark('cancel-job')
                     ui.button(icon='delete', on_click=lambda c=channel: self.confirm_delete(c)) \
                         .props('flat round dense color=negative').tooltip('Delete').mark('delete-channel')
             if progress:
@@ -232,6 +235,11 @@ class ChannelTable:
     async def resume(self, job_id: str) -> None:
         assert self.services.sync is not None
         await self.services.sync.resume(job_id)
+        await self.refresh(force=True)
+
+    async def cancel(self, job_id: str) -> None:
+        assert self.services.sync is not None
+        await self.services.sync.cancel(job_id)
         await self.refresh(force=True)
 
     def confirm_delete(self, channel: Channel) -> None:

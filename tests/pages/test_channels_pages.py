@@ -135,3 +135,32 @@ async def test_detail_page_charts_search_filters_and_export_link(telegram_dc, us
 
 async def _sync_enabled(services, channel_id, enabled):
     return (await services.repos.channels.get(channel_id)).sync.enabled is enabled
+
+
+async def test_pause_resume_and_cancel_from_the_table(telegram_dc, user: User, app_services):
+    await telegram_account(telegram_dc, app_services, 6)
+    app_services.sync.pace_seconds = 0.2  # a slow backfill, so there is time to act on it
+    username = f'pp_{uuid.uuid4().hex[:8]}'
+    info = telegram_dc.create_channel('Slow Channel', username=username, posts=3000, seed=44)
+    await sign_in(user)
+    await user.open('/dashboard/channels')
+    user.find(marker='channel-refs').type(f'@{username}')
+    user.find(marker='add-channels').click()
+    await user.should_see(marker='pause-job', retries=WAIT)
+    user.find(marker='pause-job').click()
+    await user.should_see('paused', retries=WAIT)
+    job = await app_services.repos.jobs.active_for_channel(info['channel_id'])
+    assert job.status == 'paused'
+    await user.should_see(marker='resume-job', retries=WAIT)
+    user.find(marker='resume-job').click()
+    await until(lambda: _job_status(app_services, job.id, 'running'))
+    await user.should_see(marker='cancel-job', retries=WAIT)
+    user.find(marker='cancel-job').click()
+    await until(lambda: _job_status(app_services, job.id, 'cancelled'))
+    await user.should_not_see(marker='job-progress', retries=WAIT)
+    stored = await app_services.repos.posts.count(channel_id=info['channel_id'])
+    assert 0 < stored < 3000
+
+
+async def _job_status(services, job_id, status):
+    return (await services.repos.jobs.get(job_id)).status == status
