@@ -60,8 +60,6 @@ class PostFilter:
             # One word goes to the index (the longest: likely the rarest); the planner gives up on indexes for
             # several conditions on one array field, so the other words are checked on the returned documents.
             query['tokens'] = self.index_word()
-        if phrase:
-            query['text'] = {'$regex': re.escape(phrase), '$options': 'i'}
         if self.since or self.until:
             query['date'] = {}
             if self.since:
@@ -83,10 +81,20 @@ class PostFilter:
         words.discard(self.index_word() or '')
         return words
 
+    def phrase(self) -> str | None:
+        return _query_terms(self.q or '')[1]
+
+    def checked_in_python(self) -> bool:
+        return bool(self.other_words() or self.phrase())
+
     def accepts(self, doc: dict[str, Any]) -> bool:
-        """The part of the filter checked in Python (see `mongo`)."""
+        """The part of the filter checked on returned documents: the other words and a quoted phrase. (Any
+        extra condition next to the token makes the embedded server's planner leave the token index.)"""
         others = self.other_words()
-        return not others or others.issubset(doc.get('tokens') or ())
+        if others and not others.issubset(doc.get('tokens') or ()):
+            return False
+        phrase = self.phrase()
+        return not phrase or phrase.lower() in (doc.get('text') or '').lower()
 
 
 def newest_hint(channel: Channel) -> int:
@@ -203,9 +211,9 @@ class PostsRepo:
     async def count(self, *, channel_id: int, filter: PostFilter | None = None) -> int:
         filter = filter or PostFilter()
         query = {'channel_id': channel_id, **filter.mongo()}
-        if not filter.other_words():
+        if not filter.checked_in_python():
             return await self.collection.count_documents(query)
-        return sum([filter.accepts(doc) async for doc in self.collection.find(query, {'tokens': 1})])
+        return sum([filter.accepts(doc) async for doc in self.collection.find(query, {'tokens': 1, 'text': 1})])
 
     async def max_message_id(self, *, channel_id: int, below: int | None = None) -> int:
         """Highest stored message id (below `below`), found by walking id windows down the unique index."""
