@@ -12,6 +12,7 @@ from app.db.models import Job, JobKind, JobStatus, utcnow
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.WAITING, JobStatus.PAUSED)
 UNFINISHED = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.WAITING)
 FINAL = (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+FINISHED_TTL_SECONDS = 7 * 86400
 
 
 def _values(statuses: tuple[JobStatus, ...] | list[JobStatus]) -> list[str]:
@@ -27,6 +28,9 @@ class JobsRepo:
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([('channel_id', ASCENDING), ('created_at', DESCENDING)], name='channel')
         await self.collection.create_index([('status', ASCENDING)], name='status')
+        # Finished jobs are history: they expire after a week (unfinished ones have no finished_at).
+        await self.collection.create_index([('finished_at', ASCENDING)], name='finished_ttl',
+                                           expireAfterSeconds=FINISHED_TTL_SECONDS)
 
     async def create(self, *, kind: JobKind, channel_id: int, account_id: str | None = None,
                      total: int | None = None, checkpoint: dict[str, Any] | None = None) -> Job:
@@ -86,7 +90,9 @@ class JobsRepo:
         return [Job.from_doc(doc) for doc in docs]
 
     async def active_for_channel(self, channel_id: int) -> Job | None:
-        docs = await self.collection.find({'channel_id': channel_id, 'status': {'$in': _values(ACTIVE)}}).to_list()
+        # By status alone (indexed; active jobs are few): a second condition would make the planner scan.
+        docs = await self.collection.find({'status': {'$in': _values(ACTIVE)}}).to_list()
+        docs = [doc for doc in docs if doc['channel_id'] == channel_id]
         docs.sort(key=lambda d: d['created_at'], reverse=True)
         return Job.from_doc(docs[0]) if docs else None
 

@@ -54,23 +54,11 @@ class PostFilter:
     include_deleted: bool = True
 
     def mongo(self) -> dict[str, Any]:
-        query: dict[str, Any] = {}
-        words, phrase = _query_terms(self.q or '')
-        if words:
-            # One word goes to the index (the longest: likely the rarest); the planner gives up on indexes for
-            # several conditions on one array field, so the other words are checked on the returned documents.
-            query['tokens'] = self.index_word()
-        if self.since or self.until:
-            query['date'] = {}
-            if self.since:
-                query['date']['$gte'] = self.since
-            if self.until:
-                query['date']['$lte'] = self.until
-        if self.has_media is not None:
-            query['has_media'] = self.has_media
-        if not self.include_deleted:
-            query['deleted'] = False
-        return query
+        """The indexed part of the filter. The embedded server's planner falls back to a collection scan when a
+        query names any field outside the index, so everything else is checked by `accepts` on what comes back
+        from an index range (message ids, and the one word below)."""
+        word = self.index_word()
+        return {'tokens': word} if word else {}
 
     def index_word(self) -> str | None:
         words = tokenize(self.q or '')
@@ -85,16 +73,24 @@ class PostFilter:
         return _query_terms(self.q or '')[1]
 
     def checked_in_python(self) -> bool:
-        return bool(self.other_words() or self.phrase())
+        return bool(self.other_words() or self.phrase() or self.since or self.until or self.has_media is not None
+                    or not self.include_deleted)
 
     def accepts(self, doc: dict[str, Any]) -> bool:
-        """The part of the filter checked on returned documents: the other words and a quoted phrase. (Any
-        extra condition next to the token makes the embedded server's planner leave the token index.)"""
+        """Everything but the indexed word, checked on a returned document."""
         others = self.other_words()
         if others and not others.issubset(doc.get('tokens') or ()):
             return False
         phrase = self.phrase()
-        return not phrase or phrase.lower() in (doc.get('text') or '').lower()
+        if phrase and phrase.lower() not in (doc.get('text') or '').lower():
+            return False
+        if self.since and doc['date'] < self.since:
+            return False
+        if self.until and doc['date'] > self.until:
+            return False
+        if self.has_media is not None and bool(doc.get('has_media')) != self.has_media:
+            return False
+        return self.include_deleted or not doc.get('deleted')
 
 
 def newest_hint(channel: Channel) -> int:
@@ -190,13 +186,18 @@ class PostsRepo:
                                          {'$set': {'views': views}})
 
     async def mark_deleted(self, *, channel_id: int, message_ids: Iterable[int], at: datetime | None = None) -> int:
+        """Flag posts Telegram no longer has (they are kept); returns how many were newly flagged."""
         ids = list(message_ids)
         if not ids:
             return 0
-        result = await self.collection.update_many(
-            {'channel_id': channel_id, 'message_id': {'$in': ids}, 'deleted': False},
-            {'$set': {'deleted': True, 'deleted_at': at or utcnow()}})
-        return result.modified_count
+        found = await self.collection.find({'channel_id': channel_id, 'message_id': {'$in': ids}},
+                                           {'message_id': 1, 'deleted': 1}).to_list()
+        fresh = [doc['message_id'] for doc in found if not doc.get('deleted')]
+        if not fresh:
+            return 0
+        await self.collection.update_many({'channel_id': channel_id, 'message_id': {'$in': fresh}},
+                                          {'$set': {'deleted': True, 'deleted_at': at or utcnow()}})
+        return len(fresh)
 
     async def delete_channel(self, *, channel_id: int) -> int:
         result = await self.collection.delete_many({'channel_id': channel_id})
@@ -213,7 +214,8 @@ class PostsRepo:
         query = {'channel_id': channel_id, **filter.mongo()}
         if not filter.checked_in_python():
             return await self.collection.count_documents(query)
-        return sum([filter.accepts(doc) async for doc in self.collection.find(query, {'tokens': 1, 'text': 1})])
+        fields = {'tokens': 1, 'text': 1, 'date': 1, 'has_media': 1, 'deleted': 1}
+        return sum([filter.accepts(doc) async for doc in self.collection.find(query, fields)])
 
     async def max_message_id(self, *, channel_id: int, below: int | None = None) -> int:
         """Highest stored message id (below `below`), found by walking id windows down the unique index."""
@@ -281,30 +283,27 @@ class PostsRepo:
         window = max(want * 2, 64)
         while hi > 0:
             lo = max(0, hi - window)
-            docs = await self.collection.find(
+            found = await self.collection.find(
                 {'channel_id': channel_id, 'message_id': {'$gte': lo, '$lt': hi}, **query}).to_list()
-            docs = [doc for doc in docs if filter.accepts(doc)]
-            docs.sort(key=lambda d: d['message_id'], reverse=True)
+            docs = sorted((doc for doc in found if filter.accepts(doc)), key=lambda d: d['message_id'], reverse=True)
             for doc in docs:
                 yield post_from_doc(doc)
-            if filter.since and docs and min(d['date'] for d in docs) < filter.since:
+            if filter.since and found and min(d['date'] for d in found) < filter.since:
                 return  # ids grow with dates in a channel: nothing older can match
             hi = lo
             window = min(window * 2, MAX_WINDOW) if len(docs) < want else window
 
     async def ids_between(self, *, channel_id: int, min_id: int, max_id: int,
                           include_deleted: bool = False) -> list[int]:
-        query: dict[str, Any] = {'channel_id': channel_id, 'message_id': {'$gte': min_id, '$lte': max_id}}
-        if not include_deleted:
-            query['deleted'] = False
-        docs = await self.collection.find(query, {'message_id': 1}).to_list()
-        return sorted(d['message_id'] for d in docs)
+        docs = await self.collection.find({'channel_id': channel_id, 'message_id': {'$gte': min_id, '$lte': max_id}},
+                                          {'message_id': 1, 'deleted': 1}).to_list()
+        return sorted(d['message_id'] for d in docs if include_deleted or not d.get('deleted'))
 
     async def recent_ids(self, *, channel_id: int, days: int, now: datetime | None = None) -> list[int]:
         since = (now or utcnow()) - timedelta(days=days)
-        docs = await self.collection.find({'channel_id': channel_id, 'date': {'$gte': since}, 'deleted': False},
-                                          {'message_id': 1}).to_list()
-        return sorted(d['message_id'] for d in docs)
+        docs = await self.collection.find({'channel_id': channel_id, 'date': {'$gte': since}},
+                                          {'message_id': 1, 'deleted': 1}).to_list()
+        return sorted(d['message_id'] for d in docs if not d.get('deleted'))
 
     # ------------------------------------------------------------ charts
 
@@ -323,7 +322,7 @@ class PostsRepo:
         """Average views per post, by day of posting."""
         since = (now or utcnow()) - timedelta(days=days)
         rows = await (await self.collection.aggregate([
-            {'$match': {'channel_id': channel_id, 'date': {'$gte': since}, 'views': {'$ne': None}}},
+            {'$match': {'channel_id': channel_id, 'date': {'$gte': since}}},  # $avg skips posts without views
             {'$group': {'_id': {'$dateToString': {'format': '%Y-%m-%d', 'date': '$date'}},
                         'v': {'$avg': '$views'}}},
             {'$sort': {'_id': 1}},

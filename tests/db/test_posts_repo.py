@@ -106,3 +106,13 @@ async def test_counters_refresh_and_charts(repos):
     assert per_day == [('2026-03-01', 23), ('2026-03-02', 24), ('2026-03-03', 1)]
     views = dict(await repos.posts.views_per_day(channel_id=10, now=BASE + timedelta(days=3)))
     assert views['2026-03-03'] == 480
+
+
+async def test_searches_and_pages_are_index_scans(repos):
+    await repos.posts.bulk_upsert([_post(i, f'alpha beta gamma {i}') for i in range(1, 50)])
+    for post_filter, index in ((PostFilter(q='"alpha beta" gamma'), 'channel_tokens'),
+                               (PostFilter(q='gamma', has_media=True), 'channel_tokens'),
+                               (PostFilter(), 'channel_message_unique')):
+        query = {'channel_id': 10, 'message_id': {'$gte': 1, '$lt': 40}, **post_filter.mongo()}
+        plan = str((await repos.posts.collection.find(query).explain())['queryPlanner']['winningPlan'])
+        assert 'IXSCAN' in plan and index in plan, (post_filter, plan)
