@@ -18,6 +18,8 @@ class MetricsRepo:
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([('channel_id', ASCENDING), ('kind', ASCENDING), ('at', ASCENDING)],
                                            name='channel_kind_at')
+        await self.collection.create_index([('channel_id', ASCENDING), ('kind', ASCENDING), ('message_id', ASCENDING),
+                                            ('at', ASCENDING)], name='channel_kind_post_at')
 
     async def add(self, metric: Metric) -> None:
         doc = metric.to_doc()
@@ -39,6 +41,18 @@ class MetricsRepo:
             {'channel_id': channel_id, 'kind': kind.value, 'at': {'$gte': since}}).to_list()
         docs.sort(key=lambda d: d['at'])
         return [Metric.from_doc({k: v for k, v in d.items() if k != '_id'}) for d in docs[-limit:]]
+
+    async def latest_at(self, *, channel_id: int, kind: MetricKind) -> datetime | None:
+        doc = await self.collection.find_one({'channel_id': channel_id, 'kind': kind.value},
+                                             sort=[('at', -1)])
+        return doc['at'] if doc else None
+
+    async def post_series(self, *, channel_id: int, message_id: int) -> list[Metric]:
+        """One post's snapshots, oldest first."""
+        docs = await self.collection.find(
+            {'channel_id': channel_id, 'kind': MetricKind.POST.value, 'message_id': message_id}).to_list()
+        docs.sort(key=lambda d: d['at'])
+        return [Metric.from_doc({k: v for k, v in d.items() if k != '_id'}) for d in docs]
 
     async def delete_channel(self, *, channel_id: int) -> None:
         await self.collection.delete_many({'channel_id': channel_id})

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from telethon import TelegramClient, functions, types
 
-from app.db.models import Job, Post, utcnow
+from app.db.models import Job, Metric, MetricKind, Post, utcnow
 from app.mtproto.mapping import post_from_message
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 BATCH = 100  # messages.getHistory answers at most 100 messages
 QUEUE_SIZE = 2  # batches fetched ahead of the writer: bounds memory, lets fetching overlap writing
 COALESCE = 300  # at most this many posts per write when batches queue up behind a slow database
+POST_SNAPSHOT_EVERY = timedelta(hours=1)  # views/forwards/reactions history of recent posts, not one row per sync
 DEEP_CHECK_PAGES = 3  # older pages re-read per sync to notice old edits and deletions, a little each time
 
 Pace = Callable[[], Awaitable[None]]
@@ -173,7 +174,7 @@ class SyncResult:
 
 
 async def _apply_page(repos: Repos, channel_id: int, page: list[Any], hi: int | None, bottom: bool,
-                      result: SyncResult, known_top: int) -> None:
+                      result: SyncResult, known_top: int) -> list[Post]:
     """Store a page and mark stored posts inside the page's id range that Telegram no longer returns."""
     posts = to_posts(page, channel_id)
     await repos.posts.bulk_upsert(posts, mostly_new=False)
@@ -188,6 +189,13 @@ async def _apply_page(repos: Repos, channel_id: int, page: list[Any], hi: int | 
     returned = {m.id for m in page}
     missing = [mid for mid in stored if mid not in returned]
     result.deleted += await repos.posts.mark_deleted(channel_id=channel_id, message_ids=missing)
+    return posts
+
+
+def post_snapshot(post: Post, at: datetime) -> Metric:
+    return Metric(kind=MetricKind.POST, channel_id=post.channel_id, message_id=post.message_id, at=at, values={
+        'views': post.views or 0, 'forwards': post.forwards or 0, 'replies': post.replies or 0,
+        'reactions': sum(r.count for r in post.reactions)})
 
 
 async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, peer: types.InputChannel, *,
@@ -200,14 +208,20 @@ async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, pe
     are noticed over time too.
     """
     result = SyncResult()
-    since = (now or utcnow()) - timedelta(days=refresh_days)
+    now = now or utcnow()
+    since = now - timedelta(days=refresh_days)
+    last_snapshot = await repos.metrics.latest_at(channel_id=channel_id, kind=MetricKind.POST)
+    take_snapshots = last_snapshot is None or now - last_snapshot >= POST_SNAPSHOT_EVERY
+    snapshots: list[Metric] = []
     offset, hi = 0, None
     while True:
         page = await history_page(client, peer, offset_id=offset, pace=pace)
         bottom = len(page) < BATCH
         if offset == 0:
             result.top_id = page[0].id if page else 0
-        await _apply_page(repos, channel_id, page, hi, bottom, result, last_message_id)
+        posts = await _apply_page(repos, channel_id, page, hi, bottom, result, last_message_id)
+        if take_snapshots:
+            snapshots += [post_snapshot(p, now) for p in posts if p.date >= since]
         if bottom:
             break
         oldest = page[-1]
@@ -225,4 +239,5 @@ async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, pe
             break
         cursor = page[-1].id
     result.deep_before = cursor
+    await repos.metrics.add_many(snapshots)
     return result

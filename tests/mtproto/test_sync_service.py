@@ -120,6 +120,10 @@ async def test_added_channel_is_backfilled_then_sync_finds_new_edited_deleted_po
     assert (await posts.get(channel_id=channel_id, message_id=new_id)).views == 4242
     assert (await stack.repos.channels.get(channel_id)).state.last_message_id == newer_id
     assert len(await stack.repos.metrics.series(channel_id=channel_id)) >= 3  # one subscriber snapshot per sync
+    # Recent posts get an hourly views/forwards/reactions snapshot: the first sync took it, the second was too soon.
+    history = await stack.repos.metrics.post_series(channel_id=channel_id, message_id=new_id)
+    assert len(history) == 1 and history[0].values['views'] != 4242
+    assert set(history[0].values) == {'views', 'forwards', 'replies', 'reactions'}
 
 
 async def _status(stack, job_id, status):
