@@ -371,7 +371,8 @@ class SyncService:
             progress = {'done': job.progress.done, 'total': job.progress.total, 'eta_seconds': job.eta_seconds,
                         'status': job.status.value if hasattr(job.status, 'value') else job.status,
                         'wait_until': job.wait_until}
+        status = SyncStatus(channel.state.status)
+        if progress is not None and job.status in (JobStatus.WAITING, JobStatus.PAUSED):
+            status = SyncStatus(job.status.value)  # the job changes first; the channel's copy follows a moment later
         return {'posts_stored': channel.state.posts_stored, 'last_synced_at': channel.state.last_synced_at,
-                'sync_status': channel.state.status.value if hasattr(channel.state.status, 'value')
-                else channel.state.status,
-                'progress': progress, 'job_id': channel.state.job_id}
+                'sync_status': status.value, 'progress': progress, 'job_id': channel.state.job_id}

@@ -192,9 +192,14 @@ async def test_pause_resume_and_cancel(stack, telegram_dc):
     await eventually(started)
     paused = await stack.sync.pause(job.id)
     assert paused.status == JobStatus.PAUSED
-    await asyncio.sleep(0.5)
-    frozen = (await stack.repos.jobs.get(job.id)).progress.done
-    await asyncio.sleep(0.5)
+
+    async def settled_progress():  # a batch already being written when the pause came may still land
+        before = (await stack.repos.jobs.get(job.id)).progress.done
+        await asyncio.sleep(0.5)
+        after = (await stack.repos.jobs.get(job.id)).progress.done
+        return after if after == before else None
+    frozen = await eventually(settled_progress, timeout=10)
+    await asyncio.sleep(1)
     still = await stack.repos.jobs.get(job.id)
     assert still.status == JobStatus.PAUSED and still.progress.done == frozen < 3000
     stack.sync.pace_seconds = 0
