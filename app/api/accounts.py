@@ -7,7 +7,6 @@ from pydantic import BaseModel, Field
 from app.api.deps import ServicesDep
 from app.api.errors import ApiError
 from app.mtproto.accounts import AccountInfo, AccountManager
-from app.mtproto.errors import LoginError
 from app.mtproto.login import LoginService, LoginStep
 
 router = APIRouter(prefix='/mtproto', tags=['accounts'])
@@ -40,11 +39,6 @@ class LogoutAnswer(BaseModel):
     status: str  # 'logged_out' (Telegram session ended, record kept as revoked) or 'removed'
 
 
-def _api_error(error: LoginError) -> ApiError:
-    headers = {'Retry-After': str(error.retry_after)} if error.retry_after is not None else None
-    return ApiError(error.status, error.code, error.message, headers=headers)
-
-
 def _ready(services) -> None:
     database = getattr(services, 'database', None)
     if database is not None and not getattr(database, 'ready', True):
@@ -68,64 +62,43 @@ def _accounts(services) -> AccountManager:
 @router.post('/auth/start', response_model=LoginStep, response_model_exclude_none=True)
 async def auth_start(body: StartBody, services: ServicesDep) -> LoginStep:
     """Send a login code to the phone. Answers {account_id, status: code_sent, code_type, timeout}."""
-    try:
-        return await _logins(services).start(body.phone)
-    except LoginError as error:
-        raise _api_error(error) from None
+    return await _logins(services).start(body.phone)
 
 
 @router.post('/auth/verify', response_model=LoginStep, response_model_exclude_none=True)
 async def auth_verify(body: VerifyBody, services: ServicesDep) -> LoginStep:
     """Check the code. Answers status authorized, or password_required with the password hint."""
-    try:
-        return await _logins(services).verify(body.account_id, body.code)
-    except LoginError as error:
-        raise _api_error(error) from None
+    return await _logins(services).verify(body.account_id, body.code)
 
 
 @router.post('/auth/password', response_model=LoginStep, response_model_exclude_none=True)
 async def auth_password(body: PasswordBody, services: ServicesDep) -> LoginStep:
     """Check the two-step verification password."""
-    try:
-        return await _logins(services).password(body.account_id, body.password)
-    except LoginError as error:
-        raise _api_error(error) from None
+    return await _logins(services).password(body.account_id, body.password)
 
 
 @router.post('/auth/resend', response_model=LoginStep, response_model_exclude_none=True)
 async def auth_resend(body: AccountBody, services: ServicesDep) -> LoginStep:
     """Send the code again (Telegram picks the next way, e.g. SMS)."""
-    try:
-        return await _logins(services).resend(body.account_id)
-    except LoginError as error:
-        raise _api_error(error) from None
+    return await _logins(services).resend(body.account_id)
 
 
 @router.post('/auth/cancel', response_model=LoginStep, response_model_exclude_none=True)
 async def auth_cancel(body: AccountBody, services: ServicesDep) -> LoginStep:
     """Abandon a pending login and close its connection."""
-    try:
-        return await _logins(services).cancel(body.account_id)
-    except LoginError as error:
-        raise _api_error(error) from None
+    return await _logins(services).cancel(body.account_id)
 
 
 @router.post('/auth/qr', response_model=LoginStep, response_model_exclude_none=True)
 async def auth_qr(services: ServicesDep, body: QrStartBody | None = None) -> LoginStep:
     """Start a QR login. Answers {account_id, url: tg://login?token=..., expires_at}; show `url` as a QR code."""
-    try:
-        return await _logins(services).start_qr()
-    except LoginError as error:
-        raise _api_error(error) from None
+    return await _logins(services).start_qr()
 
 
 @router.get('/auth/qr/{account_id}', response_model=LoginStep, response_model_exclude_none=True)
 async def auth_qr_status(account_id: str, services: ServicesDep) -> LoginStep:
     """Where a QR login stands: qr_pending (with the current url), password_required, authorized or expired."""
-    try:
-        return await _logins(services).qr_status(account_id)
-    except LoginError as error:
-        raise _api_error(error) from None
+    return await _logins(services).qr_status(account_id)
 
 
 @router.get('/accounts', response_model=list[AccountInfo])

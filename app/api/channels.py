@@ -14,7 +14,7 @@ from app.api.jobs import job_view, sync_service
 from app.db.models import Channel
 from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_record, stream_export
-from app.mtproto.channels import ChannelError, ChannelService
+from app.mtproto.channels import ChannelService
 from app.services import Services
 
 router = APIRouter(prefix='/mtproto')
@@ -24,11 +24,6 @@ class AddChannelBody(BaseModel):
     ref: str = Field(min_length=1, max_length=500, description='@name, name, t.me/name, t.me/+hash, -100123, ...')
     account_id: str | None = None
     join: bool = False
-
-
-def api_error(error: ChannelError) -> ApiError:
-    headers = {'Retry-After': str(error.retry_after)} if error.retry_after is not None else None
-    return ApiError(error.status, error.code, error.message, headers=headers)
 
 
 def channel_service(services: Services) -> ChannelService:
@@ -68,10 +63,7 @@ async def _get_channel(services: Services, channel_id: int) -> Channel:
 @router.post('/channels')
 async def add_channel(body: AddChannelBody, services: ServicesDep, response: Response) -> dict[str, Any]:
     """Add a channel. An invite link without `join: true` answers with a preview to confirm."""
-    try:
-        result = await channel_service(services).add(body.ref, account_id=body.account_id, join=body.join)
-    except ChannelError as error:
-        raise api_error(error) from None
+    result = await channel_service(services).add(body.ref, account_id=body.account_id, join=body.join)
     if result.needs_join:
         preview = result.preview
         return {'needs_join': True, 'preview': {'title': preview.title, 'participants_count':
@@ -102,10 +94,7 @@ async def delete_channel(channel_id: int, services: ServicesDep) -> dict[str, An
 @router.post('/channels/{channel_id}/sync', status_code=202)
 async def sync_channel(channel_id: int, services: ServicesDep) -> dict[str, Any]:
     await _get_channel(services, channel_id)
-    try:
-        job = await sync_service(services).enqueue(channel_id)
-    except ChannelError as error:
-        raise api_error(error) from None
+    job = await sync_service(services).enqueue(channel_id)
     return job_view(job)
 
 

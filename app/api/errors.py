@@ -10,6 +10,8 @@ from loguru import logger
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.mtproto.errors import ServiceError
+
 STATUS_CODES = {400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND',
                 405: 'METHOD_NOT_ALLOWED', 409: 'CONFLICT', 413: 'TOO_LARGE', 422: 'BAD_REQUEST',
                 429: 'TOO_MANY_REQUESTS', 500: 'INTERNAL', 503: 'UNAVAILABLE'}
@@ -43,6 +45,12 @@ async def _api_error(_: Request, error: Exception) -> JSONResponse:
     return error_response(error.status, error.code, error.message, error.headers)
 
 
+async def _service_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ServiceError)
+    headers = {'Retry-After': str(error.retry_after)} if error.retry_after is not None else None
+    return error_response(error.status, error.code, error.message, headers)
+
+
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     return error_response(400, 'BAD_REQUEST', _describe_validation(list(error.errors())))
@@ -57,6 +65,7 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """ApiError and validation errors everywhere; other HTTP errors in the JSON format under /api."""
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PyMongoError, _database_error)
     for status in (401, 403, 404, 405):

@@ -13,6 +13,7 @@ from loguru import logger
 from telethon import TelegramClient, errors, functions, types
 
 from app.db.models import Channel, Metric, MetricKind
+from app.mtproto.errors import ServiceError
 from app.mtproto.mapping import channel_from_tl, photo_data_url
 from app.mtproto.refs import ChannelIdRef, ChannelRef, InviteRef, RefError, UsernameRef, parse_ref
 
@@ -28,13 +29,8 @@ class ClientProvider(Protocol):
     def client(self, account_id: str) -> TelegramClient | None: ...
 
 
-class ChannelError(Exception):
-    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after
+class ChannelError(ServiceError):
+    """A channel could not be resolved, added or synced."""
 
 
 @dataclass

@@ -20,8 +20,8 @@ class LoginState(StrEnum):
 TERMINAL_STATES = frozenset({LoginState.AUTHORIZED, LoginState.EXPIRED, LoginState.CANCELLED, LoginState.FAILED})
 
 
-class LoginError(Exception):
-    """A login step failed; `status`/`code`/`message` are what the API answers and the page shows."""
+class ServiceError(Exception):
+    """A service refused or failed a request; `status`/`code`/`message` are what the API answers and pages show."""
 
     def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
@@ -29,6 +29,10 @@ class LoginError(Exception):
         self.code = code
         self.message = message
         self.retry_after = retry_after
+
+
+class LoginError(ServiceError):
+    """A login step failed."""
 
 
 @dataclass(frozen=True)
