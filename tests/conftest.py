@@ -150,6 +150,14 @@ async def app_services(user):
     return services
 
 
+@pytest.fixture
+async def api(user, app_services, app_env):
+    """An HTTP client for the app running under `user`, sending the API token."""
+    client = user.http_client
+    client.headers['Authorization'] = f'Bearer {app_env["API_TOKEN"]}'
+    return client
+
+
 # ---------------------------------------------------------------- logs
 
 class LogCapture:

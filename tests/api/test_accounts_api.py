@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import httpx
 import pytest
 
 from tests.conftest import LogCapture
@@ -13,13 +12,6 @@ from tests.conftest import LogCapture
 @pytest.fixture
 def app_extra_env(telegram_dc) -> dict[str, str]:
     return telegram_dc.env()
-
-
-@pytest.fixture
-async def api(user, app_services, app_env) -> httpx.AsyncClient:
-    client = user.http_client
-    client.headers['Authorization'] = f'Bearer {app_env["API_TOKEN"]}'
-    return client
 
 
 async def start(api, phone: str) -> dict:

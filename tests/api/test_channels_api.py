@@ -8,20 +8,12 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 
 @pytest.fixture
 def app_extra_env(telegram_dc) -> dict[str, str]:
     return telegram_dc.env()
-
-
-@pytest.fixture
-async def api(user, app_services, app_env) -> httpx.AsyncClient:
-    client = user.http_client
-    client.headers['Authorization'] = f'Bearer {app_env["API_TOKEN"]}'
-    return client
 
 
 async def log_in(telegram_dc, api, x: int = 8) -> tuple[str, int]:
