@@ -5,22 +5,15 @@ import uuid
 
 import pytest
 from nicegui.testing import Screen
-from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.conftest import ADMIN_PASSWORD
+from tests.support import visible
 
 
 @pytest.fixture
 def app_extra_env(telegram_dc) -> dict[str, str]:
     return telegram_dc.env()
-
-
-def visible(screen: Screen, css: str):
-    for element in screen.selenium.find_elements(By.CSS_SELECTOR, css):
-        if element.is_displayed():
-            return element
-    raise AssertionError(f'no visible {css}')
 
 
 def test_log_in_an_account_with_two_step_verification(screen: Screen, telegram_dc):

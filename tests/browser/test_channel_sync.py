@@ -11,18 +11,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.conftest import ADMIN_PASSWORD
+from tests.support import visible
 
 
 @pytest.fixture
 def app_extra_env(telegram_dc) -> dict[str, str]:
     return telegram_dc.env()
-
-
-def visible(screen: Screen, css: str):
-    for element in screen.selenium.find_elements(By.CSS_SELECTOR, css):
-        if element.is_displayed():
-            return element
-    raise AssertionError(f'no visible {css}')
 
 
 def log_in_account(telegram_dc, app_env) -> None:

@@ -9,7 +9,7 @@ from nicegui import ui
 from nicegui.testing import User
 
 from app.mtproto.login import LoginService
-from tests.conftest import ADMIN_PASSWORD
+from tests.support import sign_in
 
 WAIT = 150  # should_see retries (0.1 s each) for steps that talk to Telegram
 
@@ -20,10 +20,7 @@ def app_extra_env(telegram_dc) -> dict[str, str]:
 
 
 async def open_accounts(user: User) -> None:
-    await user.open('/login')
-    user.find(marker='password').type(ADMIN_PASSWORD)
-    user.find(marker='login').click()
-    await user.should_see('Channels', retries=WAIT)
+    await sign_in(user, retries=WAIT)
     await user.open('/dashboard/accounts')
 
 

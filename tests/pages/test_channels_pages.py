@@ -7,7 +7,7 @@ import uuid
 import pytest
 from nicegui.testing import User
 
-from tests.conftest import ADMIN_PASSWORD
+from tests.support import sign_in
 
 WAIT = 200  # should_see retries (0.1 s each) for steps that talk to Telegram
 
@@ -15,13 +15,6 @@ WAIT = 200  # should_see retries (0.1 s each) for steps that talk to Telegram
 @pytest.fixture
 def app_extra_env(telegram_dc) -> dict[str, str]:
     return telegram_dc.env()
-
-
-async def sign_in(user: User) -> None:
-    await user.open('/login')
-    user.find(marker='password').type(ADMIN_PASSWORD)
-    user.find(marker='login').click()
-    await user.should_see('Channels', retries=WAIT)
 
 
 async def telegram_account(telegram_dc, services, x: int = 4) -> int:
@@ -43,7 +36,7 @@ async def until(check, timeout: float = 30.0):
 
 
 async def test_empty_state_without_accounts(user: User, app_services):
-    await sign_in(user)
+    await sign_in(user, retries=WAIT)
     await user.open('/dashboard/channels')
     await user.should_see(marker='empty-state')
     await user.should_see('No channels yet')
@@ -54,7 +47,7 @@ async def test_add_several_refs_with_reasons_preview_join_and_the_table(telegram
     public = f'pg_{uuid.uuid4().hex[:8]}'
     telegram_dc.create_channel('Page Public', username=public, posts=150, seed=41)
     private = telegram_dc.create_channel('Page Private', private=True, posts=20, seed=42)
-    await sign_in(user)
+    await sign_in(user, retries=WAIT)
     await user.open('/dashboard/channels')
     await user.should_see(marker='channel-refs')
     user.find(marker='channel-refs').type(
@@ -97,7 +90,7 @@ async def test_detail_page_charts_search_filters_and_export_link(telegram_dc, us
     result = await app_services.channels.add(f'@{username}')
     channel_id = result.channel.id
     await until(lambda: _backfilled(app_services, channel_id))
-    await sign_in(user)
+    await sign_in(user, retries=WAIT)
     await user.open(f'/dashboard/channels/{channel_id}')
     await user.should_see('Detail about')
     await user.should_see('81 posts stored')
@@ -142,7 +135,7 @@ async def test_pause_resume_and_cancel_from_the_table(telegram_dc, user: User, a
     app_services.sync.pace_seconds = 0.2  # a slow backfill, so there is time to act on it
     username = f'pp_{uuid.uuid4().hex[:8]}'
     info = telegram_dc.create_channel('Slow Channel', username=username, posts=3000, seed=44)
-    await sign_in(user)
+    await sign_in(user, retries=WAIT)
     await user.open('/dashboard/channels')
     user.find(marker='channel-refs').type(f'@{username}')
     user.find(marker='add-channels').click()
