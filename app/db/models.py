@@ -225,6 +225,7 @@ class Job(Record):
     checkpoint: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     wait_until: datetime | None = None
+    wait_reason: str | None = None  # why a waiting job waits: WAIT_FLOOD or WAIT_NO_ACCOUNT (app.mtproto.sync)
     eta_seconds: float | None = None
     owner: str | None = None  # process id string of the runner, for crash recovery
     created_at: datetime = Field(default_factory=utcnow)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,8 +29,16 @@ if TYPE_CHECKING:
 
 MAX_JOBS_PER_ACCOUNT = 2
 NO_ACCOUNT_RETRY = 15  # seconds before a job without a usable account looks again
+WAIT_FLOOD = 'flood_wait'  # Telegram asked the accounts that can read the channel to wait
+WAIT_NO_ACCOUNT = 'no_account'  # no connected account can read the channel
 REVOKED_ERRORS = (errors.AuthKeyUnregisteredError, errors.SessionRevokedError, errors.UserDeactivatedError,
                   errors.AuthKeyDuplicatedError, errors.SessionExpiredError, errors.UserDeactivatedBanError)
+
+
+@dataclass(frozen=True)
+class Wait:
+    until: datetime
+    reason: str
 
 
 class Accounts(Protocol):
@@ -245,8 +254,9 @@ class SyncService:
             chosen = await self._choose_account(channel)
             if chosen is None:
                 continue  # its accounts are busy with other jobs: it stays queued until one finishes
-            if isinstance(chosen, datetime):
-                await self.repos.jobs.update(job.id, status=JobStatus.WAITING, wait_until=chosen)
+            if isinstance(chosen, Wait):
+                await self.repos.jobs.update(job.id, status=JobStatus.WAITING, wait_until=chosen.until,
+                                             wait_reason=chosen.reason)
                 await self.repos.channels.set_state(channel.id, status=SyncStatus.WAITING)
                 continue
             account_id, client = chosen
@@ -261,10 +271,10 @@ class SyncService:
     def _busy(self, account_id: str) -> int:
         return sum(1 for _, running_account in self._running.values() if running_account == account_id)
 
-    async def _choose_account(self, channel: Channel) -> tuple[str, TelegramClient] | datetime | None:
-        """A usable account that can read the channel; None while they are all busy; else when to look again."""
+    async def _choose_account(self, channel: Channel) -> tuple[str, TelegramClient] | Wait | None:
+        """A usable account that can read the channel; None while they are all busy; else how long to wait."""
         if self.accounts is None:
-            return utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY)
+            return Wait(utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
         connected = self.accounts.usable_account_ids()
         usable = [a for a in connected if self._busy(a) < MAX_JOBS_PER_ACCOUNT]
         if any(a in channel.access_hashes for a in connected) and not any(
@@ -287,7 +297,9 @@ class SyncService:
                 except ChannelError as error:
                     logger.info('account {} cannot read channel {}: {}', account_id, channel.id, error.message)
         waits = [w for a in channel.access_hashes if (w := self.accounts.flood_wait_until(a)) is not None]
-        return min(waits) if waits else utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY)
+        if waits:
+            return Wait(min(waits), WAIT_FLOOD)
+        return Wait(utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
 
     def _pacer(self, account_id: str) -> Pacer:
         if account_id not in self._pacers:
@@ -343,7 +355,7 @@ class SyncService:
             if self.accounts is not None:
                 await self.accounts.note_flood_wait(account_id, error.seconds)
             await self.repos.jobs.transition(job.id, to=JobStatus.WAITING, allowed_from=(JobStatus.RUNNING,),
-                                             wait_until=until)
+                                             wait_until=until, wait_reason=WAIT_FLOOD)
             await self.repos.channels.set_state(channel.id, status=SyncStatus.WAITING)
         except REVOKED_ERRORS as error:
             logger.warning('account {} lost its session while syncing channel {}', account_id, channel.id)
@@ -370,7 +382,7 @@ class SyncService:
         if job is not None and job.status in ACTIVE:
             progress = {'done': job.progress.done, 'total': job.progress.total, 'eta_seconds': job.eta_seconds,
                         'status': job.status.value if hasattr(job.status, 'value') else job.status,
-                        'wait_until': job.wait_until}
+                        'wait_until': job.wait_until, 'wait_reason': job.wait_reason}
         status = SyncStatus(channel.state.status)
         if progress is not None and job.status in (JobStatus.WAITING, JobStatus.PAUSED):
             status = SyncStatus(job.status.value)  # the job changes first; the channel's copy follows a moment later

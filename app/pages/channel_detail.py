@@ -121,7 +121,12 @@ class PostsList:
                 if post.media:
                     ui.badge(post.media.type, color='grey-6')
                 ui.space()
-                ui.label(f'👁 {post.views or 0:,}  ↪ {post.forwards or 0:,}  💬 {post.replies or 0:,}')
+                counters = (('visibility', post.views, 'views'), ('shortcut', post.forwards, 'forwards'),
+                            ('chat_bubble_outline', post.replies, 'replies'))
+                for icon, value, meaning in counters:
+                    with ui.row().classes('items-center gap-1 no-wrap').tooltip(meaning):
+                        ui.icon(icon, size='xs')
+                        ui.label(f'{value or 0:,}')
                 if post.reactions:
                     ui.label('  '.join(f'{r.emoji} {r.count}' for r in post.reactions[:6]))
             if post.text:

@@ -9,6 +9,7 @@ from nicegui import ui
 from app.db.models import Channel, JobStatus, utcnow
 from app.mtproto.channels import ChannelError
 from app.mtproto.refs import parse_refs
+from app.mtproto.sync import WAIT_NO_ACCOUNT
 from app.pages.layout import frame
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ def progress_text(stats: dict[str, Any]) -> str:
     status = progress.get('status')
     if status == JobStatus.WAITING.value and progress.get('wait_until'):
         left = max(0, int((progress['wait_until'] - utcnow()).total_seconds()))
+        if progress.get('wait_reason') == WAIT_NO_ACCOUNT:
+            return f'no connected account can read it: log one in on Accounts (next try in {left} s)'
         return f'waiting {left} s'
     if status == JobStatus.PAUSED.value:
         return 'paused'

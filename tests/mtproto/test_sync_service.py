@@ -12,7 +12,8 @@ from app.crypto import SecretBox
 from app.db.models import JobKind, JobStatus, utcnow
 from app.mtproto.accounts import AccountManager
 from app.mtproto.channels import ChannelService
-from app.mtproto.sync import SyncService
+from app.mtproto.sync import WAIT_NO_ACCOUNT, SyncService
+from app.pages.channels import progress_text
 from tests.mtproto.test_login_flows import make_settings
 
 
@@ -260,3 +261,18 @@ async def test_a_revoked_accounts_channels_move_to_another_account(stack, telegr
     assert done.account_id == second
     assert await stack.repos.posts.get(channel_id=channel_id, message_id=new_id)
     assert second in (await stack.repos.channels.get(channel_id)).access_hashes
+
+
+async def test_a_channel_no_account_can_read_says_so_instead_of_a_bare_countdown(stack, telegram_dc):
+    info = telegram_dc.create_channel('Orphaned', username=_name('noreader'), posts=20, seed=27)
+    channel_id = info['channel_id']
+    await stack.channels.add(f'@{info["username"]}', account_id=stack.account_id)
+    await stack.settle(channel_id)
+    telegram_dc.revoke_sessions(stack.user_id)
+    await eventually(lambda: stack.account_id not in stack.accounts.usable_account_ids(), timeout=30)
+
+    job = await stack.sync.enqueue(channel_id)
+    waiting = await eventually(lambda: _status(stack, job.id, JobStatus.WAITING), timeout=30)
+    assert waiting.wait_reason == WAIT_NO_ACCOUNT
+    stats = await stack.sync.channel_stats(await stack.repos.channels.get(channel_id))
+    assert 'log one in on Accounts' in progress_text(stats)
