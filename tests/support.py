@@ -1,6 +1,11 @@
 """Steps that many dashboard tests share."""
 from __future__ import annotations
 
+import asyncio
+import inspect
+from collections.abc import Callable
+from typing import Any
+
 from nicegui.testing import Screen, User
 from selenium.webdriver.common.by import By
 
@@ -21,3 +26,17 @@ def visible(screen: Screen, css: str):
         if element.is_displayed():
             return element
     raise AssertionError(f'no visible {css}')
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll `check` (plain or async) until it returns something truthy, and return that; fail after `timeout` s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError('condition not reached in time')
+        await asyncio.sleep(interval)

@@ -1,14 +1,16 @@
 """The channels and jobs JSON API end to end: the app as in production, the test DC, the real database."""
 from __future__ import annotations
 
-import asyncio
 import csv
+import functools
 import io
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from tests.support import eventually
 
 
 @pytest.fixture
@@ -26,13 +28,7 @@ async def log_in(telegram_dc, api, x: int = 8) -> tuple[str, int]:
     return started['account_id'], user_id
 
 
-async def until(check, timeout: float = 30.0):
-    for _ in range(int(timeout / 0.1)):
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError('condition not reached in time')
+until = functools.partial(eventually, timeout=30.0, interval=0.1)
 
 
 def _name(prefix: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -13,6 +14,7 @@ from app.db.models import AccountStatus
 from app.mtproto.accounts import AccountManager, LiveState
 from app.mtproto.errors import LoginError, LoginState
 from app.mtproto.login import LoginService
+from tests import support
 from tests.mtproto.test_login_flows import make_settings
 
 SECRET = 'a-test-secret-key-0123456789'
@@ -35,12 +37,7 @@ async def new_manager(telegram_dc, repos, tmp_path) -> AsyncIterator[Callable[..
         await manager.stop()
 
 
-async def eventually(check: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError('condition not reached in time')
-        await asyncio.sleep(0.05)
+eventually = functools.partial(support.eventually, timeout=10.0)
 
 
 async def log_in(telegram_dc, logins: LoginService, x: int, password: str | None = None) -> tuple[str, int, str]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -15,19 +14,7 @@ from app.mtproto.channels import ChannelService
 from app.mtproto.sync import WAIT_NO_ACCOUNT, SyncService
 from app.pages.channels import progress_text
 from tests.mtproto.test_login_flows import make_settings
-
-
-async def eventually(check: Callable, timeout: float = 20.0, interval: float = 0.05):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError('condition not reached in time')
-        await asyncio.sleep(interval)
+from tests.support import eventually
 
 
 class Stack:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 
 import pytest
 from nicegui.testing import User
 
-from tests.support import sign_in
+from tests.support import eventually, sign_in
 
 WAIT = 200  # should_see retries (0.1 s each) for steps that talk to Telegram
 
@@ -26,13 +27,7 @@ async def telegram_account(telegram_dc, services, x: int = 4) -> int:
     return user_id
 
 
-async def until(check, timeout: float = 30.0):
-    for _ in range(int(timeout / 0.1)):
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError('condition not reached in time')
+until = functools.partial(eventually, timeout=30.0, interval=0.1)
 
 
 async def test_empty_state_without_accounts(user: User, app_services):
