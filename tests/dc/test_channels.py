@@ -14,21 +14,14 @@ def unique(prefix: str) -> str:
 
 @pytest.fixture
 async def user(telegram_dc):
-    client = telegram_dc.make_client()
-    phone = telegram_dc.new_phone(1)
-    user_id = telegram_dc.create_user(phone, 'Reader')
-    await telegram_dc.login(client, phone)
-    client.user_id = user_id
+    client = await telegram_dc.signed_in_client('Reader')
     yield client
     await client.disconnect()
 
 
 @pytest.fixture
 async def second_user(telegram_dc):
-    client = telegram_dc.make_client()
-    phone = telegram_dc.new_phone(1)
-    telegram_dc.create_user(phone, 'Other reader')
-    await telegram_dc.login(client, phone)
+    client = await telegram_dc.signed_in_client('Other reader')
     yield client
     await client.disconnect()
 

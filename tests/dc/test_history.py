@@ -23,10 +23,7 @@ def channel(telegram_dc):
 
 @pytest.fixture
 async def reader(telegram_dc):
-    client = telegram_dc.make_client()
-    phone = telegram_dc.new_phone(1)
-    telegram_dc.create_user(phone, 'Historian')
-    await telegram_dc.login(client, phone)
+    client = await telegram_dc.signed_in_client('Historian')
     yield client
     await client.disconnect()
 

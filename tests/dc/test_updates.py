@@ -32,10 +32,7 @@ class Inbox:
 
 @pytest.fixture
 async def member(telegram_dc):
-    client = telegram_dc.make_client()
-    phone = telegram_dc.new_phone(1)
-    telegram_dc.create_user(phone, 'Subscriber')
-    await telegram_dc.login(client, phone)
+    client = await telegram_dc.signed_in_client('Subscriber')
     name = f'live_{uuid.uuid4().hex[:10]}'
     info = telegram_dc.create_channel('Live', username=name, posts=10, seed=5)
     await client(functions.channels.JoinChannelRequest(name))

@@ -126,6 +126,15 @@ class DcHandle:
         except SessionPasswordNeededError:
             return await client.sign_in(password=password)
 
+    async def signed_in_client(self, first_name: str) -> TelegramClient:
+        """A connected client of a new user with a fresh phone number; `client.user_id` is that user's id."""
+        client = self.make_client()
+        phone = self.new_phone(1)
+        user_id = self.create_user(phone, first_name)
+        await self.login(client, phone)
+        client.user_id = user_id
+        return client
+
 
 @pytest.fixture(scope='session')
 def telegram_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DcHandle]:
