@@ -37,10 +37,8 @@ class MetricsRepo:
                      now: datetime | None = None, limit: int = 2000) -> list[Metric]:
         """Snapshots oldest first within the last `days`, at most `limit` (the newest ones)."""
         since = (now or utcnow()) - timedelta(days=days)
-        docs = await self.collection.find(
-            {'channel_id': channel_id, 'kind': kind.value, 'at': {'$gte': since}}).to_list()
-        docs.sort(key=lambda d: d['at'])
-        return [Metric.from_doc({k: v for k, v in d.items() if k != '_id'}) for d in docs[-limit:]]
+        return await self._oldest_first({'channel_id': channel_id, 'kind': kind.value, 'at': {'$gte': since}},
+                                        newest=limit)
 
     async def latest_at(self, *, channel_id: int, kind: MetricKind) -> datetime | None:
         doc = await self.collection.find_one({'channel_id': channel_id, 'kind': kind.value},
@@ -49,9 +47,15 @@ class MetricsRepo:
 
     async def post_series(self, *, channel_id: int, message_id: int) -> list[Metric]:
         """One post's snapshots, oldest first."""
-        docs = await self.collection.find(
-            {'channel_id': channel_id, 'kind': MetricKind.POST.value, 'message_id': message_id}).to_list()
+        return await self._oldest_first({'channel_id': channel_id, 'kind': MetricKind.POST.value,
+                                         'message_id': message_id})
+
+    async def _oldest_first(self, query: dict, *, newest: int | None = None) -> list[Metric]:
+        """Matching snapshots oldest first; with `newest`, only that many of the most recent ones."""
+        docs = await self.collection.find(query).to_list()
         docs.sort(key=lambda d: d['at'])
+        if newest is not None:
+            docs = docs[-newest:]
         return [Metric.from_doc({k: v for k, v in d.items() if k != '_id'}) for d in docs]
 
     async def delete_channel(self, *, channel_id: int) -> None:
