@@ -168,7 +168,11 @@ class SyncService:
         job = await self.repos.jobs.transition(job_id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
         if job is not None:
             self._cancel_task(job_id, JobStatus.CANCELLED)
-            await self.repos.channels.set_state(job.channel_id, status=SyncStatus.IDLE)
+            channel = await self.repos.channels.get(job.channel_id)
+            if channel is not None:  # the cancelled run stands for this interval's: no new one right away
+                await self.repos.channels.set_state(
+                    channel.id, status=SyncStatus.IDLE,
+                    next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
         return job
 
     async def set_enabled(self, channel_id: int, enabled: bool) -> None:

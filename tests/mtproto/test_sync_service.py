@@ -196,10 +196,13 @@ async def test_pause_resume_and_cancel(stack, telegram_dc):
     await eventually(lambda: _status(stack, job.id, JobStatus.DONE), timeout=60)
     assert await stack.repos.posts.count(channel_id=channel_id) == 3000
 
+    await stack.repos.channels.set_state(channel_id, next_sync_at=utcnow())  # due, as right after any backfill
     sync_job = await stack.sync.enqueue(channel_id)
     cancelled = await stack.sync.cancel(sync_job.id)
     assert cancelled.status == JobStatus.CANCELLED
     assert await stack.repos.jobs.active_for_channel(channel_id) is None
+    await asyncio.sleep(3 * stack.sync.tick_seconds)  # the schedule must not start another one straight away
+    assert (await stack.repos.jobs.latest_for_channel(channel_id)).id == sync_job.id
 
 
 async def test_unfinished_job_of_a_dead_process_is_resumed_from_its_checkpoint(stack, telegram_dc, repos):
