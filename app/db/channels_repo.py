@@ -88,6 +88,13 @@ class ChannelsRepo:
         docs = await self.collection.find({'state.next_sync_at': {'$lte': now or utcnow()}}).to_list()
         return [Channel.from_doc(doc) for doc in docs if doc.get('sync', {}).get('enabled', True)]
 
+    async def claim_due(self, channel_id: int, *, next_sync_at: datetime, now: datetime | None = None) -> bool:
+        """Move a due channel's next sync to `next_sync_at`; False when it is no longer due (someone else acted)."""
+        result = await self.collection.update_one(
+            {'_id': channel_id, 'state.next_sync_at': {'$lte': now or utcnow()}},
+            {'$set': {'state.next_sync_at': next_sync_at, 'updated_at': utcnow()}})
+        return result.modified_count == 1
+
     async def by_username(self, username: str) -> Channel | None:
         doc = await self.collection.find_one({'username': {'$regex': f'^{username}$', '$options': 'i'}})
         return Channel.from_doc(doc) if doc else None

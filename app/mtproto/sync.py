@@ -165,8 +165,10 @@ class SyncService:
         return job
 
     async def cancel(self, job_id: str) -> Job | None:
-        job = await self.repos.jobs.transition(job_id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
-        if job is not None:
+        async with self._enqueue_lock:  # so the scheduler cannot queue a new job between these two writes
+            job = await self.repos.jobs.transition(job_id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
+            if job is None:
+                return None
             self._cancel_task(job_id, JobStatus.CANCELLED)
             channel = await self.repos.channels.get(job.channel_id)
             if channel is not None:  # the cancelled run stands for this interval's: no new one right away
@@ -233,11 +235,13 @@ class SyncService:
 
     async def _schedule_due(self) -> None:
         for channel in await self.repos.channels.due():
-            if await self.repos.jobs.active_for_channel(channel.id) is None:
-                await self.enqueue(channel.id)
-            else:
-                await self.repos.channels.set_state(
-                    channel.id, next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
+            async with self._enqueue_lock:
+                # the list may be stale: a cancel or a finished job since then has moved the channel's next sync
+                next_sync = utcnow() + timedelta(seconds=channel.sync.interval_seconds)
+                if not await self.repos.channels.claim_due(channel.id, next_sync_at=next_sync):
+                    continue
+                if await self.repos.jobs.active_for_channel(channel.id) is None:
+                    await self._enqueue(channel.id, None)
 
     async def _dispatch(self) -> None:
         now = utcnow()

@@ -20,6 +20,10 @@ async def test_channel_metadata_upsert_keeps_state_and_hashes_per_account(repos)
     assert (await repos.channels.by_username('ONE_CHAN')) is None  # username cleared by the rename
     assert await repos.channels.due() == []  # a new channel's backfill is started by whoever adds it
     assert len(await repos.channels.due(now=utcnow() + timedelta(seconds=301))) == 1  # then it syncs on schedule
+    later = utcnow() + timedelta(seconds=301)
+    assert await repos.channels.claim_due(77, next_sync_at=later + timedelta(seconds=300), now=later)
+    assert not await repos.channels.claim_due(77, next_sync_at=later, now=later)  # only one scheduler wins it
+    assert await repos.channels.due(now=later) == []
 
 
 async def test_metrics_series(repos):
