@@ -26,6 +26,12 @@ class AddChannelBody(BaseModel):
     join: bool = False
 
 
+class ScheduleBody(BaseModel):
+    sync_enabled: bool | None = Field(default=None, description='false stops scheduled syncs; "sync now" still works')
+    interval_seconds: int | None = Field(default=None, ge=60, le=7 * 86400,
+                                         description='seconds between scheduled syncs, 60 to 604800')
+
+
 def channel_service(services: Services) -> ChannelService:
     database = getattr(services, 'database', None)
     if database is not None and not getattr(database, 'ready', True):
@@ -89,6 +95,17 @@ async def delete_channel(channel_id: int, services: ServicesDep) -> dict[str, An
     await _get_channel(services, channel_id)
     await sync_service(services).delete_channel(channel_id)
     return {'id': channel_id, 'deleted': True}
+
+
+@router.patch('/channels/{channel_id}')
+async def update_schedule(channel_id: int, body: ScheduleBody, services: ServicesDep) -> dict[str, Any]:
+    """Change a channel's sync schedule: `{"sync_enabled": false}` or `{"interval_seconds": 900}`."""
+    await _get_channel(services, channel_id)
+    if body.sync_enabled is None and body.interval_seconds is None:
+        raise ApiError(400, 'BAD_REQUEST', 'Send `sync_enabled` and/or `interval_seconds` to change the schedule.')
+    await sync_service(services).set_schedule(channel_id, enabled=body.sync_enabled,
+                                              interval_seconds=body.interval_seconds)
+    return await channel_view(services, await _get_channel(services, channel_id))
 
 
 @router.post('/channels/{channel_id}/sync', status_code=202)

@@ -177,8 +177,14 @@ class SyncService:
                     next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
         return job
 
-    async def set_enabled(self, channel_id: int, enabled: bool) -> None:
-        await self.repos.channels.set_sync_settings(channel_id, enabled=enabled)
+    async def set_schedule(self, channel_id: int, *, enabled: bool | None = None,
+                           interval_seconds: int | None = None) -> None:
+        """Turn scheduled syncs on or off and/or change their interval; the next one is due one interval from now."""
+        await self.repos.channels.set_sync_settings(channel_id, enabled=enabled, interval_seconds=interval_seconds)
+        channel = await self.repos.channels.get(channel_id)
+        if channel is not None and channel.sync.enabled:
+            await self.repos.channels.set_state(
+                channel_id, next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
 
     async def delete_channel(self, channel_id: int) -> bool:
         active = await self.repos.jobs.active_for_channel(channel_id)

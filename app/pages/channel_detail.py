@@ -1,7 +1,7 @@
 """/dashboard/channels/{id}: metadata and totals, charts, the searchable posts list and exports of the filter."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -9,7 +9,7 @@ from fastapi import HTTPException
 from fastapi.responses import StreamingResponse
 from nicegui import app, ui
 
-from app.db.models import Channel, MetricKind, Post, utcnow
+from app.db.models import Channel, MetricKind, Post
 from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_link, stream_export
 from app.pages.channels import STATUS_COLORS, ago, avatar, progress_text
@@ -210,11 +210,7 @@ async def header(services: Services, channel: Channel) -> None:
 
                 async def set_interval(event) -> None:
                     seconds = int(event.value)
-                    await services.repos.channels.set_sync_settings(
-                        channel.id, enabled=seconds > 0, interval_seconds=seconds or None)
-                    if seconds:
-                        await services.repos.channels.set_state(channel.id,
-                                                                next_sync_at=utcnow() + timedelta(seconds=seconds))
+                    await services.sync.set_schedule(channel.id, enabled=seconds > 0, interval_seconds=seconds or None)
                     ui.notify('Sync schedule saved')
                 ui.select(options, value=current, label='Sync', on_change=set_interval) \
                     .props('dense outlined').classes('w-36').mark('sync-interval')

@@ -106,6 +106,19 @@ async def test_add_backfill_page_search_and_export(telegram_dc, api, app_service
     conflict = await api.post(f'/api/mtproto/jobs/{job["id"]}/pause')
     assert conflict.status_code == 409 and conflict.json()['error']['code'] == 'JOB_STATE'
 
+    path = f'/api/mtproto/channels/{info["channel_id"]}'
+    hourly = await api.patch(path, json={'interval_seconds': 3600})
+    assert hourly.status_code == 200
+    assert hourly.json()['sync'] == {'enabled': True, 'interval_seconds': 3600, 'refresh_days': 7}
+    next_sync = datetime.fromisoformat(hourly.json()['state']['next_sync_at'])
+    assert timedelta(minutes=59) < next_sync.replace(tzinfo=next_sync.tzinfo or UTC) - datetime.now(UTC)
+    off = await api.patch(path, json={'sync_enabled': False})
+    assert off.json()['sync'] == {'enabled': False, 'interval_seconds': 3600, 'refresh_days': 7}
+    for body in ({}, {'interval_seconds': 5}, {'sync_enabled': 'maybe'}):
+        bad = await api.patch(path, json=body)
+        assert bad.status_code == 400 and bad.json()['error']['message'], body
+    assert (await api.patch('/api/mtproto/channels/1', json={'sync_enabled': True})).status_code == 404
+
     deleted = await api.delete(f'/api/mtproto/channels/{info["channel_id"]}')
     assert deleted.status_code == 200
     missing = await api.get(f'/api/mtproto/channels/{info["channel_id"]}')
