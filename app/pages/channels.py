@@ -90,9 +90,27 @@ class AddChannels:
             self.refs = ui.textarea(
                 placeholder='One per line: @name, t.me/name, t.me/+invite, t.me/c/123/45, -100123…',
             ).props('outlined autogrow').classes('w-full').mark('channel-refs')
-            self.button = ui.button('Add', icon='add', on_click=self.add).classes('add-channels-button') \
-                .mark('add-channels')
+            with ui.row().classes('items-center gap-4'):
+                self.button = ui.button('Add', icon='add', on_click=self.add).classes('add-channels-button') \
+                    .mark('add-channels')
+                # only worth a choice when several accounts could read it; by default the first that can does
+                self.account = ui.select({None: 'any connected account'}, value=None, label='Read through') \
+                    .props('dense outlined options-dense').classes('w-64').mark('add-account')
+                self.account.set_visibility(False)
             self.results = ui.column().classes('w-full gap-1').mark('add-results')
+
+    async def load_accounts(self) -> None:
+        """Offer the connected accounts as a choice once there is more than one."""
+        accounts = self.services.accounts
+        infos = await accounts.list_accounts() if accounts is not None else []
+        usable = set(accounts.usable_account_ids()) if accounts is not None else set()
+        options: dict[str | None, str] = {None: 'any connected account'}
+        for info in infos:
+            if info.id in usable:
+                handle = f' (@{info.username})' if info.username else ''
+                options[info.id] = f'{info.display_name}{handle}'
+        self.account.set_options(options, value=self.account.value if self.account.value in options else None)
+        self.account.set_visibility(len(options) > 2)
 
     async def add(self) -> None:
         refs = parse_refs(self.refs.value or '')
@@ -113,7 +131,7 @@ class AddChannels:
     async def _add_one(self, ref: str, *, join: bool, row: ui.row | None = None) -> None:
         assert self.services.channels is not None
         try:
-            result = await self.services.channels.add(ref, join=join)
+            result = await self.services.channels.add(ref, account_id=self.account.value, join=join)
         except ChannelError as error:
             self._line(ref, 'error', 'negative', error.message, row)
             return
@@ -272,7 +290,9 @@ def register(services: Services) -> None:
             async def changed() -> None:
                 if table is not None:
                     await table.refresh(force=True)
-            AddChannels(services, changed)
+            form = AddChannels(services, changed)
+            await form.load_accounts()
             table = ChannelTable(services)
             await table.refresh(force=True)
             ui.timer(1.0, table.refresh)
+            ui.timer(5.0, form.load_accounts)

@@ -18,13 +18,13 @@ def app_extra_env(telegram_dc) -> dict[str, str]:
     return telegram_dc.env()
 
 
-async def telegram_account(telegram_dc, services, x: int = 4) -> int:
+async def telegram_account(telegram_dc, services, x: int = 4, name: str = 'PageReader') -> str:
+    """Log a new test user in through the app's login service; returns its account id."""
     phone = telegram_dc.new_phone(x)
-    user_id = telegram_dc.create_user(phone, 'PageReader')
+    telegram_dc.create_user(phone, name)
     step = await services.logins.start(phone)
-    step = await services.logins.verify(step.account_id, str(x) * 5)
-    assert step.status == 'authorized'
-    return user_id
+    assert (await services.logins.verify(step.account_id, str(x) * 5)).status == 'authorized'
+    return step.account_id
 
 
 until = functools.partial(eventually, timeout=30.0, interval=0.1)
@@ -154,3 +154,21 @@ async def test_pause_resume_and_cancel_from_the_table(telegram_dc, user: User, a
 
 async def _job_status(services, job_id, status):
     return (await services.repos.jobs.get(job_id)).status == status
+
+
+async def test_choose_the_account_that_reads_a_new_channel(telegram_dc, user: User, app_services):
+    account_ids = [await telegram_account(telegram_dc, app_services, x, name)
+                   for x, name in ((6, 'First Reader'), (7, 'Second Reader'))]
+    public = f'pg_{uuid.uuid4().hex[:8]}'
+    info = telegram_dc.create_channel('Chosen Reader', username=public, posts=10, seed=44)
+    await sign_in(user, retries=WAIT)
+    await user.open('/dashboard/channels')
+    await user.should_see(marker='add-account', retries=WAIT)  # hidden while only one account could be chosen
+    choice = user.find(marker='add-account').elements.pop()
+    assert 'Second Reader' in choice.options[account_ids[1]]
+    choice.value = account_ids[1]
+    user.find(marker='channel-refs').type(f'@{public}')
+    user.find(marker='add-channels').click()
+    await user.should_see('added “Chosen Reader”', retries=WAIT)
+    stored = await app_services.repos.channels.get(info['channel_id'])
+    assert list(stored.access_hashes) == [account_ids[1]]
