@@ -95,7 +95,7 @@ class AddChannels:
                     .mark('add-channels')
                 # only worth a choice when several accounts could read it; by default the first that can does
                 self.account = ui.select({None: 'any connected account'}, value=None, label='Read through') \
-                    .props('dense outlined options-dense').classes('w-64').mark('add-account')
+                    .props('dense outlined options-dense').classes('w-80').mark('add-account')
                 self.account.set_visibility(False)
             self.results = ui.column().classes('w-full gap-1').mark('add-results')
 
