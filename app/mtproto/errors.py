@@ -113,17 +113,16 @@ LOGIN_ERRORS: dict[type[Exception], ErrorRule] = {
         None, 429, 'FLOOD_WAIT', 'Telegram asks to wait {seconds} seconds before trying again.'),
 }
 
-_FALLBACKS: list[tuple[type[Exception], ErrorRule]] = [
+_FALLBACKS: list[tuple[type[BaseException] | tuple[type[BaseException], ...], ErrorRule]] = [
     (errors.FloodError, ErrorRule(None, 429, 'FLOOD', 'Telegram asks to slow down. Wait a minute and try again.')),
     (errors.UnauthorizedError, ErrorRule(_START_AGAIN, 409, 'UNAUTHORIZED', _REVOKED)),
     (errors.ServerError, ErrorRule(None, 502, 'TELEGRAM_SERVER_ERROR',
                                    'Telegram had an internal problem. Try again in a moment.')),
     (errors.RPCError, ErrorRule(None, 502, 'TELEGRAM_ERROR', 'Telegram answered with an error: {name}.')),
-    (ConnectionError, ErrorRule(None, 503, 'TELEGRAM_UNREACHABLE',
-                                'Cannot reach Telegram right now. Check the network and try again.')),
     (TimeoutError, ErrorRule(None, 503, 'TELEGRAM_TIMEOUT', 'Telegram did not answer in time. Try again.')),
-    (OSError, ErrorRule(None, 503, 'TELEGRAM_UNREACHABLE',
-                        'Cannot reach Telegram right now. Check the network and try again.')),
+    # refused, reset, or closed mid-answer (asyncio.IncompleteReadError is an EOFError)
+    ((OSError, EOFError), ErrorRule(None, 503, 'TELEGRAM_UNREACHABLE',
+                                    'Cannot reach Telegram right now. Check the network and try again.')),
 ]
 
 # Errors after which the stored session is useless: the account must log in again.

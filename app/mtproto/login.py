@@ -42,6 +42,8 @@ WAITING_FOR = {
 }
 FINISHED_KEEP_SECONDS = 600.0
 CONNECT_TIMEOUT = 30.0
+CONNECT_ATTEMPTS = 3  # a fresh connection, and a fresh key exchange, for each
+CONNECT_RETRY_SECONDS = 1.0
 
 
 class LoginStep(BaseModel):
@@ -402,12 +404,20 @@ class LoginService:
             client = make_client(self.settings)
         except TelegramNotConfigured as exc:
             raise LoginError(503, 'TELEGRAM_NOT_CONFIGURED', str(exc)) from None
-        try:
-            await asyncio.wait_for(client.connect(), timeout=CONNECT_TIMEOUT)
-        except Exception as exc:
-            await _disconnect(client)
-            raise self._error(exc, 'connecting to Telegram') from None
-        return client
+        attempt = 1
+        while True:
+            try:
+                await asyncio.wait_for(client.connect(), timeout=CONNECT_TIMEOUT)
+                return client
+            except Exception as exc:
+                await _disconnect(client)
+                # a dropped connection or a refused key exchange is worth another try; a timeout already waited
+                retry = isinstance(exc, OSError | EOFError) and not isinstance(exc, TimeoutError)
+                if not retry or attempt == CONNECT_ATTEMPTS:
+                    raise self._error(exc, 'connecting to Telegram') from None
+            logger.info('Login: connecting to Telegram failed; trying again')
+            await asyncio.sleep(CONNECT_RETRY_SECONDS)
+            client, attempt = make_client(self.settings), attempt + 1
 
     @staticmethod
     def _error(exc: BaseException, doing: str) -> LoginError:

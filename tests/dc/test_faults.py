@@ -176,3 +176,32 @@ async def test_request_in_flight_survives_a_dropped_connection(dc: DcHandle) -> 
         assert cfg.this_dc == dc.dc_id
     finally:
         await client.disconnect()
+
+
+async def test_drop_closes_the_connection_and_telethon_sends_the_call_again(dc: DcHandle) -> None:
+    client = dc.make_client()
+    await client.connect()
+    try:
+        first = await client(functions.help.GetConfigRequest())
+        dc.add_fault('help.getConfig', 'DROP')
+        again = await asyncio.wait_for(client(functions.help.GetConfigRequest()), 15)
+        assert again.this_dc == first.this_dc and dc.dc.faults.pending() == []
+    finally:
+        await client.disconnect()
+
+
+async def test_drop_during_the_key_exchange_fails_that_connect_only(dc: DcHandle) -> None:
+    dc.add_fault('reqPqMulti', 'DROP')
+    dc.add_fault('*', 'INTERNAL')  # a fault for every call waits for the calls: the key exchange leaves it alone
+    client = dc.make_client()
+    with pytest.raises((ConnectionError, asyncio.IncompleteReadError)):
+        await client.connect()
+    await client.disconnect()
+    assert [f.error for f in dc.dc.faults.pending()] == ['INTERNAL']
+    dc.clear_faults()
+    client = dc.make_client()
+    await client.connect()
+    try:
+        assert (await client(functions.help.GetConfigRequest())).this_dc == dc.dc_id
+    finally:
+        await client.disconnect()

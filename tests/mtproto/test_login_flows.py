@@ -62,6 +62,21 @@ async def test_code_login_connects_and_stores_the_account(telegram_dc, logins, m
     assert (again.value.status, again.value.code) == (409, 'ALREADY_LOGGED_IN')
 
 
+async def test_a_dropped_key_exchange_is_tried_again(telegram_dc, logins):
+    telegram_dc.add_fault('reqPqMulti', 'DROP')  # the first connection's key exchange is cut off
+    phone = telegram_dc.new_phone(3)
+    telegram_dc.create_user(phone, 'Retry')
+    try:
+        assert (await logins.start(phone)).status == LoginState.CODE_SENT
+        telegram_dc.add_fault('reqPqMulti', 'DROP', count=3)  # every try: the person is told, not left waiting
+        with pytest.raises(LoginError) as dropped:
+            await logins.start(telegram_dc.new_phone(3))
+        assert (dropped.value.status, dropped.value.code) == (503, 'TELEGRAM_UNREACHABLE')
+        assert 'try again' in dropped.value.message
+    finally:
+        telegram_dc.clear_faults()
+
+
 async def test_two_factor_login_shows_the_hint(telegram_dc, logins, manager):
     phone = telegram_dc.new_phone(4)
     telegram_dc.create_user(phone, 'Bob', password='hunter22')

@@ -1,4 +1,5 @@
-"""Faults injected on demand: FLOOD_WAIT, INTERNAL errors, slow answers and any Telegram error by name."""
+"""Faults injected on demand: FLOOD_WAIT, INTERNAL errors, slow answers, dropped connections and any Telegram
+error by name."""
 
 import re
 from dataclasses import dataclass
@@ -61,6 +62,10 @@ class Fault:
         return want in (cls_name, full) or ('.' not in want and full.rsplit('.', 1)[-1] == want)
 
 
+class ConnectionDropped(ConnectionError):
+    """A DROP fault: the server closes the connection without answering."""
+
+
 @dataclass(frozen=True)
 class FaultAction:
     """What to do with one call: wait `delay` seconds, then fail with (code, message) or go on."""
@@ -68,6 +73,7 @@ class FaultAction:
     delay: float = 0.0
     code: int | None = None
     message: str | None = None
+    drop: bool = False  # close the connection instead of answering, as an overloaded server does
 
 
 class Faults:
@@ -92,10 +98,13 @@ class Faults:
     def pending(self) -> list[Fault]:
         return list(self._faults)
 
-    def take(self, request: TLObject) -> FaultAction | None:
-        """The action for this call, consuming one use of the first matching fault."""
+    def take(self, request: TLObject, *, drops_only: bool = False) -> FaultAction | None:
+        """The action for this call, consuming one use of the first matching fault.
+
+        The key exchange asks with `drops_only`: an error answer has no meaning there, and a fault for every
+        method ('*') is meant for the calls that follow it."""
         for fault in self._faults:
-            if fault.matches(request):
+            if fault.matches(request) and (fault.error == 'DROP' or not drops_only):
                 fault.count -= 1
                 if fault.count <= 0:
                     self._faults.remove(fault)
@@ -104,6 +113,8 @@ class Faults:
 
 
 def _action(fault: Fault) -> FaultAction:
+    if fault.error == 'DROP':
+        return FaultAction(drop=True)
     if fault.error == 'SLOW':
         return FaultAction(delay=float(fault.seconds or 0))
     if fault.error == 'FLOOD_WAIT':

@@ -20,7 +20,7 @@ from typing import Any
 
 from telethon.tl.tlobject import TLObject
 
-from .faults import Fault, Faults
+from .faults import ConnectionDropped, Fault, Faults
 from .keys import KeyStore, ServerKey
 from .session import Connection, DcClient
 
@@ -182,6 +182,8 @@ class TelegramDC:
         if action is not None:
             if action.delay:
                 await asyncio.sleep(action.delay)
+            if action.drop:
+                raise ConnectionDropped(type(request).__name__)
             if action.code is not None:
                 raise FaultError(action.code, action.message or 'INTERNAL')
         result = self.world.invoke(client, request)
@@ -214,6 +216,9 @@ class TelegramDC:
         return self._loop is not None and threading.get_ident() != self._thread_id
 
     def add_fault(self, method: str, error: str, seconds: float | None = None, count: int = 1) -> Fault:
+        """The next `count` calls of `method` ('auth.sendCode', 'SendCodeRequest', '*') fail: FLOOD_WAIT (with
+        seconds), INTERNAL, SLOW (answer after seconds), DROP (close the connection; also for the key exchange's
+        'reqPqMulti'), or any Telegram error name."""
         if self._off_loop():
             return self.call(self.add_fault, method, error, seconds, count)
         return self.faults.add(method, error, seconds=seconds, count=count)

@@ -20,6 +20,7 @@ from telethon.tl import functions, types
 from telethon.tl.alltlobjects import tlobjects
 from telethon.tl.tlobject import TLObject, TLRequest
 
+from .faults import ConnectionDropped
 from .handshake import Handshake, HandshakeError
 from .keys import AuthKeyRecord, decrypt_ige, encrypt_ige, tl_bytes
 from .transport import Transport, TransportError
@@ -262,6 +263,8 @@ class Connection:
     def _plain(self, packet: bytes) -> None:
         length = struct.unpack_from('<i', packet, 16)[0]
         request = BinaryReader(packet[20 : 20 + length]).tgread_object()
+        if self.server.faults.take(request, drops_only=True) is not None:
+            raise HandshakeError(f'{type(request).__name__} dropped by a fault')
         if self.handshake is None:
             self.handshake = Handshake(self.server.server_key)
         answer, key = self.handshake.handle(request)
@@ -445,6 +448,9 @@ class Connection:
                 raise
             except NotImplementedError:
                 body = rpc_error_body(400, 'INPUT_METHOD_INVALID')
+            except ConnectionDropped:
+                self.close()
+                return
             except Exception as exc:  # noqa: BLE001 - every failure becomes an rpc_error, never a crash
                 error = _error_of(exc)
                 if error is None:
