@@ -49,8 +49,10 @@ async def test_add_backfill_page_search_and_export(telegram_dc, api, app_service
 
     async def backfilled():  # the backfill and the catch-up sync after it are both finished
         got = (await api.get(f'/api/mtproto/channels/{info["channel_id"]}')).json()
-        synced = got['state']['next_sync_at'] > (datetime.now(UTC) + timedelta(seconds=60)).isoformat()
-        return got if got['state']['backfilled'] and got['stats']['sync_status'] == 'idle' and synced else None
+        if not got['state']['backfilled'] or got['stats']['sync_status'] != 'idle':
+            return None
+        last_job = (await api.get(f'/api/mtproto/jobs/{got["stats"]["job_id"]}')).json()
+        return got if (last_job['kind'], last_job['status']) == ('sync', 'done') else None
     got = await until(backfilled)
     assert got['stats']['posts_stored'] == 420 and got['stats']['last_synced_at']
     assert [c['id'] for c in (await api.get('/api/mtproto/channels')).json()] == [info['channel_id']]
