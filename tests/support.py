@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,12 +21,18 @@ async def sign_in(user: User, *, retries: int = 150) -> None:
     await user.should_see('Channels', retries=retries)
 
 
-def visible(screen: Screen, css: str):
-    """The first displayed element matching `css` (NiceGUI keeps hidden dialogs and tabs in the page)."""
-    for element in screen.selenium.find_elements(By.CSS_SELECTOR, css):
-        if element.is_displayed():
-            return element
-    raise AssertionError(f'no visible {css}')
+def visible(screen: Screen, css: str, timeout: float = 10.0):
+    """The first displayed element matching `css` (NiceGUI keeps hidden dialogs and tabs in the page).
+
+    Waits for it: a dialog that is still opening has its inputs in the page but not yet displayed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for element in screen.selenium.find_elements(By.CSS_SELECTOR, css):
+            if element.is_displayed():
+                return element
+        if time.monotonic() > deadline:
+            raise AssertionError(f'no visible {css}')
+        time.sleep(0.1)
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
