@@ -168,7 +168,7 @@ async def _deleted(posts, channel_id, message_id):
 
 
 async def test_pause_resume_and_cancel(stack, telegram_dc):
-    stack.sync.pace_seconds = 0.05
+    stack.sync.pace_seconds = 0.3  # 30 batches take 9 s: time to pause it even on a loaded machine
     info = telegram_dc.create_channel('Big', username=_name('big'), posts=3000, seed=24)
     channel_id = info['channel_id']
     await stack.channels.add(f'@{info["username"]}')

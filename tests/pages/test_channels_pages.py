@@ -127,7 +127,7 @@ async def _sync_enabled(services, channel_id, enabled):
 
 async def test_pause_resume_and_cancel_from_the_table(telegram_dc, user: User, app_services):
     await telegram_account(telegram_dc, app_services, 6)
-    app_services.sync.pace_seconds = 0.2  # a slow backfill, so there is time to act on it
+    app_services.sync.pace_seconds = 1.0  # a slow backfill (30 s), so a loaded machine still has time to act on it
     username = f'pp_{uuid.uuid4().hex[:8]}'
     info = telegram_dc.create_channel('Slow Channel', username=username, posts=3000, seed=44)
     await sign_in(user, retries=WAIT)
