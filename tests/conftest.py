@@ -23,10 +23,11 @@ from loguru import logger
 from pymongo import AsyncMongoClient, MongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app.child_process import die_with_parent
 from app.db.embedded import free_port
 from app.db.repos import Repos
 
-pytest_plugins = ['tests.telegram_dc.pytest_plugin']
+pytest_plugins = ['tests.run_guard', 'tests.telegram_dc.pytest_plugin']
 
 ADMIN_PASSWORD = 'correct horse battery staple 42'
 CHROMIUM = os.environ.get('CHROMIUM_BINARY', '/usr/bin/chromium')
@@ -46,9 +47,22 @@ def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process = subprocess.Popen(
             [sys.executable, '-m', 'secantus', '--host', '127.0.0.1', '--port', str(port),
              '--storage-path', ':memory:', '--log-level', 'WARNING'],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent(),
         )
-    uri = f'mongodb://127.0.0.1:{port}/?directConnection=true'
+    try:
+        uri = f'mongodb://127.0.0.1:{port}/?directConnection=true'
+        _wait_for_database(process, uri, log_path)
+        yield uri
+    finally:  # also when start-up fails or the run is interrupted
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_database(process: subprocess.Popen, uri: str, log_path: Path) -> None:
     client: MongoClient = MongoClient(uri, serverSelectionTimeoutMS=300)
     deadline = time.monotonic() + 30
     try:
@@ -57,20 +71,13 @@ def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 raise RuntimeError(f'test database exited: {log_path.read_text()[-500:]}')
             try:
                 client.admin.command('ping')
-                break
+                return
             except Exception:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
     finally:
         client.close()
-    yield uri
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture
@@ -211,7 +218,8 @@ def nicegui_driver(nicegui_chrome_options):  # noqa: F811 - a local chromedriver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=nicegui_chrome_options)
+    service = Service(CHROMEDRIVER, popen_kw={'preexec_fn': die_with_parent()})
+    driver = webdriver.Chrome(service=service, options=nicegui_chrome_options)
     driver.implicitly_wait(Screen.IMPLICIT_WAIT)
     driver.set_page_load_timeout(15)
     yield driver

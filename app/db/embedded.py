@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -20,6 +19,8 @@ from pathlib import Path
 
 from loguru import logger
 from pymongo import AsyncMongoClient
+
+from app.child_process import die_with_parent
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -51,15 +52,6 @@ def _cmdline(pid: int) -> list[str]:
     except OSError:
         return []
     return [part.decode(errors='replace') for part in raw.split(b'\0') if part]
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: ask the kernel to end the server when the app process dies, so crashes leave less behind."""
-    try:
-        libc = ctypes.CDLL('libc.so.6', use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 class EmbeddedServer:
@@ -136,7 +128,7 @@ class EmbeddedServer:
         try:
             self.process = subprocess.Popen(
                 self._command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=self.storage.parent, preexec_fn=_die_with_parent if sys.platform == 'linux' else None,
+                cwd=self.storage.parent, preexec_fn=die_with_parent(),
             )
         finally:
             log.close()

@@ -86,6 +86,7 @@ WORKER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.timeout(300)  # 20,000 posts fetched and stored, about 80 s here with the teardown that drops them
 async def test_sigkill_mid_backfill_then_resume_gives_exactly_every_post(telegram_dc, repos, db, mongo_uri, reader):
     info = telegram_dc.create_channel('Twenty thousand', username='bf_twenty_k', posts=20_000, seed=12)
     channel, peer = await _add(repos, reader, 'bf_twenty_k')
