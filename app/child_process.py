@@ -1,10 +1,13 @@
 """Child processes that end with the process that started them, even when it is killed outright."""
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
 import signal
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection
 
 PR_SET_PDEATHSIG = 1
 
@@ -32,3 +35,31 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
         prctl(PR_SET_PDEATHSIG, sig)
 
     return preexec
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def end_processes(pids: Collection[int], grace: float, alive: Callable[[int], bool] = pid_alive) -> None:
+    """SIGTERM each process, wait up to `grace` s for them to go, then SIGKILL those that `alive` still finds."""
+    for pid in pids:
+        _send(pid, signal.SIGTERM)
+    left = set(pids)
+    deadline = time.monotonic() + grace
+    while left and time.monotonic() < deadline:
+        left = {pid for pid in left if alive(pid)}
+        time.sleep(0.1)
+    for pid in left:
+        _send(pid, signal.SIGKILL)
+
+
+def _send(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, sig)

@@ -6,10 +6,10 @@ so after the run `python -m tests.leftovers <id>` lists (and ends) any of them t
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import time
 from pathlib import Path
+
+from app.child_process import end_processes
 
 MARKER = 'PARSEGRAM_TEST_RUN'
 
@@ -34,23 +34,6 @@ def marked_processes(run_id: str) -> dict[int, str]:
     return found
 
 
-def end(pids: list[int], grace: float = 5.0) -> None:
-    for pid in pids:
-        _signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(Path(f'/proc/{pid}').exists() for pid in pids):
-        time.sleep(0.1)
-    for pid in pids:
-        _signal(pid, signal.SIGKILL)
-
-
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print('usage: python -m tests.leftovers RUN_ID', file=sys.stderr)
@@ -61,7 +44,7 @@ def main(argv: list[str]) -> int:
     print(f'The test run left {len(left)} process(es) behind; ending them:', file=sys.stderr)
     for pid, command in sorted(left.items()):
         print(f'  {pid}: {command[:200]}', file=sys.stderr)
-    end(sorted(left))
+    end_processes(left, grace=5.0)
     return 1
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import threading
@@ -19,7 +20,6 @@ from types import FrameType
 
 import pytest
 
-_running: str | None = None
 _interrupted: tuple[str, str | None, str] | None = None
 
 
@@ -34,7 +34,7 @@ def _stacks() -> str:
 def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
     global _interrupted
     if _interrupted is None:  # keep the first moment: a second Ctrl+C lands in teardown
-        _interrupted = (signal.Signals(signum).name, _running, _stacks())
+        _interrupted = (signal.Signals(signum).name, os.environ.get('PYTEST_CURRENT_TEST'), _stacks())
     raise KeyboardInterrupt(f'stopped by {signal.Signals(signum).name}')
 
 
@@ -72,16 +72,6 @@ def _print_tasks() -> None:
     for task in asyncio.all_tasks(loop):
         print(f'~~~~~~~~ asyncio task {task.get_name()}: {task.get_coro()!r}')
         task.print_stack(file=sys.stdout)
-
-
-def pytest_runtest_logstart(nodeid: str) -> None:
-    global _running
-    _running = nodeid
-
-
-def pytest_runtest_logfinish(nodeid: str) -> None:
-    global _running
-    _running = None
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

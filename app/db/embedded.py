@@ -20,7 +20,7 @@ from pathlib import Path
 from loguru import logger
 from pymongo import AsyncMongoClient
 
-from app.child_process import die_with_parent
+from app.child_process import die_with_parent, end_processes, pid_alive
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -34,16 +34,6 @@ def free_port(host: str = '127.0.0.1') -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _cmdline(pid: int) -> list[str]:
@@ -88,7 +78,7 @@ class EmbeddedServer:
         pids: set[int] = set()
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             recorded = int(json.loads(self.pid_file.read_text())['pid'])
-            if recorded != os.getpid() and _pid_alive(recorded) and self._is_our_server(recorded):
+            if recorded != os.getpid() and pid_alive(recorded) and self._is_our_server(recorded):
                 pids.add(recorded)
         proc = Path('/proc')
         if proc.is_dir():  # also catch a server whose pid file was lost
@@ -104,15 +94,7 @@ class EmbeddedServer:
         pids = self._leftover_pids()
         for pid in pids:
             logger.warning('Stopping a database server left over from an earlier run (pid {})', pid)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while pids and time.monotonic() < deadline:
-            pids = {pid for pid in pids if _pid_alive(pid) and self._is_our_server(pid)}
-            time.sleep(0.1)
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        end_processes(pids, STOP_TIMEOUT, alive=lambda pid: pid_alive(pid) and self._is_our_server(pid))
         self.pid_file.unlink(missing_ok=True)
         return sorted(pids)
 
