@@ -20,17 +20,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--dc-id', type=int, default=2)
     parser.add_argument('--public-key-out', type=Path, default=Path('telegram_dc_public.pem'))
     parser.add_argument('--demo', action='store_true', help='seed demo channels and a demo user')
+    parser.add_argument('--limits', choices=('realistic', 'off'), default=None,
+                        help="Telegram's request limits (FLOOD_WAIT); default realistic with --demo, else off")
     parser.add_argument('--log-level', default='WARNING')
     return parser.parse_args(argv)
 
 
 async def serve(args: argparse.Namespace) -> None:
-    dc = TelegramDC(host=args.host, port=args.port, control_port=args.control_port, dc_id=args.dc_id)
+    limits = args.limits or ('realistic' if args.demo else 'off')
+    dc = TelegramDC(host=args.host, port=args.port, control_port=args.control_port, dc_id=args.dc_id, limits=limits)
     await dc.start()
     args.public_key_out.write_bytes(dc.public_key_pem)
     print(f'MTProto:  {dc.host}:{dc.port} (DC {dc.dc_id})')
     print(f'Control:  http://{dc.host}:{dc.control_port}')
     print(f'Key:      {args.public_key_out.resolve()}')
+    print(f'Limits:   {limits}')
     if args.demo:
         demo = dc.world.seed_demo()
         print('Demo:     ' + json.dumps(demo, default=str))

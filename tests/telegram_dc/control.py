@@ -55,6 +55,10 @@ class ControlServer:
             ('POST', re.compile(r'/faults'), self.add_fault, 200),
             ('DELETE', re.compile(r'/faults'), self.clear_faults, 200),
             ('POST', re.compile(r'/disconnect'), self.disconnect, 200),
+            ('GET', re.compile(r'/limits'), self.get_limits, 200),
+            ('PUT', re.compile(r'/limits'), self.put_limits, 200),
+            ('GET', re.compile(r'/stats'), self.get_stats, 200),
+            ('DELETE', re.compile(r'/stats'), self.delete_stats, 200),
         ]
 
     async def start(self) -> None:
@@ -229,3 +233,20 @@ class ControlServer:
 
     def disconnect(self, body: dict) -> dict:
         return {'disconnected': self.dc.disconnect_all()}
+
+    def get_limits(self, body: dict) -> dict:
+        return {'methods': self.dc.limits.describe()}
+
+    def put_limits(self, body: dict) -> dict:
+        profile = body.get('profile', 'realistic')
+        methods = body.get('methods') or {}
+        if not isinstance(profile, str) or not isinstance(methods, dict):
+            raise HttpError(400, 'BAD_REQUEST', 'profile is "realistic" or "off"; methods maps a method to its limit')
+        return {'methods': self.dc.set_limits(profile, methods)}
+
+    def get_stats(self, body: dict) -> dict:
+        return self.dc.stats()
+
+    def delete_stats(self, body: dict) -> dict:
+        self.dc.reset_stats()
+        return {'ok': True}

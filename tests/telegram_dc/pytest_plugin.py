@@ -84,6 +84,17 @@ class DcHandle:
     def disconnect_all(self) -> int:
         return self.dc.call(self.dc.disconnect_all)
 
+    # Telegram's request limits and the calls the DC counted.
+    def set_limits(self, profile: str = 'realistic', **methods: dict) -> dict:
+        """set_limits('realistic', **{'messages.getHistory': {'rate': 20}}); 'off' removes them."""
+        return self.dc.call(self.dc.set_limits, profile, methods)
+
+    def stats(self) -> dict:
+        return self.dc.call(self.dc.stats)
+
+    def reset_stats(self) -> None:
+        self.dc.call(self.dc.reset_stats)
+
     # Client side.
     def new_phone(self, x: int = 1) -> str:
         """A fresh test number 99966XYYYY whose login code is X repeated five times."""
@@ -134,6 +145,28 @@ class DcHandle:
         await self.login(client, phone)
         client.user_id = user_id
         return client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        'markers', "dc_limits(profile='realistic', **methods): run the test with the test DC's request limits on")
+
+
+@pytest.fixture(autouse=True)
+def _dc_limits(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked dc_limits get Telegram's limits (and fresh statistics); every other test runs without."""
+    marker = request.node.get_closest_marker('dc_limits')
+    if marker is None:
+        yield
+        return
+    dc: DcHandle = request.getfixturevalue('telegram_dc')
+    profile = marker.args[0] if marker.args else 'realistic'
+    dc.set_limits(profile, **marker.kwargs)
+    dc.reset_stats()
+    try:
+        yield
+    finally:
+        dc.set_limits('off')
 
 
 @pytest.fixture(scope='session')

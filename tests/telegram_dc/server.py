@@ -20,8 +20,9 @@ from typing import Any
 
 from telethon.tl.tlobject import TLObject
 
-from .faults import ConnectionDropped, Fault, Faults
+from .faults import ConnectionDropped, Fault, Faults, tl_name
 from .keys import KeyStore, ServerKey
+from .limits import Limits
 from .session import Connection, DcClient
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class TelegramDC:
         control_port: int | None = None,
         dc_id: int = 2,
         gzip_threshold: int | None = 1024,
+        limits: str = 'off',
     ) -> None:
         if world is None:
             from .world import World
@@ -61,6 +63,7 @@ class TelegramDC:
         self.public_key_pem: bytes = self.server_key.public_key_pem
         self.keys = KeyStore()
         self.faults = Faults()
+        self.limits = Limits(limits)
         self.connections: set[Connection] = set()
         self.clients: set[DcClient] = set()
         self.containers_sent = 0
@@ -186,6 +189,10 @@ class TelegramDC:
                 raise ConnectionDropped(type(request).__name__)
             if action.code is not None:
                 raise FaultError(action.code, action.message or 'INTERNAL')
+        user = getattr(self.world, 'user_of', lambda _client: None)(client)
+        wait = self.limits.check(getattr(user, 'id', None), tl_name(request))
+        if wait is not None:
+            raise FaultError(420, f'FLOOD_WAIT_{wait}')
         result = self.world.invoke(client, request)
         if inspect.isawaitable(result):
             result = await result
@@ -227,6 +234,24 @@ class TelegramDC:
         if self._off_loop():
             return self.call(self.clear_faults)
         self.faults.clear()
+
+    def set_limits(self, profile: str, overrides: dict[str, Any] | None = None) -> dict[str, dict]:
+        """Use Telegram's limits ('realistic') or none ('off'), with per-method changes such as
+        {'messages.getHistory': {'rate': 20}}; forgets the waits already set. Safe from any thread."""
+        if self._off_loop():
+            return self.call(self.set_limits, profile, overrides)
+        self.limits.use(profile, overrides)
+        return self.limits.describe()
+
+    def stats(self) -> dict:
+        if self._off_loop():
+            return self.call(self.stats)
+        return self.limits.stats()
+
+    def reset_stats(self) -> None:
+        if self._off_loop():
+            return self.call(self.reset_stats)
+        self.limits.reset_stats()
 
     def disconnect_all(self) -> int:
         """Drop every TCP connection; clients keep their auth keys and may reconnect. Safe from any thread."""
