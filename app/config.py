@@ -43,10 +43,33 @@ class Settings(BaseSettings):
     telegram_dc_id: int | None = None
     telegram_public_key: Path | None = None
     log_level: str = 'INFO'
+    # Request pacing per account, safe for the real Telegram (TELEGRAM_LIMITS in the docs has the sources).
+    history_requests_per_second: float = 1.0
+    history_burst: int = 3
+    resolves_per_day: int = 200
+    resolve_interval_seconds: float = 15.0
+    join_interval_seconds: float = 60.0
+    # Multiplies every per-account request rate: for test servers only; above 1 it risks real accounts.
+    request_pace_scale: float = 1.0
 
     @property
     def telegram_configured(self) -> bool:
         return self.telegram_api_id is not None and bool(self.telegram_api_hash)
+
+    @field_validator('history_requests_per_second', 'resolve_interval_seconds', 'join_interval_seconds',
+                     'request_pace_scale')
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f'must be a positive number (got {value})')
+        return value
+
+    @field_validator('history_burst', 'resolves_per_day')
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f'must be at least 1 (got {value})')
+        return value
 
     @field_validator('port')
     @classmethod

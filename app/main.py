@@ -14,6 +14,7 @@ from app.db.repos import Repos
 from app.logging import setup_logging
 from app.mtproto.accounts import AccountManager, process_owner_id
 from app.mtproto.channels import ChannelService
+from app.mtproto.limits import RequestLimiter
 from app.mtproto.login import LoginService
 from app.mtproto.sync import SyncService
 from app.pages import register_pages
@@ -32,7 +33,8 @@ def build_services(settings: Settings) -> Services:
                                        secret_box=services.secret_box, owner_id=process_owner_id())
     services.logins = LoginService(settings=settings, accounts=services.accounts)
     services.components.append(services.accounts)
-    services.channels = ChannelService(repos=services.repos, accounts=services.accounts)
+    services.channels = ChannelService(repos=services.repos, accounts=services.accounts,
+                                       limiter=RequestLimiter.from_settings(settings))
     services.sync = SyncService(repos=services.repos, channels=services.channels, accounts=services.accounts,
                                 owner_id=services.accounts.owner_id)
     services.components.extend([services.channels, services.sync])

@@ -113,7 +113,8 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mongo_uri: str,
             app_extra_env: dict[str, str]) -> Iterator[dict[str, str]]:
     for name in list(os.environ):
         if name.startswith('TELEGRAM_') or name in {'API_TOKEN', 'MONGO_URI', 'MONGO_DB', 'SECRET_KEY',
-                                                    'ADMIN_PASSWORD', 'DATA_DIR', 'PORT', 'HOST', 'LOG_LEVEL'}:
+                                                    'ADMIN_PASSWORD', 'DATA_DIR', 'PORT', 'HOST', 'LOG_LEVEL',
+                                                    'REQUEST_PACE_SCALE', 'HISTORY_REQUESTS_PER_SECOND'}:
             monkeypatch.delenv(name, raising=False)
     env = {
         'MONGO_URI': mongo_uri,
@@ -123,6 +124,7 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mongo_uri: str,
         'SECRET_KEY': secrets.token_urlsafe(32),
         'API_TOKEN': f'test-api-token-{secrets.token_urlsafe(16)}',
         'LOG_LEVEL': 'DEBUG',
+        'REQUEST_PACE_SCALE': '1000',  # tests that study pacing set their own limits
         **app_extra_env,
     }
     for name, value in env.items():

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from loguru import logger
 from telethon import TelegramClient, errors, functions, types
 
-from app.db.models import Channel, Metric, MetricKind
+from app.db.models import Channel, Metric, MetricKind, utcnow
 from app.mtproto.errors import ServiceError
+from app.mtproto.limits import BudgetSpent, MethodClass, RequestLimiter
 from app.mtproto.mapping import channel_from_tl, photo_data_url
 from app.mtproto.refs import ChannelIdRef, ChannelRef, InviteRef, RefError, UsernameRef, parse_ref
 
@@ -72,6 +73,11 @@ def map_rpc_error(error: Exception, ref: Any) -> ChannelError:
     """Telethon errors met while resolving or reading a channel → ChannelError."""
     if isinstance(error, ChannelError):
         return error
+    if isinstance(error, BudgetSpent):
+        wait = max(1, int((error.retry_at - utcnow()).total_seconds()))
+        return ChannelError(429, 'BUDGET_SPENT',
+                            f"This account has used today's {error.kind.value} requests; {ref} can be added after "
+                            f'{error.retry_at:%H:%M} UTC, or with another account.', retry_after=wait)
     if isinstance(error, errors.FloodWaitError):
         return ChannelError(429, 'FLOOD_WAIT', f'Telegram asks to wait {error.seconds} s before the next request.',
                             retry_after=error.seconds)
@@ -93,9 +99,11 @@ def map_rpc_error(error: Exception, ref: Any) -> ChannelError:
 
 
 class ChannelService:
-    def __init__(self, *, repos: Repos, accounts: ClientProvider | None = None) -> None:
+    def __init__(self, *, repos: Repos, accounts: ClientProvider | None = None,
+                 limiter: RequestLimiter | None = None) -> None:
         self.repos = repos
         self.accounts = accounts
+        self.limiter = limiter or RequestLimiter()
         # Called after a channel is stored for the first time (the SyncService starts its backfill).
         self.on_added: list[Callable[[Channel], Awaitable[None]]] = []
 
@@ -144,12 +152,12 @@ class ChannelService:
         parsed = self.parse(ref)
         try:
             if isinstance(parsed, InviteRef):
-                found = await self._from_invite(client, parsed, join=join)
+                found = await self._from_invite(client, account_id, parsed, join=join)
                 if isinstance(found, InvitePreview):
                     return AddResult(ref=ref, preview=found)
                 chat, joined = found
             elif isinstance(parsed, UsernameRef):
-                chat, joined = await self._from_username(client, parsed), False
+                chat, joined = await self._from_username(client, account_id, parsed), False
             else:
                 chat, joined = await self._from_id(client, account_id, parsed), False
             channel, created = await self.store(client, account_id, chat)
@@ -171,7 +179,8 @@ class ChannelService:
             return await self.repos.channels.by_username(parsed.username)
         return None
 
-    async def _from_username(self, client: TelegramClient, ref: UsernameRef) -> types.Channel:
+    async def _from_username(self, client: TelegramClient, account_id: str, ref: UsernameRef) -> types.Channel:
+        await self.limiter.acquire(account_id, MethodClass.RESOLVE)
         resolved = await client(functions.contacts.ResolveUsernameRequest(username=ref.username))
         peer = resolved.peer
         if isinstance(peer, types.PeerUser):
@@ -183,8 +192,9 @@ class ChannelService:
             raise problem
         return chat
 
-    async def _from_invite(self, client: TelegramClient, ref: InviteRef, *,
+    async def _from_invite(self, client: TelegramClient, account_id: str, ref: InviteRef, *,
                            join: bool) -> InvitePreview | tuple[types.Channel, bool]:
+        await self.limiter.acquire(account_id, MethodClass.RESOLVE)
         invite = await client(functions.messages.CheckChatInviteRequest(hash=ref.hash))
         if isinstance(invite, (types.ChatInviteAlready, types.ChatInvitePeek)):
             problem = _not_a_channel(invite.chat, ref)
@@ -197,6 +207,7 @@ class ChannelService:
             return InvitePreview(title=invite.title, participants_count=invite.participants_count,
                                  about=getattr(invite, 'about', None), photo=photo_data_url(invite.photo),
                                  broadcast=True)
+        await self.limiter.acquire(account_id, MethodClass.JOIN)
         try:
             updates = await client(functions.messages.ImportChatInviteRequest(hash=ref.hash))
             chats = getattr(updates, 'chats', [])
@@ -216,6 +227,7 @@ class ChannelService:
             result = await client(functions.channels.GetChannelsRequest(id=[input_channel]))
             chat = next((c for c in result.chats if c.id == ref.channel_id), None)
         else:
+            await self.limiter.acquire(account_id, MethodClass.DIALOGS)
             chat = await self._from_dialogs(client, ref.channel_id)
         if chat is None:
             raise ChannelError(403, 'CHANNEL_PRIVATE',
@@ -237,6 +249,7 @@ class ChannelService:
 
     async def store(self, client: TelegramClient, account_id: str, chat: types.Channel) -> tuple[Channel, bool]:
         """Fetch the full channel, store its metadata and access hash, and record a subscriber snapshot."""
+        await self.limiter.acquire(account_id, MethodClass.FULL_CHANNEL)
         full = await client(functions.channels.GetFullChannelRequest(
             channel=types.InputChannel(chat.id, chat.access_hash)))
         fresh = next((c for c in full.chats if c.id == chat.id), chat)

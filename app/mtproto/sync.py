@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,6 +21,7 @@ from app.db.jobs_repo import ACTIVE
 from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus, utcnow
 from app.mtproto.channels import ChannelError, ChannelService
 from app.mtproto.jobs import backfill, sync_channel
+from app.mtproto.limits import MethodClass
 from app.mtproto.live import LiveUpdates
 
 if TYPE_CHECKING:
@@ -57,38 +57,18 @@ class Accounts(Protocol):
     async def note_revoked(self, account_id: str, reason: str = ...) -> None: ...
 
 
-class Pacer:
-    """At most one request per `interval` seconds per account, shared by all jobs of that account."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def __call__(self) -> None:
-        if self.interval <= 0:
-            return
-        async with self._lock:
-            delay = self._next - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._next = time.monotonic() + self.interval
-
-
 class SyncService:
     def __init__(self, *, repos: Repos, channels: ChannelService, accounts: Accounts | None, owner_id: str,
-                 tick_seconds: float = 2.0, pace_seconds: float = 0.02, orphan_seconds: float = 90.0) -> None:
+                 tick_seconds: float = 2.0, orphan_seconds: float = 90.0) -> None:
         self.repos = repos
         self.channels = channels
         self.accounts = accounts
         self.owner_id = owner_id
         self.tick_seconds = tick_seconds
-        self.pace_seconds = pace_seconds
         # A running job whose record has not changed for this long belongs to a process that died.
         self.orphan_seconds = orphan_seconds
         self.live = LiveUpdates(repos, on_reconnect=self._catch_up)
         self._running: dict[str, tuple[asyncio.Task, str]] = {}  # job id -> (task, account id)
-        self._pacers: dict[str, Pacer] = {}
         self._stop_reason: dict[str, JobStatus] = {}
         self._wake = asyncio.Event()
         self._enqueue_lock = asyncio.Lock()
@@ -315,11 +295,6 @@ class SyncService:
             return Wait(min(waits), WAIT_FLOOD)
         return Wait(utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
 
-    def _pacer(self, account_id: str) -> Pacer:
-        if account_id not in self._pacers:
-            self._pacers[account_id] = Pacer(self.pace_seconds)
-        return self._pacers[account_id]
-
     # ------------------------------------------------------------ running one job
 
     async def _run(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
@@ -335,7 +310,7 @@ class SyncService:
 
     async def run_job(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
         """Run a claimed job to its end, or leave it waiting/queued/failed with a reason."""
-        pace = self._pacer(account_id)
+        pace = self.channels.limiter.pacer(account_id, MethodClass.HISTORY)
         status = SyncStatus.BACKFILLING if job.kind == JobKind.BACKFILL else SyncStatus.SYNCING
         await self.repos.channels.set_state(channel.id, status=status, job_id=job.id, account_id=account_id)
         try:

@@ -4,6 +4,7 @@ import uuid
 import pytest
 
 from app.mtproto.channels import ChannelError, ChannelService
+from tests.support import unpaced
 
 
 def _name(prefix: str) -> str:
@@ -25,7 +26,7 @@ async def test_every_reference_form_resolves_to_one_channel(telegram_dc, repos, 
     username = _name('pub')
     info = telegram_dc.create_channel('Public One', username=username, posts=5, about='About one')
     telegram_dc.add_member(info['channel_id'], reader.test_user_id)
-    service = ChannelService(repos=repos)
+    service = ChannelService(repos=repos, limiter=unpaced())
     refs = [f'@{username}', username, f'https://t.me/{username}', f't.me/{username}/3', f't.me/s/{username}',
             f'https://telegram.me/{username}', f'tg://resolve?domain={username}',
             f'https://t.me/+{info["invite_hash"]}', f't.me/joinchat/{info["invite_hash"]}',
@@ -56,7 +57,7 @@ async def test_every_reference_form_resolves_to_one_channel(telegram_dc, repos, 
 ])
 async def test_bad_references_say_why(repos, reader, ref, status, code):
     with pytest.raises(ChannelError) as info:
-        await ChannelService(repos=repos).add_with_client(reader, 'acc1', ref)
+        await ChannelService(repos=repos, limiter=unpaced()).add_with_client(reader, 'acc1', ref)
     assert (info.value.status, info.value.code) == (status, code)
     assert info.value.message
     assert await repos.channels.list() == []
@@ -67,7 +68,7 @@ async def test_users_and_groups_are_not_channels(telegram_dc, repos, reader):
     telegram_dc.create_user(telegram_dc.new_phone(4), 'Someone', username=person)
     group = _name('grp')
     telegram_dc.create_channel('A Group', username=group, megagroup=True)
-    service = ChannelService(repos=repos)
+    service = ChannelService(repos=repos, limiter=unpaced())
     for ref, word in ((f'@{person}', 'user'), (f't.me/{group}', 'group')):
         with pytest.raises(ChannelError) as info:
             await service.add_with_client(reader, 'acc1', ref)
@@ -77,13 +78,14 @@ async def test_users_and_groups_are_not_channels(telegram_dc, repos, reader):
 async def test_private_channel_by_id_without_membership_is_forbidden(telegram_dc, repos, reader):
     info = telegram_dc.create_channel('Secret', private=True, posts=3)
     with pytest.raises(ChannelError) as error:
-        await ChannelService(repos=repos).add_with_client(reader, 'acc1', f'-100{info["channel_id"]}')
+        service = ChannelService(repos=repos, limiter=unpaced())
+        await service.add_with_client(reader, 'acc1', f'-100{info["channel_id"]}')
     assert error.value.status == 403
 
 
 async def test_invite_preview_then_join(telegram_dc, repos, reader):
     info = telegram_dc.create_channel('Invite Only', private=True, posts=7, about='Members only')
-    service = ChannelService(repos=repos)
+    service = ChannelService(repos=repos, limiter=unpaced())
     added = []
     service.on_added.append(lambda channel: _record(added, channel))
     preview = await service.add_with_client(reader, 'acc1', f'https://t.me/+{info["invite_hash"]}')

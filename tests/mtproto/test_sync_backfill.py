@@ -15,6 +15,7 @@ from app.db.models import JobKind, JobStatus
 from app.mtproto.channels import ChannelService
 from app.mtproto.jobs import backfill
 from app.mtproto.mapping import post_from_message
+from tests.support import unpaced
 
 COMPARED = {'fetched_at'}
 
@@ -34,7 +35,7 @@ def world_messages(telegram_dc, channel_id):
 
 
 async def _add(repos, reader, username):
-    result = await ChannelService(repos=repos).add_with_client(reader, 'acc', f'@{username}')
+    result = await ChannelService(repos=repos, limiter=unpaced()).add_with_client(reader, 'acc', f'@{username}')
     channel = result.channel
     return channel, types.InputChannel(channel.id, channel.access_hashes['acc'])
 

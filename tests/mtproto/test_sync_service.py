@@ -11,10 +11,11 @@ from app.crypto import SecretBox
 from app.db.models import JobKind, JobStatus, utcnow
 from app.mtproto.accounts import AccountManager
 from app.mtproto.channels import ChannelService
+from app.mtproto.limits import Budget, MethodClass
 from app.mtproto.sync import WAIT_NO_ACCOUNT, SyncService
 from app.pages.channels import progress_text
 from tests.mtproto.test_login_flows import make_settings
-from tests.support import eventually
+from tests.support import eventually, unpaced
 
 
 class Stack:
@@ -24,9 +25,9 @@ class Stack:
         self.accounts = AccountManager(settings=make_settings(telegram_dc, tmp_path), repo=repos.accounts,
                                        secret_box=SecretBox('s' * 32), owner_id=f'test-{uuid.uuid4().hex[:6]}',
                                        lease_seconds=3, tick_seconds=0.3, health_seconds=0.5)
-        self.channels = ChannelService(repos=repos, accounts=self.accounts)
+        self.channels = ChannelService(repos=repos, accounts=self.accounts, limiter=unpaced())
         self.sync = SyncService(repos=repos, channels=self.channels, accounts=self.accounts,
-                                owner_id=self.accounts.owner_id, tick_seconds=0.2, pace_seconds=0)
+                                owner_id=self.accounts.owner_id, tick_seconds=0.2)
         self.user_id = None
         self.account_id = None
 
@@ -168,7 +169,8 @@ async def _deleted(posts, channel_id, message_id):
 
 
 async def test_pause_resume_and_cancel(stack, telegram_dc):
-    stack.sync.pace_seconds = 0.3  # 30 batches take 9 s: time to pause it even on a loaded machine
+    # 30 batches take 9 s: time to pause it even on a loaded machine
+    stack.channels.limiter.set_budget(MethodClass.HISTORY, Budget(per_second=1 / 0.3))
     info = telegram_dc.create_channel('Big', username=_name('big'), posts=3000, seed=24)
     channel_id = info['channel_id']
     await stack.channels.add(f'@{info["username"]}')
@@ -190,8 +192,7 @@ async def test_pause_resume_and_cancel(stack, telegram_dc):
     await asyncio.sleep(1)
     still = await stack.repos.jobs.get(job.id)
     assert still.status == JobStatus.PAUSED and still.progress.done == frozen < 3000
-    stack.sync.pace_seconds = 0
-    stack.sync._pacers.clear()
+    stack.channels.limiter.set_budget(MethodClass.HISTORY, Budget(per_second=1000, burst=50))
     await stack.sync.resume(job.id)
     await eventually(lambda: _status(stack, job.id, JobStatus.DONE), timeout=60)
     assert await stack.repos.posts.count(channel_id=channel_id) == 3000
@@ -217,7 +218,7 @@ async def test_unfinished_job_of_a_dead_process_is_resumed_from_its_checkpoint(s
                                                                                           'offset_id': 201})
     await repos.jobs.update(job.id, status=JobStatus.RUNNING, owner='a-process-that-died')
     restarted = SyncService(repos=repos, channels=stack.channels, accounts=stack.accounts, owner_id='new-owner',
-                            tick_seconds=0.2, pace_seconds=0, orphan_seconds=1.5)
+                            tick_seconds=0.2, orphan_seconds=1.5)
     stack.sync = restarted
     await restarted.start()
     await asyncio.sleep(0.7)

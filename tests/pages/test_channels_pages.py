@@ -8,6 +8,7 @@ import uuid
 import pytest
 from nicegui.testing import User
 
+from app.mtproto.limits import Budget, MethodClass
 from tests.support import eventually, sign_in
 
 WAIT = 200  # should_see retries (0.1 s each) for steps that talk to Telegram
@@ -127,7 +128,8 @@ async def _sync_enabled(services, channel_id, enabled):
 
 async def test_pause_resume_and_cancel_from_the_table(telegram_dc, user: User, app_services):
     await telegram_account(telegram_dc, app_services, 6)
-    app_services.sync.pace_seconds = 1.0  # a slow backfill (30 s), so a loaded machine still has time to act on it
+    # a slow backfill (30 s), so a loaded machine still has time to act on it
+    app_services.channels.limiter.set_budget(MethodClass.HISTORY, Budget(per_second=1.0))
     username = f'pp_{uuid.uuid4().hex[:8]}'
     info = telegram_dc.create_channel('Slow Channel', username=username, posts=3000, seed=44)
     await sign_in(user, retries=WAIT)

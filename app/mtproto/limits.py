@@ -1,0 +1,167 @@
+"""How fast each account may call Telegram: a token bucket per account and method class, shared by every job,
+API call and page of that account, with a daily budget where Telegram counts one (username resolves).
+
+The defaults are safe for the real Telegram (see Settings); they stay the same against a test server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from app.db.models import utcnow
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+DAY = 86_400.0
+# A resolve leaves our daily window this much later than Telegram's, so the answer's travel time never lets a
+# call in that Telegram still counts in yesterday's budget.
+DAY_MARGIN = 120.0
+
+
+class MethodClass(StrEnum):
+    HISTORY = 'history'
+    RESOLVE = 'resolve'
+    JOIN = 'join'
+    FULL_CHANNEL = 'full_channel'
+    VIEWS = 'views'
+    FILES = 'files'
+    DIALOGS = 'dialogs'
+
+
+@dataclass(frozen=True)
+class Budget:
+    per_second: float  # sustained calls a second
+    burst: int = 1  # calls that may go at once after a quiet spell
+    per_day: int | None = None  # calls in any 24 hours
+
+    def __post_init__(self) -> None:
+        if not self.per_second > 0 or self.burst < 1 or (self.per_day is not None and self.per_day < 1):
+            raise ValueError('a budget needs a positive rate, a burst of at least 1 and a daily count of at least 1')
+
+
+DEFAULT_BUDGETS: dict[MethodClass, Budget] = {
+    MethodClass.HISTORY: Budget(per_second=1.0, burst=3),
+    MethodClass.RESOLVE: Budget(per_second=1 / 15, burst=5, per_day=200),
+    MethodClass.JOIN: Budget(per_second=1 / 60, burst=1),
+    MethodClass.FULL_CHANNEL: Budget(per_second=1 / 6, burst=5),
+    MethodClass.VIEWS: Budget(per_second=0.5, burst=5),
+    MethodClass.FILES: Budget(per_second=2.0, burst=10),
+    MethodClass.DIALOGS: Budget(per_second=1 / 10, burst=3),
+}
+
+
+class BudgetSpent(Exception):
+    """The day's budget of a method class is spent; the next call fits at `retry_at`."""
+
+    def __init__(self, kind: MethodClass, retry_at: datetime) -> None:
+        super().__init__(f'the daily budget of {kind.value} requests is spent until {retry_at:%Y-%m-%d %H:%M} UTC')
+        self.kind = kind
+        self.retry_at = retry_at
+
+
+@dataclass
+class _Bucket:
+    budget: Budget
+    tokens: float
+    updated: float
+    day: deque = field(default_factory=deque)
+    calls: deque = field(default_factory=lambda: deque(maxlen=10_000))
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class RequestLimiter:
+    def __init__(self, budgets: dict[MethodClass, Budget] | None = None, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.budgets = DEFAULT_BUDGETS | (budgets or {})
+        self.clock = clock
+        self.sleep = sleep
+        self._buckets: dict[tuple[str, MethodClass], _Bucket] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RequestLimiter:
+        budgets = DEFAULT_BUDGETS | {
+            MethodClass.HISTORY: Budget(per_second=settings.history_requests_per_second,
+                                        burst=settings.history_burst),
+            MethodClass.RESOLVE: Budget(per_second=1 / settings.resolve_interval_seconds, burst=5,
+                                        per_day=settings.resolves_per_day),
+            MethodClass.JOIN: Budget(per_second=1 / settings.join_interval_seconds, burst=1),
+        }
+        scale = settings.request_pace_scale
+        return cls({kind: replace(b, per_second=b.per_second * scale) for kind, b in budgets.items()})
+
+    def set_budget(self, kind: MethodClass, budget: Budget) -> None:
+        """Change a class's budget for every account from the next call on."""
+        self.budgets[kind] = budget
+        for (_, bucket_kind), bucket in self._buckets.items():
+            if bucket_kind == kind:
+                bucket.budget = budget
+                bucket.tokens = min(bucket.tokens, float(budget.burst))
+
+    def _bucket(self, account_id: str, kind: MethodClass) -> _Bucket:
+        key = (account_id, kind)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            budget = self.budgets[kind]
+            bucket = self._buckets[key] = _Bucket(budget=budget, tokens=float(budget.burst), updated=self.clock())
+        return bucket
+
+    async def acquire(self, account_id: str, kind: MethodClass) -> None:
+        """Wait for this account's next `kind` call to fit; raise BudgetSpent when today's budget is gone."""
+        bucket = self._bucket(account_id, kind)
+        async with bucket.lock:
+            while True:
+                now = self.clock()
+                budget = bucket.budget
+                self._check_day(bucket, kind, now)
+                bucket.tokens = min(float(budget.burst), bucket.tokens + (now - bucket.updated) * budget.per_second)
+                bucket.updated = now
+                if bucket.tokens >= 1.0:
+                    bucket.tokens -= 1.0
+                    bucket.calls.append(now)
+                    if budget.per_day is not None:
+                        bucket.day.append(now)
+                    return
+                await self.sleep((1.0 - bucket.tokens) / budget.per_second)
+
+    def _check_day(self, bucket: _Bucket, kind: MethodClass, now: float) -> None:
+        per_day = bucket.budget.per_day
+        if per_day is None:
+            return
+        while bucket.day and bucket.day[0] <= now - DAY - DAY_MARGIN:
+            bucket.day.popleft()
+        if len(bucket.day) >= per_day:
+            free_in = bucket.day[0] + DAY + DAY_MARGIN - now
+            raise BudgetSpent(kind, utcnow() + timedelta(seconds=free_in))
+
+    def pacer(self, account_id: str, kind: MethodClass = MethodClass.HISTORY) -> Callable[[], Awaitable[None]]:
+        async def pace() -> None:
+            await self.acquire(account_id, kind)
+
+        return pace
+
+    # ---- what the accounts page shows ---------------------------------------------------------------
+
+    def left_today(self, account_id: str, kind: MethodClass = MethodClass.RESOLVE) -> int | None:
+        per_day = self.budgets[kind].per_day
+        if per_day is None:
+            return None
+        bucket = self._buckets.get((account_id, kind))
+        if bucket is None:
+            return per_day
+        now = self.clock()
+        return max(0, per_day - sum(1 for t in bucket.day if t > now - DAY - DAY_MARGIN))
+
+    def recent_calls(self, account_id: str) -> dict[str, int]:
+        """Calls this account made in the last minute and the last hour, over every method class."""
+        now = self.clock()
+        times = [t for (acc, _), bucket in self._buckets.items() if acc == account_id for t in bucket.calls]
+        return {'minute': sum(1 for t in times if t > now - 60), 'hour': sum(1 for t in times if t > now - 3600)}
