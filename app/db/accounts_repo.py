@@ -57,6 +57,7 @@ class AccountsRepo:
             {'$set': {'phone': phone, 'user_id': user_id, 'first_name': first_name, 'last_name': last_name,
                       'username': username, 'dc_id': dc_id, 'session_encrypted': session_encrypted,
                       'status': AccountStatus.AUTHORIZED.value, 'status_reason': None, 'flood_wait_until': None,
+                      'flood_waits': {},
                       'lease': {'owner': lease_owner, 'until': lease_until}, 'updated_at': now},
              '$setOnInsert': {'created_at': now}},
             upsert=True, return_document=ReturnDocument.AFTER)
@@ -83,8 +84,9 @@ class AccountsRepo:
             fields['lease'] = None
         await self.collection.update_one({'_id': account_id}, {'$set': fields})
 
-    async def set_flood_wait(self, *, account_id: str, until: datetime | None) -> None:
-        await self.collection.update_one({'_id': account_id}, {'$set': {'flood_wait_until': until}})
+    async def set_flood_wait(self, *, account_id: str, until: datetime | None, kind: str | None = None) -> None:
+        field = 'flood_wait_until' if kind is None else f'flood_waits.{kind}'
+        await self.collection.update_one({'_id': account_id}, {'$set': {field: until}})
 
     async def delete(self, account_id: str) -> bool:
         result = await self.collection.delete_one({'_id': account_id})

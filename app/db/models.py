@@ -69,7 +69,8 @@ class Account(Record):
     session_encrypted: str | None = None  # Fernet token of the StringSession; never leaves app.db/app.mtproto
     status: AccountStatus = AccountStatus.PENDING
     status_reason: str | None = None
-    flood_wait_until: datetime | None = None
+    flood_wait_until: datetime | None = None  # the whole account (Telegram refused even its connection checks)
+    flood_waits: dict[str, datetime] = Field(default_factory=dict)  # method class -> until; the others go on
     lease: Lease | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -62,6 +62,8 @@ class AccountInfo(BaseModel):
     reason: str | None = None
     flood_wait_until: datetime | None = None
     flood_wait_seconds: int = 0
+    # seconds left of each method class's FloodWait (history, resolve, join...); the other classes go on
+    flood_waits: dict[str, int] = {}
     connected: bool = False
     created_at: datetime
     updated_at: datetime
@@ -182,11 +184,15 @@ class AccountManager:
         live = self._live.get(account_id)
         return live.client if live is not None and self._is_connected(live) else None
 
-    def flood_wait_until(self, account_id: str) -> datetime | None:
+    def flood_wait_until(self, account_id: str, kind: str | None = None) -> datetime | None:
+        """Until when Telegram asked this account to wait: for every method, or (with `kind`) for that class."""
         record = self._records.get(account_id)
-        if record is None or record.flood_wait_until is None or record.flood_wait_until <= utcnow():
+        if record is None:
             return None
-        return record.flood_wait_until
+        now = utcnow()
+        waits = [record.flood_wait_until, record.flood_waits.get(kind) if kind is not None else None]
+        active = [until for until in waits if until is not None and until > now]
+        return max(active) if active else None
 
     def add_listener(self, on_connected: OnConnected, on_disconnected: OnDisconnected) -> None:
         self._listeners.append((on_connected, on_disconnected))
@@ -248,13 +254,16 @@ class AccountManager:
                 self._maintenance = self._spawn(self._maintenance_loop(), 'accounts-maintenance')
         return account_id
 
-    async def note_flood_wait(self, account_id: str, seconds: int) -> None:
+    async def note_flood_wait(self, account_id: str, seconds: int, kind: str | None = None) -> None:
+        """Store a FloodWait (it survives a restart): for the whole account, or only for one method class."""
         until = utcnow() + timedelta(seconds=max(int(seconds), 0))
-        await self.repo.set_flood_wait(account_id=account_id, until=until)
+        await self.repo.set_flood_wait(account_id=account_id, until=until, kind=kind)
         record = self._records.get(account_id)
         if record is not None:
-            self._records[account_id] = record.model_copy(update={'flood_wait_until': until})
-        logger.warning('Account {} must wait {} s (FloodWait)', account_id, seconds)
+            update = ({'flood_wait_until': until} if kind is None
+                      else {'flood_waits': record.flood_waits | {kind: until}})
+            self._records[account_id] = record.model_copy(update=update)
+        logger.warning('Account {} must wait {} s (FloodWait{})', account_id, seconds, f' on {kind}' if kind else '')
 
     async def note_revoked(self, account_id: str, reason: str = REVOKED_REASON) -> None:
         await self.repo.set_status(account_id=account_id, status=AccountStatus.REVOKED, reason=reason,
@@ -599,6 +608,8 @@ class AccountManager:
             username=account.username, display_name=display_name(account), status=account.status.value,
             state=state, reason=reason, flood_wait_until=flood_until,
             flood_wait_seconds=max(0, int((flood_until - now).total_seconds())) if flood_until else 0,
+            flood_waits={kind: int((until - now).total_seconds()) for kind, until in sorted(account.flood_waits.items())
+                         if until > now},
             connected=connected, created_at=account.created_at, updated_at=account.updated_at)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from loguru import logger
@@ -28,6 +29,10 @@ class ClientProvider(Protocol):
     def usable_account_ids(self) -> list[str]: ...
 
     def client(self, account_id: str) -> TelegramClient | None: ...
+
+    def flood_wait_until(self, account_id: str, kind: str | None = None) -> datetime | None: ...
+
+    async def note_flood_wait(self, account_id: str, seconds: int, kind: str | None = None) -> None: ...
 
 
 class ChannelError(ServiceError):
@@ -172,6 +177,24 @@ class ChannelService:
                 await callback(channel)
         return AddResult(ref=ref, channel=channel, created=created)
 
+    async def _acquire(self, account_id: str, kind: MethodClass) -> None:
+        """Wait for the account's pacing; refuse at once while Telegram's FloodWait on this class lasts."""
+        until = self.accounts.flood_wait_until(account_id, kind) if self.accounts is not None else None
+        if until is not None:
+            seconds = max(1, int((until - utcnow()).total_seconds()))
+            raise ChannelError(429, 'FLOOD_WAIT', f'Telegram asked this account to wait {seconds} s before its next '
+                               f'{kind.value} request; try then, or with another account.', retry_after=seconds)
+        await self.limiter.acquire(account_id, kind)
+
+    async def _flood_noted(self, account_id: str, kind: MethodClass, call: Awaitable[Any]) -> Any:
+        """Await a Telegram call; a FloodWait it draws is stored for this account and method class only."""
+        try:
+            return await call
+        except errors.FloodWaitError as error:
+            if self.accounts is not None:
+                await self.accounts.note_flood_wait(account_id, error.seconds, kind)
+            raise
+
     async def _known(self, parsed: ChannelRef) -> Channel | None:
         if isinstance(parsed, ChannelIdRef):
             return await self.repos.channels.get(parsed.channel_id)
@@ -180,8 +203,9 @@ class ChannelService:
         return None
 
     async def _from_username(self, client: TelegramClient, account_id: str, ref: UsernameRef) -> types.Channel:
-        await self.limiter.acquire(account_id, MethodClass.RESOLVE)
-        resolved = await client(functions.contacts.ResolveUsernameRequest(username=ref.username))
+        await self._acquire(account_id, MethodClass.RESOLVE)
+        resolved = await self._flood_noted(account_id, MethodClass.RESOLVE,
+                                           client(functions.contacts.ResolveUsernameRequest(username=ref.username)))
         peer = resolved.peer
         if isinstance(peer, types.PeerUser):
             raise ChannelError(400, 'NOT_A_CHANNEL', f'{ref} is a user, not a channel.')
@@ -194,8 +218,9 @@ class ChannelService:
 
     async def _from_invite(self, client: TelegramClient, account_id: str, ref: InviteRef, *,
                            join: bool) -> InvitePreview | tuple[types.Channel, bool]:
-        await self.limiter.acquire(account_id, MethodClass.RESOLVE)
-        invite = await client(functions.messages.CheckChatInviteRequest(hash=ref.hash))
+        await self._acquire(account_id, MethodClass.RESOLVE)
+        invite = await self._flood_noted(account_id, MethodClass.RESOLVE,
+                                         client(functions.messages.CheckChatInviteRequest(hash=ref.hash)))
         if isinstance(invite, (types.ChatInviteAlready, types.ChatInvitePeek)):
             problem = _not_a_channel(invite.chat, ref)
             if problem:
@@ -207,9 +232,10 @@ class ChannelService:
             return InvitePreview(title=invite.title, participants_count=invite.participants_count,
                                  about=getattr(invite, 'about', None), photo=photo_data_url(invite.photo),
                                  broadcast=True)
-        await self.limiter.acquire(account_id, MethodClass.JOIN)
+        await self._acquire(account_id, MethodClass.JOIN)
         try:
-            updates = await client(functions.messages.ImportChatInviteRequest(hash=ref.hash))
+            updates = await self._flood_noted(account_id, MethodClass.JOIN,
+                                              client(functions.messages.ImportChatInviteRequest(hash=ref.hash)))
             chats = getattr(updates, 'chats', [])
         except errors.UserAlreadyParticipantError:
             again = await client(functions.messages.CheckChatInviteRequest(hash=ref.hash))

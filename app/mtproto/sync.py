@@ -48,11 +48,11 @@ class Accounts(Protocol):
 
     def client(self, account_id: str) -> TelegramClient | None: ...
 
-    def flood_wait_until(self, account_id: str) -> datetime | None: ...
+    def flood_wait_until(self, account_id: str, kind: str | None = None) -> datetime | None: ...
 
     def add_listener(self, on_connected: Any, on_disconnected: Any) -> None: ...
 
-    async def note_flood_wait(self, account_id: str, seconds: int) -> None: ...
+    async def note_flood_wait(self, account_id: str, seconds: int, kind: str | None = None) -> None: ...
 
     async def note_revoked(self, account_id: str, reason: str = ...) -> None: ...
 
@@ -269,7 +269,8 @@ class SyncService:
         """A usable account that can read the channel; None while they are all busy; else how long to wait."""
         if self.accounts is None:
             return Wait(utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
-        connected = self.accounts.usable_account_ids()
+        connected = [a for a in self.accounts.usable_account_ids()
+                     if self.accounts.flood_wait_until(a, MethodClass.HISTORY) is None]
         usable = [a for a in connected if self._busy(a) < MAX_JOBS_PER_ACCOUNT]
         if any(a in channel.access_hashes for a in connected) and not any(
                 a in channel.access_hashes for a in usable):
@@ -290,7 +291,8 @@ class SyncService:
                     return account_id, client
                 except ChannelError as error:
                     logger.info('account {} cannot read channel {}: {}', account_id, channel.id, error.message)
-        waits = [w for a in channel.access_hashes if (w := self.accounts.flood_wait_until(a)) is not None]
+        waits = [w for a in channel.access_hashes
+                 if (w := self.accounts.flood_wait_until(a, MethodClass.HISTORY)) is not None]
         if waits:
             return Wait(min(waits), WAIT_FLOOD)
         return Wait(utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
@@ -342,7 +344,7 @@ class SyncService:
             until = utcnow() + timedelta(seconds=error.seconds)
             logger.info('account {} must wait {} s (job {})', account_id, error.seconds, job.id)
             if self.accounts is not None:
-                await self.accounts.note_flood_wait(account_id, error.seconds)
+                await self.accounts.note_flood_wait(account_id, error.seconds, MethodClass.HISTORY)
             await self.repos.jobs.transition(job.id, to=JobStatus.WAITING, allowed_from=(JobStatus.RUNNING,),
                                              wait_until=until, wait_reason=WAIT_FLOOD)
             await self.repos.channels.set_state(channel.id, status=SyncStatus.WAITING)

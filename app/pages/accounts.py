@@ -42,6 +42,18 @@ def seconds_left(until: datetime | None) -> int:
     return max(0, int((until - utcnow()).total_seconds())) if until else 0
 
 
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(max(0, seconds), 3600)
+    return f'{hours} h {rest // 60:02d} min' if hours else f'{rest // 60} min {rest % 60:02d} s'
+
+
+def method_waits_text(info: AccountInfo) -> str:
+    """'Telegram asked to wait: resolve 2 h 59 min, join 4 min 10 s' — only those classes wait, the rest go on."""
+    waits = [f'{kind.replace("_", " ")} {_duration(seconds)}' for kind, seconds in info.flood_waits.items()
+             if seconds > 0]
+    return f'Telegram asked to wait: {", ".join(waits)}' if waits else ''
+
+
 def chip_text(info: AccountInfo) -> str:
     if info.state == LiveState.CONNECTED:
         return 'authorized'
@@ -303,6 +315,7 @@ class AccountsView:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.signature: tuple | None = None
+        self.wait_labels: dict[str, ui.label] = {}
         self.countdowns: dict[str, tuple[ui.label, AccountInfo]] = {}
         self.configured = services.settings.telegram_configured
         with ui.row().classes('w-full items-center justify-between'):
@@ -328,13 +341,16 @@ class AccountsView:
         except Exception:
             self._render_message('The account list is not available right now; retrying…', 'waiting')
             return
-        signature = tuple((i.id, i.state, i.reason, i.display_name, i.username, i.phone_masked, i.flood_wait_until)
-                          for i in infos)
+        signature = tuple((i.id, i.state, i.reason, i.display_name, i.username, i.phone_masked, i.flood_wait_until,
+                           tuple(i.flood_waits)) for i in infos)
         if signature != self.signature:
             self.signature = signature
             self._render(infos)
         for label, info in self.countdowns.values():
             label.set_text(chip_text(info))
+        for info in infos:
+            if info.id in self.wait_labels:
+                self.wait_labels[info.id].set_text(method_waits_text(info))
 
     def _render_message(self, text: str, key: str) -> None:
         if self.signature == (key,):
@@ -347,6 +363,7 @@ class AccountsView:
     def _render(self, infos: list[AccountInfo]) -> None:
         self.list.clear()
         self.countdowns.clear()
+        self.wait_labels.clear()
         with self.list:
             if not infos:
                 with ui.card().classes('w-full items-center py-8').mark('accounts-empty'):
@@ -367,6 +384,9 @@ class AccountsView:
                     ui.label(info.display_name).classes('text-subtitle1 text-weight-medium')
                     details = [f'@{info.username}' if info.username else None, info.phone_masked]
                     ui.label(' · '.join(d for d in details if d)).classes('text-grey-7 text-sm')
+                    if info.flood_waits:
+                        self.wait_labels[info.id] = ui.label(method_waits_text(info)) \
+                            .classes('text-orange-9 text-sm').mark('account-method-waits')
                 with ui.row().classes('items-center'):
                     with ui.element('q-chip').props(f'dense square color={CHIP_COLORS[info.state]} '
                                                     'text-color=white').mark('account-state'):

@@ -10,7 +10,7 @@ import pytest
 from app.crypto import SecretBox
 from app.db.models import JobKind, JobStatus, utcnow
 from app.mtproto.accounts import AccountManager
-from app.mtproto.channels import ChannelService
+from app.mtproto.channels import ChannelError, ChannelService
 from app.mtproto.limits import Budget, MethodClass
 from app.mtproto.sync import WAIT_NO_ACCOUNT, SyncService
 from app.pages.channels import progress_text
@@ -269,3 +269,26 @@ async def test_a_channel_no_account_can_read_says_so_instead_of_a_bare_countdown
     assert waiting.wait_reason == WAIT_NO_ACCOUNT
     stats = await stack.sync.channel_stats(await stack.repos.channels.get(channel_id))
     assert 'log one in on Accounts' in progress_text(stats)
+
+
+async def test_a_three_hour_flood_wait_on_resolve_leaves_the_accounts_history_work_running(stack, telegram_dc):
+    kept = telegram_dc.create_channel('Kept', username=_name('kept'), posts=300, seed=5)
+    later = telegram_dc.create_channel('Later', username=_name('later'), posts=5)
+    await stack.channels.add(f'@{kept["username"]}')
+    telegram_dc.add_fault('contacts.resolveUsername', 'FLOOD_WAIT', seconds=3 * 3600)
+    with pytest.raises(ChannelError) as error:
+        await stack.channels.add(f'@{later["username"]}')
+    assert (error.value.status, error.value.code) == (429, 'FLOOD_WAIT') and error.value.retry_after >= 3 * 3600 - 5
+    telegram_dc.reset_stats()
+    with pytest.raises(ChannelError) as again:
+        await stack.channels.add(f'@{later["username"]}')
+    assert again.value.code == 'FLOOD_WAIT' and 'try then, or with another account' in again.value.message
+    calls = telegram_dc.stats()['users'].get(str(stack.user_id), {})
+    assert 'contacts.resolveUsername' not in calls, 'a stored FloodWait is waited out without asking Telegram again'
+
+    await stack.settle(kept['channel_id'])  # the backfill and its sync ran on the same account meanwhile
+    assert await stack.repos.posts.count(channel_id=kept['channel_id']) == 300
+    info = await stack.accounts.get_account(stack.account_id)
+    assert info.state.value == 'connected' and 3 * 3600 - 60 < info.flood_waits['resolve'] <= 3 * 3600
+    stored = await stack.repos.accounts.get(stack.account_id)  # kept for the next start
+    assert (stored.flood_waits['resolve'] - utcnow()).total_seconds() > 3 * 3600 - 60
