@@ -74,6 +74,13 @@ class ChannelsRepo:
         if update:
             await self.collection.update_one({'_id': channel_id}, {'$set': update})
 
+    async def add_invite_hash(self, channel_id: int, invite_hash: str) -> None:
+        await self.collection.update_one({'_id': channel_id}, {'$addToSet': {'invite_hashes': invite_hash}})
+
+    async def by_invite_hash(self, invite_hash: str) -> Channel | None:
+        doc = await self.collection.find_one({'invite_hashes': invite_hash})
+        return Channel.from_doc(doc) if doc else None
+
     async def add_joined(self, channel_id: int, *, account_id: str) -> None:
         await self.collection.update_one({'_id': channel_id}, {'$addToSet': {'joined_by': account_id}})
 

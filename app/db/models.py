@@ -119,6 +119,7 @@ class Channel(Record):
     broadcast: bool = True
     access_hashes: dict[str, int] = Field(default_factory=dict)  # account id -> access_hash (per account!)
     joined_by: list[str] = Field(default_factory=list)  # account ids that are members (live updates)
+    invite_hashes: list[str] = Field(default_factory=list)  # invite links it was added by: never resolved again
     sync: SyncSettings = Field(default_factory=SyncSettings)
     state: SyncState = Field(default_factory=SyncState)
     added_at: datetime = Field(default_factory=utcnow)

@@ -155,6 +155,9 @@ class ChannelService:
     async def add_with_client(self, client: TelegramClient, account_id: str, ref: str, *,
                               join: bool = False) -> AddResult:
         parsed = self.parse(ref)
+        known = await self._known(parsed)
+        if known is not None and account_id in known.access_hashes:
+            return AddResult(ref=ref, channel=known)  # stored and readable by this account: no request at all
         try:
             if isinstance(parsed, InviteRef):
                 found = await self._from_invite(client, account_id, parsed, join=join)
@@ -168,6 +171,8 @@ class ChannelService:
             channel, created = await self.store(client, account_id, chat)
         except Exception as error:  # noqa: BLE001 - every Telegram failure becomes a ChannelError
             raise map_rpc_error(error, parsed) from None
+        if isinstance(parsed, InviteRef):
+            await self.repos.channels.add_invite_hash(channel.id, parsed.hash)
         if joined or not getattr(chat, 'left', True):
             await self.repos.channels.add_joined(channel.id, account_id=account_id)
             channel = await self.repos.channels.get(channel.id) or channel
@@ -200,6 +205,8 @@ class ChannelService:
             return await self.repos.channels.get(parsed.channel_id)
         if isinstance(parsed, UsernameRef):
             return await self.repos.channels.by_username(parsed.username)
+        if isinstance(parsed, InviteRef):
+            return await self.repos.channels.by_invite_hash(parsed.hash)
         return None
 
     async def _from_username(self, client: TelegramClient, account_id: str, ref: UsernameRef) -> types.Channel:

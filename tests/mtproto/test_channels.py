@@ -103,3 +103,20 @@ async def test_invite_preview_then_join(telegram_dc, repos, reader):
 
 async def _record(items, channel):
     items.append(channel.id)
+
+
+async def test_a_stored_channel_is_never_resolved_again(telegram_dc, repos, reader):
+    username = _name('cached')
+    info = telegram_dc.create_channel('Cached', username=username, posts=3)
+    private = telegram_dc.create_channel('Cached Private', private=True, posts=3)
+    service = ChannelService(repos=repos, limiter=unpaced())
+    assert (await service.add_with_client(reader, 'acc1', f'@{username}')).created
+    invite = f'https://t.me/+{private["invite_hash"]}'
+    assert (await service.add_with_client(reader, 'acc1', invite, join=True)).created
+    telegram_dc.reset_stats()
+    for ref in (f'@{username}', f'https://t.me/{username}', username.upper(), f'-100{info["channel_id"]}',
+                invite, f't.me/joinchat/{private["invite_hash"]}'):
+        again = await service.add_with_client(reader, 'acc1', ref)
+        assert not again.created and again.channel.id in (info['channel_id'], private['channel_id']), ref
+    calls = telegram_dc.stats()['users'].get(str(reader.test_user_id), {})
+    assert not {'contacts.resolveUsername', 'messages.checkChatInvite', 'messages.importChatInvite'} & set(calls)
