@@ -81,6 +81,10 @@ class ChannelsRepo:
         doc = await self.collection.find_one({'invite_hashes': invite_hash})
         return Channel.from_doc(doc) if doc else None
 
+    async def count_joined(self, account_id: str) -> int:
+        """Channels this account is a member of (Telegram lets an account be in at most 500)."""
+        return await self.collection.count_documents({'joined_by': account_id})
+
     async def add_joined(self, channel_id: int, *, account_id: str) -> None:
         await self.collection.update_one({'_id': channel_id}, {'$addToSet': {'joined_by': account_id}})
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from app.config import Settings
 
 DAY = 86_400.0
+MAX_CHANNELS_PER_ACCOUNT = 500  # Telegram's cap on the channels one account can be a member of
 # A resolve leaves our daily window this much later than Telegram's, so the answer's travel time never lets a
 # call in that Telegram still counts in yesterday's budget.
 DAY_MARGIN = 120.0

@@ -51,8 +51,9 @@ ChannelRef = UsernameRef | InviteRef | ChannelIdRef
 
 
 def parse_refs(text: str) -> list[str]:
-    """Split a pasted block into one reference per non-empty line (commas and spaces also separate)."""
-    return [part for part in re.split(r'[\s,]+', text or '') if part]
+    """Split a pasted block into one reference per non-empty line, each once: a line with spaces stays one
+    (wrong) reference, so the person sees it and can correct it rather than getting two made-up ones."""
+    return list(dict.fromkeys(line.strip() for line in (text or '').splitlines() if line.strip()))
 
 
 def parse_ref(raw: str) -> ChannelRef:

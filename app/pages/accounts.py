@@ -11,6 +11,7 @@ from nicegui import ui
 from app.db.models import utcnow
 from app.mtproto.accounts import AccountInfo, LiveState
 from app.mtproto.errors import LoginError, LoginState
+from app.mtproto.limits import MAX_CHANNELS_PER_ACCOUNT, MethodClass
 from app.mtproto.login import LoginStep
 from app.pages.layout import frame
 
@@ -52,6 +53,16 @@ def method_waits_text(info: AccountInfo) -> str:
     waits = [f'{kind.replace("_", " ")} {_duration(seconds)}' for kind, seconds in info.flood_waits.items()
              if seconds > 0]
     return f'Telegram asked to wait: {", ".join(waits)}' if waits else ''
+
+
+def usage_text(minute: int, hour: int, resolves_left: int | None, resolves_per_day: int | None,
+               joined: int) -> str:
+    """'Requests: 12 in the last minute, 340 in the last hour · resolves left today: 187 of 200 · joined 14 of 500'."""
+    parts = [f'Requests: {minute} in the last minute, {hour} in the last hour']
+    if resolves_left is not None:
+        parts.append(f'resolves left today: {resolves_left} of {resolves_per_day}')
+    parts.append(f'channels joined: {joined} of {MAX_CHANNELS_PER_ACCOUNT}')
+    return ' · '.join(parts)
 
 
 def chip_text(info: AccountInfo) -> str:
@@ -316,6 +327,7 @@ class AccountsView:
         self.services = services
         self.signature: tuple | None = None
         self.wait_labels: dict[str, ui.label] = {}
+        self.usage_labels: dict[str, ui.label] = {}
         self.countdowns: dict[str, tuple[ui.label, AccountInfo]] = {}
         self.configured = services.settings.telegram_configured
         with ui.row().classes('w-full items-center justify-between'):
@@ -351,6 +363,15 @@ class AccountsView:
         for info in infos:
             if info.id in self.wait_labels:
                 self.wait_labels[info.id].set_text(method_waits_text(info))
+            if info.id in self.usage_labels:
+                self.usage_labels[info.id].set_text(await self._usage(info.id))
+
+    async def _usage(self, account_id: str) -> str:
+        limiter = self.services.channels.limiter
+        calls = limiter.recent_calls(account_id)
+        per_day = limiter.budgets[MethodClass.RESOLVE].per_day
+        joined = await self.services.repos.channels.count_joined(account_id)
+        return usage_text(calls['minute'], calls['hour'], limiter.left_today(account_id), per_day, joined)
 
     def _render_message(self, text: str, key: str) -> None:
         if self.signature == (key,):
@@ -364,6 +385,7 @@ class AccountsView:
         self.list.clear()
         self.countdowns.clear()
         self.wait_labels.clear()
+        self.usage_labels.clear()
         with self.list:
             if not infos:
                 with ui.card().classes('w-full items-center py-8').mark('accounts-empty'):
@@ -384,6 +406,8 @@ class AccountsView:
                     ui.label(info.display_name).classes('text-subtitle1 text-weight-medium')
                     details = [f'@{info.username}' if info.username else None, info.phone_masked]
                     ui.label(' · '.join(d for d in details if d)).classes('text-grey-7 text-sm')
+                    if self.services.channels is not None:
+                        self.usage_labels[info.id] = ui.label().classes('text-grey-7 text-sm').mark('account-usage')
                     if info.flood_waits:
                         self.wait_labels[info.id] = ui.label(method_waits_text(info)) \
                             .classes('text-orange-9 text-sm').mark('account-method-waits')

@@ -120,21 +120,24 @@ class AddChannels:
                 ui.label('Paste at least one channel reference.').classes('text-negative')
             return
         self.button.props('loading')
+        failed: list[str] = []
         try:
             for ref in refs:
-                await self._add_one(ref, join=False)
+                if not await self._add_one(ref, join=False):
+                    failed.append(ref)
         finally:
             self.button.props(remove='loading')
-        self.refs.value = ''
+        self.refs.value = '\n'.join(failed)  # the lines that failed stay, to be corrected and added again
         await self.on_change()
 
-    async def _add_one(self, ref: str, *, join: bool, row: ui.row | None = None) -> None:
+    async def _add_one(self, ref: str, *, join: bool, row: ui.row | None = None) -> bool:
+        """Add one reference and show how it went; False when it failed."""
         assert self.services.channels is not None
         try:
             result = await self.services.channels.add(ref, account_id=self.account.value, join=join)
         except ChannelError as error:
             self._line(ref, 'error', 'negative', error.message, row)
-            return
+            return False
         if result.needs_join:
             preview = result.preview
             members = f'{preview.participants_count:,} members' if preview.participants_count is not None else ''
@@ -148,13 +151,14 @@ class AddChannels:
                     await self._add_one(ref, join=True, row=target)
                     await self.on_change()
                 ui.button('Join', on_click=confirm).props('dense').mark('join-channel')
-            return
+            return True
         channel = result.channel
         assert channel is not None
         if result.created:
             self._line(ref, 'check_circle', 'positive', f'added “{channel.title}”; fetching its posts…', row)
         else:
             self._line(ref, 'info', 'grey-7', f'“{channel.title}” is already here.', row)
+        return True
 
     def _new_row(self) -> ui.row:
         with self.results:

@@ -46,13 +46,19 @@ async def test_add_several_refs_with_reasons_preview_join_and_the_table(telegram
     await sign_in(user, retries=WAIT)
     await user.open('/dashboard/channels')
     await user.should_see(marker='channel-refs')
+    missing = f'@no_such_{uuid.uuid4().hex[:6]}'
     user.find(marker='channel-refs').type(
-        f'@{public}\nhttps://t.me/+{private["invite_hash"]}\nnot/a/link\n@no_such_{uuid.uuid4().hex[:6]}')
+        f'@{public}\nhttps://t.me/+{private["invite_hash"]}\nnot/a/link\n{missing}\nhello world!!')
     user.find(marker='add-channels').click()
     await user.should_see('added “Page Public”', retries=WAIT)
     await user.should_see('invite to “Page Private”', retries=WAIT)
     await user.should_see('not/a/link: "not/a/link" is not a Telegram link', retries=WAIT)
     await user.should_see('No channel is called', retries=WAIT)
+    await user.should_see('hello world!!: "hello world!!" contains spaces', retries=WAIT)
+    # the lines that failed stay in the box, one per line, to be corrected
+    box = next(iter(user.find(marker='channel-refs').elements))
+    await until(lambda: box.value == f'not/a/link\n{missing}\nhello world!!')
+    user.find(marker='channel-refs').clear()
     assert [c.title for c in await app_services.repos.channels.list()] == ['Page Public']
 
     user.find(marker='join-channel').click()
@@ -71,6 +77,12 @@ async def test_add_several_refs_with_reasons_preview_join_and_the_table(telegram
     user.find(marker='add-channels').click()
     await user.should_see('“Page Public” is already here.', retries=WAIT)
     assert len(await app_services.repos.channels.list()) == 2
+
+    # the accounts page counts what that cost: 4 look-ups (two usernames, the invite twice), none for the repeat
+    await user.open('/dashboard/accounts')
+    await user.should_see('resolves left today: 196 of 200', retries=WAIT)
+    await user.should_see('channels joined: 1 of 500', retries=WAIT)
+    await user.should_see('in the last minute', retries=WAIT)
 
 
 async def _backfilled(services, channel_id):
