@@ -141,9 +141,9 @@ class ChannelService:
 
     async def add(self, ref: str, *, account_id: str | None = None, join: bool = False) -> AddResult:
         parsed = self.parse(ref)
-        channel = await self._known(parsed)
-        account_id, client = self.pick_account(account_id, channel)
-        return await self.add_with_client(client, account_id, ref, join=join)
+        known = await self._known(parsed)
+        account_id, client = self.pick_account(account_id, known)
+        return await self._add(client, account_id, ref, parsed, known, join=join)
 
     @staticmethod
     def parse(ref: str) -> ChannelRef:
@@ -155,7 +155,10 @@ class ChannelService:
     async def add_with_client(self, client: TelegramClient, account_id: str, ref: str, *,
                               join: bool = False) -> AddResult:
         parsed = self.parse(ref)
-        known = await self._known(parsed)
+        return await self._add(client, account_id, ref, parsed, await self._known(parsed), join=join)
+
+    async def _add(self, client: TelegramClient, account_id: str, ref: str, parsed: ChannelRef,
+                   known: Channel | None, *, join: bool) -> AddResult:
         if known is not None and account_id in known.access_hashes:
             return AddResult(ref=ref, channel=known)  # stored and readable by this account: no request at all
         try:

@@ -133,13 +133,18 @@ class RequestLimiter:
                     return
                 await self.sleep((1.0 - bucket.tokens) / budget.per_second)
 
+    @staticmethod
+    def _calls_today(bucket: _Bucket, now: float) -> int:
+        """Drop the calls that have left the daily window; the number still in it."""
+        while bucket.day and bucket.day[0] <= now - DAY - DAY_MARGIN:
+            bucket.day.popleft()
+        return len(bucket.day)
+
     def _check_day(self, bucket: _Bucket, kind: MethodClass, now: float) -> None:
         per_day = bucket.budget.per_day
         if per_day is None:
             return
-        while bucket.day and bucket.day[0] <= now - DAY - DAY_MARGIN:
-            bucket.day.popleft()
-        if len(bucket.day) >= per_day:
+        if self._calls_today(bucket, now) >= per_day:
             free_in = bucket.day[0] + DAY + DAY_MARGIN - now
             raise BudgetSpent(kind, utcnow() + timedelta(seconds=free_in))
 
@@ -158,8 +163,7 @@ class RequestLimiter:
         bucket = self._buckets.get((account_id, kind))
         if bucket is None:
             return per_day
-        now = self.clock()
-        return max(0, per_day - sum(1 for t in bucket.day if t > now - DAY - DAY_MARGIN))
+        return max(0, per_day - self._calls_today(bucket, self.clock()))
 
     def recent_calls(self, account_id: str) -> dict[str, int]:
         """Calls this account made in the last minute and the last hour, over every method class."""
