@@ -13,6 +13,7 @@ from app.db.client import Database
 from app.db.repos import Repos
 from app.logging import setup_logging
 from app.mtproto.accounts import AccountManager, process_owner_id
+from app.mtproto.add_queue import AddQueue
 from app.mtproto.channels import ChannelService
 from app.mtproto.limits import RequestLimiter
 from app.mtproto.login import LoginService
@@ -37,7 +38,8 @@ def build_services(settings: Settings) -> Services:
                                        limiter=RequestLimiter.from_settings(settings))
     services.sync = SyncService(repos=services.repos, channels=services.channels, accounts=services.accounts,
                                 owner_id=services.accounts.owner_id)
-    services.components.extend([services.channels, services.sync])
+    services.add_queue = AddQueue(repos=services.repos, channels=services.channels, accounts=services.accounts)
+    services.components.extend([services.channels, services.sync, services.add_queue])
     return services
 
 

@@ -17,6 +17,7 @@ from app.db.repos import Repos
 
 if TYPE_CHECKING:
     from app.mtproto.accounts import AccountManager
+    from app.mtproto.add_queue import AddQueue
     from app.mtproto.channels import ChannelService
     from app.mtproto.login import LoginService
     from app.mtproto.sync import SyncService
@@ -33,6 +34,7 @@ class Services:
     logins: LoginService | None = None
     channels: ChannelService | None = None
     sync: SyncService | None = None
+    add_queue: AddQueue | None = None
     admin_auth: AdminAuth = field(init=False)
     api_tokens: ApiTokens = field(init=False)
     login_throttle: LoginThrottle = field(init=False)

@@ -88,6 +88,17 @@ class AccountsRepo:
         field = 'flood_wait_until' if kind is None else f'flood_waits.{kind}'
         await self.collection.update_one({'_id': account_id}, {'$set': {field: until}})
 
+    async def record_call(self, *, account_id: str, kind: str, at: datetime, keep: int) -> None:
+        """Remember a call of a class Telegram counts per day, so the count survives a restart."""
+        await self.collection.update_one({'_id': account_id},
+                                         {'$push': {f'day_calls.{kind}': {'$each': [at], '$slice': -keep}}})
+
+    async def day_calls(self, kind: str) -> dict[str, list[datetime]]:
+        """Each account's remembered calls of one class."""
+        docs = await self.collection.find({f'day_calls.{kind}': {'$exists': True}},
+                                          {f'day_calls.{kind}': 1}).to_list()
+        return {doc['_id']: doc['day_calls'][kind] for doc in docs}
+
     async def delete(self, account_id: str) -> bool:
         result = await self.collection.delete_one({'_id': account_id})
         return result.deleted_count == 1

@@ -71,6 +71,7 @@ class Account(Record):
     status_reason: str | None = None
     flood_wait_until: datetime | None = None  # the whole account (Telegram refused even its connection checks)
     flood_waits: dict[str, datetime] = Field(default_factory=dict)  # method class -> until; the others go on
+    day_calls: dict[str, list[datetime]] = Field(default_factory=dict)  # method class -> its calls of the last day
     lease: Lease | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -123,6 +124,34 @@ class Channel(Record):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     state: SyncState = Field(default_factory=SyncState)
     added_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RefState(StrEnum):
+    QUEUED = 'queued'  # waiting for an account with budget; retry_at says when one is expected
+    RESOLVING = 'resolving'
+    NEEDS_JOIN = 'needs_join'  # an invite link: the preview waits for a person to confirm
+    ADDED = 'added'
+    ERROR = 'error'
+
+
+class ChannelRefEntry(Record):
+    """One pasted reference on its way to becoming a stored channel (the `channel_refs` queue)."""
+
+    id: str
+    ref: str
+    state: RefState = RefState.QUEUED
+    join: bool = False  # join an invite link without asking again (the person confirmed it)
+    account_id: str | None = None  # the account asked for; None lets the queue choose
+    worked_by: str | None = None  # the account that resolved it
+    channel_id: int | None = None
+    title: str | None = None
+    created: bool = False  # False when the channel was already stored
+    participants_count: int | None = None  # of an invite preview
+    code: str | None = None
+    reason: str | None = None
+    retry_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
 

@@ -8,6 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.db.accounts_repo import AccountsRepo
 from app.db.admin_repo import AdminRepo
 from app.db.api_tokens_repo import ApiTokensRepo
+from app.db.channel_refs_repo import ChannelRefsRepo
 from app.db.channels_repo import ChannelsRepo
 from app.db.jobs_repo import JobsRepo
 from app.db.metrics_repo import MetricsRepo
@@ -23,6 +24,7 @@ class Repos:
     posts: PostsRepo
     metrics: MetricsRepo
     jobs: JobsRepo
+    channel_refs: ChannelRefsRepo
 
     @classmethod
     def create(cls, db: AsyncDatabase) -> Repos:
@@ -34,6 +36,7 @@ class Repos:
             posts=PostsRepo(db),
             metrics=MetricsRepo(db),
             jobs=JobsRepo(db),
+            channel_refs=ChannelRefsRepo(db),
         )
 
     async def ensure_indexes(self) -> None:

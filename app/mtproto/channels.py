@@ -113,7 +113,11 @@ class ChannelService:
         self.on_added: list[Callable[[Channel], Awaitable[None]]] = []
 
     async def start(self) -> None:
-        pass
+        """Count the resolves made before a restart in today's budget, as Telegram still does."""
+        for kind, budget in self.limiter.budgets.items():
+            if budget.per_day is not None:
+                for account_id, times in (await self.repos.accounts.day_calls(kind.value)).items():
+                    self.limiter.restore(account_id, kind, times)
 
     async def stop(self) -> None:
         pass
@@ -141,7 +145,7 @@ class ChannelService:
 
     async def add(self, ref: str, *, account_id: str | None = None, join: bool = False) -> AddResult:
         parsed = self.parse(ref)
-        known = await self._known(parsed)
+        known = await self.known(parsed)
         account_id, client = self.pick_account(account_id, known)
         return await self._add(client, account_id, ref, parsed, known, join=join)
 
@@ -155,7 +159,7 @@ class ChannelService:
     async def add_with_client(self, client: TelegramClient, account_id: str, ref: str, *,
                               join: bool = False) -> AddResult:
         parsed = self.parse(ref)
-        return await self._add(client, account_id, ref, parsed, await self._known(parsed), join=join)
+        return await self._add(client, account_id, ref, parsed, await self.known(parsed), join=join)
 
     async def _add(self, client: TelegramClient, account_id: str, ref: str, parsed: ChannelRef,
                    known: Channel | None, *, join: bool) -> AddResult:
@@ -193,6 +197,9 @@ class ChannelService:
             raise ChannelError(429, 'FLOOD_WAIT', f'Telegram asked this account to wait {seconds} s before its next '
                                f'{kind.value} request; try then, or with another account.', retry_after=seconds)
         await self.limiter.acquire(account_id, kind)
+        per_day = self.limiter.budgets[kind].per_day
+        if per_day is not None:
+            await self.repos.accounts.record_call(account_id=account_id, kind=kind.value, at=utcnow(), keep=per_day)
 
     async def _flood_noted(self, account_id: str, kind: MethodClass, call: Awaitable[Any]) -> Any:
         """Await a Telegram call; a FloodWait it draws is stored for this account and method class only."""
@@ -203,7 +210,7 @@ class ChannelService:
                 await self.accounts.note_flood_wait(account_id, error.seconds, kind)
             raise
 
-    async def _known(self, parsed: ChannelRef) -> Channel | None:
+    async def known(self, parsed: ChannelRef) -> Channel | None:
         if isinstance(parsed, ChannelIdRef):
             return await self.repos.channels.get(parsed.channel_id)
         if isinstance(parsed, UsernameRef):

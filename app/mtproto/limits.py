@@ -148,6 +148,36 @@ class RequestLimiter:
             free_in = bucket.day[0] + DAY + DAY_MARGIN - now
             raise BudgetSpent(kind, utcnow() + timedelta(seconds=free_in))
 
+    def restore(self, account_id: str, kind: MethodClass, times: list[datetime]) -> None:
+        """Count calls made before a restart (wall-clock times) in today's budget."""
+        bucket = self._bucket(account_id, kind)
+        now, wall = self.clock(), utcnow()
+        known = set(bucket.day)
+        for at in sorted(times):
+            moment = now - (wall - at).total_seconds()
+            if moment > now - DAY - DAY_MARGIN and moment not in known:
+                bucket.day.append(moment)
+                bucket.calls.append(moment)
+        bucket.day = deque(sorted(bucket.day))
+
+    def free_times(self, account_id: str, kind: MethodClass, count: int) -> list[datetime]:
+        """When each of the next `count` calls fits in the daily budget (now, or as older calls leave the day)."""
+        per_day = self.budgets[kind].per_day
+        wall = utcnow()
+        if per_day is None:
+            return [wall] * count
+        bucket = self._buckets.get((account_id, kind))
+        now = self.clock()
+        if bucket is not None:
+            self._calls_today(bucket, now)
+        day = list(bucket.day) if bucket is not None else []
+        times = [wall] * max(0, per_day - len(day))
+        for moment in day:  # each call in the window frees its slot a day after it was made
+            times.append(wall + timedelta(seconds=moment + DAY + DAY_MARGIN - now))
+        while len(times) < count:  # beyond one day's budget: the same slots a day later
+            times.append(times[len(times) - per_day] + timedelta(seconds=DAY + DAY_MARGIN))
+        return times[:count]
+
     def pacer(self, account_id: str, kind: MethodClass = MethodClass.HISTORY) -> Callable[[], Awaitable[None]]:
         async def pace() -> None:
             await self.acquire(account_id, kind)

@@ -1,0 +1,208 @@
+"""AddQueue: pasted references become stored channels in the background, within every account's budgets.
+
+Each reference is a `channel_refs` entry (queued → resolving → added / needs_join / error), so a paste of 300
+links survives a restart and the page can show each line's state. One worker per account takes the oldest due
+entry: a channel already stored goes to an account that can read it (no request at all), the rest to an account
+with resolves left today and no FloodWait on resolving. When every account's budget is spent the queued entries
+get the time their turn is expected, and wait.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+from loguru import logger
+
+from app.db.models import ChannelRefEntry, RefState, utcnow
+from app.db.repos import Repos
+from app.mtproto.channels import ChannelError, ChannelService, ClientProvider
+from app.mtproto.limits import MethodClass
+from app.mtproto.refs import parse_refs
+
+MAX_REFS_PER_PASTE = 1000
+BUDGET_CODES = {'BUDGET_SPENT', 'FLOOD_WAIT'}
+
+
+class AddQueue:
+    def __init__(self, *, repos: Repos, channels: ChannelService, accounts: ClientProvider | None,
+                 idle_seconds: float = 5.0) -> None:
+        self.repos = repos
+        self.channels = channels
+        self.accounts = accounts
+        self.idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+        self._busy: dict[str, asyncio.Task] = {}
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        requeued = await self.repos.channel_refs.requeue_resolving()
+        if requeued:
+            logger.info('{} pasted references go back to the queue after a restart', requeued)
+        self._task = asyncio.get_running_loop().create_task(self._run(), name='channel add queue')
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._task, *self._busy.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._task = None
+        self._busy.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # ------------------------------------------------------------ what people and the API call
+
+    async def submit(self, text: str, *, account_id: str | None = None) -> list[ChannelRefEntry]:
+        """Queue every line of a paste (duplicates once); a line that is not a reference is an error at once."""
+        lines = parse_refs(text)
+        if len(lines) > MAX_REFS_PER_PASTE:
+            raise ChannelError(413, 'TOO_MANY_REFERENCES', f'{len(lines):,} references in one paste; add at most '
+                               f'{MAX_REFS_PER_PASTE:,} at a time.')
+        fields = []
+        for line in lines:
+            try:
+                ChannelService.parse(line)
+                fields.append({'ref': line, 'account_id': account_id})
+            except ChannelError as error:
+                fields.append({'ref': line, 'state': RefState.ERROR, 'code': error.code, 'reason': error.message})
+        entries = await self.repos.channel_refs.add_many(fields)
+        self.wake()
+        return entries
+
+    async def confirm_join(self, entry_id: str) -> ChannelRefEntry | None:
+        """A person confirmed an invite preview: queue the join."""
+        entry = await self.repos.channel_refs.get(entry_id)
+        if entry is None or entry.state != RefState.NEEDS_JOIN:
+            return entry
+        entry = await self.repos.channel_refs.update(entry_id, RefState.QUEUED, join=True, account_id=entry.worked_by,
+                                                     retry_at=None, reason=None)
+        self.wake()
+        return entry
+
+    # ------------------------------------------------------------ the worker
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self._dispatch()
+                timeout = await self._next_wake()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database went away: try again shortly
+                logger.exception('the add queue could not be read')
+                timeout = self.idle_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _next_wake(self) -> float:
+        retry_at = await self.repos.channel_refs.next_retry_at()
+        if retry_at is None:
+            return self.idle_seconds
+        return min(self.idle_seconds, max(0.05, (retry_at - utcnow()).total_seconds()))
+
+    def _usable(self) -> list[str]:
+        return self.accounts.usable_account_ids() if self.accounts is not None else []
+
+    def _can_resolve(self, account_id: str) -> bool:
+        assert self.accounts is not None
+        return (self.accounts.flood_wait_until(account_id, MethodClass.RESOLVE) is None
+                and self.channels.limiter.left_today(account_id, MethodClass.RESOLVE) != 0)
+
+    def _can_join(self, account_id: str) -> bool:
+        assert self.accounts is not None
+        return self.accounts.flood_wait_until(account_id, MethodClass.JOIN) is None
+
+    async def _choose(self, entry: ChannelRefEntry, free: list[str]) -> str | None:
+        """The free account this entry should use now, or None when it has to wait."""
+        candidates = [a for a in free if entry.account_id in (None, a)]
+        if not candidates:
+            return None
+        parsed = ChannelService.parse(entry.ref)
+        known = await self.channels.known(parsed)
+        if known is not None:
+            readers = [a for a in candidates if a in known.access_hashes]
+            if readers:
+                return readers[0]  # answered from the database: costs nothing
+        able = [a for a in candidates if self._can_resolve(a) and (not entry.join or self._can_join(a))]
+        return max(able, key=lambda a: self.channels.limiter.left_today(a, MethodClass.RESOLVE) or 0, default=None)
+
+    async def _dispatch(self) -> None:
+        usable = self._usable()
+        free = [a for a in usable if a not in self._busy]
+        due = await self.repos.channel_refs.due(utcnow(), limit=max(50, 10 * len(usable)))
+        waiting: list[ChannelRefEntry] = []
+        for entry in due:
+            account_id = await self._choose(entry, free) if free else None
+            if account_id is None:
+                waiting.append(entry)
+                continue
+            claimed = await self.repos.channel_refs.claim(entry.id, account_id)
+            if claimed is None:
+                continue
+            free.remove(account_id)
+            # services run outside NiceGUI's loop in tests and tools: plain tasks, kept in _busy until done
+            self._busy[account_id] = asyncio.get_running_loop().create_task(self._work(claimed, account_id),
+                                                                            name=f'add {entry.ref}')
+        if waiting and not self._busy:
+            await self._schedule(waiting, usable)
+
+    async def _schedule(self, waiting: list[ChannelRefEntry], usable: list[str]) -> None:
+        """No account can take these now: give each the time its turn is expected, and say why."""
+        if not usable:
+            for entry in waiting:
+                await self.repos.channel_refs.set_retry_at(
+                    entry.id, utcnow() + timedelta(seconds=self.idle_seconds),
+                    'waiting for a connected account: log one in on the Accounts page')
+            return
+        queued = await self.repos.channel_refs.queued()
+        slots = sorted(self._free_slots(usable, len(queued)))
+        soonest = utcnow() + timedelta(seconds=self.idle_seconds)
+        for entry, at in zip(queued, slots, strict=False):
+            at = max(at, soonest)
+            await self.repos.channel_refs.set_retry_at(entry.id, at, _waiting_reason(at))
+
+    def _free_slots(self, usable: list[str], count: int) -> list[datetime]:
+        assert self.accounts is not None
+        slots: list[datetime] = []
+        for account_id in usable:
+            times = self.channels.limiter.free_times(account_id, MethodClass.RESOLVE, count)
+            until = self.accounts.flood_wait_until(account_id, MethodClass.RESOLVE)
+            slots.extend(max(at, until) if until is not None else at for at in times)
+        return sorted(slots)[:count]
+
+    async def _work(self, entry: ChannelRefEntry, account_id: str) -> None:
+        refs = self.repos.channel_refs
+        try:
+            result = await self.channels.add(entry.ref, account_id=account_id, join=entry.join)
+        except ChannelError as error:
+            if error.code in BUDGET_CODES:  # this account is out of budget: another may take it, or later
+                await refs.update(entry.id, RefState.QUEUED, worked_by=None, reason=error.message,
+                                  retry_at=utcnow() + timedelta(seconds=min(error.retry_after or 1, 1)))
+            else:
+                await refs.update(entry.id, RefState.ERROR, code=error.code, reason=error.message, retry_at=None)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - keep the queue going; the entry says what happened
+            logger.exception('adding {} failed', entry.ref)
+            await refs.update(entry.id, RefState.ERROR, code='INTERNAL', reason=f'Adding failed: {error}. Try again.')
+        else:
+            if result.needs_join:
+                preview = result.preview
+                await refs.update(entry.id, RefState.NEEDS_JOIN, title=preview.title,
+                                  participants_count=preview.participants_count, retry_at=None, reason=None)
+            else:
+                channel = result.channel
+                await refs.update(entry.id, RefState.ADDED, channel_id=channel.id, title=channel.title,
+                                  created=result.created, retry_at=None, reason=None)
+        finally:
+            self._busy.pop(account_id, None)
+            self.wake()
+
+
+def _waiting_reason(at: datetime) -> str:
+    return f"waiting for the accounts' daily resolve budget: expected about {at:%Y-%m-%d %H:%M} UTC"
