@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 from app.api.deps import ServicesDep
 from app.api.errors import ApiError
 from app.api.jobs import job_view, sync_service
-from app.db.models import Channel
+from app.db.models import Channel, ChannelRefEntry, RefState
 from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_record, stream_export
+from app.mtproto.add_queue import MAX_REFS_PER_PASTE, AddQueue
 from app.mtproto.channels import ChannelService
 from app.services import Services
 
@@ -24,6 +25,35 @@ class AddChannelBody(BaseModel):
     ref: str = Field(min_length=1, max_length=500, description='@name, name, t.me/name, t.me/+hash, -100123, ...')
     account_id: str | None = None
     join: bool = False
+
+
+class QueueRefsBody(BaseModel):
+    refs: list[Annotated[str, Field(max_length=500)]] = Field(
+        min_length=1, max_length=MAX_REFS_PER_PASTE, description='channel references, one per item (or lines)')
+    account_id: str | None = None
+
+
+class RefEntryView(BaseModel):
+    """One queued reference: `queued` (with `retry_at` when it waits for a budget), `resolving`, `needs_join`
+    (an invite to confirm with POST .../join), `added` (with `channel_id`) or `error` (with `code` and `reason`)."""
+
+    id: str
+    ref: str
+    state: RefState
+    channel_id: int | None = None
+    title: str | None = None
+    created: bool = False
+    participants_count: int | None = None
+    code: str | None = None
+    reason: str | None = None
+    retry_at: datetime | None = None
+    account_id: str | None = Field(default=None, description='the account that resolved it')
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: ChannelRefEntry) -> RefEntryView:
+        return cls(**entry.model_dump(exclude={'account_id', 'worked_by', 'join', 'updated_at'}),
+                   account_id=entry.worked_by)
 
 
 class ScheduleBody(BaseModel):
@@ -77,6 +107,38 @@ async def add_channel(body: AddChannelBody, services: ServicesDep, response: Res
                                                 'photo': preview.photo}}
     response.status_code = 201 if result.created else 200
     return {**await channel_view(services, result.channel), 'created': result.created}
+
+
+def add_queue(services: Services) -> AddQueue:
+    channel_service(services)
+    if services.add_queue is None:
+        raise ApiError(503, 'NOT_READY', 'The add queue is not running yet; try again in a moment.')
+    return services.add_queue
+
+
+@router.post('/channel-refs', status_code=202, response_model=list[RefEntryView])
+async def queue_refs(body: QueueRefsBody, services: ServicesDep) -> list[RefEntryView]:
+    """Queue many references at once; they are added in the background within every account's budgets."""
+    entries = await add_queue(services).submit('\n'.join(body.refs), account_id=body.account_id)
+    return [RefEntryView.of(entry) for entry in entries]
+
+
+@router.get('/channel-refs', response_model=list[RefEntryView])
+async def list_refs(services: ServicesDep, ids: Annotated[list[str] | None, Query(max_length=1000)] = None
+                    ) -> list[RefEntryView]:
+    """The given entries, or every unfinished one (queued, resolving, waiting for a join), oldest first."""
+    repo = add_queue(services).repos.channel_refs
+    entries = await repo.get_many(ids) if ids else await repo.unfinished()
+    return [RefEntryView.of(entry) for entry in entries]
+
+
+@router.post('/channel-refs/{entry_id}/join', response_model=RefEntryView)
+async def join_ref(entry_id: str, services: ServicesDep) -> RefEntryView:
+    """Confirm an invite preview (`needs_join`): the queue joins it."""
+    entry = await add_queue(services).confirm_join(entry_id)
+    if entry is None:
+        raise ApiError(404, 'NOT_FOUND', f'No queued reference {entry_id}.')
+    return RefEntryView.of(entry)
 
 
 @router.get('/channels')

@@ -59,6 +59,12 @@ class ChannelRefsRepo:
         docs = await self.collection.find({'state': RefState.QUEUED.value}).sort('created_at', ASCENDING).to_list()
         return [ChannelRefEntry.from_doc(doc) for doc in docs]
 
+    async def unfinished(self, limit: int = 1000) -> list[ChannelRefEntry]:
+        states = [RefState.QUEUED.value, RefState.RESOLVING.value, RefState.NEEDS_JOIN.value]
+        docs = await self.collection.find({'state': {'$in': states}}).sort('created_at', ASCENDING) \
+            .limit(limit).to_list()
+        return [ChannelRefEntry.from_doc(doc) for doc in docs]
+
     async def next_retry_at(self) -> datetime | None:
         doc = await self.collection.find_one({'state': RefState.QUEUED.value, 'retry_at': {'$ne': None}},
                                              sort=[('retry_at', ASCENDING)])

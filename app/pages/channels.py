@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Any
 from nicegui import ui
 
 from app.db.models import Channel, JobStatus, utcnow
-from app.mtproto.channels import ChannelError
-from app.mtproto.refs import parse_refs
 from app.mtproto.sync import WAIT_NO_ACCOUNT
+from app.pages.add_channels import AddChannels
 from app.pages.layout import frame
 
 if TYPE_CHECKING:
@@ -77,99 +76,6 @@ def avatar(channel: Channel, size: str = 'md') -> None:
             ui.image(channel.photo)
     else:
         ui.avatar(icon='campaign', color='primary', text_color='white', size=size)
-
-
-class AddChannels:
-    """One textarea for several references; a result line per reference; invite previews join on confirmation."""
-
-    def __init__(self, services: Services, on_change) -> None:
-        self.services = services
-        self.on_change = on_change
-        with ui.card().classes('w-full gap-2').props('flat bordered'):
-            ui.label('Add channels').classes('text-lg font-medium')
-            self.refs = ui.textarea(
-                placeholder='One per line: @name, t.me/name, t.me/+invite, t.me/c/123/45, -100123…',
-            ).props('outlined autogrow').classes('w-full').mark('channel-refs')
-            with ui.row().classes('items-center gap-4'):
-                self.button = ui.button('Add', icon='add', on_click=self.add).classes('add-channels-button') \
-                    .mark('add-channels')
-                # only worth a choice when several accounts could read it; by default the first that can does
-                self.account = ui.select({None: 'any connected account'}, value=None, label='Read through') \
-                    .props('dense outlined options-dense').classes('w-80').mark('add-account')
-                self.account.set_visibility(False)
-            self.results = ui.column().classes('w-full gap-1').mark('add-results')
-
-    async def load_accounts(self) -> None:
-        """Offer the connected accounts as a choice once there is more than one."""
-        accounts = self.services.accounts
-        infos = await accounts.list_accounts() if accounts is not None else []
-        usable = set(accounts.usable_account_ids()) if accounts is not None else set()
-        options: dict[str | None, str] = {None: 'any connected account'}
-        for info in infos:
-            if info.id in usable:
-                handle = f' (@{info.username})' if info.username else ''
-                options[info.id] = f'{info.display_name}{handle}'
-        self.account.set_options(options, value=self.account.value if self.account.value in options else None)
-        self.account.set_visibility(len(options) > 2)
-
-    async def add(self) -> None:
-        refs = parse_refs(self.refs.value or '')
-        self.results.clear()
-        if not refs:
-            with self.results:
-                ui.label('Paste at least one channel reference.').classes('text-negative')
-            return
-        self.button.props('loading')
-        failed: list[str] = []
-        try:
-            for ref in refs:
-                if not await self._add_one(ref, join=False):
-                    failed.append(ref)
-        finally:
-            self.button.props(remove='loading')
-        self.refs.value = '\n'.join(failed)  # the lines that failed stay, to be corrected and added again
-        await self.on_change()
-
-    async def _add_one(self, ref: str, *, join: bool, row: ui.row | None = None) -> bool:
-        """Add one reference and show how it went; False when it failed."""
-        assert self.services.channels is not None
-        try:
-            result = await self.services.channels.add(ref, account_id=self.account.value, join=join)
-        except ChannelError as error:
-            self._line(ref, 'error', 'negative', error.message, row)
-            return False
-        if result.needs_join:
-            preview = result.preview
-            members = f'{preview.participants_count:,} members' if preview.participants_count is not None else ''
-            container = row or self._new_row()
-            container.clear()
-            with container.classes('items-center gap-2').mark('invite-preview'):
-                ui.icon('group_add', color='primary')
-                ui.label(f'{ref}: invite to “{preview.title}” {members}').classes('text-sm')
-
-                async def confirm(target: ui.row = container) -> None:
-                    await self._add_one(ref, join=True, row=target)
-                    await self.on_change()
-                ui.button('Join', on_click=confirm).props('dense').mark('join-channel')
-            return True
-        channel = result.channel
-        assert channel is not None
-        if result.created:
-            self._line(ref, 'check_circle', 'positive', f'added “{channel.title}”; fetching its posts…', row)
-        else:
-            self._line(ref, 'info', 'grey-7', f'“{channel.title}” is already here.', row)
-        return True
-
-    def _new_row(self) -> ui.row:
-        with self.results:
-            return ui.row()
-
-    def _line(self, ref: str, icon: str, color: str, text: str, row: ui.row | None) -> None:
-        container = row or self._new_row()
-        container.clear()
-        with container.classes('items-center gap-2 no-wrap').mark('add-result'):
-            ui.icon(icon, color=color)
-            ui.label(f'{ref}: {text}').classes(f'text-sm text-{color}')
 
 
 class ChannelTable:

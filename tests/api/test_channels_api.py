@@ -160,3 +160,39 @@ async def test_requires_a_token(user, app_services):
     assert answer.status_code == 401 and answer.json()['error']['code'] == 'UNAUTHORIZED'
     missing_job = await user.http_client.get('/api/mtproto/jobs/nope')
     assert missing_job.status_code == 401
+
+
+async def test_queue_many_references_and_follow_them(telegram_dc, api, app_services):
+    account_id, _ = await log_in(telegram_dc, api, 7)
+    names = [_name('apiq') for _ in range(3)]
+    for i, name in enumerate(names):
+        telegram_dc.create_channel(f'Api Queued {i}', username=name, posts=0)
+    private = telegram_dc.create_channel('Api Invite', private=True, posts=0)
+    refs = [f'@{n}' for n in names] + [f't.me/+{private["invite_hash"]}', 'not a link']
+    answer = await api.post('/api/mtproto/channel-refs', json={'refs': refs})
+    assert answer.status_code == 202, answer.text
+    entries = answer.json()
+    assert [e['ref'] for e in entries] == refs and entries[-1]['state'] == 'error'
+    assert entries[-1]['code'] == 'BAD_REFERENCE' and 'spaces' in entries[-1]['reason']
+    ids = [e['id'] for e in entries]
+
+    async def settled():
+        got = (await api.get('/api/mtproto/channel-refs', params={'ids': ids})).json()
+        return got if all(e['state'] in ('added', 'error', 'needs_join') for e in got) else None
+    got = await until(settled)
+    assert [e['state'] for e in got] == ['added'] * 3 + ['needs_join', 'error']
+    assert got[0]['title'] == 'Api Queued 0' and got[0]['account_id'] == account_id and got[0]['created']
+    assert got[3]['title'] == 'Api Invite'
+    assert [e['ref'] for e in (await api.get('/api/mtproto/channel-refs')).json()] == [refs[3]]  # what is left
+
+    joined = await api.post(f'/api/mtproto/channel-refs/{ids[3]}/join')
+    assert joined.status_code == 200 and joined.json()['state'] == 'queued'
+
+    async def added():
+        entry = (await api.get('/api/mtproto/channel-refs', params={'ids': [ids[3]]})).json()[0]
+        return entry if entry['state'] == 'added' else None
+    assert (await until(added))['channel_id'] == private['channel_id']
+    assert (await api.post('/api/mtproto/channel-refs/nope/join')).status_code == 404
+    too_many = await api.post('/api/mtproto/channel-refs', json={'refs': ['@x'] * 1001})
+    assert too_many.status_code == 400 and too_many.json()['error']['code'] == 'BAD_REQUEST'
+    assert (await api.post('/api/mtproto/channel-refs', json={'refs': []})).status_code == 400

@@ -186,3 +186,22 @@ async def test_choose_the_account_that_reads_a_new_channel(telegram_dc, user: Us
     await user.should_see('added “Chosen Reader”', retries=WAIT)
     stored = await app_services.repos.channels.get(info['channel_id'])
     assert list(stored.access_hashes) == [account_ids[1]]
+
+
+async def test_a_paste_beyond_the_days_resolves_shows_what_waits_and_until_when(telegram_dc, user: User, app_services):
+    await telegram_account(telegram_dc, app_services, 8, 'Budgeted')
+    app_services.channels.limiter.set_budget(MethodClass.RESOLVE, Budget(per_second=1000, burst=50, per_day=3))
+    prefix = f'pw_{uuid.uuid4().hex[:6]}'
+    for i in range(5):
+        telegram_dc.create_channel(f'Waiting {i}', username=f'{prefix}{i}', posts=0)
+    await sign_in(user, retries=WAIT)
+    await user.open('/dashboard/channels')
+    user.find(marker='channel-refs').type('\n'.join(f'@{prefix}{i}' for i in range(5)))
+    user.find(marker='add-channels').click()
+    await user.should_see('added “Waiting 2”', retries=WAIT)
+    await user.should_see('3 added · 2 in the queue — 2 waiting for the daily resolve budget; all done by about',
+                          retries=WAIT)
+    await user.should_see(f"@{prefix}4: waiting for the accounts' daily resolve budget: expected about", retries=WAIT)
+    assert sorted(c.title for c in await app_services.repos.channels.list()) == ['Waiting 0', 'Waiting 1', 'Waiting 2']
+    box = next(iter(user.find(marker='channel-refs').elements))
+    assert box.value == ''  # nothing failed: the waiting lines are in the queue, not lost

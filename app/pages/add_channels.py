@@ -1,0 +1,172 @@
+"""The 'Add channels' box: a paste becomes queued references, each shown with its state until it is added.
+
+The AddQueue does the work in the background (within every account's budgets); this box shows each line as
+queued, resolving, added, an invite to confirm, or its error, and puts the lines that failed back in the box.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from nicegui import ui
+
+from app.db.models import ChannelRefEntry, RefState, utcnow
+from app.mtproto.channels import ChannelError
+
+if TYPE_CHECKING:
+    from app.services import Services
+
+FINAL = (RefState.ADDED, RefState.ERROR)
+
+
+def entry_text(entry: ChannelRefEntry) -> tuple[str, str, str]:
+    """(icon, colour, text) of one reference's line."""
+    if entry.state == RefState.ADDED:
+        if entry.created:
+            return 'check_circle', 'positive', f'{entry.ref}: added “{entry.title}”; fetching its posts…'
+        return 'info', 'grey-7', f'{entry.ref}: “{entry.title}” is already here.'
+    if entry.state == RefState.ERROR:
+        return 'error', 'negative', f'{entry.ref}: {entry.reason}'
+    if entry.state == RefState.RESOLVING:
+        return 'sync', 'primary', f'{entry.ref}: resolving…'
+    if entry.state == RefState.NEEDS_JOIN:
+        members = f' {entry.participants_count:,} members' if entry.participants_count is not None else ''
+        return 'group_add', 'primary', f'{entry.ref}: invite to “{entry.title}”{members}'
+    if entry.retry_at is not None and entry.reason and (entry.retry_at - utcnow()).total_seconds() > 60:
+        return 'schedule', 'warning', f'{entry.ref}: {entry.reason}'
+    return 'hourglass_empty', 'grey-7', f'{entry.ref}: queued'
+
+
+def summary_text(entries: list[ChannelRefEntry]) -> str:
+    counts = {state: sum(1 for e in entries if e.state == state) for state in RefState}
+    parts = [f'{counts[RefState.ADDED]} added']
+    if counts[RefState.QUEUED] or counts[RefState.RESOLVING]:
+        parts.append(f'{counts[RefState.QUEUED] + counts[RefState.RESOLVING]} in the queue')
+    if counts[RefState.NEEDS_JOIN]:
+        parts.append(f'{counts[RefState.NEEDS_JOIN]} to confirm')
+    if counts[RefState.ERROR]:
+        parts.append(f'{counts[RefState.ERROR]} failed')
+    later = [e.retry_at for e in entries if e.state == RefState.QUEUED and e.retry_at is not None
+             and (e.retry_at - utcnow()).total_seconds() > 60]
+    text = ' · '.join(parts)
+    if later:
+        text += (f' — {len(later)} waiting for the daily resolve budget; all done by about '
+                 f'{max(later):%Y-%m-%d %H:%M} UTC')
+    return text
+
+
+class AddChannels:
+    """One textarea for many references; a line per reference that follows it through the queue."""
+
+    def __init__(self, services: Services, on_change: Callable[[], Awaitable[None]]) -> None:
+        self.services = services
+        self.on_change = on_change
+        self.batch: list[str] = []  # entry ids of the last paste
+        self.shown: dict[str, tuple] = {}
+        self.rows: dict[str, ui.row] = {}
+        self.returned: set[str] = set()  # failed entries already put back in the box
+        with ui.card().classes('w-full gap-2').props('flat bordered'):
+            ui.label('Add channels').classes('text-lg font-medium')
+            self.refs = ui.textarea(
+                placeholder='One per line: @name, t.me/name, t.me/+invite, t.me/c/123/45, -100123…',
+            ).props('outlined autogrow').classes('w-full').mark('channel-refs')
+            with ui.row().classes('items-center gap-4'):
+                self.button = ui.button('Add', icon='add', on_click=self.add).classes('add-channels-button') \
+                    .mark('add-channels')
+                # only worth a choice when several accounts could read it; by default the queue chooses
+                self.account = ui.select({None: 'any connected account'}, value=None, label='Read through') \
+                    .props('dense outlined options-dense').classes('w-80').mark('add-account')
+                self.account.set_visibility(False)
+            self.summary = ui.label().classes('text-sm text-grey-8').mark('add-summary')
+            self.results = ui.column().classes('w-full gap-1').mark('add-results')
+        self.timer = ui.timer(0.5, self.follow, active=False)
+
+    async def load_accounts(self) -> None:
+        """Offer the connected accounts as a choice once there is more than one."""
+        accounts = self.services.accounts
+        infos = await accounts.list_accounts() if accounts is not None else []
+        usable = set(accounts.usable_account_ids()) if accounts is not None else set()
+        options: dict[str | None, str] = {None: 'any connected account'}
+        for info in infos:
+            if info.id in usable:
+                handle = f' (@{info.username})' if info.username else ''
+                options[info.id] = f'{info.display_name}{handle}'
+        self.account.set_options(options, value=self.account.value if self.account.value in options else None)
+        self.account.set_visibility(len(options) > 2)
+
+    async def add(self) -> None:
+        queue = self.services.add_queue
+        assert queue is not None
+        self.results.clear()
+        self.shown.clear()
+        self.rows.clear()
+        self.returned.clear()
+        self.summary.set_text('')
+        try:
+            entries = await queue.submit(self.refs.value or '', account_id=self.account.value)
+        except ChannelError as error:
+            self.summary.set_text(error.message)
+            return
+        if not entries:
+            self.summary.set_text('Paste at least one channel reference.')
+            return
+        self.batch = [entry.id for entry in entries]
+        self.refs.value = ''
+        await self.show(entries)
+        self.timer.activate()
+
+    async def follow(self) -> None:
+        """Show what changed in the last paste; stop following once every line is final."""
+        if not self.batch:
+            self.timer.deactivate()
+            return
+        entries = await self.services.repos.channel_refs.get_many(self.batch)
+        await self.show(entries)
+        if all(entry.state in FINAL for entry in entries):
+            self.timer.deactivate()
+
+    async def show(self, entries: list[ChannelRefEntry]) -> None:
+        self.summary.set_text(summary_text(entries) if len(entries) > 1 else '')
+        newly_added = False
+        for entry in entries:
+            signature = (entry.state, entry.reason, entry.retry_at, entry.title)
+            if self.shown.get(entry.id) == signature:
+                continue
+            newly_added |= entry.state == RefState.ADDED
+            self.shown[entry.id] = signature
+            self._line(entry)
+        self._return_failed(entries)
+        if newly_added:
+            await self.on_change()
+
+    def _return_failed(self, entries: list[ChannelRefEntry]) -> None:
+        """The lines that failed go back in the box, one per line, to be corrected and added again."""
+        failed = [e for e in entries if e.state == RefState.ERROR and e.id not in self.returned]
+        if not failed:
+            return
+        current = [line for line in (self.refs.value or '').split('\n') if line.strip()]
+        back = [e.ref for e in entries if e.state == RefState.ERROR
+                and (e.id not in self.returned or e.ref in current)]  # in the order pasted
+        self.returned.update(e.id for e in failed)
+        self.refs.value = '\n'.join(back + [line for line in current if line not in back])
+
+    def _line(self, entry: ChannelRefEntry) -> None:
+        row = self.rows.get(entry.id)
+        if row is None:
+            with self.results:
+                row = self.rows[entry.id] = ui.row()
+        row.clear()
+        icon, color, text = entry_text(entry)
+        marker = 'invite-preview' if entry.state == RefState.NEEDS_JOIN else 'add-result'
+        with row.classes('items-center gap-2 no-wrap').mark(marker):
+            ui.icon(icon, color=color)
+            ui.label(text).classes(f'text-sm text-{color}')
+            if entry.state == RefState.NEEDS_JOIN:
+                ui.button('Join', on_click=lambda e=entry: self.join(e)).props('dense').mark('join-channel')
+
+    async def join(self, entry: ChannelRefEntry) -> None:
+        assert self.services.add_queue is not None
+        await self.services.add_queue.confirm_join(entry.id)
+        if entry.id not in self.batch:
+            self.batch.append(entry.id)
+        self.timer.activate()
