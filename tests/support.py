@@ -55,3 +55,9 @@ async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError('condition not reached in time')
         await asyncio.sleep(interval)
+
+
+def within_bucket(times: list[float], rate: float, burst: int) -> bool:
+    """No stretch of these call times beats a token bucket of `rate` calls a second after a `burst`."""
+    return all(j - i + 1 <= burst + rate * (times[j] - first) + 1e-9
+               for i, first in enumerate(times) for j in range(i + 1, len(times)))

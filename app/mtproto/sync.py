@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 MAX_JOBS_PER_ACCOUNT = 2
 NO_ACCOUNT_RETRY = 15  # seconds before a job without a usable account looks again
+CANNOT_READ_RETRY = 3600  # seconds before an account that failed to resolve a channel tries it again
 WAIT_FLOOD = 'flood_wait'  # Telegram asked the accounts that can read the channel to wait
 WAIT_NO_ACCOUNT = 'no_account'  # no connected account can read the channel
 REVOKED_ERRORS = (errors.AuthKeyUnregisteredError, errors.SessionRevokedError, errors.UserDeactivatedError,
@@ -74,6 +75,8 @@ class SyncService:
         self._enqueue_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
         self._started = False
+        # (account, channel) pairs that failed to resolve: not tried again before then, so never in a loop
+        self._cannot_read: dict[tuple[str, int], datetime] = {}
         channels.on_added.append(self._on_channel_added)
 
     # ------------------------------------------------------------ lifecycle
@@ -266,36 +269,58 @@ class SyncService:
         return sum(1 for _, running_account in self._running.values() if running_account == account_id)
 
     async def _choose_account(self, channel: Channel) -> tuple[str, TelegramClient] | Wait | None:
-        """A usable account that can read the channel; None while they are all busy; else how long to wait."""
+        """A usable account that can read the channel; None while they are all busy; else how long to wait.
+
+        History work is spread: when every account that reads a public channel is busy, an idle account with
+        resolves left today resolves it once and reads it too, so N accounts backfill N channels side by side.
+        """
         if self.accounts is None:
             return Wait(utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
         connected = [a for a in self.accounts.usable_account_ids()
                      if self.accounts.flood_wait_until(a, MethodClass.HISTORY) is None]
         usable = [a for a in connected if self._busy(a) < MAX_JOBS_PER_ACCOUNT]
-        if any(a in channel.access_hashes for a in connected) and not any(
-                a in channel.access_hashes for a in usable):
-            return None
         readers = sorted((a for a in usable if a in channel.access_hashes),
                          key=lambda a: (self._busy(a), a != channel.state.account_id))
+        if channel.username and not (readers and self._busy(readers[0]) == 0):
+            others = [a for a in usable if a not in channel.access_hashes]
+            if readers or any(a in channel.access_hashes for a in connected):
+                others = [a for a in others if self._busy(a) == 0 and self._can_resolve(a)]  # worth a resolve
+            for account_id in sorted(others, key=self._busy):
+                chosen = await self._read_through(account_id, channel)
+                if chosen is not None:
+                    return chosen
+        if any(a in channel.access_hashes for a in connected) and not readers:
+            return None
         for account_id in readers:
             client = self.accounts.client(account_id)
             if client is not None:
                 return account_id, client
-        if usable and channel.username:  # no reader left (e.g. revoked): a public channel can be re-resolved
-            for account_id in sorted(usable, key=self._busy):
-                client = self.accounts.client(account_id)
-                if client is None:
-                    continue
-                try:
-                    await self.channels.add_with_client(client, account_id, f'@{channel.username}')
-                    return account_id, client
-                except ChannelError as error:
-                    logger.info('account {} cannot read channel {}: {}', account_id, channel.id, error.message)
         waits = [w for a in channel.access_hashes
                  if (w := self.accounts.flood_wait_until(a, MethodClass.HISTORY)) is not None]
         if waits:
             return Wait(min(waits), WAIT_FLOOD)
         return Wait(utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
+
+    def _can_resolve(self, account_id: str) -> bool:
+        assert self.accounts is not None
+        return (self.accounts.flood_wait_until(account_id, MethodClass.RESOLVE) is None
+                and self.channels.limiter.left_today(account_id, MethodClass.RESOLVE) != 0)
+
+    async def _read_through(self, account_id: str, channel: Channel) -> tuple[str, TelegramClient] | None:
+        """Resolve a public channel with another account so that it can read it as well."""
+        assert self.accounts is not None
+        client = self.accounts.client(account_id)
+        retry_at = self._cannot_read.get((account_id, channel.id))
+        if client is None or (retry_at is not None and retry_at > utcnow()):
+            return None
+        try:
+            await self.channels.add_with_client(client, account_id, f'@{channel.username}')
+        except ChannelError as error:
+            logger.info('account {} cannot read channel {}: {}', account_id, channel.id, error.message)
+            wait = max(error.retry_after or 0, CANNOT_READ_RETRY)
+            self._cannot_read[(account_id, channel.id)] = utcnow() + timedelta(seconds=wait)
+            return None
+        return account_id, client
 
     # ------------------------------------------------------------ running one job
 

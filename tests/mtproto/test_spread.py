@@ -1,0 +1,75 @@
+"""History work spread over accounts: with two or four accounts a set of public channels backfills side by side,
+each account within its own limits, and an account that cannot read a channel is not asked again and again."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from app.crypto import SecretBox
+from app.db.models import JobKind, JobStatus
+from app.mtproto.accounts import AccountManager
+from app.mtproto.channels import ChannelService
+from app.mtproto.limits import Budget, MethodClass
+from app.mtproto.sync import SyncService
+from tests.mtproto.test_login_flows import make_settings
+from tests.support import eventually, unpaced, within_bucket
+
+# Telegram's shape twenty times as fast (see test_limits); Parsegram paces each account at 0.9 of it.
+DC_HISTORY = {'rate': 20, 'burst': 10}
+DC_LIMITS = {'messages.getHistory': DC_HISTORY, 'channels.getFullChannel': {'rate': 100, 'burst': 50, 'wait': 30}}
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize('accounts', [2, 4])
+@pytest.mark.dc_limits('realistic', **DC_LIMITS)
+async def test_channels_backfill_side_by_side_on_every_account_each_within_its_limits(
+        accounts, telegram_dc, repos, tmp_path) -> None:
+    manager = AccountManager(settings=make_settings(telegram_dc, tmp_path), repo=repos.accounts,
+                             secret_box=SecretBox('s' * 32), owner_id=f'test-{uuid.uuid4().hex[:6]}',
+                             lease_seconds=3, tick_seconds=0.3, health_seconds=0.5)
+    pacing = unpaced()
+    pacing.set_budget(MethodClass.HISTORY, Budget(per_second=18, burst=3))
+    channels = ChannelService(repos=repos, accounts=manager, limiter=pacing)
+    sync = SyncService(repos=repos, channels=channels, accounts=manager, owner_id=manager.owner_id, tick_seconds=0.2)
+    await manager.start()
+    await sync.start()
+    try:
+        users: dict[str, int] = {}
+        for i in range(accounts):
+            phone = telegram_dc.new_phone(5)
+            user_id = telegram_dc.create_user(phone, f'Spread {i}')
+            client = telegram_dc.make_client(flood_sleep_threshold=0)
+            account_id = await manager.adopt(f'acc-{uuid.uuid4().hex[:6]}', client,
+                                             await telegram_dc.login(client, phone))
+            users[account_id] = user_id
+        await eventually(lambda: len(manager.usable_account_ids()) >= accounts)
+        first = next(iter(users))
+        infos = [telegram_dc.create_channel(f'Spread {i}', username=f'sp{uuid.uuid4().hex[:8]}', posts=1500, seed=i)
+                 for i in range(4)]
+        telegram_dc.reset_stats()
+        for info in infos:  # one account adds them all: the others learn them when there is work for them
+            await channels.add(f'@{info["username"]}', account_id=first)
+
+        async def backfilled():
+            done = await repos.jobs.collection.count_documents(
+                {'kind': JobKind.BACKFILL.value, 'status': JobStatus.DONE.value,
+                 'channel_id': {'$in': [i['channel_id'] for i in infos]}})
+            return done == 4
+        await eventually(backfilled, timeout=150)
+    finally:
+        await sync.stop()
+        await manager.stop()
+    for info in infos:
+        assert await repos.posts.count(channel_id=info['channel_id']) == 1500
+    stats = telegram_dc.stats()
+    assert stats['flood_waits'] == []
+    readers = {}
+    for account_id, user_id in users.items():
+        calls = stats['users'].get(str(user_id), {})
+        times = calls.get('messages.getHistory', {}).get('times', [])
+        readers[account_id] = len(times)
+        assert within_bucket(times, DC_HISTORY['rate'], DC_HISTORY['burst'])
+        # one resolve per channel it reads at most, never one per dispatch
+        assert calls.get('contacts.resolveUsername', {}).get('calls', 0) <= 4
+    assert all(count >= 15 for count in readers.values()), readers  # every account read at least one channel
