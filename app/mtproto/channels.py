@@ -15,7 +15,7 @@ from telethon import TelegramClient, errors, functions, types
 
 from app.db.models import Channel, Metric, MetricKind, utcnow
 from app.mtproto.errors import ServiceError
-from app.mtproto.limits import BudgetSpent, MethodClass, RequestLimiter
+from app.mtproto.limits import MAX_CHANNELS_PER_ACCOUNT, BudgetSpent, MethodClass, RequestLimiter
 from app.mtproto.mapping import channel_from_tl, photo_data_url
 from app.mtproto.refs import ChannelIdRef, ChannelRef, InviteRef, RefError, UsernameRef, parse_ref
 
@@ -97,7 +97,8 @@ def map_rpc_error(error: Exception, ref: Any) -> ChannelError:
     if isinstance(error, (errors.ChannelPrivateError, errors.ChannelInvalidError, errors.ChannelPublicGroupNaError)):
         return ChannelError(403, 'CHANNEL_PRIVATE', f'{ref} is private and this account has not joined it.')
     if isinstance(error, errors.ChannelsTooMuchError):
-        return ChannelError(400, 'CHANNELS_TOO_MUCH', 'This account has joined too many channels to join another.')
+        return ChannelError(409, 'CHANNELS_TOO_MUCH', 'Telegram says this account is in too many channels to join '
+                            f'another; leave one in Telegram, or join {ref} with another account.')
     if isinstance(error, errors.RPCError):
         return ChannelError(502, error.message or 'TELEGRAM_ERROR', f'Telegram refused {ref}: {error.message}.')
     return ChannelError(502, 'TELEGRAM_ERROR', f'Telegram could not be reached for {ref}: {error}.')
@@ -249,6 +250,11 @@ class ChannelService:
             return InvitePreview(title=invite.title, participants_count=invite.participants_count,
                                  about=getattr(invite, 'about', None), photo=photo_data_url(invite.photo),
                                  broadcast=True)
+        joined = await self.repos.channels.count_joined(account_id)
+        if joined >= MAX_CHANNELS_PER_ACCOUNT:
+            raise ChannelError(409, 'CHANNELS_TOO_MUCH', f"This account is already in {joined} channels, Telegram's "
+                               f'limit is {MAX_CHANNELS_PER_ACCOUNT}; leave one in Telegram, or join {ref} with '
+                               'another account.')
         await self._acquire(account_id, MethodClass.JOIN)
         try:
             updates = await self._flood_noted(account_id, MethodClass.JOIN,
@@ -311,8 +317,28 @@ class ChannelService:
                                  access_hash=channel.access_hashes[account_id])
             refreshed, _ = await self.store(client, account_id, chat)
             return refreshed
+        except errors.ChannelInvalidError:
+            raise  # the stored access hash: the caller resolves the channel again
         except Exception as error:  # noqa: BLE001
             raise map_rpc_error(error, f'channel {channel.title or channel.id}') from None
+
+    async def reresolve(self, client: TelegramClient, account_id: str, channel: Channel) -> Channel:
+        """Telegram called this account's stored access hash invalid: look the username up once more."""
+        if not channel.username:
+            raise ChannelError(403, 'CHANNEL_INVALID', f"Telegram no longer accepts this account's access to "
+                               f'{channel.title or channel.id}, and a private channel cannot be looked up again; '
+                               'add it again by its invite link.')
+        ref = UsernameRef(channel.username)
+        try:
+            chat = await self._from_username(client, account_id, ref)
+            if chat.id != channel.id:
+                raise ChannelError(409, 'USERNAME_MOVED', f'{ref} now names another channel; '
+                                   f'“{channel.title}” is kept with the posts stored so far.')
+            stored, _ = await self.store(client, account_id, chat)
+        except Exception as error:  # noqa: BLE001
+            raise map_rpc_error(error, ref) from None
+        logger.info('channel {} resolved again for account {}', channel.id, account_id)
+        return stored
 
     def input_channel(self, channel: Channel, account_id: str) -> types.InputChannel:
         access_hash = channel.access_hashes.get(account_id)

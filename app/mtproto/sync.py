@@ -77,6 +77,7 @@ class SyncService:
         self._started = False
         # (account, channel) pairs that failed to resolve: not tried again before then, so never in a loop
         self._cannot_read: dict[tuple[str, int], datetime] = {}
+        self._reresolved: dict[tuple[str, int], datetime] = {}  # when an invalid access hash was last resolved
         channels.on_added.append(self._on_channel_added)
 
     # ------------------------------------------------------------ lifecycle
@@ -373,6 +374,8 @@ class SyncService:
             await self.repos.jobs.transition(job.id, to=JobStatus.WAITING, allowed_from=(JobStatus.RUNNING,),
                                              wait_until=until, wait_reason=WAIT_FLOOD)
             await self.repos.channels.set_state(channel.id, status=SyncStatus.WAITING)
+        except errors.ChannelInvalidError:
+            await self._access_hash_invalid(job, channel, account_id, client)
         except REVOKED_ERRORS as error:
             logger.warning('account {} lost its session while syncing channel {}', account_id, channel.id)
             if self.accounts is not None:
@@ -382,11 +385,31 @@ class SyncService:
         except (ChannelError, errors.RPCError, ConnectionError, OSError) as error:
             message = error.message if isinstance(error, ChannelError) else f'{type(error).__name__}: {error}'
             logger.warning('job {} for channel {} failed: {}', job.id, channel.id, message)
-            await self.repos.jobs.transition(job.id, to=JobStatus.FAILED, allowed_from=(JobStatus.RUNNING,),
-                                             error=message)
-            await self.repos.channels.set_state(
-                channel.id, status=SyncStatus.ERROR, error=message,
-                next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
+            await self._fail(job, channel, message)
+
+    async def _fail(self, job: Job, channel: Channel, message: str) -> None:
+        await self.repos.jobs.transition(job.id, to=JobStatus.FAILED, allowed_from=(JobStatus.RUNNING,),
+                                         error=message)
+        await self.repos.channels.set_state(
+            channel.id, status=SyncStatus.ERROR, error=message,
+            next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
+
+    async def _access_hash_invalid(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
+        """Resolve the channel again, once an hour at most per account, and retry the job with the fresh hash."""
+        key = (account_id, channel.id)
+        last = self._reresolved.get(key)
+        if last is not None and last > utcnow() - timedelta(seconds=CANNOT_READ_RETRY):
+            await self._fail(job, channel, "Telegram refuses this account's access to the channel even after "
+                             'looking it up again; check that the channel still exists, or read it with another '
+                             'account.')
+            return
+        self._reresolved[key] = utcnow()
+        try:
+            await self.channels.reresolve(client, account_id, channel)
+        except ChannelError as error:
+            await self._fail(job, channel, error.message)
+            return
+        await self.repos.jobs.transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
 
     # ------------------------------------------------------------ views for API and pages
 

@@ -120,3 +120,20 @@ async def test_a_stored_channel_is_never_resolved_again(telegram_dc, repos, read
         assert not again.created and again.channel.id in (info['channel_id'], private['channel_id']), ref
     calls = telegram_dc.stats()['users'].get(str(reader.test_user_id), {})
     assert not {'contacts.resolveUsername', 'messages.checkChatInvite', 'messages.importChatInvite'} & set(calls)
+
+
+async def test_an_account_in_500_channels_is_not_sent_to_join_another(telegram_dc, repos, reader):
+    info = telegram_dc.create_channel('One Too Many', private=True, posts=3)
+    # the account already reads 500 channels through Parsegram
+    await repos.channels.collection.insert_many([{'_id': 10_000_000 + i, 'title': f'Joined {i}', 'joined_by': ['full']}
+                                                 for i in range(500)])
+    service = ChannelService(repos=repos, limiter=unpaced())
+    telegram_dc.reset_stats()
+    with pytest.raises(ChannelError) as error:
+        await service.add_with_client(reader, 'full', f'https://t.me/+{info["invite_hash"]}', join=True)
+    assert (error.value.status, error.value.code) == (409, 'CHANNELS_TOO_MUCH')
+    assert '500' in error.value.message and 'another account' in error.value.message
+    calls = telegram_dc.stats()['users'][str(reader.test_user_id)]
+    assert 'messages.importChatInvite' not in calls  # refused before asking Telegram
+    joined = await service.add_with_client(reader, 'other', f'https://t.me/+{info["invite_hash"]}', join=True)
+    assert joined.created and joined.channel.joined_by == ['other']

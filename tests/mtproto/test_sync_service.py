@@ -292,3 +292,32 @@ async def test_a_three_hour_flood_wait_on_resolve_leaves_the_accounts_history_wo
     assert info.state.value == 'connected' and 3 * 3600 - 60 < info.flood_waits['resolve'] <= 3 * 3600
     stored = await stack.repos.accounts.get(stack.account_id)  # kept for the next start
     assert (stored.flood_waits['resolve'] - utcnow()).total_seconds() > 3 * 3600 - 60
+
+
+async def test_an_invalid_access_hash_is_resolved_again_once_never_in_a_loop(stack, telegram_dc):
+    info = telegram_dc.create_channel('Stale Hash', username=_name('stale'), posts=40, seed=28)
+    channel_id = info['channel_id']
+    await stack.channels.add(f'@{info["username"]}')
+    await stack.settle(channel_id)
+    good_hash = (await stack.repos.channels.get(channel_id)).access_hashes[stack.account_id]
+    stale = {'$set': {f'access_hashes.{stack.account_id}': good_hash ^ 0x5A5A}}
+    await stack.repos.channels.collection.update_one({'_id': channel_id}, stale)
+    telegram_dc.reset_stats()
+
+    new_id = telegram_dc.post_message(channel_id, 'read with a fresh hash')
+    job = await stack.sync.enqueue(channel_id)
+    await eventually(lambda: _status(stack, job.id, JobStatus.DONE), timeout=30)
+    assert await stack.repos.posts.get(channel_id=channel_id, message_id=new_id)
+    assert (await stack.repos.channels.get(channel_id)).access_hashes[stack.account_id] == good_hash
+    calls = telegram_dc.stats()['users'][str(stack.user_id)]
+    assert calls['contacts.resolveUsername']['calls'] == 1
+
+    # Stale again within the hour: the job fails with a reason instead of resolving again and again.
+    await stack.repos.channels.collection.update_one({'_id': channel_id}, stale)
+    for _ in range(2):
+        job = await stack.sync.enqueue(channel_id)
+        failed = await eventually(lambda j=job: _status(stack, j.id, JobStatus.FAILED), timeout=30)
+        assert 'even after looking it up again' in failed.error
+    assert telegram_dc.stats()['users'][str(stack.user_id)]['contacts.resolveUsername']['calls'] == 1
+    channel = await stack.repos.channels.get(channel_id)
+    assert channel.state.status == 'error' and 'another account' in channel.state.error
