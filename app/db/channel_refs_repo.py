@@ -55,9 +55,10 @@ class ChannelRefsRepo:
         docs = await self.collection.find(query).sort('created_at', ASCENDING).limit(limit).to_list()
         return [ChannelRefEntry.from_doc(doc) for doc in docs]
 
-    async def queued(self) -> list[ChannelRefEntry]:
-        docs = await self.collection.find({'state': RefState.QUEUED.value}).sort('created_at', ASCENDING).to_list()
-        return [ChannelRefEntry.from_doc(doc) for doc in docs]
+    async def count_waiting(self, now: datetime, *, exclude: list[str]) -> int:
+        """Queued entries given a time still to come (they wait for a budget), but for `exclude`."""
+        return await self.collection.count_documents(
+            {'state': RefState.QUEUED.value, 'retry_at': {'$gt': now}, '_id': {'$nin': exclude}})
 
     async def unfinished(self, limit: int = 1000) -> list[ChannelRefEntry]:
         states = [RefState.QUEUED.value, RefState.RESOLVING.value, RefState.NEEDS_JOIN.value]
@@ -94,6 +95,11 @@ class ChannelRefsRepo:
     async def set_retry_at(self, entry_id: str, retry_at: datetime | None, reason: str | None) -> None:
         await self.collection.update_one({'_id': entry_id, 'state': RefState.QUEUED.value},
                                          {'$set': {'retry_at': retry_at, 'reason': reason, 'updated_at': utcnow()}})
+
+    async def clear_waits(self) -> None:
+        """Queued entries waiting for a budget are due again (a new account can take them)."""
+        await self.collection.update_many({'state': RefState.QUEUED.value, 'retry_at': {'$ne': None}},
+                                          {'$set': {'retry_at': None, 'updated_at': utcnow()}})
 
     async def requeue_resolving(self) -> int:
         """After a restart: entries that were being resolved go back to the queue."""

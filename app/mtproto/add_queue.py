@@ -34,6 +34,7 @@ class AddQueue:
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task] = {}
         self._task: asyncio.Task | None = None
+        self._seen_accounts: set[str] = set()
 
     async def start(self) -> None:
         requeued = await self.repos.channel_refs.requeue_resolving()
@@ -133,8 +134,12 @@ class AddQueue:
 
     async def _dispatch(self) -> None:
         usable = self._usable()
+        if set(usable) - self._seen_accounts:  # a new account brings a fresh budget: the waiting go first
+            await self.repos.channel_refs.clear_waits()
+        self._seen_accounts = set(usable)
         free = [a for a in usable if a not in self._busy]
-        due = await self.repos.channel_refs.due(utcnow(), limit=max(50, 10 * len(usable)))
+        limit = max(50, 10 * len(usable))
+        due = await self.repos.channel_refs.due(utcnow(), limit=limit)
         waiting: list[ChannelRefEntry] = []
         for entry in due:
             account_id = await self._choose(entry, free) if free else None
@@ -150,6 +155,8 @@ class AddQueue:
                                                                             name=f'add {entry.ref}')
         if waiting and not self._busy:
             await self._schedule(waiting, usable)
+            if len(due) == limit:
+                self.wake()  # more lines behind these may need no budget at all: look at them next
 
     async def _schedule(self, waiting: list[ChannelRefEntry], usable: list[str]) -> None:
         """No account can take these now: give each the time its turn is expected, and say why."""
@@ -159,10 +166,11 @@ class AddQueue:
                     entry.id, utcnow() + timedelta(seconds=self.idle_seconds),
                     'waiting for a connected account: log one in on the Accounts page')
             return
-        queued = await self.repos.channel_refs.queued()
-        slots = sorted(self._free_slots(usable, len(queued)))
+        # the entries already given a later time are ahead in line: these take the slots after theirs
+        ahead = await self.repos.channel_refs.count_waiting(utcnow(), exclude=[e.id for e in waiting])
+        slots = self._free_slots(usable, ahead + len(waiting))[ahead:]
         soonest = utcnow() + timedelta(seconds=self.idle_seconds)
-        for entry, at in zip(queued, slots, strict=False):
+        for entry, at in zip(waiting, slots, strict=False):
             at = max(at, soonest)
             await self.repos.channel_refs.set_retry_at(entry.id, at, _waiting_reason(at))
 

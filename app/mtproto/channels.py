@@ -74,6 +74,12 @@ def _not_a_channel(chat: Any, ref: Any) -> ChannelError | None:
     return None
 
 
+def flood_wait_error(seconds: int, kind: MethodClass | None = None) -> ChannelError:
+    what = f'{kind.value.replace("_", " ")} request' if kind is not None else 'request of this kind'
+    return ChannelError(429, 'FLOOD_WAIT', f'Telegram asked this account to wait {seconds} s before its next {what}; '
+                        'try then, or with another account.', retry_after=seconds)
+
+
 def map_rpc_error(error: Exception, ref: Any) -> ChannelError:
     """Telethon errors met while resolving or reading a channel → ChannelError."""
     if isinstance(error, ChannelError):
@@ -84,8 +90,7 @@ def map_rpc_error(error: Exception, ref: Any) -> ChannelError:
                             f"This account has used today's {error.kind.value} requests; {ref} can be added after "
                             f'{error.retry_at:%H:%M} UTC, or with another account.', retry_after=wait)
     if isinstance(error, errors.FloodWaitError):
-        return ChannelError(429, 'FLOOD_WAIT', f'Telegram asks to wait {error.seconds} s before the next request.',
-                            retry_after=error.seconds)
+        return flood_wait_error(error.seconds)
     if isinstance(error, (errors.UsernameNotOccupiedError, errors.UsernameInvalidError)):
         return ChannelError(404, 'CHANNEL_NOT_FOUND', f'No channel is called {ref}.')
     if isinstance(error, (errors.InviteHashExpiredError, errors.InviteHashInvalidError,
@@ -195,8 +200,7 @@ class ChannelService:
         until = self.accounts.flood_wait_until(account_id, kind) if self.accounts is not None else None
         if until is not None:
             seconds = max(1, int((until - utcnow()).total_seconds()))
-            raise ChannelError(429, 'FLOOD_WAIT', f'Telegram asked this account to wait {seconds} s before its next '
-                               f'{kind.value} request; try then, or with another account.', retry_after=seconds)
+            raise flood_wait_error(seconds, kind)
         await self.limiter.acquire(account_id, kind)
         per_day = self.limiter.budgets[kind].per_day
         if per_day is not None:

@@ -1,6 +1,7 @@
 """/dashboard/accounts: the Telegram accounts, their live state, and the add-account wizard (code, 2FA, QR)."""
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -17,6 +18,8 @@ from app.pages.layout import frame
 
 if TYPE_CHECKING:
     from app.services import Services
+
+JOINED_RECOUNT_SECONDS = 10.0
 
 WHERE_SENT = {
     'app': 'in the Telegram app — open the chat “Telegram” on a device where you are logged in',
@@ -328,6 +331,7 @@ class AccountsView:
         self.signature: tuple | None = None
         self.wait_labels: dict[str, ui.label] = {}
         self.usage_labels: dict[str, ui.label] = {}
+        self.joined: dict[str, tuple[float, int]] = {}  # account -> (when counted, channels joined)
         self.countdowns: dict[str, tuple[ui.label, AccountInfo]] = {}
         self.configured = services.settings.telegram_configured
         with ui.row().classes('w-full items-center justify-between'):
@@ -370,7 +374,11 @@ class AccountsView:
         limiter = self.services.channels.limiter
         calls = limiter.recent_calls(account_id)
         per_day = limiter.budgets[MethodClass.RESOLVE].per_day
-        joined = await self.services.repos.channels.count_joined(account_id)
+        counted = self.joined.get(account_id)
+        if counted is None or counted[0] < time.monotonic() - JOINED_RECOUNT_SECONDS:  # a count, not every second
+            counted = self.joined[account_id] = (time.monotonic(),
+                                                 await self.services.repos.channels.count_joined(account_id))
+        joined = counted[1]
         return usage_text(calls['minute'], calls['hour'], limiter.left_today(account_id), per_day, joined)
 
     def _render_message(self, text: str, key: str) -> None:

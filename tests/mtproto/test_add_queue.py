@@ -144,6 +144,14 @@ async def test_resolves_are_spread_over_the_accounts_each_within_its_own_budget(
         assert made.resolves(first) == 12 and made.resolves(second) == 12
         assert {e.worked_by for e in found['added']} == {first, second}
         assert telegram_dc.stats()['flood_waits'] == []
+
+        third = await made.add_account('Fresh')  # a new account's budget takes the waiting lines at once
+
+        async def all_added():
+            found = await states(repos, entries)
+            return found if len(found.get('added', [])) == 30 else None
+        found = await eventually(all_added, timeout=60)
+        assert made.resolves(third) == 6 and {e.worked_by for e in found['added'][24:]} == {third}
     finally:
         await made.stop_services()
         await made.accounts.stop()
