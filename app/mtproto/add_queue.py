@@ -109,15 +109,6 @@ class AddQueue:
     def _usable(self) -> list[str]:
         return self.accounts.usable_account_ids() if self.accounts is not None else []
 
-    def _can_resolve(self, account_id: str) -> bool:
-        assert self.accounts is not None
-        return (self.accounts.flood_wait_until(account_id, MethodClass.RESOLVE) is None
-                and self.channels.limiter.left_today(account_id, MethodClass.RESOLVE) != 0)
-
-    def _can_join(self, account_id: str) -> bool:
-        assert self.accounts is not None
-        return self.accounts.flood_wait_until(account_id, MethodClass.JOIN) is None
-
     async def _choose(self, entry: ChannelRefEntry, free: list[str]) -> str | None:
         """The free account this entry should use now, or None when it has to wait."""
         candidates = [a for a in free if entry.account_id in (None, a)]
@@ -129,7 +120,8 @@ class AddQueue:
             readers = [a for a in candidates if a in known.access_hashes]
             if readers:
                 return readers[0]  # answered from the database: costs nothing
-        able = [a for a in candidates if self._can_resolve(a) and (not entry.join or self._can_join(a))]
+        able = [a for a in candidates if self.channels.can_call(a, MethodClass.RESOLVE)
+                and (not entry.join or self.channels.can_call(a, MethodClass.JOIN))]
         return max(able, key=lambda a: self.channels.limiter.left_today(a, MethodClass.RESOLVE) or 0, default=None)
 
     async def _dispatch(self) -> None:
@@ -189,8 +181,9 @@ class AddQueue:
             result = await self.channels.add(entry.ref, account_id=account_id, join=entry.join)
         except ChannelError as error:
             if error.code in BUDGET_CODES:  # this account is out of budget: another may take it, or later
+                # due again in a second: by then the spent account is passed over and the line waits its turn
                 await refs.update(entry.id, RefState.QUEUED, worked_by=None, reason=error.message,
-                                  retry_at=utcnow() + timedelta(seconds=min(error.retry_after or 1, 1)))
+                                  retry_at=utcnow() + timedelta(seconds=1))
             else:
                 await refs.update(entry.id, RefState.ERROR, code=error.code, reason=error.message, retry_at=None)
         except asyncio.CancelledError:

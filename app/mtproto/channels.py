@@ -195,6 +195,11 @@ class ChannelService:
                 await callback(channel)
         return AddResult(ref=ref, channel=channel, created=created)
 
+    def can_call(self, account_id: str, kind: MethodClass) -> bool:
+        """No FloodWait on this class and, where Telegram counts a day, some of today's budget left."""
+        waiting = self.accounts is not None and self.accounts.flood_wait_until(account_id, kind) is not None
+        return not waiting and self.limiter.left_today(account_id, kind) != 0
+
     async def _acquire(self, account_id: str, kind: MethodClass) -> None:
         """Wait for the account's pacing; refuse at once while Telegram's FloodWait on this class lasts."""
         until = self.accounts.flood_wait_until(account_id, kind) if self.accounts is not None else None

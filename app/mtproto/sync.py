@@ -285,7 +285,8 @@ class SyncService:
         if channel.username and not (readers and self._busy(readers[0]) == 0):
             others = [a for a in usable if a not in channel.access_hashes]
             if readers or any(a in channel.access_hashes for a in connected):
-                others = [a for a in others if self._busy(a) == 0 and self._can_resolve(a)]  # worth a resolve
+                # worth a resolve only for an idle account that has one to spend
+                others = [a for a in others if self._busy(a) == 0 and self.channels.can_call(a, MethodClass.RESOLVE)]
             for account_id in sorted(others, key=self._busy):
                 chosen = await self._read_through(account_id, channel)
                 if chosen is not None:
@@ -301,11 +302,6 @@ class SyncService:
         if waits:
             return Wait(min(waits), WAIT_FLOOD)
         return Wait(utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
-
-    def _can_resolve(self, account_id: str) -> bool:
-        assert self.accounts is not None
-        return (self.accounts.flood_wait_until(account_id, MethodClass.RESOLVE) is None
-                and self.channels.limiter.left_today(account_id, MethodClass.RESOLVE) != 0)
 
     async def _read_through(self, account_id: str, channel: Channel) -> tuple[str, TelegramClient] | None:
         """Resolve a public channel with another account so that it can read it as well."""
