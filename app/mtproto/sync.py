@@ -358,10 +358,10 @@ class SyncService:
                     done=1, total=1, eta_seconds=0)
                 next_sync = utcnow() + timedelta(seconds=channel.sync.interval_seconds)
             stored = await self.repos.posts.count(channel_id=channel.id)
-            await self.repos.jobs.transition(job.id, to=JobStatus.DONE, allowed_from=(JobStatus.RUNNING,))
             await self.repos.channels.set_state(
                 channel.id, status=SyncStatus.IDLE, last_synced_at=utcnow(), next_sync_at=next_sync,
                 posts_stored=stored, error=None)
+            await self.repos.jobs.transition(job.id, to=JobStatus.DONE, allowed_from=(JobStatus.RUNNING,))
         except errors.FloodWaitError as error:
             until = utcnow() + timedelta(seconds=error.seconds)
             logger.info('account {} must wait {} s (job {})', account_id, error.seconds, job.id)
@@ -384,11 +384,12 @@ class SyncService:
             await self._fail(job, channel, message)
 
     async def _fail(self, job: Job, channel: Channel, message: str) -> None:
-        await self.repos.jobs.transition(job.id, to=JobStatus.FAILED, allowed_from=(JobStatus.RUNNING,),
-                                         error=message)
+        # the channel first: whoever sees the job failed then finds the reason on the channel as well
         await self.repos.channels.set_state(
             channel.id, status=SyncStatus.ERROR, error=message,
             next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
+        await self.repos.jobs.transition(job.id, to=JobStatus.FAILED, allowed_from=(JobStatus.RUNNING,),
+                                         error=message)
 
     async def _access_hash_invalid(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
         """Resolve the channel again, once an hour at most per account, and retry the job with the fresh hash."""

@@ -103,7 +103,7 @@ async def test_detail_page_charts_search_filters_and_export_link(telegram_dc, us
     await user.should_see('Detail about')
     await user.should_see('81 posts stored')
     for marker in ('chart-posts', 'chart-views', 'chart-subscribers'):
-        await user.should_see(marker=marker)
+        await user.should_see(marker=marker, retries=WAIT)  # the charts are drawn once their queries answer
     chart = user.find(marker='chart-posts').elements.pop()
     assert sum(chart.options['series'][0]['data']) >= 1
     await user.should_see('81 posts match')
