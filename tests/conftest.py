@@ -4,7 +4,7 @@
 - `db`: a fresh, uniquely named AsyncDatabase, dropped afterwards. `repos`: `Repos.create(db)` with indexes.
 - `app_env`: environment for running the app in a test (also applied automatically before NiceGUI's `user`
   and `screen` fixtures). Override `app_extra_env` in a test module to add variables, e.g. `telegram_dc.env()`.
-- `app_services`: the running app's `Services` (use with `user`), once its start-up has finished.
+- `app_root`: the running app's `Root` (use with `user`), once its start-up has finished.
 - `log_capture`: everything logged during the test as text (`log_capture.text`).
 """
 from __future__ import annotations
@@ -150,17 +150,17 @@ def screen(app_env: dict[str, str], screen):  # noqa: F811 - extends NiceGUI's f
 
 
 @pytest.fixture
-async def app_services(user):
-    """The Services of the app running under `user`, after its start-up (database, components) finished."""
+async def app_root(user):
+    """The composition root of the app running under `user`, after its start-up (database, components) finished."""
     from nicegui import app
 
-    services = app.state.services
-    assert await services.wait_started(20), f'app did not start: {services.database.last_error}'
-    return services
+    root = app.state.root
+    assert await root.wait_started(20), f'app did not start: {root.database.last_error}'
+    return root
 
 
 @pytest.fixture
-async def api(user, app_services, app_env):
+async def api(user, app_root, app_env):
     """An HTTP client for the app running under `user`, sending the API token."""
     client = user.http_client
     client.headers['Authorization'] = f'Bearer {app_env["API_TOKEN"]}'

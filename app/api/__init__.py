@@ -5,7 +5,7 @@ import importlib
 
 from fastapi import Depends, FastAPI
 
-from app.services import Services
+from app.root import Root
 
 OPTIONAL_ROUTERS = ('accounts', 'channels', 'jobs')
 
@@ -21,12 +21,12 @@ def _optional_router(name: str):
     return getattr(module, 'router', None)
 
 
-def register_api(app: FastAPI, services: Services) -> None:
+def register_api(app: FastAPI, root: Root) -> None:
     from app.api import health, tokens
     from app.api.deps import require_token
     from app.api.errors import install_error_handlers
 
-    app.state.services = services
+    app.state.root = root
     install_error_handlers(app)
     app.include_router(health.router, prefix='/api', tags=['health'])
     protected = [Depends(require_token)]

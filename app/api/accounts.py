@@ -4,10 +4,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.api.deps import ServicesDep
+from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
-from app.mtproto.accounts import AccountInfo, AccountManager
-from app.mtproto.login import LoginService, LoginStep
+from app.mtproto.accounts import AccountInfo
+from app.mtproto.login import LoginStep
 
 router = APIRouter(prefix='/mtproto', tags=['accounts'])
 
@@ -39,78 +39,58 @@ class LogoutAnswer(BaseModel):
     status: str  # 'logged_out' (Telegram session ended, record kept as revoked) or 'removed'
 
 
-def _ready(services) -> None:
-    database = getattr(services, 'database', None)
-    if database is not None and not getattr(database, 'ready', True):
-        raise ApiError(503, 'DB_NOT_READY', 'The database is not ready yet; try again in a moment.')
-
-
-def _logins(services) -> LoginService:
-    _ready(services)
-    if services.logins is None:
-        raise ApiError(503, 'NOT_READY', 'The login service is not running yet; try again in a moment.')
-    return services.logins
-
-
-def _accounts(services) -> AccountManager:
-    _ready(services)
-    if services.accounts is None:
-        raise ApiError(503, 'NOT_READY', 'The account service is not running yet; try again in a moment.')
-    return services.accounts
-
-
 @router.post('/auth/start', response_model=LoginStep, response_model_exclude_none=True)
-async def auth_start(body: StartBody, services: ServicesDep) -> LoginStep:
+async def auth_start(body: StartBody, root: ReadyRootDep) -> LoginStep:
     """Send a login code to the phone. Answers {account_id, status: code_sent, code_type, timeout}."""
-    return await _logins(services).start(body.phone)
+    return await root.logins.start(body.phone)
 
 
 @router.post('/auth/verify', response_model=LoginStep, response_model_exclude_none=True)
-async def auth_verify(body: VerifyBody, services: ServicesDep) -> LoginStep:
+async def auth_verify(body: VerifyBody, root: ReadyRootDep) -> LoginStep:
     """Check the code. Answers status authorized, or password_required with the password hint."""
-    return await _logins(services).verify(body.account_id, body.code)
+    return await root.logins.verify(body.account_id, body.code)
 
 
 @router.post('/auth/password', response_model=LoginStep, response_model_exclude_none=True)
-async def auth_password(body: PasswordBody, services: ServicesDep) -> LoginStep:
+async def auth_password(body: PasswordBody, root: ReadyRootDep) -> LoginStep:
     """Check the two-step verification password."""
-    return await _logins(services).password(body.account_id, body.password)
+    return await root.logins.password(body.account_id, body.password)
 
 
 @router.post('/auth/resend', response_model=LoginStep, response_model_exclude_none=True)
-async def auth_resend(body: AccountBody, services: ServicesDep) -> LoginStep:
+async def auth_resend(body: AccountBody, root: ReadyRootDep) -> LoginStep:
     """Send the code again (Telegram picks the next way, e.g. SMS)."""
-    return await _logins(services).resend(body.account_id)
+    return await root.logins.resend(body.account_id)
 
 
 @router.post('/auth/cancel', response_model=LoginStep, response_model_exclude_none=True)
-async def auth_cancel(body: AccountBody, services: ServicesDep) -> LoginStep:
+async def auth_cancel(body: AccountBody, root: ReadyRootDep) -> LoginStep:
     """Abandon a pending login and close its connection."""
-    return await _logins(services).cancel(body.account_id)
+    return await root.logins.cancel(body.account_id)
 
 
 @router.post('/auth/qr', response_model=LoginStep, response_model_exclude_none=True)
-async def auth_qr(services: ServicesDep, body: QrStartBody | None = None) -> LoginStep:
+async def auth_qr(root: ReadyRootDep, body: QrStartBody | None = None) -> LoginStep:
     """Start a QR login. Answers {account_id, url: tg://login?token=..., expires_at}; show `url` as a QR code."""
-    return await _logins(services).start_qr()
+    return await root.logins.start_qr()
 
 
 @router.get('/auth/qr/{account_id}', response_model=LoginStep, response_model_exclude_none=True)
-async def auth_qr_status(account_id: str, services: ServicesDep) -> LoginStep:
+async def auth_qr_status(account_id: str, root: ReadyRootDep) -> LoginStep:
     """Where a QR login stands: qr_pending (with the current url), password_required, authorized or expired."""
-    return await _logins(services).qr_status(account_id)
+    return await root.logins.qr_status(account_id)
 
 
 @router.get('/accounts', response_model=list[AccountInfo])
-async def list_accounts(services: ServicesDep) -> list[AccountInfo]:
+async def list_accounts(root: ReadyRootDep) -> list[AccountInfo]:
     """Every account with its state; never sessions."""
-    return await _accounts(services).list_accounts()
+    return await root.accounts.list_accounts()
 
 
 @router.delete('/accounts/{account_id}', response_model=LogoutAnswer)
-async def delete_account(account_id: str, services: ServicesDep) -> LogoutAnswer:
+async def delete_account(account_id: str, root: ReadyRootDep) -> LogoutAnswer:
     """Log the account out of Telegram and drop its session; an already logged-out account is removed."""
-    result = await _accounts(services).log_out(account_id)
+    result = await root.accounts.log_out(account_id)
     if result is None:
         raise ApiError(404, 'ACCOUNT_NOT_FOUND', f'There is no account {account_id}.')
     return LogoutAnswer(account_id=account_id, status=result)

@@ -8,15 +8,14 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from app.api.deps import ServicesDep
+from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
-from app.api.jobs import job_view, sync_service
+from app.api.jobs import job_view
 from app.db.models import Channel, ChannelRefEntry, RefState
 from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_record, stream_export
-from app.mtproto.add_queue import MAX_REFS_PER_PASTE, AddQueue
-from app.mtproto.channels import ChannelService
-from app.services import Services
+from app.mtproto.add_queue import MAX_REFS_PER_PASTE
+from app.root import Root
 
 router = APIRouter(prefix='/mtproto')
 
@@ -62,21 +61,12 @@ class ScheduleBody(BaseModel):
                                          description='seconds between scheduled syncs, 60 to 604800')
 
 
-def channel_service(services: Services) -> ChannelService:
-    database = getattr(services, 'database', None)
-    if database is not None and not getattr(database, 'ready', True):
-        raise ApiError(503, 'DB_NOT_READY', 'The database is not ready yet; try again in a moment.')
-    if services.channels is None:
-        raise ApiError(503, 'NOT_READY', 'The channel service is not running yet; try again in a moment.')
-    return services.channels
-
-
-async def channel_view(services: Services, channel: Channel) -> dict[str, Any]:
+async def channel_view(root: Root, channel: Channel) -> dict[str, Any]:
     data = channel.model_dump(mode='json', exclude={'access_hashes', 'joined_by'})
     data['accounts'] = sorted(channel.access_hashes)
     data['joined'] = bool(channel.joined_by)
     data['link'] = f'https://t.me/{channel.username}' if channel.username else None
-    stats = await services.sync.channel_stats(channel) if services.sync is not None else {}
+    stats = await root.sync.channel_stats(channel)
     data['stats'] = _jsonable(stats)
     return data
 
@@ -89,91 +79,84 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-async def _get_channel(services: Services, channel_id: int) -> Channel:
-    channel = await channel_service(services).repos.channels.get(channel_id)
+async def _get_channel(root: Root, channel_id: int) -> Channel:
+    channel = await root.channels.repos.channels.get(channel_id)
     if channel is None:
         raise ApiError(404, 'CHANNEL_NOT_FOUND', f'No channel {channel_id} is stored.')
     return channel
 
 
 @router.post('/channels')
-async def add_channel(body: AddChannelBody, services: ServicesDep, response: Response) -> dict[str, Any]:
+async def add_channel(body: AddChannelBody, root: ReadyRootDep, response: Response) -> dict[str, Any]:
     """Add a channel. An invite link without `join: true` answers with a preview to confirm."""
-    result = await channel_service(services).add(body.ref, account_id=body.account_id, join=body.join)
+    result = await root.channels.add(body.ref, account_id=body.account_id, join=body.join)
     if result.needs_join:
         preview = result.preview
         return {'needs_join': True, 'preview': {'title': preview.title, 'participants_count':
                                                 preview.participants_count, 'about': preview.about,
                                                 'photo': preview.photo}}
     response.status_code = 201 if result.created else 200
-    return {**await channel_view(services, result.channel), 'created': result.created}
-
-
-def add_queue(services: Services) -> AddQueue:
-    channel_service(services)
-    if services.add_queue is None:
-        raise ApiError(503, 'NOT_READY', 'The add queue is not running yet; try again in a moment.')
-    return services.add_queue
+    return {**await channel_view(root, result.channel), 'created': result.created}
 
 
 @router.post('/channel-refs', status_code=202, response_model=list[RefEntryView])
-async def queue_refs(body: QueueRefsBody, services: ServicesDep) -> list[RefEntryView]:
+async def queue_refs(body: QueueRefsBody, root: ReadyRootDep) -> list[RefEntryView]:
     """Queue many references at once; they are added in the background within every account's budgets."""
-    entries = await add_queue(services).submit('\n'.join(body.refs), account_id=body.account_id)
+    entries = await root.add_queue.submit('\n'.join(body.refs), account_id=body.account_id)
     return [RefEntryView.of(entry) for entry in entries]
 
 
 @router.get('/channel-refs', response_model=list[RefEntryView])
-async def list_refs(services: ServicesDep, ids: Annotated[list[str] | None, Query(max_length=1000)] = None
+async def list_refs(root: ReadyRootDep, ids: Annotated[list[str] | None, Query(max_length=1000)] = None
                     ) -> list[RefEntryView]:
     """The given entries, or every unfinished one (queued, resolving, waiting for a join), oldest first."""
-    repo = add_queue(services).repos.channel_refs
+    repo = root.add_queue.repos.channel_refs
     entries = await repo.get_many(ids) if ids else await repo.unfinished()
     return [RefEntryView.of(entry) for entry in entries]
 
 
 @router.post('/channel-refs/{entry_id}/join', response_model=RefEntryView)
-async def join_ref(entry_id: str, services: ServicesDep) -> RefEntryView:
+async def join_ref(entry_id: str, root: ReadyRootDep) -> RefEntryView:
     """Confirm an invite preview (`needs_join`): the queue joins it."""
-    entry = await add_queue(services).confirm_join(entry_id)
+    entry = await root.add_queue.confirm_join(entry_id)
     if entry is None:
         raise ApiError(404, 'NOT_FOUND', f'No queued reference {entry_id}.')
     return RefEntryView.of(entry)
 
 
 @router.get('/channels')
-async def list_channels(services: ServicesDep) -> list[dict[str, Any]]:
-    channels = await channel_service(services).repos.channels.list()
-    return [await channel_view(services, channel) for channel in channels]
+async def list_channels(root: ReadyRootDep) -> list[dict[str, Any]]:
+    channels = await root.channels.repos.channels.list()
+    return [await channel_view(root, channel) for channel in channels]
 
 
 @router.get('/channels/{channel_id}')
-async def get_channel(channel_id: int, services: ServicesDep) -> dict[str, Any]:
-    return await channel_view(services, await _get_channel(services, channel_id))
+async def get_channel(channel_id: int, root: ReadyRootDep) -> dict[str, Any]:
+    return await channel_view(root, await _get_channel(root, channel_id))
 
 
 @router.delete('/channels/{channel_id}')
-async def delete_channel(channel_id: int, services: ServicesDep) -> dict[str, Any]:
-    await _get_channel(services, channel_id)
-    await sync_service(services).delete_channel(channel_id)
+async def delete_channel(channel_id: int, root: ReadyRootDep) -> dict[str, Any]:
+    await _get_channel(root, channel_id)
+    await root.sync.delete_channel(channel_id)
     return {'id': channel_id, 'deleted': True}
 
 
 @router.patch('/channels/{channel_id}')
-async def update_schedule(channel_id: int, body: ScheduleBody, services: ServicesDep) -> dict[str, Any]:
+async def update_schedule(channel_id: int, body: ScheduleBody, root: ReadyRootDep) -> dict[str, Any]:
     """Change a channel's sync schedule: `{"sync_enabled": false}` or `{"interval_seconds": 900}`."""
-    await _get_channel(services, channel_id)
+    await _get_channel(root, channel_id)
     if body.sync_enabled is None and body.interval_seconds is None:
         raise ApiError(400, 'BAD_REQUEST', 'Send `sync_enabled` and/or `interval_seconds` to change the schedule.')
-    await sync_service(services).set_schedule(channel_id, enabled=body.sync_enabled,
+    await root.sync.set_schedule(channel_id, enabled=body.sync_enabled,
                                               interval_seconds=body.interval_seconds)
-    return await channel_view(services, await _get_channel(services, channel_id))
+    return await channel_view(root, await _get_channel(root, channel_id))
 
 
 @router.post('/channels/{channel_id}/sync', status_code=202)
-async def sync_channel(channel_id: int, services: ServicesDep) -> dict[str, Any]:
-    await _get_channel(services, channel_id)
-    job = await sync_service(services).enqueue(channel_id)
+async def sync_channel(channel_id: int, root: ReadyRootDep) -> dict[str, Any]:
+    await _get_channel(root, channel_id)
+    job = await root.sync.enqueue(channel_id)
     return job_view(job)
 
 
@@ -185,15 +168,15 @@ def _filter(q: str | None, since: datetime | None, until: datetime | None, has_m
 
 @router.get('/channels/{channel_id}/posts')
 async def list_posts(
-    channel_id: int, services: ServicesDep,
+    channel_id: int, root: ReadyRootDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before_id: Annotated[int | None, Query(ge=1)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     since: datetime | None = None, until: datetime | None = None, has_media: bool | None = None,
 ) -> dict[str, Any]:
     """Posts newest first; pass `next_before_id` back as `before_id` for the next page (null at the end)."""
-    channel = await _get_channel(services, channel_id)
-    items, next_before = await services.repos.posts.page(
+    channel = await _get_channel(root, channel_id)
+    items, next_before = await root.repos.posts.page(
         channel_id=channel_id, limit=limit, before_id=before_id, filter=_filter(q, since, until, has_media),
         newest_hint=newest_hint(channel))
     return {'items': [post_record(channel, post) for post in items], 'next_before_id': next_before}
@@ -201,17 +184,17 @@ async def list_posts(
 
 @router.get('/channels/{channel_id}/export')
 async def export_posts(
-    channel_id: int, services: ServicesDep,
+    channel_id: int, root: ReadyRootDep,
     format: Annotated[str, Query(pattern='^(csv|jsonl)$')] = 'jsonl',
     q: Annotated[str | None, Query(max_length=200)] = None,
     since: datetime | None = None, until: datetime | None = None, has_media: bool | None = None,
 ) -> StreamingResponse:
-    channel = await _get_channel(services, channel_id)
-    return export_response(services, channel, format, _filter(q, since, until, has_media))
+    channel = await _get_channel(root, channel_id)
+    return export_response(root, channel, format, _filter(q, since, until, has_media))
 
 
-def export_response(services: Services, channel: Channel, fmt: str, post_filter: PostFilter) -> StreamingResponse:
-    posts = services.repos.posts.stream(channel_id=channel.id, filter=post_filter, newest_hint=newest_hint(channel))
+def export_response(root: Root, channel: Channel, fmt: str, post_filter: PostFilter) -> StreamingResponse:
+    posts = root.repos.posts.stream(channel_id=channel.id, filter=post_filter, newest_hint=newest_hint(channel))
     return StreamingResponse(
         stream_export(channel, posts, fmt), media_type=FORMATS[fmt],
         headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, fmt)}"'})

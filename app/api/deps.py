@@ -1,4 +1,4 @@
-"""Request dependencies: the services object and the bearer-token check."""
+"""Request dependencies: the composition root (ready or not) and the bearer-token check."""
 from __future__ import annotations
 
 import asyncio
@@ -8,28 +8,38 @@ from fastapi import Depends, Request
 from loguru import logger
 
 from app.api.errors import ApiError
-from app.services import Services
+from app.root import Root
 
 TOKEN_CHECK_TIMEOUT = 3.0
 
 
-def get_services(request: Request) -> Services:
-    return request.app.state.services
+def get_root(request: Request) -> Root:
+    return request.app.state.root
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+RootDep = Annotated[Root, Depends(get_root)]
+
+
+def get_ready_root(request: Request) -> Root:
+    """The root once the database answers and every component has started; NotReady (503) before."""
+    root: Root = request.app.state.root
+    root.require_ready()
+    return root
+
+
+ReadyRootDep = Annotated[Root, Depends(get_ready_root)]
 
 UNAUTHORIZED = {'WWW-Authenticate': 'Bearer'}
 
 
-async def require_token(request: Request, services: ServicesDep) -> None:
+async def require_token(request: Request, root: RootDep) -> None:
     header = request.headers.get('authorization', '')
     scheme, _, token = header.partition(' ')
     if scheme.lower() != 'bearer' or not token.strip():
         raise ApiError(401, 'UNAUTHORIZED', 'Send Authorization: Bearer <token>. Tokens are made on the '
                        'dashboard Settings page or set with API_TOKEN.', UNAUTHORIZED)
     try:
-        valid = await asyncio.wait_for(services.api_tokens.verify(token.strip()), TOKEN_CHECK_TIMEOUT)
+        valid = await asyncio.wait_for(root.api_tokens.verify(token.strip()), TOKEN_CHECK_TIMEOUT)
     except Exception as error:
         logger.warning('API token check failed ({})', type(error).__name__)
         raise ApiError(503, 'DB_UNAVAILABLE', 'The database is not reachable, so the token cannot be checked.',

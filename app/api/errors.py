@@ -11,6 +11,7 @@ from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.mtproto.errors import ServiceError
+from app.root import NotReady
 
 STATUS_CODES = {400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND',
                 405: 'METHOD_NOT_ALLOWED', 409: 'CONFLICT', 413: 'TOO_LARGE', 422: 'BAD_REQUEST',
@@ -51,6 +52,11 @@ async def _service_error(_: Request, error: Exception) -> JSONResponse:
     return error_response(error.status, error.code, error.message, headers)
 
 
+async def _not_ready(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, NotReady)
+    return error_response(503, error.code, error.message, {'Retry-After': '5'})
+
+
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     return error_response(400, 'BAD_REQUEST', _describe_validation(list(error.errors())))
@@ -66,6 +72,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """ApiError and validation errors everywhere; other HTTP errors in the JSON format under /api."""
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(NotReady, _not_ready)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PyMongoError, _database_error)
     for status in (401, 403, 404, 405):

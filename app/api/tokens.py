@@ -6,7 +6,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.api.deps import ServicesDep
+from app.api.deps import RootDep
 from app.api.errors import ApiError
 from app.db.models import ApiToken
 
@@ -35,20 +35,20 @@ class TokenCreate(BaseModel):
 
 
 @router.get('')
-async def list_tokens(services: ServicesDep) -> list[TokenOut]:
-    return [TokenOut.of(token) for token in await services.api_tokens.list()]
+async def list_tokens(root: RootDep) -> list[TokenOut]:
+    return [TokenOut.of(token) for token in await root.api_tokens.list()]
 
 
 @router.post('', status_code=201)
-async def create_token(body: TokenCreate, services: ServicesDep) -> TokenCreated:
-    record, plain = await services.api_tokens.create(name=body.name)
+async def create_token(body: TokenCreate, root: RootDep) -> TokenCreated:
+    record, plain = await root.api_tokens.create(name=body.name)
     return TokenCreated(**TokenOut.of(record).model_dump(), token=plain)
 
 
 @router.delete('/{token_id}')
-async def revoke_token(token_id: str, services: ServicesDep) -> TokenOut:
-    if not await services.api_tokens.revoke(token_id=token_id):
+async def revoke_token(token_id: str, root: RootDep) -> TokenOut:
+    if not await root.api_tokens.revoke(token_id=token_id):
         raise ApiError(404, 'NOT_FOUND', 'No active token with this id.')
-    token = await services.repos.api_tokens.get(token_id=token_id)
+    token = await root.repos.api_tokens.get(token_id=token_id)
     assert token is not None
     return TokenOut.of(token)

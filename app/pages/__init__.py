@@ -11,7 +11,7 @@ from nicegui import app, ui
 from starlette.middleware.base import BaseHTTPMiddleware
 
 if TYPE_CHECKING:
-    from app.services import Services
+    from app.root import Root
 
 PUBLIC_PATHS = {'/login', '/logout', '/docs', '/redoc', '/openapi.json', '/favicon.ico'}
 PUBLIC_PREFIXES = ('/_nicegui', '/api/', '/docs/')
@@ -41,7 +41,7 @@ def _page_module(name: str):
         raise
 
 
-def register_pages(services: Services) -> None:
+def register_pages(root: Root) -> None:
     app.add_middleware(AuthMiddleware)
 
     @ui.page('/')
@@ -51,4 +51,4 @@ def register_pages(services: Services) -> None:
     for name in PAGE_MODULES:
         module = _page_module(name)
         if module is not None and hasattr(module, 'register'):
-            module.register(services)
+            module.register(root)

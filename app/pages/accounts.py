@@ -17,7 +17,7 @@ from app.mtproto.login import LoginStep
 from app.pages.layout import frame
 
 if TYPE_CHECKING:
-    from app.services import Services
+    from app.root import Root
 
 JOINED_RECOUNT_SECONDS = 10.0
 
@@ -85,8 +85,8 @@ def chip_text(info: AccountInfo) -> str:
 class LoginWizard:
     """The add-account dialog: phone → code → (2FA password) → done, or a QR code; Cancel at every step."""
 
-    def __init__(self, services: Services, on_done: Callable[[], Awaitable[None]]) -> None:
-        self.services = services
+    def __init__(self, root: Root, on_done: Callable[[], Awaitable[None]]) -> None:
+        self.root = root
         self.on_done = on_done
         self.step: LoginStep | None = None
         self.view = 'phone'  # phone, code, password, qr, qr_expired, done
@@ -113,9 +113,9 @@ class LoginWizard:
     async def cancel(self) -> None:
         step = self.step
         self.step = None
-        if step is not None and step.status not in (LoginState.AUTHORIZED,) and self.services.logins is not None:
+        if step is not None and step.status not in (LoginState.AUTHORIZED,):
             try:
-                await self.services.logins.cancel(step.account_id)
+                await self.root.logins.cancel(step.account_id)
             except LoginError:
                 pass  # already finished or expired: nothing to cancel
         self.close()
@@ -233,9 +233,9 @@ class LoginWizard:
         await self._run(lambda logins: logins.resend(self.step.account_id))
 
     async def start_qr(self) -> None:
-        if self.step is not None and self.view in ('qr', 'qr_expired') and self.services.logins is not None:
+        if self.step is not None and self.view in ('qr', 'qr_expired'):
             try:
-                await self.services.logins.cancel(self.step.account_id)
+                await self.root.logins.cancel(self.step.account_id)
             except LoginError:
                 pass
         self.step = None
@@ -244,9 +244,9 @@ class LoginWizard:
 
     async def use_phone(self) -> None:
         step, self.step = self.step, None
-        if step is not None and self.services.logins is not None:
+        if step is not None:
             try:
-                await self.services.logins.cancel(step.account_id)
+                await self.root.logins.cancel(step.account_id)
             except LoginError:
                 pass
         self.view, self.tab, self.error = 'phone', 'phone', None
@@ -255,11 +255,7 @@ class LoginWizard:
     async def _run(self, call: Callable) -> None:
         if self.busy:
             return
-        logins = self.services.logins
-        if logins is None:
-            self.error = 'Parsegram is still starting; try again in a moment.'
-            self.render()
-            return
+        logins = self.root.logins
         self.busy = True
         try:
             step = await call(logins)
@@ -295,9 +291,9 @@ class LoginWizard:
     async def tick(self) -> None:
         if self.view == 'code':
             self._update_resend()
-        elif self.view == 'qr' and self.step is not None and self.services.logins is not None and not self.busy:
+        elif self.view == 'qr' and self.step is not None and not self.busy:
             try:
-                step = await self.services.logins.qr_status(self.step.account_id)
+                step = await self.root.logins.qr_status(self.step.account_id)
             except LoginError as error:
                 self.view, self.error = 'qr_expired', error.message
                 self.render()
@@ -326,14 +322,14 @@ class LoginWizard:
 
 
 class AccountsView:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, root: Root) -> None:
+        self.root = root
         self.signature: tuple | None = None
         self.wait_labels: dict[str, ui.label] = {}
         self.usage_labels: dict[str, ui.label] = {}
         self.joined: dict[str, tuple[float, int]] = {}  # account -> (when counted, channels joined)
         self.countdowns: dict[str, tuple[ui.label, AccountInfo]] = {}
-        self.configured = services.settings.telegram_configured
+        self.configured = root.settings.telegram_configured
         with ui.row().classes('w-full items-center justify-between'):
             ui.label('The Telegram accounts Parsegram reads channels with.').classes('text-grey-8')
             self.add_button = ui.button('Add account', icon='add', on_click=lambda: self.wizard.open()) \
@@ -343,13 +339,13 @@ class AccountsView:
             self.add_button.tooltip('Set TELEGRAM_API_ID and TELEGRAM_API_HASH first')
         self.list = ui.column().classes('w-full gap-2')
         self.dialog_host = ui.element('div')  # dialogs live outside the list, which is re-rendered
-        self.wizard = LoginWizard(services, on_done=self.reload)
+        self.wizard = LoginWizard(root, on_done=self.reload)
         ui.timer(1.0, self.reload)
 
     async def reload(self) -> None:
-        manager = self.services.accounts
-        database = self.services.database
-        if manager is None or not getattr(database, 'ready', True):
+        manager = self.root.accounts
+        database = self.root.database
+        if not database.ready:
             self._render_message('Connecting to the database…', 'waiting')
             return
         try:
@@ -371,13 +367,13 @@ class AccountsView:
                 self.usage_labels[info.id].set_text(await self._usage(info.id))
 
     async def _usage(self, account_id: str) -> str:
-        limiter = self.services.channels.limiter
+        limiter = self.root.channels.limiter
         calls = limiter.recent_calls(account_id)
         per_day = limiter.budgets[MethodClass.RESOLVE].per_day
         counted = self.joined.get(account_id)
         if counted is None or counted[0] < time.monotonic() - JOINED_RECOUNT_SECONDS:  # a count, not every second
             counted = self.joined[account_id] = (time.monotonic(),
-                                                 await self.services.repos.channels.count_joined(account_id))
+                                                 await self.root.repos.channels.count_joined(account_id))
         joined = counted[1]
         return usage_text(calls['minute'], calls['hour'], limiter.left_today(account_id), per_day, joined)
 
@@ -414,8 +410,7 @@ class AccountsView:
                     ui.label(info.display_name).classes('text-subtitle1 text-weight-medium')
                     details = [f'@{info.username}' if info.username else None, info.phone_masked]
                     ui.label(' · '.join(d for d in details if d)).classes('text-grey-7 text-sm')
-                    if self.services.channels is not None:
-                        self.usage_labels[info.id] = ui.label().classes('text-grey-7 text-sm').mark('account-usage')
+                    self.usage_labels[info.id] = ui.label().classes('text-grey-7 text-sm').mark('account-usage')
                     if info.flood_waits:
                         self.wait_labels[info.id] = ui.label(method_waits_text(info)) \
                             .classes('text-orange-9 text-sm').mark('account-method-waits')
@@ -444,7 +439,7 @@ class AccountsView:
                 ui.button('Cancel', on_click=lambda: dialog.submit(False)).props('flat')
                 ui.button(action, color='negative', on_click=lambda: dialog.submit(True)).mark('confirm-logout')
         if await dialog:
-            result = await self.services.accounts.log_out(info.id)
+            result = await self.root.accounts.log_out(info.id)
             ui.notify(f'{info.display_name} removed.' if result == 'removed' else f'{info.display_name} logged out.')
             await self.reload()
         dialog.delete()
@@ -454,9 +449,9 @@ def _now() -> float:
     return utcnow().timestamp()
 
 
-def register(services: Services) -> None:
+def register(root: Root) -> None:
     @ui.page('/dashboard/accounts')
     async def accounts_page() -> None:
         with frame('Accounts'):
-            view = AccountsView(services)
+            view = AccountsView(root)
             await view.reload()

@@ -14,7 +14,7 @@ from app.db.models import ChannelRefEntry, RefState, utcnow
 from app.mtproto.channels import ChannelError
 
 if TYPE_CHECKING:
-    from app.services import Services
+    from app.root import Root
 
 FINAL = (RefState.ADDED, RefState.ERROR)
 
@@ -58,8 +58,8 @@ def summary_text(entries: list[ChannelRefEntry]) -> str:
 class AddChannels:
     """One textarea for many references; a line per reference that follows it through the queue."""
 
-    def __init__(self, services: Services, on_change: Callable[[], Awaitable[None]]) -> None:
-        self.services = services
+    def __init__(self, root: Root, on_change: Callable[[], Awaitable[None]]) -> None:
+        self.root = root
         self.on_change = on_change
         self.batch: list[str] = []  # entry ids of the last paste
         self.shown: dict[str, tuple] = {}
@@ -83,7 +83,7 @@ class AddChannels:
 
     async def load_accounts(self) -> None:
         """Offer the connected accounts as a choice once there is more than one."""
-        accounts = self.services.accounts
+        accounts = self.root.accounts
         infos = await accounts.list_accounts() if accounts is not None else []
         usable = set(accounts.usable_account_ids()) if accounts is not None else set()
         options: dict[str | None, str] = {None: 'any connected account'}
@@ -95,7 +95,7 @@ class AddChannels:
         self.account.set_visibility(len(options) > 2)
 
     async def add(self) -> None:
-        queue = self.services.add_queue
+        queue = self.root.add_queue
         assert queue is not None
         self.results.clear()
         self.shown.clear()
@@ -120,7 +120,7 @@ class AddChannels:
         if not self.batch:
             self.timer.deactivate()
             return
-        entries = await self.services.repos.channel_refs.get_many(self.batch)
+        entries = await self.root.repos.channel_refs.get_many(self.batch)
         await self.show(entries)
         if all(entry.state in FINAL for entry in entries):
             self.timer.deactivate()
@@ -165,8 +165,7 @@ class AddChannels:
                 ui.button('Join', on_click=lambda e=entry: self.join(e)).props('dense').mark('join-channel')
 
     async def join(self, entry: ChannelRefEntry) -> None:
-        assert self.services.add_queue is not None
-        await self.services.add_queue.confirm_join(entry.id)
+        await self.root.add_queue.confirm_join(entry.id)
         if entry.id not in self.batch:
             self.batch.append(entry.id)
         self.timer.activate()

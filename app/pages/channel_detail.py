@@ -16,7 +16,7 @@ from app.pages.channels import STATUS_COLORS, ago, avatar, progress_text
 from app.pages.layout import frame
 
 if TYPE_CHECKING:
-    from app.services import Services
+    from app.root import Root
 
 PAGE_SIZE = 30
 INTERVALS = {60: 'every minute', 300: 'every 5 min', 900: 'every 15 min', 3600: 'every hour', 0: 'off'}
@@ -50,8 +50,8 @@ def _chart(title: str, kind: str, points: list[tuple[str, float]], name: str, ma
 
 
 class PostsList:
-    def __init__(self, services: Services, channel: Channel) -> None:
-        self.services = services
+    def __init__(self, root: Root, channel: Channel) -> None:
+        self.root = root
         self.channel = channel
         self.before_id: int | None = None
         with ui.card().classes('w-full gap-2').props('flat bordered'):
@@ -95,11 +95,11 @@ class PostsList:
         if current == PostFilter():  # the unfiltered total is kept by the sync jobs; counting would read them all
             total = self.channel.state.posts_stored
         else:
-            total = await self.services.repos.posts.count(channel_id=self.channel.id, filter=current)
+            total = await self.root.repos.posts.count(channel_id=self.channel.id, filter=current)
         self.summary.set_text(f'{total:,} posts match')
 
     async def load_more(self) -> None:
-        posts, self.before_id = await self.services.repos.posts.page(
+        posts, self.before_id = await self.root.repos.posts.page(
             channel_id=self.channel.id, limit=PAGE_SIZE, before_id=self.before_id, filter=self.current_filter(),
             newest_hint=newest_hint(self.channel))
         with self.items:
@@ -133,17 +133,17 @@ class PostsList:
                 ui.label(post.text).classes('whitespace-pre-wrap break-words').mark('post-text')
 
 
-def register(services: Services) -> None:
+def register(root: Root) -> None:
     @app.get('/dashboard/channels/{channel_id}/export', include_in_schema=False)
     async def export_for_browser(channel_id: int, format: str = 'csv', q: str | None = None, since: str | None = None,
                                  until: str | None = None, has_media: bool | None = None) -> StreamingResponse:
         # The auth middleware lets only the admin session reach this route (it is not under /api).
         if format not in FORMATS:
             raise HTTPException(400, 'format must be csv or jsonl')
-        channel = await services.repos.channels.get(channel_id)
+        channel = await root.repos.channels.get(channel_id)
         if channel is None:
             raise HTTPException(404, 'no such channel')
-        posts = services.repos.posts.stream(channel_id=channel_id, filter=post_filter(q, since, until, has_media),
+        posts = root.repos.posts.stream(channel_id=channel_id, filter=post_filter(q, since, until, has_media),
                                             newest_hint=newest_hint(channel))
         return StreamingResponse(
             stream_export(channel, posts, format), media_type=FORMATS[format],
@@ -151,7 +151,7 @@ def register(services: Services) -> None:
 
     @ui.page('/dashboard/channels/{channel_id}')
     async def channel_page(channel_id: int) -> None:
-        channel = await services.repos.channels.get(channel_id) if services.database.ready else None
+        channel = await root.repos.channels.get(channel_id) if root.database.ready else None
         with frame(channel.title if channel else 'Channel'):
             if channel is None:
                 ui.label('This channel is not stored (or the database is still starting).').mark('channel-missing')
@@ -166,27 +166,27 @@ def register(services: Services) -> None:
         await ui.context.client.connected()
         header_box.clear()
         with header_box:
-            await header(services, channel)
+            await header(root, channel)
         with charts_box:
             # Charts end at the newest post, so a quiet channel still shows its last active months.
-            newest, _ = await services.repos.posts.page(channel_id=channel.id, limit=1,
+            newest, _ = await root.repos.posts.page(channel_id=channel.id, limit=1,
                                                         newest_hint=newest_hint(channel))
             anchor = newest[0].date if newest else None
-            per_day = await services.repos.posts.posts_per_day(channel_id=channel.id, now=anchor)
-            views = await services.repos.posts.views_per_day(channel_id=channel.id, now=anchor)
+            per_day = await root.repos.posts.posts_per_day(channel_id=channel.id, now=anchor)
+            views = await root.repos.posts.views_per_day(channel_id=channel.id, now=anchor)
             subscribers = [(m.at.strftime('%Y-%m-%d %H:%M'), m.values.get('subscribers', 0))
-                           for m in await services.repos.metrics.series(channel_id=channel.id,
+                           for m in await root.repos.metrics.series(channel_id=channel.id,
                                                                         kind=MetricKind.CHANNEL)]
             _chart('Posts per day', 'bar', per_day, 'posts', 'chart-posts')
             _chart('Average views per post', 'line', views, 'views', 'chart-views')
             _chart('Subscribers', 'line', subscribers, 'subscribers', 'chart-subscribers')
         with posts_box:
-            posts = PostsList(services, channel)
+            posts = PostsList(root, channel)
         await posts.reload()
 
 
-async def header(services: Services, channel: Channel) -> None:
-    stats = await services.sync.channel_stats(channel) if services.sync is not None else {}
+async def header(root: Root, channel: Channel) -> None:
+    stats = await root.sync.channel_stats(channel)
     with ui.card().classes('w-full').props('flat bordered').mark('channel-header'):
         with ui.row().classes('w-full items-center no-wrap gap-4'):
             avatar(channel, size='xl')
@@ -210,7 +210,7 @@ async def header(services: Services, channel: Channel) -> None:
 
                 async def set_interval(event) -> None:
                     seconds = int(event.value)
-                    await services.sync.set_schedule(channel.id, enabled=seconds > 0, interval_seconds=seconds or None)
+                    await root.sync.set_schedule(channel.id, enabled=seconds > 0, interval_seconds=seconds or None)
                     ui.notify('Sync schedule saved')
                 ui.select(options, value=current, label='Sync', on_change=set_interval) \
                     .props('dense outlined').classes('w-36').mark('sync-interval')

@@ -12,7 +12,7 @@ from app.pages.add_channels import AddChannels
 from app.pages.layout import frame
 
 if TYPE_CHECKING:
-    from app.services import Services
+    from app.root import Root
 
 STATUS_COLORS = {'idle': 'positive', 'queued': 'grey-7', 'backfilling': 'primary', 'syncing': 'primary',
                  'waiting': 'warning', 'paused': 'grey-7', 'error': 'negative'}
@@ -79,18 +79,17 @@ def avatar(channel: Channel, size: str = 'md') -> None:
 
 
 class ChannelTable:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, root: Root) -> None:
+        self.root = root
         self.signature: Any = None
         self.container = ui.column().classes('w-full gap-2').mark('channel-table')
 
     async def load(self) -> list[tuple[Channel, dict[str, Any]]]:
-        assert self.services.sync is not None
-        channels = await self.services.repos.channels.list()
-        return [(channel, await self.services.sync.channel_stats(channel)) for channel in channels]
+        channels = await self.root.repos.channels.list()
+        return [(channel, await self.root.sync.channel_stats(channel)) for channel in channels]
 
     async def refresh(self, force: bool = False) -> None:
-        if not self.services.database.ready or self.services.sync is None:
+        if not self.root.database.ready:
             return
         rows = await self.load()
         signature = [(c.model_dump(exclude={'updated_at'}), progress_text(s), s.get('posts_stored'), ago(
@@ -101,7 +100,7 @@ class ChannelTable:
         self.container.clear()
         with self.container:
             if not rows:
-                if not self.services.accounts or not self.services.accounts.counts()[1]:
+                if not self.root.accounts or not self.root.accounts.counts()[1]:
                     empty_state()
                 else:
                     ui.label('No channels yet: paste a link above.').classes('text-grey-7').mark('no-channels')
@@ -153,24 +152,20 @@ class ChannelTable:
                 ui.label(channel.state.error).classes('text-sm text-negative').mark('channel-error')
 
     async def sync_now(self, channel_id: int) -> None:
-        assert self.services.sync is not None
-        await self.services.sync.enqueue(channel_id)
+        await self.root.sync.enqueue(channel_id)
         ui.notify('Sync queued')
         await self.refresh(force=True)
 
     async def pause(self, job_id: str) -> None:
-        assert self.services.sync is not None
-        await self.services.sync.pause(job_id)
+        await self.root.sync.pause(job_id)
         await self.refresh(force=True)
 
     async def resume(self, job_id: str) -> None:
-        assert self.services.sync is not None
-        await self.services.sync.resume(job_id)
+        await self.root.sync.resume(job_id)
         await self.refresh(force=True)
 
     async def cancel(self, job_id: str) -> None:
-        assert self.services.sync is not None
-        await self.services.sync.cancel(job_id)
+        await self.root.sync.cancel(job_id)
         await self.refresh(force=True)
 
     def confirm_delete(self, channel: Channel) -> None:
@@ -180,19 +175,18 @@ class ChannelTable:
                 ui.button('Cancel', on_click=dialog.close).props('flat')
 
                 async def delete() -> None:
-                    assert self.services.sync is not None
-                    await self.services.sync.delete_channel(channel.id)
+                    await self.root.sync.delete_channel(channel.id)
                     dialog.close()
                     await self.refresh(force=True)
                 ui.button('Delete', on_click=delete).props('color=negative').mark('confirm-delete')
         dialog.open()
 
 
-def register(services: Services) -> None:
+def register(root: Root) -> None:
     @ui.page('/dashboard/channels')
     async def channels_page() -> None:
         with frame('Channels'):
-            if services.channels is None or not services.settings.telegram_configured:
+            if not root.settings.telegram_configured:
                 empty_state()
                 return
             table: ChannelTable | None = None
@@ -200,9 +194,9 @@ def register(services: Services) -> None:
             async def changed() -> None:
                 if table is not None:
                     await table.refresh(force=True)
-            form = AddChannels(services, changed)
+            form = AddChannels(root, changed)
             await form.load_accounts()
-            table = ChannelTable(services)
+            table = ChannelTable(root)
             await table.refresh(force=True)
             ui.timer(1.0, table.refresh)
             ui.timer(5.0, form.load_accounts)

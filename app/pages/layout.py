@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from nicegui import app, ui
 
 if TYPE_CHECKING:
-    from app.services import Services
+    from app.root import Root
 
 NAV = (('Channels', '/dashboard/channels', 'campaign'), ('Accounts', '/dashboard/accounts', 'person'),
        ('Settings', '/dashboard/settings', 'settings'))
@@ -18,13 +18,13 @@ TELEGRAM_HELP = ('Telegram API credentials are missing. Log in at https://my.tel
                  '.env) and restart Parsegram.')
 
 
-def current_services() -> Services | None:
-    return getattr(app.state, 'services', None)
+def current_root() -> Root | None:
+    return getattr(app.state, 'root', None)
 
 
-def database_notice(services: Services) -> str | None:
+def database_notice(root: Root) -> str | None:
     """What to tell the person about the database, or None while it is fine."""
-    database = services.database
+    database = root.database
     if database.ready:
         return None
     if database.last_error is None:
@@ -33,8 +33,8 @@ def database_notice(services: Services) -> str | None:
             'Parsegram keeps retrying; check MONGO_URI or the server.')
 
 
-def _telegram_notice(services: Services) -> None:
-    if services.settings.telegram_configured:
+def _telegram_notice(root: Root) -> None:
+    if root.settings.telegram_configured:
         return
     with ui.card().classes('w-full bg-amber-50 border border-amber-300').props('flat') \
             .mark('telegram-credentials-missing'):
@@ -47,14 +47,14 @@ def _telegram_notice(services: Services) -> None:
                             '(environment or `.env`) and restart Parsegram.')
 
 
-def _database_notice(services: Services) -> None:
+def _database_notice(root: Root) -> None:
     card = ui.card().classes('w-full bg-red-50 border border-red-300').props('flat').mark('database-notice')
     with card, ui.row().classes('items-center no-wrap gap-3'):
         ui.icon('storage', color='red-8').classes('text-2xl')
         label = ui.label()
 
     def refresh() -> None:
-        text = database_notice(services)
+        text = database_notice(root)
         card.set_visibility(text is not None)
         if text is not None:
             label.set_text(text)
@@ -65,7 +65,7 @@ def _database_notice(services: Services) -> None:
 
 @contextmanager
 def frame(title: str) -> Iterator[None]:
-    services = current_services()
+    root = current_root()
     ui.page_title(f'{title} · Parsegram')
     ui.colors(primary='#2f6fb3')
     with ui.header().classes('items-center justify-between px-4 py-2 bg-primary text-white'):
@@ -78,8 +78,8 @@ def frame(title: str) -> Iterator[None]:
         ui.button('Log out', icon='logout', on_click=lambda: ui.navigate.to('/logout')) \
             .props('flat color=white no-caps').mark('logout')
     with ui.column().classes('w-full max-w-5xl mx-auto p-4 gap-4'):
-        if services is not None:
-            _telegram_notice(services)
-            _database_notice(services)
+        if root is not None:
+            _telegram_notice(root)
+            _database_notice(root)
         ui.label(title).classes('text-2xl font-semibold')
         yield

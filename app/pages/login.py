@@ -11,7 +11,7 @@ from nicegui import app, ui
 from app.auth import AuthUnavailable
 
 if TYPE_CHECKING:
-    from app.services import Services
+    from app.root import Root
 
 HOME = '/dashboard/channels'
 
@@ -28,7 +28,7 @@ def client_key() -> str:
     return request.client.host if request is not None and request.client is not None else 'unknown'
 
 
-def register(services: Services) -> None:
+def register(root: Root) -> None:
     @ui.page('/login', title='Log in · Parsegram')
     def login_page(redirect_to: str = HOME) -> RedirectResponse | None:
         target = safe_target(redirect_to)
@@ -37,13 +37,13 @@ def register(services: Services) -> None:
         key = client_key()
 
         async def try_login() -> None:
-            wait = services.login_throttle.retry_after(key)
+            wait = root.login_throttle.retry_after(key)
             if wait > 0:
                 message.set_text(f'Too many wrong passwords. Try again in {math.ceil(wait)} s.')
                 return
             button.disable()
             try:
-                ok = await services.admin_auth.verify(password.value or '')
+                ok = await root.admin_auth.verify(password.value or '')
             except AuthUnavailable:
                 message.set_text('The database is still starting, so the password cannot be checked yet. '
                                  'Try again in a moment.')
@@ -51,13 +51,13 @@ def register(services: Services) -> None:
             finally:
                 button.enable()
             if not ok:
-                delay = services.login_throttle.failed(key)
+                delay = root.login_throttle.failed(key)
                 logger.warning('Wrong dashboard password from {}', key)
                 password.set_value('')
                 message.set_text('Wrong password.' + (f' Wait {math.ceil(delay)} s before the next try.'
                                                       if delay else ''))
                 return
-            services.login_throttle.succeeded(key)
+            root.login_throttle.succeeded(key)
             app.storage.user.update(authenticated=True)
             logger.info('Dashboard login from {}', key)
             ui.navigate.to(target)
@@ -70,7 +70,7 @@ def register(services: Services) -> None:
                 .classes('w-full').props('autofocus').mark('password').on('keydown.enter', try_login)
             button = ui.button('Log in', on_click=try_login).classes('w-full').mark('login')
             message = ui.label('').classes('text-negative').mark('login-message')
-            if not services.admin_auth.from_environment:
+            if not root.admin_auth.from_environment:
                 ui.label('First start? The generated password was printed once in the console where Parsegram '
                          'was started. Set ADMIN_PASSWORD to choose your own.').classes('text-xs text-grey-7')
         return None

@@ -10,35 +10,35 @@ from nicegui import ui
 from app.pages.layout import frame
 
 if TYPE_CHECKING:
-    from app.services import Services
+    from app.root import Root
 
 
 def _when(value: datetime | None) -> str:
     return value.strftime('%Y-%m-%d %H:%M UTC') if value else '—'
 
 
-def register(services: Services) -> None:
+def register(root: Root) -> None:
     @ui.page('/dashboard/settings')
     async def settings_page() -> None:
         with frame('Settings'):
-            await _tokens_card(services)
-            _system_card(services)
+            await _tokens_card(root)
+            _system_card(root)
 
 
-async def _tokens_card(services: Services) -> None:
+async def _tokens_card(root: Root) -> None:
     with ui.card().classes('w-full gap-3').props('flat bordered'):
         ui.label('API tokens').classes('text-lg font-medium')
         ui.label('Programs use the JSON API under /api with the header “Authorization: Bearer <token>”. '
                  'A token is shown once when it is made; only its hash is kept.').classes('text-grey-8')
-        if services.settings.api_token:
+        if root.settings.api_token:
             ui.label('API_TOKEN is also set in the environment and is accepted as well.').classes('text-grey-8')
 
         @ui.refreshable
         async def token_list() -> None:
-            if not services.database.ready:
+            if not root.database.ready:
                 ui.label('The token list appears once the database is ready.').classes('text-grey-7')
                 return
-            tokens = await services.api_tokens.list()
+            tokens = await root.api_tokens.list()
             if not tokens:
                 ui.label('No tokens yet.').classes('text-grey-7').mark('no-tokens')
                 return
@@ -58,7 +58,7 @@ async def _tokens_card(services: Services) -> None:
                                 .props('flat color=negative no-caps').mark(f'revoke-{token.name}')
 
         async def revoke(token_id: str, name: str) -> None:
-            await services.api_tokens.revoke(token_id=token_id)
+            await root.api_tokens.revoke(token_id=token_id)
             ui.notify(f'Token “{name}” revoked', type='positive')
             new_token_box.clear()
             token_list.refresh()
@@ -68,11 +68,11 @@ async def _tokens_card(services: Services) -> None:
             if not name:
                 ui.notify('Give the token a name, e.g. the program that will use it', type='warning')
                 return
-            if not services.database.ready:
+            if not root.database.ready:
                 ui.notify('The database is not ready yet', type='warning')
                 return
             try:
-                record, plain = await services.api_tokens.create(name=name)
+                record, plain = await root.api_tokens.create(name=name)
             except Exception:
                 logger.exception('Creating an API token failed')
                 ui.notify('Could not create the token', type='negative')
@@ -95,24 +95,24 @@ async def _tokens_card(services: Services) -> None:
         await token_list()
 
         def refresh_when_ready() -> None:
-            if services.database.ready and not getattr(refresh_when_ready, 'done', False):
+            if root.database.ready and not getattr(refresh_when_ready, 'done', False):
                 refresh_when_ready.done = True  # type: ignore[attr-defined]
                 token_list.refresh()
 
-        if not services.database.ready:
+        if not root.database.ready:
             ui.timer(1.0, refresh_when_ready)
 
 
-def _system_card(services: Services) -> None:
-    settings = services.settings
+def _system_card(root: Root) -> None:
+    settings = root.settings
     with ui.card().classes('w-full gap-1').props('flat bordered'):
         ui.label('This installation').classes('text-lg font-medium mb-1')
         rows = [
-            ('Database', services.database.description),
+            ('Database', root.database.description),
             ('Database name', settings.mongo_db),
             ('Data folder', str(settings.data_dir.resolve())),
             ('Telegram API', 'configured' if settings.telegram_configured else 'not configured'),
-            ('Dashboard password', 'from ADMIN_PASSWORD' if services.admin_auth.from_environment
+            ('Dashboard password', 'from ADMIN_PASSWORD' if root.admin_auth.from_environment
              else 'generated at first start (stored hashed)'),
         ]
         if settings.telegram_dc:

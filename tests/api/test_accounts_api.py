@@ -20,7 +20,7 @@ async def start(api, phone: str) -> dict:
     return answer.json()
 
 
-async def test_code_login_then_list_and_health(telegram_dc, api, app_services):
+async def test_code_login_then_list_and_health(telegram_dc, api, app_root):
     phone = telegram_dc.new_phone(1)
     username = f'api{uuid.uuid4().hex[:6]}'
     telegram_dc.create_user(phone, 'Api', username=username)
@@ -129,7 +129,7 @@ async def test_flood_wait_answers_429_with_retry_after(telegram_dc, api):
     assert answer.json()['error']['code'] == 'FLOOD_WAIT'
 
 
-async def test_two_accounts_at_once_and_log_out(telegram_dc, api, app_services):
+async def test_two_accounts_at_once_and_log_out(telegram_dc, api, app_root):
     phones = [telegram_dc.new_phone(7), telegram_dc.new_phone(8)]
     for i, phone in enumerate(phones):
         telegram_dc.create_user(phone, f'Pair{i}')
@@ -138,7 +138,7 @@ async def test_two_accounts_at_once_and_log_out(telegram_dc, api, app_services):
         api.post('/api/mtproto/auth/verify', json={'account_id': first['account_id'], 'code': '77777'}),
         api.post('/api/mtproto/auth/verify', json={'account_id': second['account_id'], 'code': '88888'}))
     assert [a.json()['status'] for a in answers] == ['authorized', 'authorized']
-    assert app_services.accounts.counts() == (2, 2)
+    assert app_root.accounts.counts() == (2, 2)
     out = await api.delete(f'/api/mtproto/accounts/{first["account_id"]}')
     assert out.json() == {'account_id': first['account_id'], 'status': 'logged_out'}
     listed = {a['id']: a for a in (await api.get('/api/mtproto/accounts')).json()}
@@ -149,7 +149,7 @@ async def test_two_accounts_at_once_and_log_out(telegram_dc, api, app_services):
     assert [a['id'] for a in (await api.get('/api/mtproto/accounts')).json()] == [second['account_id']]
 
 
-async def test_no_secret_in_answers_or_logs(telegram_dc, api, app_services, log_capture: LogCapture):
+async def test_no_secret_in_answers_or_logs(telegram_dc, api, app_root, log_capture: LogCapture):
     phone = telegram_dc.new_phone(9)
     telegram_dc.create_user(phone, 'Quiet', password='very-secret-2fa')
     account_id = (await start(api, phone))['account_id']
@@ -157,7 +157,7 @@ async def test_no_secret_in_answers_or_logs(telegram_dc, api, app_services, log_
                await api.post('/api/mtproto/auth/password',
                               json={'account_id': account_id, 'password': 'very-secret-2fa'})]
     answers.append(await api.get('/api/mtproto/accounts'))
-    session = app_services.accounts.client(account_id).session.save()
+    session = app_root.accounts.client(account_id).session.save()
     texts = [a.text for a in answers] + [log_capture.text]
     for text in texts:
         assert '99999' not in text

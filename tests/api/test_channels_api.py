@@ -35,7 +35,7 @@ def _name(prefix: str) -> str:
     return f'{prefix}_{uuid.uuid4().hex[:8]}'
 
 
-async def test_add_backfill_page_search_and_export(telegram_dc, api, app_services):
+async def test_add_backfill_page_search_and_export(telegram_dc, api, app_root):
     account_id, _ = await log_in(telegram_dc, api)
     username = _name('apich')
     info = telegram_dc.create_channel('Api Channel', username=username, posts=420, seed=31, about='api test')
@@ -155,14 +155,14 @@ async def test_bad_references_and_invites(telegram_dc, api):
     assert joined.status_code == 201 and joined.json()['joined'] is True
 
 
-async def test_requires_a_token(user, app_services):
+async def test_requires_a_token(user, app_root):
     answer = await user.http_client.get('/api/mtproto/channels')
     assert answer.status_code == 401 and answer.json()['error']['code'] == 'UNAUTHORIZED'
     missing_job = await user.http_client.get('/api/mtproto/jobs/nope')
     assert missing_job.status_code == 401
 
 
-async def test_queue_many_references_and_follow_them(telegram_dc, api, app_services):
+async def test_queue_many_references_and_follow_them(telegram_dc, api, app_root):
     account_id, _ = await log_in(telegram_dc, api, 7)
     names = [_name('apiq') for _ in range(3)]
     for i, name in enumerate(names):

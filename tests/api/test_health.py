@@ -13,7 +13,7 @@ def bearer(token: str) -> dict[str, str]:
     return {'Authorization': f'Bearer {token}'}
 
 
-async def test_health_reports_database_and_accounts(user: User, app_services) -> None:
+async def test_health_reports_database_and_accounts(user: User, app_root) -> None:
     response = await user.http_client.get('/api/health')
     assert response.status_code == 200
     body = response.json()
@@ -22,7 +22,7 @@ async def test_health_reports_database_and_accounts(user: User, app_services) ->
     assert body['version']
 
 
-async def test_api_needs_a_valid_token(user: User, app_env: dict[str, str], app_services) -> None:
+async def test_api_needs_a_valid_token(user: User, app_env: dict[str, str], app_root) -> None:
     missing = await user.http_client.get('/api/tokens')
     assert missing.status_code == 401
     assert missing.json()['error']['code'] == 'UNAUTHORIZED'
@@ -34,7 +34,7 @@ async def test_api_needs_a_valid_token(user: User, app_env: dict[str, str], app_
     assert ok.status_code == 200 and ok.json() == []
 
 
-async def test_created_token_works_until_revoked(user: User, app_env: dict[str, str], app_services,
+async def test_created_token_works_until_revoked(user: User, app_env: dict[str, str], app_root,
                                                  log_capture) -> None:
     admin = bearer(app_env['API_TOKEN'])
     created = await user.http_client.post('/api/tokens', json={'name': 'script'}, headers=admin)
@@ -57,7 +57,7 @@ async def test_created_token_works_until_revoked(user: User, app_env: dict[str, 
     assert app_env['API_TOKEN'] not in log_capture.text
 
 
-async def test_bad_requests_get_the_error_format(user: User, app_env: dict[str, str], app_services) -> None:
+async def test_bad_requests_get_the_error_format(user: User, app_env: dict[str, str], app_root) -> None:
     headers = {**bearer(app_env['API_TOKEN']), 'Content-Type': 'application/json'}
     malformed = await user.http_client.post('/api/tokens', content='{"name": ', headers=headers)
     assert malformed.status_code == 400

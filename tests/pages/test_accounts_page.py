@@ -24,7 +24,7 @@ async def open_accounts(user: User) -> None:
     await user.open('/dashboard/accounts')
 
 
-async def test_empty_state_then_code_login_with_two_factor(telegram_dc, user: User, app_services):
+async def test_empty_state_then_code_login_with_two_factor(telegram_dc, user: User, app_root):
     phone = telegram_dc.new_phone(1)
     username = f'wiz{uuid.uuid4().hex[:6]}'
     user_id = telegram_dc.create_user(phone, 'Wizard', username=username)
@@ -65,7 +65,7 @@ async def test_empty_state_then_code_login_with_two_factor(telegram_dc, user: Us
     await user.should_not_see('No Telegram accounts yet.', retries=WAIT)
 
 
-async def test_cancel_at_the_code_and_password_steps(telegram_dc, user: User, app_services):
+async def test_cancel_at_the_code_and_password_steps(telegram_dc, user: User, app_root):
     phone = telegram_dc.new_phone(2)
     telegram_dc.create_user(phone, 'Cancel', password='pw')
     await open_accounts(user)
@@ -76,7 +76,7 @@ async def test_cancel_at_the_code_and_password_steps(telegram_dc, user: User, ap
     user.find(marker='login-cancel').click()
     await user.should_not_see('We sent a login code to', retries=WAIT)
     assert telegram_dc.login_code(phone) is None  # the code was cancelled at Telegram
-    assert app_services.logins.pending_count() == 0
+    assert app_root.logins.pending_count() == 0
 
     user.find(marker='add-account').click()
     user.find(marker='login-phone').type(phone)
@@ -87,11 +87,11 @@ async def test_cancel_at_the_code_and_password_steps(telegram_dc, user: User, ap
     await user.should_see('two-step verification', retries=WAIT)
     user.find(marker='login-cancel').click()
     await user.should_not_see('two-step verification', retries=WAIT)
-    assert app_services.logins.pending_count() == 0
+    assert app_root.logins.pending_count() == 0
     await user.should_see('No Telegram accounts yet.', retries=WAIT)
 
 
-async def test_bad_phone_shows_the_error_under_the_input(user: User, app_services):
+async def test_bad_phone_shows_the_error_under_the_input(user: User, app_root):
     await open_accounts(user)
     user.find(marker='add-account').click()
     user.find(marker='login-phone').type('call me maybe')
@@ -99,7 +99,7 @@ async def test_bad_phone_shows_the_error_under_the_input(user: User, app_service
     await user.should_see('international format', retries=WAIT)
 
 
-async def test_qr_tab_shows_a_code_and_completes_when_accepted(telegram_dc, user: User, app_services):
+async def test_qr_tab_shows_a_code_and_completes_when_accepted(telegram_dc, user: User, app_root):
     phone = telegram_dc.new_phone(3)
     user_id = telegram_dc.create_user(phone, 'Scanner')
     await open_accounts(user)
@@ -112,9 +112,9 @@ async def test_qr_tab_shows_a_code_and_completes_when_accepted(telegram_dc, user
     await user.should_see('Logged in as Scanner', retries=WAIT)
 
 
-async def test_states_revoked_flood_wait_and_log_out(telegram_dc, user: User, app_services):
-    manager = app_services.accounts
-    logins = LoginService(settings=app_services.settings, accounts=manager)
+async def test_states_revoked_flood_wait_and_log_out(telegram_dc, user: User, app_root):
+    manager = app_root.accounts
+    logins = LoginService(settings=app_root.settings, accounts=manager)
     ids = {}
     for x, name in ((4, 'Revokee'), (5, 'Waiter')):
         phone = telegram_dc.new_phone(x)
@@ -155,14 +155,14 @@ async def test_states_revoked_flood_wait_and_log_out(telegram_dc, user: User, ap
 
 
 @pytest.mark.parametrize('app_extra_env', [{}])
-async def test_without_credentials_the_page_says_what_to_set(user: User, app_services):
+async def test_without_credentials_the_page_says_what_to_set(user: User, app_root):
     await open_accounts(user)
     await user.should_see('Telegram API credentials are missing', retries=WAIT)
     await user.should_see('No Telegram accounts yet.', retries=WAIT)
     assert not user.find(marker='add-account').elements.pop().enabled
 
 
-async def test_qr_image_is_replaced_before_the_token_expires(telegram_dc, user: User, app_services):
+async def test_qr_image_is_replaced_before_the_token_expires(telegram_dc, user: User, app_root):
     world = telegram_dc.world
     telegram_dc.dc.call(setattr, world, 'qr_ttl', 4.0)
     try:
@@ -182,4 +182,4 @@ async def test_qr_image_is_replaced_before_the_token_expires(telegram_dc, user: 
         telegram_dc.dc.call(setattr, world, 'qr_ttl', 60.0)
     user.find(marker='login-cancel').click()
     await user.should_not_see(marker='login-qr', retries=WAIT)
-    assert app_services.logins.pending_count() == 0
+    assert app_root.logins.pending_count() == 0

@@ -19,27 +19,27 @@ def app_extra_env(telegram_dc) -> dict[str, str]:
     return telegram_dc.env()
 
 
-async def telegram_account(telegram_dc, services, x: int = 4, name: str = 'PageReader') -> str:
+async def telegram_account(telegram_dc, root, x: int = 4, name: str = 'PageReader') -> str:
     """Log a new test user in through the app's login service; returns its account id."""
     phone = telegram_dc.new_phone(x)
     telegram_dc.create_user(phone, name)
-    step = await services.logins.start(phone)
-    assert (await services.logins.verify(step.account_id, str(x) * 5)).status == 'authorized'
+    step = await root.logins.start(phone)
+    assert (await root.logins.verify(step.account_id, str(x) * 5)).status == 'authorized'
     return step.account_id
 
 
 until = functools.partial(eventually, timeout=30.0, interval=0.1)
 
 
-async def test_empty_state_without_accounts(user: User, app_services):
+async def test_empty_state_without_accounts(user: User, app_root):
     await sign_in(user, retries=WAIT)
     await user.open('/dashboard/channels')
     await user.should_see(marker='empty-state')
     await user.should_see('No channels yet')
 
 
-async def test_add_several_refs_with_reasons_preview_join_and_the_table(telegram_dc, user: User, app_services):
-    await telegram_account(telegram_dc, app_services)
+async def test_add_several_refs_with_reasons_preview_join_and_the_table(telegram_dc, user: User, app_root):
+    await telegram_account(telegram_dc, app_root)
     public = f'pg_{uuid.uuid4().hex[:8]}'
     telegram_dc.create_channel('Page Public', username=public, posts=150, seed=41)
     private = telegram_dc.create_channel('Page Private', private=True, posts=20, seed=42)
@@ -59,16 +59,16 @@ async def test_add_several_refs_with_reasons_preview_join_and_the_table(telegram
     box = next(iter(user.find(marker='channel-refs').elements))
     await until(lambda: box.value == f'not/a/link\n{missing}\nhello world!!')
     user.find(marker='channel-refs').clear()
-    assert [c.title for c in await app_services.repos.channels.list()] == ['Page Public']
+    assert [c.title for c in await app_root.repos.channels.list()] == ['Page Public']
 
     user.find(marker='join-channel').click()
     await user.should_see('added “Page Private”', retries=WAIT)
-    stored = await app_services.repos.channels.list()
+    stored = await app_root.repos.channels.list()
     assert sorted(c.title for c in stored) == ['Page Private', 'Page Public']
     assert all(stored_channel.joined_by for stored_channel in stored if stored_channel.title == 'Page Private')
 
     public_id = next(c.id for c in stored if c.title == 'Page Public')
-    await until(lambda: _backfilled(app_services, public_id))
+    await until(lambda: _backfilled(app_root, public_id))
     await user.should_see('150 posts stored', retries=WAIT)
     await user.should_see(f'@{public}')
     await user.should_see(marker=f'channel-{public_id}')
@@ -76,7 +76,7 @@ async def test_add_several_refs_with_reasons_preview_join_and_the_table(telegram
     user.find(marker='channel-refs').type(f't.me/{public}')
     user.find(marker='add-channels').click()
     await user.should_see('“Page Public” is already here.', retries=WAIT)
-    assert len(await app_services.repos.channels.list()) == 2
+    assert len(await app_root.repos.channels.list()) == 2
 
     # the accounts page counts what that cost: 4 look-ups (two usernames, the invite twice), none for the repeat
     await user.open('/dashboard/accounts')
@@ -85,19 +85,19 @@ async def test_add_several_refs_with_reasons_preview_join_and_the_table(telegram
     await user.should_see('in the last minute', retries=WAIT)
 
 
-async def _backfilled(services, channel_id):
-    channel = await services.repos.channels.get(channel_id)
+async def _backfilled(root, channel_id):
+    channel = await root.repos.channels.get(channel_id)
     return channel and channel.state.backfilled and channel.state.status == 'idle'
 
 
-async def test_detail_page_charts_search_filters_and_export_link(telegram_dc, user: User, app_services):
-    await telegram_account(telegram_dc, app_services, 5)
+async def test_detail_page_charts_search_filters_and_export_link(telegram_dc, user: User, app_root):
+    await telegram_account(telegram_dc, app_root, 5)
     username = f'pd_{uuid.uuid4().hex[:8]}'
     info = telegram_dc.create_channel('Detail Channel', username=username, posts=80, seed=43, about='Detail about')
     telegram_dc.post_message(info['channel_id'], 'Unique zebra words for searching')
-    result = await app_services.channels.add(f'@{username}')
+    result = await app_root.channels.add(f'@{username}')
     channel_id = result.channel.id
-    await until(lambda: _backfilled(app_services, channel_id))
+    await until(lambda: _backfilled(app_root, channel_id))
     await sign_in(user, retries=WAIT)
     await user.open(f'/dashboard/channels/{channel_id}')
     await user.should_see('Detail about')
@@ -119,29 +119,29 @@ async def test_detail_page_charts_search_filters_and_export_link(telegram_dc, us
     user.find(marker='post-search').clear()
     media = user.find(marker='post-media').elements.pop()
     media.value = True
-    stored_media = [p.message_id async for p in app_services.repos.posts.stream(channel_id=channel_id)
+    stored_media = [p.message_id async for p in app_root.repos.posts.stream(channel_id=channel_id)
                     if p.media is not None]
     await user.should_see(f'{len(stored_media)} posts match', retries=WAIT)
 
     schedule = user.find(marker='sync-interval').elements.pop()
     schedule.value = 0
-    await until(lambda: _sync_enabled(app_services, channel_id, False))
+    await until(lambda: _sync_enabled(app_root, channel_id, False))
     schedule.value = 60
-    await until(lambda: _sync_enabled(app_services, channel_id, True))
-    assert (await app_services.repos.channels.get(channel_id)).sync.interval_seconds == 60
+    await until(lambda: _sync_enabled(app_root, channel_id, True))
+    assert (await app_root.repos.channels.get(channel_id)).sync.interval_seconds == 60
 
     response = await user.http_client.get(f'/dashboard/channels/{channel_id}/export?format=jsonl&has_media=true')
     assert response.status_code == 200 and len(response.text.splitlines()) == len(stored_media)
 
 
-async def _sync_enabled(services, channel_id, enabled):
-    return (await services.repos.channels.get(channel_id)).sync.enabled is enabled
+async def _sync_enabled(root, channel_id, enabled):
+    return (await root.repos.channels.get(channel_id)).sync.enabled is enabled
 
 
-async def test_pause_resume_and_cancel_from_the_table(telegram_dc, user: User, app_services):
-    await telegram_account(telegram_dc, app_services, 6)
+async def test_pause_resume_and_cancel_from_the_table(telegram_dc, user: User, app_root):
+    await telegram_account(telegram_dc, app_root, 6)
     # a slow backfill (30 s), so a loaded machine still has time to act on it
-    app_services.channels.limiter.set_budget(MethodClass.HISTORY, Budget(per_second=1.0))
+    app_root.channels.limiter.set_budget(MethodClass.HISTORY, Budget(per_second=1.0))
     username = f'pp_{uuid.uuid4().hex[:8]}'
     info = telegram_dc.create_channel('Slow Channel', username=username, posts=3000, seed=44)
     await sign_in(user, retries=WAIT)
@@ -151,27 +151,27 @@ async def test_pause_resume_and_cancel_from_the_table(telegram_dc, user: User, a
     await user.should_see(marker='pause-job', retries=WAIT)
     user.find(marker='pause-job').click()
     await user.should_see('paused', retries=WAIT)
-    job = await app_services.repos.jobs.active_for_channel(info['channel_id'])
+    job = await app_root.repos.jobs.active_for_channel(info['channel_id'])
     assert job.status == 'paused'
     await user.should_see(marker='resume-job', retries=WAIT)
     user.find(marker='resume-job').click()
-    await until(lambda: _job_status(app_services, job.id, 'running'))
+    await until(lambda: _job_status(app_root, job.id, 'running'))
     await user.should_see(marker='cancel-job', retries=WAIT)
     user.find(marker='cancel-job').click()
-    await until(lambda: _job_status(app_services, job.id, 'cancelled'))
+    await until(lambda: _job_status(app_root, job.id, 'cancelled'))
     await user.should_not_see(marker='job-progress', retries=WAIT)
     await asyncio.sleep(1)  # a write already sent when the job was cancelled may still land
-    stored = await app_services.repos.posts.count(channel_id=info['channel_id'])
+    stored = await app_root.repos.posts.count(channel_id=info['channel_id'])
     await asyncio.sleep(1.5)
-    assert await app_services.repos.posts.count(channel_id=info['channel_id']) == stored < 3000  # it stopped
+    assert await app_root.repos.posts.count(channel_id=info['channel_id']) == stored < 3000  # it stopped
 
 
-async def _job_status(services, job_id, status):
-    return (await services.repos.jobs.get(job_id)).status == status
+async def _job_status(root, job_id, status):
+    return (await root.repos.jobs.get(job_id)).status == status
 
 
-async def test_choose_the_account_that_reads_a_new_channel(telegram_dc, user: User, app_services):
-    account_ids = [await telegram_account(telegram_dc, app_services, x, name)
+async def test_choose_the_account_that_reads_a_new_channel(telegram_dc, user: User, app_root):
+    account_ids = [await telegram_account(telegram_dc, app_root, x, name)
                    for x, name in ((6, 'First Reader'), (7, 'Second Reader'))]
     public = f'pg_{uuid.uuid4().hex[:8]}'
     info = telegram_dc.create_channel('Chosen Reader', username=public, posts=10, seed=44)
@@ -184,13 +184,13 @@ async def test_choose_the_account_that_reads_a_new_channel(telegram_dc, user: Us
     user.find(marker='channel-refs').type(f'@{public}')
     user.find(marker='add-channels').click()
     await user.should_see('added “Chosen Reader”', retries=WAIT)
-    stored = await app_services.repos.channels.get(info['channel_id'])
+    stored = await app_root.repos.channels.get(info['channel_id'])
     assert list(stored.access_hashes) == [account_ids[1]]
 
 
-async def test_a_paste_beyond_the_days_resolves_shows_what_waits_and_until_when(telegram_dc, user: User, app_services):
-    await telegram_account(telegram_dc, app_services, 8, 'Budgeted')
-    app_services.channels.limiter.set_budget(MethodClass.RESOLVE, Budget(per_second=1000, burst=50, per_day=3))
+async def test_a_paste_beyond_the_days_resolves_shows_what_waits_and_until_when(telegram_dc, user: User, app_root):
+    await telegram_account(telegram_dc, app_root, 8, 'Budgeted')
+    app_root.channels.limiter.set_budget(MethodClass.RESOLVE, Budget(per_second=1000, burst=50, per_day=3))
     prefix = f'pw_{uuid.uuid4().hex[:6]}'
     for i in range(5):
         telegram_dc.create_channel(f'Waiting {i}', username=f'{prefix}{i}', posts=0)
@@ -202,6 +202,6 @@ async def test_a_paste_beyond_the_days_resolves_shows_what_waits_and_until_when(
     await user.should_see('3 added · 2 in the queue — 2 waiting for the daily resolve budget; all done by about',
                           retries=WAIT)
     await user.should_see(f"@{prefix}4: waiting for the accounts' daily resolve budget: expected about", retries=WAIT)
-    assert sorted(c.title for c in await app_services.repos.channels.list()) == ['Waiting 0', 'Waiting 1', 'Waiting 2']
+    assert sorted(c.title for c in await app_root.repos.channels.list()) == ['Waiting 0', 'Waiting 1', 'Waiting 2']
     box = next(iter(user.find(marker='channel-refs').elements))
     assert box.value == ''  # nothing failed: the waiting lines are in the queue, not lost

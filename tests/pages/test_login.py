@@ -78,7 +78,7 @@ async def test_missing_telegram_credentials_are_explained(user: User) -> None:
     await user.should_see('TELEGRAM_API_ID')
 
 
-async def test_settings_page_creates_shows_once_and_revokes_tokens(user: User, app_services) -> None:
+async def test_settings_page_creates_shows_once_and_revokes_tokens(user: User, app_root) -> None:
     await log_in(user)
     await user.open('/dashboard/settings')
     await user.should_see('No tokens yet.')
@@ -87,11 +87,11 @@ async def test_settings_page_creates_shows_once_and_revokes_tokens(user: User, a
     await user.should_see('copy it now', retries=50)
     shown = user.find(marker='new-token').elements.pop().value
     assert shown.startswith('pgt_')
-    assert await app_services.api_tokens.verify(shown)
+    assert await app_root.api_tokens.verify(shown)
 
     await user.open('/dashboard/settings')  # shown once: a new visit lists it without the value
     await user.should_see('exporter')
     await user.should_not_see('copy it now')
     user.find(marker='revoke-exporter').click()
     await user.should_see('revoked', retries=50)
-    assert not await app_services.api_tokens.verify(shown)
+    assert not await app_root.api_tokens.verify(shown)
