@@ -47,6 +47,7 @@ class JobChanged(Event):
 class ChannelChanged(Event):
     """A channel was added, deleted, or its metadata, settings or sync state changed."""
     channel_id: int
+    added: bool = False
     deleted: bool = False
 
 

@@ -168,7 +168,8 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
     secret_box = SecretBox(resolve_secret_key(settings))
     accounts = AccountManager(settings=settings, repo=repos.accounts, secret_box=secret_box,
                               owner_id=process_owner_id())
-    channels = ChannelService(repos=repos, accounts=accounts, limiter=RequestLimiter.from_settings(settings))
+    channels = ChannelService(repos=repos, accounts=accounts, limiter=RequestLimiter.from_settings(settings),
+                              events=events)
     sync = SyncService(repos=repos, channels=channels, accounts=accounts, owner_id=accounts.owner_id)
     return Root(
         settings=settings, clock=clock, events=events, database=database, repos=repos, secret_box=secret_box,

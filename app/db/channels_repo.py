@@ -64,6 +64,13 @@ class ChannelsRepo:
         update['updated_at'] = utcnow()
         await self.collection.update_one({'_id': channel_id}, {'$set': update})
 
+    async def add_posts_stored(self, channel_id: int, count: int) -> int:
+        """Count newly stored posts in; returns the new total."""
+        doc = await self.collection.find_one_and_update(
+            {'_id': channel_id}, {'$inc': {'state.posts_stored': count}, '$set': {'updated_at': utcnow()}},
+            projection={'state.posts_stored': 1}, return_document=ReturnDocument.AFTER)
+        return (doc or {}).get('state', {}).get('posts_stored', 0)
+
     async def set_sync_settings(self, channel_id: int, *, enabled: bool | None = None,
                                 interval_seconds: int | None = None) -> None:
         update: dict[str, Any] = {}

@@ -140,27 +140,39 @@ class PostsRepo:
         return await self.write_prepared(self.prepare(posts), mostly_new=mostly_new)
 
     async def write_prepared(self, docs: list[dict[str, Any]], *, mostly_new: bool = True) -> int:
-        """Upsert prepared documents.
+        """Upsert prepared documents; returns how many were written."""
+        if mostly_new:
+            await self.write_new(docs)
+        elif docs:
+            await self._upsert(docs)
+        return len(docs)
+
+    async def write_new(self, docs: list[dict[str, Any]], *, mostly_new: bool = True) -> list[int]:
+        """Upsert prepared documents of one channel; returns the message ids that were not stored before.
 
         When they are mostly new (a backfill), they go through one unordered insert, and the ones the unique
         index rejects as already stored are then replaced with upserts: the same result as upserting all, at
         the speed of an insert. Otherwise (a sync re-reading stored posts) they are upserted directly.
         """
         if not docs:
-            return 0
+            return []
+        ids = [doc['message_id'] for doc in docs]
         if not mostly_new:
+            stored = set(await self.ids_between(channel_id=docs[0]['channel_id'], min_id=min(ids), max_id=max(ids),
+                                                include_deleted=True))
             await self._upsert(docs)
-            return len(docs)
+            return [i for i in ids if i not in stored]
         try:
             await self.collection.insert_many(docs, ordered=False)
-            return len(docs)
+            return ids
         except BulkWriteError as error:
             write_errors = error.details.get('writeErrors', [])
             if any(item.get('code') != DUPLICATE_KEY for item in write_errors):
                 raise
             existing = [docs[item['index']] for item in write_errors]
         await self._upsert(existing)
-        return len(docs)
+        replaced = {doc['message_id'] for doc in existing}
+        return [i for i in ids if i not in replaced]
 
     async def _upsert(self, docs: list[dict[str, Any]]) -> None:
         for doc in docs:
@@ -187,17 +199,30 @@ class PostsRepo:
 
     async def mark_deleted(self, *, channel_id: int, message_ids: Iterable[int], at: datetime | None = None) -> int:
         """Flag posts Telegram no longer has (they are kept); returns how many were newly flagged."""
+        return len(await self.mark_deleted_ids(channel_id=channel_id, message_ids=message_ids, at=at))
+
+    async def mark_deleted_ids(self, *, channel_id: int, message_ids: Iterable[int],
+                               at: datetime | None = None) -> list[int]:
+        """Flag posts Telegram no longer has; returns the ids that were newly flagged."""
         ids = list(message_ids)
         if not ids:
-            return 0
+            return []
         found = await self.collection.find({'channel_id': channel_id, 'message_id': {'$in': ids}},
                                            {'message_id': 1, 'deleted': 1}).to_list()
-        fresh = [doc['message_id'] for doc in found if not doc.get('deleted')]
-        if not fresh:
-            return 0
-        await self.collection.update_many({'channel_id': channel_id, 'message_id': {'$in': fresh}},
-                                          {'$set': {'deleted': True, 'deleted_at': at or utcnow()}})
-        return len(fresh)
+        fresh = sorted(doc['message_id'] for doc in found if not doc.get('deleted'))
+        if fresh:
+            await self.collection.update_many({'channel_id': channel_id, 'message_id': {'$in': fresh}},
+                                              {'$set': {'deleted': True, 'deleted_at': at or utcnow()}})
+        return fresh
+
+    async def edit_dates(self, *, channel_id: int, message_ids: Iterable[int]) -> dict[int, datetime | None]:
+        """The stored edit date of each of these posts that is stored (None: never edited)."""
+        ids = list(message_ids)
+        if not ids:
+            return {}
+        docs = await self.collection.find({'channel_id': channel_id, 'message_id': {'$in': ids}},
+                                          {'message_id': 1, 'edit_date': 1}).to_list()
+        return {doc['message_id']: doc.get('edit_date') for doc in docs}
 
     async def delete_channel(self, *, channel_id: int) -> int:
         result = await self.collection.delete_many({'channel_id': channel_id})

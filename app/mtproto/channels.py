@@ -14,6 +14,7 @@ from loguru import logger
 from telethon import TelegramClient, errors, functions, types
 
 from app.db.models import Channel, Metric, MetricKind, utcnow
+from app.events import ChannelChanged, EventBus
 from app.mtproto.errors import ServiceError
 from app.mtproto.limits import MAX_CHANNELS_PER_ACCOUNT, BudgetSpent, MethodClass, RequestLimiter
 from app.mtproto.mapping import channel_from_tl, photo_data_url
@@ -111,10 +112,11 @@ def map_rpc_error(error: Exception, ref: Any) -> ChannelError:
 
 class ChannelService:
     def __init__(self, *, repos: Repos, accounts: ClientProvider | None = None,
-                 limiter: RequestLimiter | None = None) -> None:
+                 limiter: RequestLimiter | None = None, events: EventBus | None = None) -> None:
         self.repos = repos
         self.accounts = accounts
         self.limiter = limiter or RequestLimiter()
+        self.events = events or EventBus()
         # Called after a channel is stored for the first time (the SyncService starts its backfill).
         self.on_added: list[Callable[[Channel], Awaitable[None]]] = []
 
@@ -193,6 +195,8 @@ class ChannelService:
             logger.info('channel {} ({}) added', channel.id, channel.title)
             for callback in self.on_added:
                 await callback(channel)
+            channel = await self.repos.channels.get(channel.id) or channel  # with the job that was just queued
+        self.events.publish(ChannelChanged(channel_id=channel.id, added=created))
         return AddResult(ref=ref, channel=channel, created=created)
 
     def can_call(self, account_id: str, kind: MethodClass) -> bool:
@@ -325,6 +329,7 @@ class ChannelService:
             chat = types.Channel(id=channel.id, title=channel.title, photo=types.ChatPhotoEmpty(), date=None,
                                  access_hash=channel.access_hashes[account_id])
             refreshed, _ = await self.store(client, account_id, chat)
+            self.events.publish(ChannelChanged(channel_id=channel.id))
             return refreshed
         except errors.ChannelInvalidError:
             raise  # the stored access hash: the caller resolves the channel again
@@ -360,4 +365,5 @@ class ChannelService:
         await self.repos.posts.delete_channel(channel_id=channel_id)
         await self.repos.metrics.delete_channel(channel_id=channel_id)
         await self.repos.jobs.delete_channel(channel_id=channel_id)
+        self.events.publish(ChannelChanged(channel_id=channel_id, deleted=True))
         return found

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +80,7 @@ class BackfillProgress:
     total: int
     eta_seconds: float | None
     offset_id: int
+    new_ids: list[int]  # ids of this write that were not stored before
 
 
 async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.InputChannel, *,
@@ -142,14 +143,14 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
                     finished = True
                     break
                 docs, new_offset = docs + more[0], more[1]
-            await repos.posts.write_prepared(docs)
+            new_ids = await repos.posts.write_new(docs)
             checkpoint = {'top_id': top_id, 'offset_id': new_offset}
             done = top_id - new_offset + 1
             rate = (done - start_done) / max(time.monotonic() - started, 1e-6)
             eta = (new_offset - 1) / rate if rate > 0 else None
             await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=done, total=top_id, eta_seconds=eta)
             if on_progress is not None:
-                await on_progress(BackfillProgress(done, top_id, eta, new_offset))
+                await on_progress(BackfillProgress(done, top_id, eta, new_offset, new_ids))
             if finished:
                 break
     finally:  # also on pause/cancel: no task of this backfill outlives it
@@ -171,24 +172,33 @@ class SyncResult:
     deleted: int = 0
     top_id: int = 0
     deep_before: int = 0
+    new_ids: list[int] = field(default_factory=list)
+    edited_ids: list[int] = field(default_factory=list)  # stored before, and Telegram reports a newer edit
+    deleted_ids: list[int] = field(default_factory=list)
 
 
 async def _apply_page(repos: Repos, channel_id: int, page: list[Any], hi: int | None, bottom: bool,
-                      result: SyncResult, known_top: int) -> list[Post]:
+                      result: SyncResult) -> list[Post]:
     """Store a page and mark stored posts inside the page's id range that Telegram no longer returns."""
     posts = to_posts(page, channel_id)
+    known = await repos.posts.edit_dates(channel_id=channel_id, message_ids=[p.message_id for p in posts])
     await repos.posts.bulk_upsert(posts, mostly_new=False)
     for post in posts:
-        if post.message_id > known_top:
+        if post.message_id not in known:
             result.new += 1
-        else:
-            result.updated += 1
+            result.new_ids.append(post.message_id)
+            continue
+        result.updated += 1
+        if post.edit_date is not None and post.edit_date != known[post.message_id]:
+            result.edited_ids.append(post.message_id)
     lo = 1 if bottom or not page else page[-1].id
     upper = hi if hi is not None else 2**62
     stored = await repos.posts.ids_between(channel_id=channel_id, min_id=lo, max_id=upper)
     returned = {m.id for m in page}
     missing = [mid for mid in stored if mid not in returned]
-    result.deleted += await repos.posts.mark_deleted(channel_id=channel_id, message_ids=missing)
+    deleted = await repos.posts.mark_deleted_ids(channel_id=channel_id, message_ids=missing)
+    result.deleted += len(deleted)
+    result.deleted_ids += deleted
     return posts
 
 
@@ -219,7 +229,7 @@ async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, pe
         bottom = len(page) < BATCH
         if offset == 0:
             result.top_id = page[0].id if page else 0
-        posts = await _apply_page(repos, channel_id, page, hi, bottom, result, last_message_id)
+        posts = await _apply_page(repos, channel_id, page, hi, bottom, result)
         if take_snapshots:
             snapshots += [post_snapshot(p, now) for p in posts if p.date >= since]
         if bottom:
@@ -233,7 +243,7 @@ async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, pe
     for _ in range(DEEP_CHECK_PAGES if cursor > 1 and not bottom else 0):
         page = await history_page(client, peer, offset_id=cursor, pace=pace)
         page_bottom = len(page) < BATCH
-        await _apply_page(repos, channel_id, page, cursor - 1, page_bottom, result, last_message_id)
+        await _apply_page(repos, channel_id, page, cursor - 1, page_bottom, result)
         if page_bottom:
             cursor = 0
             break

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from telethon import TelegramClient, events, types, utils
 
+from app.events import EventBus, PostsStored
 from app.mtproto.mapping import post_from_message
 
 if TYPE_CHECKING:
@@ -23,10 +24,10 @@ def bare_channel_id(chat_id: int | None) -> int | None:
 class LiveUpdates:
     """Attaches event handlers to each connected account's client and writes what they bring."""
 
-    def __init__(self, repos: Repos, *, on_change: Callable[[int], Awaitable[None]] | None = None,
+    def __init__(self, repos: Repos, events: EventBus, *,
                  on_reconnect: Callable[[str], Awaitable[None]] | None = None) -> None:
         self.repos = repos
-        self.on_change = on_change
+        self.events = events
         self.on_reconnect = on_reconnect
         self._handlers: dict[str, tuple[TelegramClient, list[tuple[Callable, Any]]]] = {}
         self._reconnect_hooks: dict[str, tuple[Any, Any]] = {}
@@ -35,7 +36,7 @@ class LiveUpdates:
         self.detach(account_id)
         handlers: list[tuple[Callable, Any]] = [
             (self._on_message, events.NewMessage()),
-            (self._on_message, events.MessageEdited()),
+            (self._on_edited, events.MessageEdited()),
             (self._on_deleted, events.MessageDeleted()),
             (self._on_raw, events.Raw(types.UpdateChannelMessageViews)),
         ]
@@ -86,27 +87,35 @@ class LiveUpdates:
         return channel_id is not None and await self.repos.channels.get(channel_id) is not None
 
     async def _on_message(self, event: Any) -> None:
+        await self._store(event, edited=False)
+
+    async def _on_edited(self, event: Any) -> None:
+        await self._store(event, edited=True)
+
+    async def _store(self, event: Any, *, edited: bool) -> None:
         channel_id = bare_channel_id(event.chat_id)
-        if not await self._known(channel_id):
+        if channel_id is None or not await self._known(channel_id):
             return
         post = post_from_message(event.message, channel_id)
         if post is None:
             return
         try:
-            await self.repos.posts.bulk_upsert([post])
+            new_ids = await self.repos.posts.write_new(self.repos.posts.prepare([post]), mostly_new=False)
+            stored = await self.repos.channels.add_posts_stored(channel_id, len(new_ids)) if new_ids else None
         except Exception:  # a failed write must not break the client's update loop; the next sync repairs it
             logger.exception('live update of channel {} failed', channel_id)
             return
-        if self.on_change is not None:
-            await self.on_change(channel_id)
+        changed = (post.message_id,)
+        self.events.publish(PostsStored(channel_id=channel_id, new=changed if new_ids else (),
+                                        edited=changed if edited and not new_ids else (), posts_stored=stored))
 
     async def _on_deleted(self, event: Any) -> None:
         channel_id = bare_channel_id(event.chat_id)
-        if not await self._known(channel_id):
+        if channel_id is None or not await self._known(channel_id):
             return
-        await self.repos.posts.mark_deleted(channel_id=channel_id, message_ids=event.deleted_ids)
-        if self.on_change is not None:
-            await self.on_change(channel_id)
+        deleted = await self.repos.posts.mark_deleted_ids(channel_id=channel_id, message_ids=event.deleted_ids)
+        if deleted:
+            self.events.publish(PostsStored(channel_id=channel_id, deleted=tuple(deleted)))
 
     async def _on_raw(self, update: Any) -> None:
         if isinstance(update, types.UpdateChannelMessageViews) and await self._known(update.channel_id):

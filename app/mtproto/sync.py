@@ -19,8 +19,9 @@ from telethon import TelegramClient, errors
 
 from app.db.jobs_repo import ACTIVE
 from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus, utcnow
+from app.events import ChannelChanged, JobChanged, PostsStored
 from app.mtproto.channels import ChannelError, ChannelService
-from app.mtproto.jobs import backfill, sync_channel
+from app.mtproto.jobs import BackfillProgress, backfill, sync_channel
 from app.mtproto.limits import MethodClass
 from app.mtproto.live import LiveUpdates
 
@@ -63,12 +64,13 @@ class SyncService:
                  tick_seconds: float = 2.0, orphan_seconds: float = 90.0) -> None:
         self.repos = repos
         self.channels = channels
+        self.events = channels.events  # one bus for the services that work on channels
         self.accounts = accounts
         self.owner_id = owner_id
         self.tick_seconds = tick_seconds
         # A running job whose record has not changed for this long belongs to a process that died.
         self.orphan_seconds = orphan_seconds
-        self.live = LiveUpdates(repos, on_reconnect=self._catch_up)
+        self.live = LiveUpdates(repos, self.events, on_reconnect=self._catch_up)
         self._running: dict[str, tuple[asyncio.Task, str]] = {}  # job id -> (task, account id)
         self._stop_reason: dict[str, JobStatus] = {}
         self._wake = asyncio.Event()
@@ -110,6 +112,25 @@ class SyncService:
     def wake(self) -> None:
         self._wake.set()
 
+    # ------------------------------------------------------------ writes that announce themselves
+
+    async def _set_state(self, channel_id: int, **fields: Any) -> None:
+        await self.repos.channels.set_state(channel_id, **fields)
+        self.events.publish(ChannelChanged(channel_id=channel_id))
+
+    def _job_changed(self, job: Job) -> Job:
+        self.events.publish(JobChanged(job_id=job.id, channel_id=job.channel_id, status=job.status.value,
+                                       done=job.progress.done, total=job.progress.total or 0))
+        return job
+
+    async def _transition(self, job_id: str, **fields: Any) -> Job | None:
+        job = await self.repos.jobs.transition(job_id, **fields)
+        return self._job_changed(job) if job is not None else None
+
+    async def _update_job(self, job_id: str, **fields: Any) -> Job | None:
+        job = await self.repos.jobs.update(job_id, **fields)
+        return self._job_changed(job) if job is not None else None
+
     # ------------------------------------------------------------ public actions
 
     async def enqueue(self, channel_id: int, *, kind: JobKind | None = None) -> Job:
@@ -128,35 +149,35 @@ class SyncService:
             raise ChannelError(404, 'CHANNEL_NOT_FOUND', 'No such channel is stored.')
         if kind is None:
             kind = JobKind.SYNC if channel.state.backfilled else JobKind.BACKFILL
-        job = await self.repos.jobs.create(kind=kind, channel_id=channel_id)
-        await self.repos.channels.set_state(channel_id, status=SyncStatus.QUEUED, job_id=job.id, error=None)
+        job = self._job_changed(await self.repos.jobs.create(kind=kind, channel_id=channel_id))
+        await self._set_state(channel_id, status=SyncStatus.QUEUED, job_id=job.id, error=None)
         self.wake()
         return job
 
     async def pause(self, job_id: str) -> Job | None:
-        job = await self.repos.jobs.transition(
+        job = await self._transition(
             job_id, to=JobStatus.PAUSED, allowed_from=(JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.WAITING))
         if job is not None:
             self._cancel_task(job_id, JobStatus.PAUSED)
-            await self.repos.channels.set_state(job.channel_id, status=SyncStatus.PAUSED)
+            await self._set_state(job.channel_id, status=SyncStatus.PAUSED)
         return job
 
     async def resume(self, job_id: str) -> Job | None:
-        job = await self.repos.jobs.transition(job_id, to=JobStatus.QUEUED, allowed_from=(JobStatus.PAUSED,))
+        job = await self._transition(job_id, to=JobStatus.QUEUED, allowed_from=(JobStatus.PAUSED,))
         if job is not None:
-            await self.repos.channels.set_state(job.channel_id, status=SyncStatus.QUEUED)
+            await self._set_state(job.channel_id, status=SyncStatus.QUEUED)
             self.wake()
         return job
 
     async def cancel(self, job_id: str) -> Job | None:
         async with self._enqueue_lock:  # so the scheduler cannot queue a new job between these two writes
-            job = await self.repos.jobs.transition(job_id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
+            job = await self._transition(job_id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
             if job is None:
                 return None
             self._cancel_task(job_id, JobStatus.CANCELLED)
             channel = await self.repos.channels.get(job.channel_id)
             if channel is not None:  # the cancelled run stands for this interval's: no new one right away
-                await self.repos.channels.set_state(
+                await self._set_state(
                     channel.id, status=SyncStatus.IDLE,
                     next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
         return job
@@ -167,7 +188,7 @@ class SyncService:
         await self.repos.channels.set_sync_settings(channel_id, enabled=enabled, interval_seconds=interval_seconds)
         channel = await self.repos.channels.get(channel_id)
         if channel is not None and channel.sync.enabled:
-            await self.repos.channels.set_state(
+            await self._set_state(
                 channel_id, next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
 
     async def delete_channel(self, channel_id: int) -> bool:
@@ -195,7 +216,7 @@ class SyncService:
         """Whatever happened while this account was away is caught up by a sync of the channels it joined."""
         for channel in await self.repos.channels.list():
             if account_id in channel.joined_by and channel.state.backfilled:
-                await self.repos.channels.set_state(channel.id, next_sync_at=utcnow())
+                await self._set_state(channel.id, next_sync_at=utcnow())
         self.wake()
 
     async def _on_disconnected(self, account_id: str) -> None:
@@ -247,22 +268,23 @@ class SyncService:
                 steal_from = job.owner  # its process died mid-job: continue from the checkpoint
             channel = await self.repos.channels.get(job.channel_id)
             if channel is None:
-                await self.repos.jobs.transition(job.id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
+                await self._transition(job.id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
                 continue
             chosen = await self._choose_account(channel)
             if chosen is None:
                 continue  # its accounts are busy with other jobs: it stays queued until one finishes
             if isinstance(chosen, Wait):
-                await self.repos.jobs.update(job.id, status=JobStatus.WAITING, wait_until=chosen.until,
+                await self._update_job(job.id, status=JobStatus.WAITING, wait_until=chosen.until,
                                              wait_reason=chosen.reason)
-                await self.repos.channels.set_state(channel.id, status=SyncStatus.WAITING)
+                await self._set_state(channel.id, status=SyncStatus.WAITING)
                 continue
             account_id, client = chosen
             channel = await self.repos.channels.get(job.channel_id) or channel  # a re-resolve added a hash
             claimed = await self.repos.jobs.claim(job.id, owner=self.owner_id, steal_from=steal_from)
             if claimed is None:
                 continue
-            claimed = await self.repos.jobs.update(job.id, account_id=account_id) or claimed
+            self._job_changed(claimed)
+            claimed = await self._update_job(job.id, account_id=account_id) or claimed
             task = self._spawn(self._run(claimed, channel, account_id, client), f'job-{job.id}')
             self._running[job.id] = (task, account_id)
 
@@ -327,7 +349,7 @@ class SyncService:
         except asyncio.CancelledError:
             reason = self._stop_reason.pop(job.id, JobStatus.QUEUED)
             if reason == JobStatus.QUEUED:
-                await self.repos.jobs.transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
+                await self._transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
         finally:
             self._running.pop(job.id, None)
             self.wake()
@@ -336,12 +358,22 @@ class SyncService:
         """Run a claimed job to its end, or leave it waiting/queued/failed with a reason."""
         pace = self.channels.limiter.pacer(account_id, MethodClass.HISTORY)
         status = SyncStatus.BACKFILLING if job.kind == JobKind.BACKFILL else SyncStatus.SYNCING
-        await self.repos.channels.set_state(channel.id, status=status, job_id=job.id, account_id=account_id)
+        await self._set_state(channel.id, status=status, job_id=job.id, account_id=account_id)
         try:
             peer = self.channels.input_channel(channel, account_id)
             if job.kind == JobKind.BACKFILL:
-                job = await backfill(client, self.repos, job, peer, pace=pace)
-                await self.repos.channels.set_state(
+                # the count from here on moves with every batch written: right while running, paused or cancelled
+                await self.repos.channels.set_state(channel.id, posts_stored=await self.repos.posts.count(
+                    channel_id=channel.id))
+
+                async def progress(step: BackfillProgress) -> None:
+                    stored = await self.repos.channels.add_posts_stored(channel.id, len(step.new_ids))
+                    self.events.publish(PostsStored(channel_id=channel.id, new=tuple(step.new_ids),
+                                                    posts_stored=stored))
+                    self.events.publish(JobChanged(job_id=job.id, channel_id=channel.id, status=JobStatus.RUNNING,
+                                                   done=step.done, total=step.total))
+                job = await backfill(client, self.repos, job, peer, pace=pace, on_progress=progress)
+                await self._set_state(
                     channel.id, backfilled=True, last_message_id=job.checkpoint.get('top_id', 0),
                     top_message_id=job.checkpoint.get('top_id', 0))
                 next_sync = utcnow()  # catch what was posted during the backfill right away
@@ -350,7 +382,7 @@ class SyncService:
                 result = await sync_channel(
                     client, self.repos, channel.id, peer, last_message_id=channel.state.last_message_id,
                     refresh_days=channel.sync.refresh_days, deep_before=channel.state.deep_check_before, pace=pace)
-                await self.repos.channels.set_state(
+                await self._set_state(
                     channel.id, last_message_id=max(result.top_id, channel.state.last_message_id),
                     top_message_id=result.top_id, deep_check_before=result.deep_before)
                 await self.repos.jobs.save_checkpoint(
@@ -358,18 +390,22 @@ class SyncService:
                     done=1, total=1, eta_seconds=0)
                 next_sync = utcnow() + timedelta(seconds=channel.sync.interval_seconds)
             stored = await self.repos.posts.count(channel_id=channel.id)
-            await self.repos.channels.set_state(
+            if job.kind == JobKind.SYNC and (result.new_ids or result.edited_ids or result.deleted_ids):
+                self.events.publish(PostsStored(channel_id=channel.id, new=tuple(result.new_ids),
+                                                edited=tuple(result.edited_ids), deleted=tuple(result.deleted_ids),
+                                                posts_stored=stored))
+            await self._set_state(
                 channel.id, status=SyncStatus.IDLE, last_synced_at=utcnow(), next_sync_at=next_sync,
                 posts_stored=stored, error=None)
-            await self.repos.jobs.transition(job.id, to=JobStatus.DONE, allowed_from=(JobStatus.RUNNING,))
+            await self._transition(job.id, to=JobStatus.DONE, allowed_from=(JobStatus.RUNNING,))
         except errors.FloodWaitError as error:
             until = utcnow() + timedelta(seconds=error.seconds)
             logger.info('account {} must wait {} s (job {})', account_id, error.seconds, job.id)
             if self.accounts is not None:
                 await self.accounts.note_flood_wait(account_id, error.seconds, MethodClass.HISTORY)
-            await self.repos.jobs.transition(job.id, to=JobStatus.WAITING, allowed_from=(JobStatus.RUNNING,),
+            await self._transition(job.id, to=JobStatus.WAITING, allowed_from=(JobStatus.RUNNING,),
                                              wait_until=until, wait_reason=WAIT_FLOOD)
-            await self.repos.channels.set_state(channel.id, status=SyncStatus.WAITING)
+            await self._set_state(channel.id, status=SyncStatus.WAITING)
         except errors.ChannelInvalidError:
             await self._access_hash_invalid(job, channel, account_id, client)
         except REVOKED_ERRORS as error:
@@ -377,7 +413,7 @@ class SyncService:
             if self.accounts is not None:
                 await self.accounts.note_revoked(account_id, type(error).__name__)
             await self.repos.channels.forget_account(account_id)
-            await self.repos.jobs.transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
+            await self._transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
         except (ChannelError, errors.RPCError, ConnectionError, OSError) as error:
             message = error.message if isinstance(error, ChannelError) else f'{type(error).__name__}: {error}'
             logger.warning('job {} for channel {} failed: {}', job.id, channel.id, message)
@@ -385,10 +421,10 @@ class SyncService:
 
     async def _fail(self, job: Job, channel: Channel, message: str) -> None:
         # the channel first: whoever sees the job failed then finds the reason on the channel as well
-        await self.repos.channels.set_state(
+        await self._set_state(
             channel.id, status=SyncStatus.ERROR, error=message,
             next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
-        await self.repos.jobs.transition(job.id, to=JobStatus.FAILED, allowed_from=(JobStatus.RUNNING,),
+        await self._transition(job.id, to=JobStatus.FAILED, allowed_from=(JobStatus.RUNNING,),
                                          error=message)
 
     async def _access_hash_invalid(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
@@ -406,7 +442,7 @@ class SyncService:
         except ChannelError as error:
             await self._fail(job, channel, error.message)
             return
-        await self.repos.jobs.transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
+        await self._transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
 
     # ------------------------------------------------------------ views for API and pages
 

@@ -9,6 +9,7 @@ import pytest
 
 from app.crypto import SecretBox
 from app.db.models import JobKind, JobStatus, utcnow
+from app.events import PostsStored
 from app.mtproto.accounts import AccountManager
 from app.mtproto.channels import ChannelError, ChannelService
 from app.mtproto.limits import Budget, MethodClass
@@ -76,11 +77,18 @@ async def test_added_channel_is_backfilled_then_sync_finds_new_edited_deleted_po
     username = _name('sync')
     info = telegram_dc.create_channel('Sync Me', username=username, posts=250, seed=21)  # not joined: no live
     channel_id = info['channel_id']
+    stored_events: list[PostsStored] = []
+    stack.sync.events.subscribe(PostsStored, stored_events.append)
     result = await stack.channels.add(f'@{username}')
     assert result.created
     await stack.settle(channel_id)
     channel = await stack.repos.channels.get(channel_id)
     assert channel.state.backfilled and channel.state.posts_stored == 250 and channel.state.last_message_id == 250
+    # the backfill announced every batch it wrote, with a stored count that went up batch by batch
+    await stack.sync.events.drain()
+    counts = [e.posts_stored for e in stored_events if e.channel_id == channel_id]
+    assert len(counts) >= 2 and counts == sorted(counts) and counts[-1] == 250  # batches may be written together
+    assert sorted(i for e in stored_events for i in e.new) == list(range(1, 251))
     assert await stack.repos.posts.count(channel_id=channel_id) == 250
 
     new_id = telegram_dc.post_message(channel_id, 'brand new #fresh post')
@@ -96,9 +104,12 @@ async def test_added_channel_is_backfilled_then_sync_finds_new_edited_deleted_po
     telegram_dc.set_views(channel_id, new_id, 4242)
     newer_id = telegram_dc.post_message(channel_id, 'one more')
     first = await stack.repos.jobs.latest_for_channel(channel_id)
+    announced = asyncio.ensure_future(stack.sync.events.next(PostsStored, lambda e: e.channel_id == channel_id))
     second = await stack.sync.enqueue(channel_id)
     assert second.id != first.id
     await eventually(lambda: _status(stack, second.id, JobStatus.DONE))
+    changes = await announced
+    assert changes.new == (newer_id,) and changes.edited == (recent_id,) and changes.deleted == (gone_id,)
 
     posts = stack.repos.posts
     assert (await posts.get(channel_id=channel_id, message_id=newer_id)).text == 'one more'
