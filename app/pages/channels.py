@@ -1,12 +1,14 @@
 """/dashboard/channels: add channels by pasting references, and a live table of stored channels and their jobs."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 
 from app.db.models import Channel, JobStatus, utcnow
+from app.events import ChannelChanged, JobChanged, PostsStored
 from app.mtproto.sync import WAIT_NO_ACCOUNT
 from app.pages.add_channels import AddChannels
 from app.pages.layout import frame
@@ -14,6 +16,7 @@ from app.pages.layout import frame
 if TYPE_CHECKING:
     from app.root import Root
 
+COALESCE_SECONDS = 0.2  # events of one burst (a batch: job, channel, posts) make one refresh of the row
 STATUS_COLORS = {'idle': 'positive', 'queued': 'grey-7', 'backfilling': 'primary', 'syncing': 'primary',
                  'waiting': 'warning', 'paused': 'grey-7', 'error': 'negative'}
 
@@ -78,107 +81,199 @@ def avatar(channel: Channel, size: str = 'md') -> None:
         ui.avatar(icon='campaign', color='primary', text_color='white', size=size)
 
 
+class ChannelRow:
+    """One channel's card, built once; `show` updates its labels, badge, buttons and progress bar in place."""
+
+    def __init__(self, table: ChannelTable, channel: Channel) -> None:
+        self.table = table
+        self.channel = channel
+        self.stats: dict[str, Any] = {}
+        with ui.card().classes('w-full py-2').props('flat bordered').mark(f'channel-{channel.id}') as self.card:
+            with ui.row().classes('w-full items-center no-wrap gap-3'):
+                self.avatar = ui.element('div')
+                with ui.column().classes('gap-0 grow'):
+                    self.title = ui.link('', f'/dashboard/channels/{channel.id}') \
+                        .classes('font-medium text-base').mark('channel-title')
+                    self.handle = ui.label().classes('text-grey-7 text-sm')
+                with ui.column().classes('gap-0 items-end text-sm'):
+                    self.subscribers = ui.label()
+                    self.stored = ui.label().mark('posts-stored')
+                    self.synced = ui.label().classes('text-grey-7')
+                self.badge = ui.badge().mark('channel-status')
+                with ui.row().classes('gap-0 no-wrap'):
+                    ui.button(icon='sync', on_click=lambda: table.sync_now(self.channel.id)) \
+                        .props('flat round dense').tooltip('Sync now').mark('sync-now')
+                    self.resume_button = ui.button(icon='play_arrow', on_click=lambda: table.resume(self.job_id)) \
+                        .props('flat round dense').tooltip('Resume').mark('resume-job')
+                    self.pause_button = ui.button(icon='pause', on_click=lambda: table.pause(self.job_id)) \
+                        .props('flat round dense').tooltip('Pause').mark('pause-job')
+                    self.cancel_button = ui.button(icon='cancel', on_click=lambda: table.cancel(self.job_id)) \
+                        .props('flat round dense').tooltip('Cancel this job').mark('cancel-job')
+                    ui.button(icon='delete', on_click=lambda: table.confirm_delete(self)) \
+                        .props('flat round dense color=negative').tooltip('Delete').mark('delete-channel')
+            self.bar = ui.linear_progress(value=0, show_value=False).props('rounded size=8px').mark('job-progress')
+            self.progress = ui.label().classes('text-sm text-grey-8').mark('job-progress-text')
+            self.error = ui.label().classes('text-sm text-negative').mark('channel-error')
+        self._photo: str | None = ''
+
+    @property
+    def job_id(self) -> str | None:
+        return self.stats.get('job_id')
+
+    @property
+    def posts_stored(self) -> int:
+        stored = self.stats.get('posts_stored') or 0
+        progress = self.stats.get('progress')
+        if progress and progress.get('done') and self.channel.state.status == 'backfilling':
+            stored = max(stored, progress['done'])
+        return stored
+
+    def show(self, channel: Channel, stats: dict[str, Any]) -> None:
+        self.channel, self.stats = channel, stats
+        if channel.photo != self._photo:  # only a new photo replaces the avatar: no blinking
+            self._photo = channel.photo
+            self.avatar.clear()
+            with self.avatar:
+                avatar(channel)
+        self.title.set_text(channel.title or str(channel.id))
+        self.handle.set_text(f'@{channel.username}' if channel.username else 'private')
+        subscribers = f'{channel.participants_count:,}' if channel.participants_count is not None else '–'
+        self.subscribers.set_text(f'{subscribers} subscribers')
+        self.stored.set_text(f'{self.posts_stored:,} posts stored')
+        status = stats.get('sync_status') or 'idle'
+        self.badge.set_text(status)
+        self.badge.props(f'color={STATUS_COLORS.get(status, "grey-7")}')
+        progress = stats.get('progress')
+        paused = bool(progress) and progress.get('status') == 'paused'
+        self.resume_button.set_visibility(paused)
+        self.pause_button.set_visibility(bool(progress) and not paused)
+        self.cancel_button.set_visibility(bool(progress))
+        self.bar.set_visibility(bool(progress))
+        self.progress.set_visibility(bool(progress))
+        self.error.set_visibility(not progress and bool(channel.state.error))
+        self.error.set_text(channel.state.error or '')
+        if progress:
+            total = progress.get('total') or 0
+            self.bar.set_value(round(min(1.0, (progress.get('done') or 0) / total), 3) if total else 0.0)
+        self.tick()
+
+    def tick(self) -> None:
+        """The texts that move with the clock alone: "synced … ago" and a wait's countdown."""
+        self.synced.set_text(f'synced {ago(self.channel.state.last_synced_at)}')
+        if self.stats.get('progress'):
+            self.progress.set_text(progress_text(self.stats))
+
+
 class ChannelTable:
+    """The channel list. Rows are added, updated and removed one by one as events arrive; never rebuilt."""
+
     def __init__(self, root: Root) -> None:
         self.root = root
-        self.signature: Any = None
+        self.rows: dict[int, ChannelRow] = {}
+        self.dialogs = ui.element('div')  # dialogs live outside the rows: updating a row never closes one
+        self.placeholder = ui.element('div').classes('w-full')
         self.container = ui.column().classes('w-full gap-2').mark('channel-table')
+        self._dirty: set[int] = set()
+        self._flushing = False
 
-    async def load(self) -> list[tuple[Channel, dict[str, Any]]]:
-        channels = await self.root.repos.channels.list()
-        return [(channel, await self.root.sync.channel_stats(channel)) for channel in channels]
-
-    async def refresh(self, force: bool = False) -> None:
+    async def load(self) -> None:
+        """All rows from the database (the page's first paint, and after the database comes back)."""
         if not self.root.database.ready:
             return
-        rows = await self.load()
-        signature = [(c.model_dump(exclude={'updated_at'}), progress_text(s), s.get('posts_stored'), ago(
-            c.state.last_synced_at)) for c, s in rows]
-        if signature == self.signature and not force:
-            return
-        self.signature = signature
-        self.container.clear()
-        with self.container:
-            if not rows:
-                if not self.root.accounts or not self.root.accounts.counts()[1]:
-                    empty_state()
-                else:
-                    ui.label('No channels yet: paste a link above.').classes('text-grey-7').mark('no-channels')
-                return
-            for channel, stats in rows:
-                self.row(channel, stats)
+        channels = await self.root.repos.channels.list()
+        known = {channel.id for channel in channels}
+        for channel_id in [i for i in self.rows if i not in known]:
+            self._remove(channel_id)
+        for channel in channels:
+            await self._show(channel)
+        self._placeholder()
 
-    def row(self, channel: Channel, stats: dict[str, Any]) -> None:
-        status = stats.get('sync_status') or 'idle'
-        progress = stats.get('progress')
-        with ui.card().classes('w-full py-2').props('flat bordered').mark(f'channel-{channel.id}'):
-            with ui.row().classes('w-full items-center no-wrap gap-3'):
-                avatar(channel)
-                with ui.column().classes('gap-0 grow'):
-                    ui.link(channel.title or str(channel.id), f'/dashboard/channels/{channel.id}') \
-                        .classes('font-medium text-base').mark('channel-title')
-                    ui.label(f'@{channel.username}' if channel.username else 'private').classes('text-grey-7 text-sm')
-                with ui.column().classes('gap-0 items-end text-sm'):
-                    subscribers = f'{channel.participants_count:,}' if channel.participants_count is not None else '–'
-                    ui.label(f'{subscribers} subscribers')
-                    stored = stats.get('posts_stored') or 0
-                    if progress and progress.get('done') and channel.state.status == 'backfilling':
-                        stored = max(stored, progress['done'])
-                    ui.label(f'{stored:,} posts stored').mark('posts-stored')
-                    ui.label(f'synced {ago(channel.state.last_synced_at)}').classes('text-grey-7')
-                ui.badge(status, color=STATUS_COLORS.get(status, 'grey-7')).mark('channel-status')
-                with ui.row().classes('gap-0 no-wrap'):
-                    ui.button(icon='sync', on_click=lambda c=channel: self.sync_now(c.id)) \
-                        .props('flat round dense').tooltip('Sync now').mark('sync-now')
-                    job_id = stats.get('job_id')
-                    if progress and progress.get('status') == 'paused':
-                        ui.button(icon='play_arrow', on_click=lambda j=job_id: self.resume(j)) \
-                            .props('flat round dense').tooltip('Resume').mark('resume-job')
-                    elif progress:
-                        ui.button(icon='pause', on_click=lambda j=job_id: self.pause(j)) \
-                            .props('flat round dense').tooltip('Pause').mark('pause-job')
-                    if progress:
-                        ui.button(icon='cancel', on_click=lambda j=job_id: self.cancel(j)) \
-                            .props('flat round dense').tooltip('Cancel this job').mark('cancel-job')
-                    ui.button(icon='delete', on_click=lambda c=channel: self.confirm_delete(c)) \
-                        .props('flat round dense color=negative').tooltip('Delete').mark('delete-channel')
-            if progress:
-                total = progress.get('total') or 0
-                value = min(1.0, (progress.get('done') or 0) / total) if total else 0.0
-                ui.linear_progress(value=round(value, 3), show_value=False).props('rounded size=8px') \
-                    .mark('job-progress')
-                ui.label(progress_text(stats)).classes('text-sm text-grey-8').mark('job-progress-text')
-            elif channel.state.error:
-                ui.label(channel.state.error).classes('text-sm text-negative').mark('channel-error')
+    def changed(self, event: ChannelChanged | JobChanged | PostsStored) -> None:
+        """An event for some channel: refresh that row soon (many events in a burst make one refresh)."""
+        self._dirty.add(event.channel_id)
+        if not self._flushing:
+            self._flushing = True
+            background_tasks.create(self._flush(delay=COALESCE_SECONDS), name='channel rows')
+
+    async def _flush(self, delay: float = 0.0) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        dirty, self._dirty = self._dirty, set()
+        self._flushing = False
+        for channel_id in dirty:
+            channel = await self.root.repos.channels.get(channel_id)
+            if channel is None:
+                self._remove(channel_id)
+            else:
+                await self._show(channel)
+        self._placeholder()
+
+    async def _show(self, channel: Channel) -> None:
+        stats = await self.root.sync.channel_stats(channel)
+        row = self.rows.get(channel.id)
+        if row is None:
+            with self.container:
+                row = self.rows[channel.id] = ChannelRow(self, channel)
+        row.show(channel, stats)
+
+    def _remove(self, channel_id: int) -> None:
+        row = self.rows.pop(channel_id, None)
+        if row is not None:
+            self.container.remove(row.card)
+
+    def _placeholder(self) -> None:
+        self.placeholder.clear()
+        if self.rows:
+            return
+        with self.placeholder:
+            if not self.root.accounts.counts()[1]:
+                empty_state()
+            else:
+                ui.label('No channels yet: paste a link above.').classes('text-grey-7').mark('no-channels')
+
+    def tick(self) -> None:
+        for row in self.rows.values():
+            row.tick()
+
+    async def _act(self, channel_id: int | None) -> None:
+        if channel_id is not None:
+            self._dirty.add(channel_id)
+            await self._flush()
 
     async def sync_now(self, channel_id: int) -> None:
         await self.root.sync.enqueue(channel_id)
         ui.notify('Sync queued')
-        await self.refresh(force=True)
+        await self._act(channel_id)
 
-    async def pause(self, job_id: str) -> None:
-        await self.root.sync.pause(job_id)
-        await self.refresh(force=True)
+    async def pause(self, job_id: str | None) -> None:
+        if job_id is not None:
+            job = await self.root.sync.pause(job_id)
+            await self._act(job.channel_id if job else None)
 
-    async def resume(self, job_id: str) -> None:
-        await self.root.sync.resume(job_id)
-        await self.refresh(force=True)
+    async def resume(self, job_id: str | None) -> None:
+        if job_id is not None:
+            job = await self.root.sync.resume(job_id)
+            await self._act(job.channel_id if job else None)
 
-    async def cancel(self, job_id: str) -> None:
-        await self.root.sync.cancel(job_id)
-        await self.refresh(force=True)
+    async def cancel(self, job_id: str | None) -> None:
+        if job_id is not None:
+            job = await self.root.sync.cancel(job_id)
+            await self._act(job.channel_id if job else None)
 
-    def confirm_delete(self, channel: Channel) -> None:
-        with ui.dialog() as dialog, ui.card():
-            ui.label(f'Delete “{channel.title}” and its {channel.state.posts_stored:,} stored posts?')
+    def confirm_delete(self, row: ChannelRow) -> None:
+        channel = row.channel
+        with self.dialogs, ui.dialog() as dialog, ui.card():
+            question = ui.label().mark('delete-question')
+            question.bind_text_from(row.stored, 'text', lambda stored: f'Delete “{channel.title}” and its {stored}?')
             with ui.row().classes('justify-end w-full'):
                 ui.button('Cancel', on_click=dialog.close).props('flat')
 
                 async def delete() -> None:
                     await self.root.sync.delete_channel(channel.id)
                     dialog.close()
-                    await self.refresh(force=True)
+                    await self._act(channel.id)
                 ui.button('Delete', on_click=delete).props('color=negative').mark('confirm-delete')
+        dialog.on('hide', lambda: self.dialogs.remove(dialog))
         dialog.open()
 
 
@@ -191,12 +286,14 @@ def register(root: Root) -> None:
                 return
             table: ChannelTable | None = None
 
-            async def changed() -> None:
+            async def added() -> None:
                 if table is not None:
-                    await table.refresh(force=True)
-            form = AddChannels(root, changed)
+                    await table.load()
+            form = AddChannels(root, added)
             await form.load_accounts()
             table = ChannelTable(root)
-            await table.refresh(force=True)
-            ui.timer(1.0, table.refresh)
+            await table.load()
+            subscription = root.events.subscribe((ChannelChanged, JobChanged, PostsStored), table.changed)
+            ui.context.client.on_disconnect(subscription.close)
+            ui.timer(1.0, table.tick)
             ui.timer(5.0, form.load_accounts)

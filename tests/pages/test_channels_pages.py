@@ -8,6 +8,7 @@ import uuid
 import pytest
 from nicegui.testing import User
 
+from app.events import PostsStored
 from app.mtproto.limits import Budget, MethodClass
 from tests.support import eventually, sign_in
 
@@ -205,3 +206,42 @@ async def test_a_paste_beyond_the_days_resolves_shows_what_waits_and_until_when(
     assert sorted(c.title for c in await app_root.repos.channels.list()) == ['Waiting 0', 'Waiting 1', 'Waiting 2']
     box = next(iter(user.find(marker='channel-refs').elements))
     assert box.value == ''  # nothing failed: the waiting lines are in the queue, not lost
+
+
+async def test_a_running_backfill_updates_its_row_in_place_and_a_delete_dialog_stays_open(
+        telegram_dc, user: User, app_root):
+    await telegram_account(telegram_dc, app_root, 9)
+    app_root.channels.limiter.set_budget(MethodClass.HISTORY, Budget(per_second=2.0))  # ~15 s for 3000 posts
+    info = telegram_dc.create_channel('Held Open', username=f'ph_{uuid.uuid4().hex[:8]}', posts=3000, seed=45)
+    channel_id = info['channel_id']
+    await sign_in(user, retries=WAIT)
+    await user.open('/dashboard/channels')
+    await app_root.channels.add(f'@{info["username"]}')
+    await user.should_see(marker='job-progress', retries=WAIT)  # the new row came in by itself
+    card = user.find(marker=f'channel-{channel_id}').elements.pop()
+    elements = {e.id for e in card.descendants()}
+    user.find(marker='delete-channel').click()
+    await user.should_see(marker='delete-question')
+    counted = [_stored(user)]
+
+    def batch(event: PostsStored) -> bool:
+        return event.channel_id == channel_id
+    for _ in range(4):  # batches land while the dialog is open
+        await app_root.events.next(PostsStored, batch, timeout=30)
+        await app_root.events.drain()
+        await until(lambda: _stored(user) > counted[-1])
+        counted.append(_stored(user))
+        await user.should_see(marker='delete-question')  # still open
+        question = user.find(marker='delete-question').elements.pop().text
+        assert f'its {counted[-1]:,} posts stored?' in question
+    assert user.find(marker=f'channel-{channel_id}').elements == {card}
+    assert {e.id for e in card.descendants()} == elements  # nothing in the row was rebuilt: no blinking avatar
+    assert counted == sorted(counted) and 0 < counted[-1] < 3000
+    user.find(marker='confirm-delete').click()
+    await user.should_not_see(marker=f'channel-{channel_id}', retries=WAIT)
+    assert await app_root.repos.channels.get(channel_id) is None
+
+
+def _stored(user: User) -> int:
+    label = user.find(marker='posts-stored').elements.pop()
+    return int(label.text.split()[0].replace(',', ''))
