@@ -96,8 +96,11 @@ class JobsRepo:
         docs.sort(key=lambda d: d['created_at'], reverse=True)
         return Job.from_doc(docs[0]) if docs else None
 
-    async def latest_for_channel(self, channel_id: int) -> Job | None:
-        doc = await self.collection.find_one({'channel_id': channel_id}, sort=[('created_at', DESCENDING)])
+    async def latest_for_channel(self, channel_id: int, kind: JobKind | None = None) -> Job | None:
+        query: dict[str, Any] = {'channel_id': channel_id}
+        if kind is not None:
+            query['kind'] = kind.value
+        doc = await self.collection.find_one(query, sort=[('created_at', DESCENDING)])
         return Job.from_doc(doc) if doc else None
 
     async def delete_channel(self, *, channel_id: int) -> None:

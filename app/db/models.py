@@ -259,6 +259,7 @@ class Job(Record):
     wait_reason: str | None = None  # why a waiting job waits: WAIT_FLOOD or WAIT_NO_ACCOUNT (app.mtproto.sync)
     eta_seconds: float | None = None
     owner: str | None = None  # process id string of the runner, for crash recovery
+    follow_up: bool = False  # "sync now" while it ran: one more sync is queued when it ends
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None

@@ -26,7 +26,7 @@ from app.config import Settings
 from app.crypto import SecretBox
 from app.db.accounts_repo import AccountsRepo
 from app.db.models import Account, AccountStatus, utcnow
-from app.mtproto.client_factory import make_client
+from app.mtproto.client_factory import ACCOUNT_FLOOD_SLEEP_THRESHOLD, make_client
 from app.mtproto.errors import REVOKED_REASON, flood_seconds, is_revocation
 
 OnConnected = Callable[[str, TelegramClient], Awaitable[None]]
@@ -237,6 +237,7 @@ class AccountManager:
         old = self._live.pop(account_id, None)
         if old is not None:
             await self._close(old, release=False)
+        client.flood_sleep_threshold = ACCOUNT_FLOOD_SLEEP_THRESHOLD  # the login's client is the account's now
         session = client.session.save()
         account = await self.repo.save_authorized(
             account_id=account_id, phone=phone, user_id=user.id, first_name=user.first_name,
@@ -298,7 +299,8 @@ class AccountManager:
             await self._close(live, release=False)
         try:
             if client is None and account.session_encrypted and self.settings.telegram_configured:
-                client = make_client(self.settings, self._decrypt(account.session_encrypted) or '')
+                client = make_client(self.settings, self._decrypt(account.session_encrypted) or '',
+                                     flood_sleep_threshold=ACCOUNT_FLOOD_SLEEP_THRESHOLD)
                 await asyncio.wait_for(client.connect(), timeout=15)
             if client is not None:
                 await asyncio.wait_for(client(functions.auth.LogOutRequest()), timeout=15)
@@ -391,7 +393,8 @@ class AccountManager:
         if session is None:
             raise _SessionUnreadable('the stored session cannot be decrypted (SECRET_KEY changed?) — log in again')
         live.state, live.reason = LiveState.CONNECTING, None
-        client = live.client = make_client(self.settings, session)
+        client = live.client = make_client(self.settings, session,
+                                           flood_sleep_threshold=ACCOUNT_FLOOD_SLEEP_THRESHOLD)
         await asyncio.wait_for(client.connect(), timeout=30)
         me = (await client(functions.users.GetUsersRequest([types.InputUserSelf()])))[0]
         if account.user_id != me.id or account.username != me.username or account.first_name != me.first_name:

@@ -15,9 +15,13 @@ from app.config import Settings
 DEVICE_MODEL = 'Parsegram'
 APP_VERSION = '0.1.0'
 DEFAULT_DC_ID = 2
-# FloodWaits up to this many seconds are slept through by Telethon; longer ones reach us so we can record
-# them on the account and answer 429 instead of blocking a request for minutes.
+# While logging in, FloodWaits up to this many seconds are slept through by Telethon; longer ones reach us so we
+# can answer 429 instead of blocking a request for minutes.
 FLOOD_SLEEP_THRESHOLD = 5
+# An account's client never sleeps on its own: every FloodWait reaches the service that made the call, which
+# records it for that method class and decides (a job waits, a request answers 429). Telethon reads the
+# threshold from the client when a FloodWait arrives, whatever a request passes, so it is set once, per client.
+ACCOUNT_FLOOD_SLEEP_THRESHOLD = 0
 
 
 class TelegramNotConfigured(RuntimeError):
@@ -51,7 +55,8 @@ def server_address(settings: Settings) -> tuple[int, str, int] | None:
     return settings.telegram_dc_id or DEFAULT_DC_ID, _resolve(host.strip('[]')), int(port)
 
 
-def make_client(settings: Settings, session: str = '') -> TelegramClient:
+def make_client(settings: Settings, session: str = '', *,
+                flood_sleep_threshold: int = FLOOD_SLEEP_THRESHOLD) -> TelegramClient:
     """A configured, not yet connected client. Call it inside the event loop that will connect it."""
     if not settings.telegram_configured:
         raise TelegramNotConfigured()
@@ -71,7 +76,7 @@ def make_client(settings: Settings, session: str = '') -> TelegramClient:
         device_model=DEVICE_MODEL,
         app_version=APP_VERSION,
         system_version='1.0',
-        flood_sleep_threshold=FLOOD_SLEEP_THRESHOLD,
+        flood_sleep_threshold=flood_sleep_threshold,
         connection_retries=3,
         retry_delay=1,
         request_retries=3,

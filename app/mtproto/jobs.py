@@ -1,7 +1,8 @@
 """The work of a job on one channel with one client: backfill the history, or sync what changed.
 
 Both take a connected TelegramClient and the repositories, so they run the same in the app, in a test and in
-the benchmark. FloodWaitError propagates: the caller (SyncService) decides how the job waits.
+the benchmark. FloodWaitError propagates (an account's client never sleeps through one, see client_factory):
+the caller (SyncService) decides how the job waits.
 """
 from __future__ import annotations
 
@@ -33,19 +34,9 @@ async def _no_pace() -> None:
     return None
 
 
-async def call(client: TelegramClient, request: Any) -> Any:
-    """Invoke a request, letting every FloodWait reach the caller instead of being slept through silently."""
-    threshold = client.flood_sleep_threshold
-    client.flood_sleep_threshold = 0
-    try:
-        return await client(request)
-    finally:
-        client.flood_sleep_threshold = threshold
-
-
 async def top_message_id(client: TelegramClient, peer: types.InputChannel, pace: Pace = _no_pace) -> int:
     await pace()
-    result = await call(client, functions.messages.GetHistoryRequest(
+    result = await client(functions.messages.GetHistoryRequest(
         peer=as_peer(peer), offset_id=0, offset_date=None, add_offset=0, limit=1, max_id=0, min_id=0, hash=0))
     return max((m.id for m in result.messages), default=0)
 
@@ -54,7 +45,7 @@ async def history_page(client: TelegramClient, peer: types.InputChannel, *, offs
                        min_id: int = 0, pace: Pace = _no_pace) -> list[Any]:
     """Messages with id < offset_id (0: from the newest), newest first."""
     await pace()
-    result = await call(client, functions.messages.GetHistoryRequest(
+    result = await client(functions.messages.GetHistoryRequest(
         peer=as_peer(peer), offset_id=offset_id, offset_date=None, add_offset=0, limit=limit, max_id=0, min_id=min_id,
         hash=0))
     return sorted(result.messages, key=lambda m: m.id, reverse=True)
@@ -94,9 +85,10 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
     """
     channel_id = job.channel_id
     checkpoint = dict(job.checkpoint)
+    skip = [tuple(r) for r in checkpoint.get('done_ranges', [])]  # stored completely by an earlier backfill
     if 'top_id' not in checkpoint:
         top = await top_message_id(client, peer, pace)
-        checkpoint = {'top_id': top, 'offset_id': top + 1}
+        checkpoint = {'top_id': top, 'offset_id': top + 1, 'done_ranges': skip}
         await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=0, total=top, eta_seconds=None)
     top_id, offset_id = checkpoint['top_id'], checkpoint['offset_id']
     queue: asyncio.Queue[tuple[list[dict[str, Any]], int] | None] = asyncio.Queue(maxsize=queue_size)
@@ -107,7 +99,7 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
     async def fetch() -> None:
         # Fetches and maps (in a worker thread, so the event loop stays responsive) ahead of the writer.
         offset = offset_id
-        while offset > 1:
+        while (offset := _below_done(offset, skip)) > 1:
             page = await history_page(client, peer, offset_id=offset, limit=batch, pace=pace)
             if not page:
                 break
@@ -144,7 +136,7 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
                     break
                 docs, new_offset = docs + more[0], more[1]
             new_ids = await repos.posts.write_new(docs)
-            checkpoint = {'top_id': top_id, 'offset_id': new_offset}
+            checkpoint = {'top_id': top_id, 'offset_id': new_offset, 'done_ranges': skip}
             done = top_id - new_offset + 1
             rate = (done - start_done) / max(time.monotonic() - started, 1e-6)
             eta = (new_offset - 1) / rate if rate > 0 else None
@@ -161,6 +153,31 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
     checkpoint = {'top_id': top_id, 'offset_id': 1}
     await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=top_id, total=top_id, eta_seconds=0)
     return await repos.jobs.get(job.id) or job
+
+
+def done_ranges(checkpoint: dict[str, Any]) -> list[tuple[int, int]]:
+    """The id ranges a backfill's checkpoint says are stored completely, merged, lowest first."""
+    ranges = [tuple(r) for r in checkpoint.get('done_ranges', [])]
+    if 'top_id' in checkpoint and checkpoint['offset_id'] <= checkpoint['top_id']:
+        ranges.append((checkpoint['offset_id'], checkpoint['top_id']))
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _below_done(offset: int, skip: list[tuple[int, int]]) -> int:
+    """The offset to read below next: past every stored range that the next page would start in."""
+    moved = True
+    while moved:
+        moved = False
+        for lo, hi in skip:
+            if lo <= offset - 1 <= hi:
+                offset, moved = lo, True
+    return offset
 
 
 # ---------------------------------------------------------------- incremental sync

@@ -21,7 +21,7 @@ from app.db.jobs_repo import ACTIVE
 from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus, utcnow
 from app.events import ChannelChanged, JobChanged, PostsStored
 from app.mtproto.channels import ChannelError, ChannelService
-from app.mtproto.jobs import BackfillProgress, backfill, sync_channel
+from app.mtproto.jobs import BackfillProgress, backfill, done_ranges, sync_channel
 from app.mtproto.limits import MethodClass
 from app.mtproto.live import LiveUpdates
 
@@ -143,16 +143,28 @@ class SyncService:
         if active is not None:
             if active.status == JobStatus.PAUSED:
                 return await self.resume(active.id) or active
+            if active.status == JobStatus.RUNNING and not active.follow_up:
+                # it may already have read past what was posted since: one more sync follows it
+                return await self._update_job(active.id, follow_up=True) or active
             return active
         channel = await self.repos.channels.get(channel_id)
         if channel is None:
             raise ChannelError(404, 'CHANNEL_NOT_FOUND', 'No such channel is stored.')
         if kind is None:
             kind = JobKind.SYNC if channel.state.backfilled else JobKind.BACKFILL
-        job = self._job_changed(await self.repos.jobs.create(kind=kind, channel_id=channel_id))
+        checkpoint = await self._stored_ranges(channel_id) if kind == JobKind.BACKFILL else None
+        job = self._job_changed(await self.repos.jobs.create(kind=kind, channel_id=channel_id, checkpoint=checkpoint))
         await self._set_state(channel_id, status=SyncStatus.QUEUED, job_id=job.id, error=None)
         self.wake()
         return job
+
+    async def _stored_ranges(self, channel_id: int) -> dict[str, Any] | None:
+        """What an earlier, unfinished backfill of the channel stored completely, for the next one to skip."""
+        previous = await self.repos.jobs.latest_for_channel(channel_id, JobKind.BACKFILL)
+        if previous is None or previous.status == JobStatus.DONE:
+            return None
+        ranges = done_ranges(previous.checkpoint)
+        return {'done_ranges': ranges} if ranges else None
 
     async def pause(self, job_id: str) -> Job | None:
         job = await self._transition(
@@ -397,7 +409,9 @@ class SyncService:
             await self._set_state(
                 channel.id, status=SyncStatus.IDLE, last_synced_at=utcnow(), next_sync_at=next_sync,
                 posts_stored=stored, error=None)
-            await self._transition(job.id, to=JobStatus.DONE, allowed_from=(JobStatus.RUNNING,))
+            finished = await self._transition(job.id, to=JobStatus.DONE, allowed_from=(JobStatus.RUNNING,))
+            if finished is not None and finished.follow_up:
+                await self.enqueue(channel.id, kind=JobKind.SYNC)
         except errors.FloodWaitError as error:
             until = utcnow() + timedelta(seconds=error.seconds)
             logger.info('account {} must wait {} s (job {})', account_id, error.seconds, job.id)

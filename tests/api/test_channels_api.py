@@ -44,6 +44,7 @@ async def test_add_backfill_page_search_and_export(telegram_dc, api, app_root):
     channel = answer.json()
     assert channel['id'] == info['channel_id'] and channel['title'] == 'Api Channel' and channel['created']
     assert channel['accounts'] == [account_id] and 'access_hashes' not in channel
+    assert channel['stats']['job_id'] and channel['stats']['sync_status'] in ('queued', 'backfilling')  # its backfill
     again = await api.post('/api/mtproto/channels', json={'ref': f'@{username}'})
     assert again.status_code == 200 and again.json()['created'] is False
 

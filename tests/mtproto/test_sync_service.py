@@ -332,3 +332,55 @@ async def test_an_invalid_access_hash_is_resolved_again_once_never_in_a_loop(sta
     assert telegram_dc.stats()['users'][str(stack.user_id)]['contacts.resolveUsername']['calls'] == 1
     channel = await stack.repos.channels.get(channel_id)
     assert channel.state.status == 'error' and 'another account' in channel.state.error
+
+
+async def test_a_backfill_after_a_cancel_reads_only_what_is_missing(stack, telegram_dc):
+    stack.channels.limiter.set_budget(MethodClass.HISTORY, Budget(per_second=5))  # 20 pages take 4 s
+    info = telegram_dc.create_channel('Cancelled Early', username=_name('again'), posts=2000, seed=29)
+    channel_id = info['channel_id']
+    batches = stack.sync.events.subscribe(PostsStored, lambda e: None)  # only to wait on events below
+    await stack.channels.add(f'@{info["username"]}')
+    job = await eventually(lambda: stack.repos.jobs.active_for_channel(channel_id))
+    await stack.sync.events.next(PostsStored, lambda e: e.channel_id == channel_id and e.posts_stored >= 500)
+    await stack.sync.cancel(job.id)
+    await stack.sync.events.drain()
+    stopped = await stack.repos.jobs.get(job.id)
+    kept = await stack.repos.posts.count(channel_id=channel_id)
+    assert 500 <= kept < 2000 and (await stack.repos.channels.get(channel_id)).state.posts_stored == kept
+    newer = [telegram_dc.post_message(channel_id, f'posted meanwhile {i}') for i in range(3)]
+
+    telegram_dc.reset_stats()
+    stack.channels.limiter.set_budget(MethodClass.HISTORY, Budget(per_second=1000, burst=50))
+    again = await stack.sync.enqueue(channel_id)
+    assert again.kind == JobKind.BACKFILL and again.id != job.id
+    await eventually(lambda: _status(stack, again.id, JobStatus.DONE), timeout=60)
+    assert await stack.repos.posts.count(channel_id=channel_id) == 2003
+    assert all([await stack.repos.posts.get(channel_id=channel_id, message_id=i) for i in newer])
+    pages_missing = -(-(stopped.checkpoint['offset_id'] - 1) // 100)
+    calls = telegram_dc.stats()['users'][str(stack.user_id)]['messages.getHistory']['calls']
+    # the top, the page with the new posts, the pages below what was kept, and the sync that follows
+    assert calls <= 1 + 1 + pages_missing + 1, (calls, pages_missing)
+    batches.close()
+
+
+async def test_sync_now_during_a_running_sync_queues_exactly_one_more(stack, telegram_dc):
+    info = telegram_dc.create_channel('Busy', username=_name('busy'), posts=300, seed=30)
+    channel_id = info['channel_id']
+    await stack.channels.add(f'@{info["username"]}')
+    await stack.settle(channel_id)
+    telegram_dc.add_fault('messages.getHistory', 'SLOW', seconds=1.0, count=1)  # the sync's first page is slow
+    running = await stack.sync.enqueue(channel_id)
+    await eventually(lambda: _status(stack, running.id, JobStatus.RUNNING))
+    late = telegram_dc.post_message(channel_id, 'posted after the click')
+    clicked = [await stack.sync.enqueue(channel_id) for _ in range(3)]
+    assert {j.id for j in clicked} == {running.id} and all(j.follow_up for j in clicked)
+    await eventually(lambda: _status(stack, running.id, JobStatus.DONE), timeout=30)
+    async def next_job():
+        latest = await stack.repos.jobs.latest_for_channel(channel_id)
+        return latest if latest.id != running.id else None
+    follow = await eventually(next_job, timeout=30)
+    assert follow.kind == JobKind.SYNC
+    await eventually(lambda: _status(stack, follow.id, JobStatus.DONE), timeout=30)
+    assert await stack.repos.posts.get(channel_id=channel_id, message_id=late)
+    jobs = await stack.repos.jobs.collection.count_documents({'channel_id': channel_id, 'kind': 'sync'})
+    assert jobs == 3  # the catch-up after the backfill, the clicked one, and exactly one follow-up
