@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from fastapi import HTTPException
@@ -12,8 +12,9 @@ from nicegui import app, ui
 from app.db.models import Channel, MetricKind, Post
 from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_link, stream_export
-from app.pages.channels import STATUS_COLORS, ago, avatar, progress_text
+from app.pages.channels import STATUS_COLORS, JobControls, ago, avatar, progress_text
 from app.pages.layout import frame
+from app.pages.live import ChannelEvents
 
 if TYPE_CHECKING:
     from app.root import Root
@@ -166,7 +167,9 @@ def register(root: Root) -> None:
         await ui.context.client.connected()
         header_box.clear()
         with header_box:
-            await header(root, channel)
+            channel_header = ChannelHeader(root, channel)
+            await channel_header.refresh()
+            ui.timer(1.0, channel_header.tick)
         with charts_box:
             # Charts end at the newest post, so a quiet channel still shows its last active months.
             newest, _ = await root.repos.posts.page(channel_id=channel.id, limit=1,
@@ -185,32 +188,68 @@ def register(root: Root) -> None:
         await posts.reload()
 
 
-async def header(root: Root, channel: Channel) -> None:
-    stats = await root.sync.channel_stats(channel)
-    with ui.card().classes('w-full').props('flat bordered').mark('channel-header'):
-        with ui.row().classes('w-full items-center no-wrap gap-4'):
-            avatar(channel, size='xl')
-            with ui.column().classes('gap-1 grow'):
-                if channel.username:
-                    ui.link(f'@{channel.username}', f'https://t.me/{channel.username}', new_tab=True)
-                if channel.about:
-                    ui.label(channel.about).classes('text-grey-8 whitespace-pre-wrap').mark('channel-about')
-            with ui.column().classes('gap-0 items-end'):
-                subscribers = f'{channel.participants_count:,}' if channel.participants_count is not None else '–'
-                ui.label(f'{subscribers} subscribers').mark('channel-subscribers')
-                ui.label(f'{channel.state.posts_stored:,} posts stored').mark('channel-posts')
-                ui.label(f'synced {ago(channel.state.last_synced_at)}').classes('text-grey-7 text-sm')
-                status = stats.get('sync_status') or 'idle'
-                ui.badge(status, color=STATUS_COLORS.get(status, 'grey-7'))
-                text = progress_text(stats) if stats.get('progress') else ''
-                if text:
-                    ui.label(text).classes('text-sm text-grey-8')
-                current = channel.sync.interval_seconds if channel.sync.enabled else 0
-                options = {**INTERVALS, current: INTERVALS.get(current, f'every {current} s')}
+class ChannelHeader:
+    """Metadata, totals, status and job buttons of one channel, updated in place as its events arrive."""
 
-                async def set_interval(event) -> None:
-                    seconds = int(event.value)
-                    await root.sync.set_schedule(channel.id, enabled=seconds > 0, interval_seconds=seconds or None)
-                    ui.notify('Sync schedule saved')
-                ui.select(options, value=current, label='Sync', on_change=set_interval) \
-                    .props('dense outlined').classes('w-36').mark('sync-interval')
+    def __init__(self, root: Root, channel: Channel) -> None:
+        self.root = root
+        self.channel = channel
+        self._photo: str | None = ''
+        with ui.card().classes('w-full').props('flat bordered').mark('channel-header'):
+            with ui.row().classes('w-full items-center no-wrap gap-4'):
+                self.avatar = ui.element('div')
+                with ui.column().classes('gap-1 grow'):
+                    if channel.username:
+                        ui.link(f'@{channel.username}', f'https://t.me/{channel.username}', new_tab=True)
+                    self.about = ui.label().classes('text-grey-8 whitespace-pre-wrap').mark('channel-about')
+                with ui.column().classes('gap-0 items-end'):
+                    self.subscribers = ui.label().mark('channel-subscribers')
+                    self.stored = ui.label().mark('channel-posts')
+                    self.synced = ui.label().classes('text-grey-7 text-sm')
+                    with ui.row().classes('items-center gap-1 no-wrap'):
+                        self.badge = ui.badge().mark('channel-status')
+                        self.controls = JobControls(root, channel.id, after=lambda: self.events.now(channel.id))
+                    self.progress = ui.label().classes('text-sm text-grey-8').mark('job-progress-text')
+                    self.error = ui.label().classes('text-sm text-negative').mark('channel-error')
+                    current = channel.sync.interval_seconds if channel.sync.enabled else 0
+                    options = {**INTERVALS, current: INTERVALS.get(current, f'every {current} s')}
+                    ui.select(options, value=current, label='Sync', on_change=self.set_interval) \
+                        .props('dense outlined').classes('w-36').mark('sync-interval')
+        self.stats: dict[str, Any] = {}
+        self.events = ChannelEvents(root, self.refresh, channel_id=channel.id)
+
+    async def refresh(self, _: set[int] | None = None) -> None:
+        channel = await self.root.repos.channels.get(self.channel.id)
+        if channel is not None:  # deleted meanwhile: the page keeps what it showed
+            self.show(channel, await self.root.sync.channel_stats(channel))
+
+    def show(self, channel: Channel, stats: dict[str, Any]) -> None:
+        self.channel, self.stats = channel, stats
+        if channel.photo != self._photo:
+            self._photo = channel.photo
+            self.avatar.clear()
+            with self.avatar:
+                avatar(channel, size='xl')
+        self.about.set_text(channel.about or '')
+        self.about.set_visibility(bool(channel.about))
+        subscribers = f'{channel.participants_count:,}' if channel.participants_count is not None else '–'
+        self.subscribers.set_text(f'{subscribers} subscribers')
+        self.stored.set_text(f'{channel.state.posts_stored:,} posts stored')
+        status = stats.get('sync_status') or 'idle'
+        self.badge.set_text(status)
+        self.badge.props(f'color={STATUS_COLORS.get(status, "grey-7")}')
+        self.controls.show(stats)
+        self.error.set_text(channel.state.error or '')
+        self.error.set_visibility(not stats.get('progress') and bool(channel.state.error))
+        self.tick()
+
+    def tick(self) -> None:
+        self.synced.set_text(f'synced {ago(self.channel.state.last_synced_at)}')
+        text = progress_text(self.stats) if self.stats.get('progress') else ''
+        self.progress.set_text(text)
+        self.progress.set_visibility(bool(text))
+
+    async def set_interval(self, event: Any) -> None:
+        seconds = int(event.value)
+        await self.root.sync.set_schedule(self.channel.id, enabled=seconds > 0, interval_seconds=seconds or None)
+        ui.notify('Sync schedule saved')

@@ -1,22 +1,21 @@
 """/dashboard/channels: add channels by pasting references, and a live table of stored channels and their jobs."""
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from nicegui import background_tasks, ui
+from nicegui import ui
 
 from app.db.models import Channel, JobStatus, utcnow
-from app.events import ChannelChanged, JobChanged, PostsStored
 from app.mtproto.sync import WAIT_NO_ACCOUNT
 from app.pages.add_channels import AddChannels
 from app.pages.layout import frame
+from app.pages.live import ChannelEvents
 
 if TYPE_CHECKING:
     from app.root import Root
 
-COALESCE_SECONDS = 0.2  # events of one burst (a batch: job, channel, posts) make one refresh of the row
 STATUS_COLORS = {'idle': 'positive', 'queued': 'grey-7', 'backfilling': 'primary', 'syncing': 'primary',
                  'waiting': 'warning', 'paused': 'grey-7', 'error': 'negative'}
 
@@ -81,6 +80,43 @@ def avatar(channel: Channel, size: str = 'md') -> None:
         ui.avatar(icon='campaign', color='primary', text_color='white', size=size)
 
 
+class JobControls:
+    """Sync now, pause, resume and cancel for one channel; `show` keeps only the buttons that apply."""
+
+    def __init__(self, root: Root, channel_id: int, after: Callable[[], Awaitable[None]]) -> None:
+        self.root = root
+        self.channel_id = channel_id
+        self.after = after
+        self.job_id: str | None = None
+        with ui.row().classes('gap-0 no-wrap'):
+            ui.button(icon='sync', on_click=self.sync_now).props('flat round dense').tooltip('Sync now') \
+                .mark('sync-now')
+            self.resume = ui.button(icon='play_arrow', on_click=lambda: self._act('resume')) \
+                .props('flat round dense').tooltip('Resume').mark('resume-job')
+            self.pause = ui.button(icon='pause', on_click=lambda: self._act('pause')) \
+                .props('flat round dense').tooltip('Pause').mark('pause-job')
+            self.cancel = ui.button(icon='cancel', on_click=lambda: self._act('cancel')) \
+                .props('flat round dense').tooltip('Cancel this job').mark('cancel-job')
+
+    def show(self, stats: dict[str, Any]) -> None:
+        self.job_id = stats.get('job_id')
+        progress = stats.get('progress')
+        paused = bool(progress) and progress.get('status') == 'paused'
+        self.resume.set_visibility(paused)
+        self.pause.set_visibility(bool(progress) and not paused)
+        self.cancel.set_visibility(bool(progress))
+
+    async def sync_now(self) -> None:
+        job = await self.root.sync.enqueue(self.channel_id)
+        ui.notify('One more sync follows the running one' if job.follow_up else 'Sync queued')
+        await self.after()
+
+    async def _act(self, action: str) -> None:
+        if self.job_id is not None:
+            await getattr(self.root.sync, action)(self.job_id)
+            await self.after()
+
+
 class ChannelRow:
     """One channel's card, built once; `show` updates its labels, badge, buttons and progress bar in place."""
 
@@ -101,24 +137,13 @@ class ChannelRow:
                     self.synced = ui.label().classes('text-grey-7')
                 self.badge = ui.badge().mark('channel-status')
                 with ui.row().classes('gap-0 no-wrap'):
-                    ui.button(icon='sync', on_click=lambda: table.sync_now(self.channel.id)) \
-                        .props('flat round dense').tooltip('Sync now').mark('sync-now')
-                    self.resume_button = ui.button(icon='play_arrow', on_click=lambda: table.resume(self.job_id)) \
-                        .props('flat round dense').tooltip('Resume').mark('resume-job')
-                    self.pause_button = ui.button(icon='pause', on_click=lambda: table.pause(self.job_id)) \
-                        .props('flat round dense').tooltip('Pause').mark('pause-job')
-                    self.cancel_button = ui.button(icon='cancel', on_click=lambda: table.cancel(self.job_id)) \
-                        .props('flat round dense').tooltip('Cancel this job').mark('cancel-job')
+                    self.controls = JobControls(table.root, channel.id, after=lambda: table.events.now(channel.id))
                     ui.button(icon='delete', on_click=lambda: table.confirm_delete(self)) \
                         .props('flat round dense color=negative').tooltip('Delete').mark('delete-channel')
             self.bar = ui.linear_progress(value=0, show_value=False).props('rounded size=8px').mark('job-progress')
             self.progress = ui.label().classes('text-sm text-grey-8').mark('job-progress-text')
             self.error = ui.label().classes('text-sm text-negative').mark('channel-error')
         self._photo: str | None = ''
-
-    @property
-    def job_id(self) -> str | None:
-        return self.stats.get('job_id')
 
     @property
     def posts_stored(self) -> int:
@@ -144,10 +169,7 @@ class ChannelRow:
         self.badge.set_text(status)
         self.badge.props(f'color={STATUS_COLORS.get(status, "grey-7")}')
         progress = stats.get('progress')
-        paused = bool(progress) and progress.get('status') == 'paused'
-        self.resume_button.set_visibility(paused)
-        self.pause_button.set_visibility(bool(progress) and not paused)
-        self.cancel_button.set_visibility(bool(progress))
+        self.controls.show(stats)
         self.bar.set_visibility(bool(progress))
         self.progress.set_visibility(bool(progress))
         self.error.set_visibility(not progress and bool(channel.state.error))
@@ -173,11 +195,11 @@ class ChannelTable:
         self.dialogs = ui.element('div')  # dialogs live outside the rows: updating a row never closes one
         self.placeholder = ui.element('div').classes('w-full')
         self.container = ui.column().classes('w-full gap-2').mark('channel-table')
-        self._dirty: set[int] = set()
-        self._flushing = False
+        self.events = ChannelEvents(root, self.refresh)
+        self._placeholder_kind: str | None = None
 
     async def load(self) -> None:
-        """All rows from the database (the page's first paint, and after the database comes back)."""
+        """All rows from the database (the page's first paint, and after a paste added channels)."""
         if not self.root.database.ready:
             return
         channels = await self.root.repos.channels.list()
@@ -188,19 +210,8 @@ class ChannelTable:
             await self._show(channel)
         self._placeholder()
 
-    def changed(self, event: ChannelChanged | JobChanged | PostsStored) -> None:
-        """An event for some channel: refresh that row soon (many events in a burst make one refresh)."""
-        self._dirty.add(event.channel_id)
-        if not self._flushing:
-            self._flushing = True
-            background_tasks.create(self._flush(delay=COALESCE_SECONDS), name='channel rows')
-
-    async def _flush(self, delay: float = 0.0) -> None:
-        if delay:
-            await asyncio.sleep(delay)
-        dirty, self._dirty = self._dirty, set()
-        self._flushing = False
-        for channel_id in dirty:
+    async def refresh(self, channel_ids: set[int]) -> None:
+        for channel_id in channel_ids:
             channel = await self.root.repos.channels.get(channel_id)
             if channel is None:
                 self._remove(channel_id)
@@ -222,43 +233,20 @@ class ChannelTable:
             self.container.remove(row.card)
 
     def _placeholder(self) -> None:
-        self.placeholder.clear()
-        if self.rows:
+        kind = 'rows' if self.rows else 'no-channels' if self.root.accounts.counts()[1] else 'no-accounts'
+        if kind == self._placeholder_kind:
             return
+        self._placeholder_kind = kind
+        self.placeholder.clear()
         with self.placeholder:
-            if not self.root.accounts.counts()[1]:
+            if kind == 'no-accounts':
                 empty_state()
-            else:
+            elif kind == 'no-channels':
                 ui.label('No channels yet: paste a link above.').classes('text-grey-7').mark('no-channels')
 
     def tick(self) -> None:
         for row in self.rows.values():
             row.tick()
-
-    async def _act(self, channel_id: int | None) -> None:
-        if channel_id is not None:
-            self._dirty.add(channel_id)
-            await self._flush()
-
-    async def sync_now(self, channel_id: int) -> None:
-        await self.root.sync.enqueue(channel_id)
-        ui.notify('Sync queued')
-        await self._act(channel_id)
-
-    async def pause(self, job_id: str | None) -> None:
-        if job_id is not None:
-            job = await self.root.sync.pause(job_id)
-            await self._act(job.channel_id if job else None)
-
-    async def resume(self, job_id: str | None) -> None:
-        if job_id is not None:
-            job = await self.root.sync.resume(job_id)
-            await self._act(job.channel_id if job else None)
-
-    async def cancel(self, job_id: str | None) -> None:
-        if job_id is not None:
-            job = await self.root.sync.cancel(job_id)
-            await self._act(job.channel_id if job else None)
 
     def confirm_delete(self, row: ChannelRow) -> None:
         channel = row.channel
@@ -271,7 +259,7 @@ class ChannelTable:
                 async def delete() -> None:
                     await self.root.sync.delete_channel(channel.id)
                     dialog.close()
-                    await self._act(channel.id)
+                    await self.events.now(channel.id)
                 ui.button('Delete', on_click=delete).props('color=negative').mark('confirm-delete')
         dialog.on('hide', lambda: self.dialogs.remove(dialog))
         dialog.open()
@@ -293,7 +281,5 @@ def register(root: Root) -> None:
             await form.load_accounts()
             table = ChannelTable(root)
             await table.load()
-            subscription = root.events.subscribe((ChannelChanged, JobChanged, PostsStored), table.changed)
-            ui.context.client.on_disconnect(subscription.close)
             ui.timer(1.0, table.tick)
             ui.timer(5.0, form.load_accounts)

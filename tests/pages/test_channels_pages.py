@@ -245,3 +245,36 @@ async def test_a_running_backfill_updates_its_row_in_place_and_a_delete_dialog_s
 def _stored(user: User) -> int:
     label = user.find(marker='posts-stored').elements.pop()
     return int(label.text.split()[0].replace(',', ''))
+
+
+async def test_the_channel_page_header_follows_its_backfill_and_has_the_job_buttons(telegram_dc, user: User, app_root):
+    await telegram_account(telegram_dc, app_root, 3)
+    app_root.channels.limiter.set_budget(MethodClass.HISTORY, Budget(per_second=2.0))  # ~15 s for 3000 posts
+    info = telegram_dc.create_channel('Followed', username=f'pf_{uuid.uuid4().hex[:8]}', posts=3000, seed=46)
+    channel_id = info['channel_id']
+    await app_root.channels.add(f'@{info["username"]}')
+    await app_root.events.next(PostsStored, lambda e: e.channel_id == channel_id, timeout=30)
+    await sign_in(user, retries=WAIT)
+    await user.open(f'/dashboard/channels/{channel_id}')
+    await user.should_see(marker='pause-job', retries=WAIT)
+    first = _header_stored(user)
+    await app_root.events.next(PostsStored, lambda e: e.channel_id == channel_id, timeout=30)
+    await until(lambda: _header_stored(user) > first)  # the header counts up without a reload
+    user.find(marker='pause-job').click()
+    await user.should_see(marker='resume-job', retries=WAIT)
+    await user.should_see('paused', retries=WAIT)
+    user.find(marker='resume-job').click()
+    await user.should_see(marker='pause-job', retries=WAIT)
+    user.find(marker='cancel-job').click()
+    await user.should_not_see(marker='cancel-job', retries=WAIT)
+
+    async def header_shows_what_is_stored() -> bool:  # right after a cancel too, not 0
+        return _header_stored(user) == await app_root.repos.posts.count(channel_id=channel_id) > 0
+    await until(header_shows_what_is_stored)
+    user.find(marker='sync-now').click()
+    await user.should_see('Sync queued', retries=WAIT)
+
+
+def _header_stored(user: User) -> int:
+    label = user.find(marker='channel-posts').elements.pop()
+    return int(label.text.split()[0].replace(',', ''))

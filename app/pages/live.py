@@ -1,0 +1,48 @@
+"""A page's subscription to channel events: what changed is redrawn in place, a burst of events at once."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from nicegui import background_tasks, ui
+
+from app.events import ChannelChanged, JobChanged, PostsStored
+
+if TYPE_CHECKING:
+    from app.root import Root
+
+COALESCE_SECONDS = 0.2  # the events of one batch (job, channel, posts) make one refresh
+
+Refresh = Callable[[set[int]], Awaitable[None]]
+
+
+class ChannelEvents:
+    """Calls `refresh(channel_ids)` soon after events about those channels; ends with the page's client."""
+
+    def __init__(self, root: Root, refresh: Refresh, *, channel_id: int | None = None) -> None:
+        self.refresh = refresh
+        self.channel_id = channel_id
+        self._dirty: set[int] = set()
+        self._scheduled = False
+        subscription = root.events.subscribe((ChannelChanged, JobChanged, PostsStored), self._changed)
+        ui.context.client.on_disconnect(subscription.close)
+
+    def _changed(self, event: ChannelChanged | JobChanged | PostsStored) -> None:
+        if self.channel_id is not None and event.channel_id != self.channel_id:
+            return
+        self._dirty.add(event.channel_id)
+        if not self._scheduled:
+            self._scheduled = True
+            background_tasks.create(self._flush_soon(), name='page refresh')
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(COALESCE_SECONDS)
+        await self.now()
+
+    async def now(self, *channel_ids: int) -> None:
+        """Refresh these channels and whatever else changed, right away (after a click)."""
+        dirty, self._dirty = self._dirty | set(channel_ids), set()
+        self._scheduled = False
+        if dirty:
+            await self.refresh(dirty)
