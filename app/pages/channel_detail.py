@@ -12,7 +12,7 @@ from nicegui import app, ui
 from app.db.models import Channel, MetricKind, Post
 from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_link, stream_export
-from app.pages.channels import STATUS_COLORS, JobControls, ago, avatar, progress_text
+from app.pages.channels import AvatarSlot, JobControls, ago, progress_text, show_status, subscribers_text
 from app.pages.layout import frame
 from app.pages.live import ChannelEvents
 
@@ -194,10 +194,9 @@ class ChannelHeader:
     def __init__(self, root: Root, channel: Channel) -> None:
         self.root = root
         self.channel = channel
-        self._photo: str | None = ''
         with ui.card().classes('w-full').props('flat bordered').mark('channel-header'):
             with ui.row().classes('w-full items-center no-wrap gap-4'):
-                self.avatar = ui.element('div')
+                self.avatar = AvatarSlot(size='xl')
                 with ui.column().classes('gap-1 grow'):
                     if channel.username:
                         ui.link(f'@{channel.username}', f'https://t.me/{channel.username}', new_tab=True)
@@ -225,19 +224,12 @@ class ChannelHeader:
 
     def show(self, channel: Channel, stats: dict[str, Any]) -> None:
         self.channel, self.stats = channel, stats
-        if channel.photo != self._photo:
-            self._photo = channel.photo
-            self.avatar.clear()
-            with self.avatar:
-                avatar(channel, size='xl')
+        self.avatar.show(channel)
         self.about.set_text(channel.about or '')
         self.about.set_visibility(bool(channel.about))
-        subscribers = f'{channel.participants_count:,}' if channel.participants_count is not None else '–'
-        self.subscribers.set_text(f'{subscribers} subscribers')
+        self.subscribers.set_text(subscribers_text(channel))
         self.stored.set_text(f'{channel.state.posts_stored:,} posts stored')
-        status = stats.get('sync_status') or 'idle'
-        self.badge.set_text(status)
-        self.badge.props(f'color={STATUS_COLORS.get(status, "grey-7")}')
+        show_status(self.badge, stats)
         self.controls.show(stats)
         self.error.set_text(channel.state.error or '')
         self.error.set_visibility(not stats.get('progress') and bool(channel.state.error))

@@ -80,6 +80,32 @@ def avatar(channel: Channel, size: str = 'md') -> None:
         ui.avatar(icon='campaign', color='primary', text_color='white', size=size)
 
 
+class AvatarSlot:
+    """A channel's avatar that is only replaced when the photo changes: no blinking on updates."""
+
+    def __init__(self, size: str = 'md') -> None:
+        self.size = size
+        self.box = ui.element('div')
+        self.photo: str | None = ''
+
+    def show(self, channel: Channel) -> None:
+        if channel.photo != self.photo:
+            self.photo = channel.photo
+            self.box.clear()
+            with self.box:
+                avatar(channel, self.size)
+
+
+def subscribers_text(channel: Channel) -> str:
+    return f'{channel.participants_count:,} subscribers' if channel.participants_count is not None else '– subscribers'
+
+
+def show_status(badge: ui.badge, stats: dict[str, Any]) -> None:
+    status = stats.get('sync_status') or 'idle'
+    badge.set_text(status)
+    badge.props(f'color={STATUS_COLORS.get(status, "grey-7")}')
+
+
 class JobControls:
     """Sync now, pause, resume and cancel for one channel; `show` keeps only the buttons that apply."""
 
@@ -126,7 +152,7 @@ class ChannelRow:
         self.stats: dict[str, Any] = {}
         with ui.card().classes('w-full py-2').props('flat bordered').mark(f'channel-{channel.id}') as self.card:
             with ui.row().classes('w-full items-center no-wrap gap-3'):
-                self.avatar = ui.element('div')
+                self.avatar = AvatarSlot()
                 with ui.column().classes('gap-0 grow'):
                     self.title = ui.link('', f'/dashboard/channels/{channel.id}') \
                         .classes('font-medium text-base').mark('channel-title')
@@ -143,7 +169,6 @@ class ChannelRow:
             self.bar = ui.linear_progress(value=0, show_value=False).props('rounded size=8px').mark('job-progress')
             self.progress = ui.label().classes('text-sm text-grey-8').mark('job-progress-text')
             self.error = ui.label().classes('text-sm text-negative').mark('channel-error')
-        self._photo: str | None = ''
 
     @property
     def posts_stored(self) -> int:
@@ -155,19 +180,12 @@ class ChannelRow:
 
     def show(self, channel: Channel, stats: dict[str, Any]) -> None:
         self.channel, self.stats = channel, stats
-        if channel.photo != self._photo:  # only a new photo replaces the avatar: no blinking
-            self._photo = channel.photo
-            self.avatar.clear()
-            with self.avatar:
-                avatar(channel)
+        self.avatar.show(channel)
         self.title.set_text(channel.title or str(channel.id))
         self.handle.set_text(f'@{channel.username}' if channel.username else 'private')
-        subscribers = f'{channel.participants_count:,}' if channel.participants_count is not None else '–'
-        self.subscribers.set_text(f'{subscribers} subscribers')
+        self.subscribers.set_text(subscribers_text(channel))
         self.stored.set_text(f'{self.posts_stored:,} posts stored')
-        status = stats.get('sync_status') or 'idle'
-        self.badge.set_text(status)
-        self.badge.props(f'color={STATUS_COLORS.get(status, "grey-7")}')
+        show_status(self.badge, stats)
         progress = stats.get('progress')
         self.controls.show(stats)
         self.bar.set_visibility(bool(progress))
