@@ -151,6 +151,11 @@ class LoginService:
     def pending_count(self) -> int:
         return len(self._pending)
 
+    def pending_step(self, account_id: str) -> LoginStep | None:
+        """Where a login still in progress stands (a reloaded page continues it), or None when it ended."""
+        pending = self._pending.get(account_id)
+        return pending.step() if pending is not None else None
+
     def state_of(self, account_id: str) -> LoginState | None:
         """The state of a login still in progress, or None when it ended (or never existed)."""
         pending = self._pending.get(account_id)

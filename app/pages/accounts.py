@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import segno
-from nicegui import ui
+from nicegui import app, ui
 
 from app.db.models import utcnow
 from app.mtproto.accounts import AccountInfo, LiveState
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from app.root import Root
 
 JOINED_RECOUNT_SECONDS = 10.0
+PENDING_LOGIN = 'pending_login'  # browser storage: the login this browser started, found again after a reload
 
 WHERE_SENT = {
     'app': 'in the Telegram app — open the chat “Telegram” on a device where you are logged in',
@@ -96,6 +97,7 @@ class LoginWizard:
         self.busy = False
         self.resend_at = 0.0
         self.qr_url: str | None = None
+        self.notice: str | None = None
         self.dialog = ui.dialog().props('persistent')
         with self.dialog, ui.card().classes('w-[26rem] max-w-full'):
             self.body = ui.column().classes('w-full gap-3')
@@ -105,6 +107,7 @@ class LoginWizard:
 
     def open(self, phone: str = '') -> None:
         self.step, self.view, self.tab, self.error, self.qr_url = None, 'phone', 'phone', None, None
+        self.notice = None
         self.phone = phone
         self.render()
         self.dialog.open()
@@ -125,6 +128,19 @@ class LoginWizard:
         self.dialog.close()
         self.body.clear()
         self.view, self.step = 'closed', None
+        app.storage.user.pop(PENDING_LOGIN, None)
+
+    async def resume_pending(self) -> None:
+        """After a reload: open the login this browser had started (a code was sent already) where it stands."""
+        pending = app.storage.user.get(PENDING_LOGIN)
+        step = self.root.logins.pending_step(pending['account_id']) if pending else None
+        if step is None:
+            app.storage.user.pop(PENDING_LOGIN, None)
+            return
+        self.open(pending.get('phone', ''))
+        self.tab = 'qr' if step.status == LoginState.QR_PENDING else 'phone'
+        self.notice = 'Continuing the login you started.'
+        await self._show(step)
 
     # ------------------------------------------------------------ rendering
 
@@ -132,6 +148,8 @@ class LoginWizard:
         self.body.clear()
         with self.body:
             ui.label('Add a Telegram account').classes('text-h6')
+            if self.notice and self.view in ('code', 'password', 'qr'):
+                ui.label(self.notice).classes('text-sm text-primary').mark('login-resumed')
             getattr(self, f'_render_{self.view}')()
 
     def _error_label(self) -> None:
@@ -272,6 +290,10 @@ class LoginWizard:
 
     async def _show(self, step: LoginStep) -> None:
         self.step = step
+        if step.status in (LoginState.CODE_SENT, LoginState.PASSWORD_REQUIRED, LoginState.QR_PENDING):
+            app.storage.user[PENDING_LOGIN] = {'account_id': step.account_id, 'phone': self.phone}
+        else:
+            app.storage.user.pop(PENDING_LOGIN, None)
         if step.status == LoginState.CODE_SENT:
             self.view = 'code'
             self.resend_at = _now() + (step.timeout or 30)
@@ -455,3 +477,4 @@ def register(root: Root) -> None:
         with frame('Accounts'):
             view = AccountsView(root)
             await view.reload()
+            await view.wizard.resume_pending()

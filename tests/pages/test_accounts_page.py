@@ -91,6 +91,29 @@ async def test_cancel_at_the_code_and_password_steps(telegram_dc, user: User, ap
     await user.should_see('No Telegram accounts yet.', retries=WAIT)
 
 
+async def test_a_login_in_progress_survives_a_reload_of_the_page(telegram_dc, user: User, app_root):
+    phone = telegram_dc.new_phone(3)
+    telegram_dc.create_user(phone, 'Reloader')
+    await open_accounts(user)
+    user.find(marker='add-account').click()
+    user.find(marker='login-phone').type(phone)
+    user.find(marker='login-send').click()
+    await user.should_see('We sent a login code to', retries=WAIT)
+
+    await user.open('/dashboard/accounts')  # a reload: the wizard finds the login again, the code is still valid
+    await user.should_see(marker='login-resumed', retries=WAIT)
+    await user.should_see('We sent a login code to', retries=WAIT)
+    assert app_root.logins.pending_count() == 1
+    user.find(marker='login-code').type('33333')
+    user.find(marker='login-verify').click()
+    await user.should_see('Logged in as Reloader', retries=WAIT)
+    user.find(marker='login-close').click()
+
+    await user.open('/dashboard/accounts')  # finished: nothing to continue
+    await user.should_see('authorized', retries=WAIT)
+    await user.should_not_see(marker='login-resumed')
+
+
 async def test_bad_phone_shows_the_error_under_the_input(user: User, app_root):
     await open_accounts(user)
     user.find(marker='add-account').click()
