@@ -167,7 +167,7 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
     repos = Repos.create(database.db)
     secret_box = SecretBox(resolve_secret_key(settings))
     accounts = AccountManager(settings=settings, repo=repos.accounts, secret_box=secret_box,
-                              owner_id=process_owner_id())
+                              owner_id=process_owner_id(), events=events)
     channels = ChannelService(repos=repos, accounts=accounts, limiter=RequestLimiter.from_settings(settings),
                               events=events)
     sync = SyncService(repos=repos, channels=channels, accounts=accounts, owner_id=accounts.owner_id)

@@ -26,6 +26,7 @@ from app.config import Settings
 from app.crypto import SecretBox
 from app.db.accounts_repo import AccountsRepo
 from app.db.models import Account, AccountStatus, utcnow
+from app.events import AccountChanged, EventBus, FloodWaitChanged
 from app.mtproto.client_factory import ACCOUNT_FLOOD_SLEEP_THRESHOLD, make_client
 from app.mtproto.errors import REVOKED_REASON, flood_seconds, is_revocation
 
@@ -103,12 +104,19 @@ class _Live:
     announced: bool = False  # on_connected was called for the current client
     last_health: float = 0.0
     closed: bool = False
+    events: EventBus | None = None  # told of every change of `state`
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        changed = name == 'state' and self.__dict__.get('state') != value
+        super().__setattr__(name, value)
+        if changed and self.events is not None:
+            self.events.publish(AccountChanged(account_id=self.account_id, state=LiveState(value).value))
 
 
 class AccountManager:
     def __init__(self, *, settings: Settings, repo: AccountsRepo, secret_box: SecretBox, owner_id: str,
                  lease_seconds: float = 60.0, tick_seconds: float | None = None, health_seconds: float = 30.0,
-                 max_backoff: float = 60.0) -> None:
+                 max_backoff: float = 60.0, events: EventBus | None = None) -> None:
         self.settings = settings
         self.repo = repo
         self.secret_box = secret_box
@@ -117,6 +125,7 @@ class AccountManager:
         self.tick_seconds = tick_seconds if tick_seconds is not None else lease_seconds / 4
         self.health_seconds = health_seconds
         self.max_backoff = max_backoff
+        self.events = events or EventBus()
         self._records: dict[str, Account] = {}
         self._live: dict[str, _Live] = {}
         self._listeners: list[tuple[OnConnected, OnDisconnected]] = []
@@ -245,10 +254,13 @@ class AccountManager:
             session_encrypted=self.secret_box.encrypt(session), lease_owner=self.owner_id,
             lease_until=self._lease_until())
         self._records[account_id] = account
-        live = _Live(account_id=account_id, client=client, state=LiveState.CONNECTED, saved_session=session)
+        live = _Live(account_id=account_id, client=client, state=LiveState.CONNECTED, saved_session=session,
+                     events=self.events)
         self._live[account_id] = live
         logger.info('Account {} logged in as user {}', account_id, user.id)
-        await self._announce(live)
+        self.events.publish(AccountChanged(account_id=account_id, state=LiveState.CONNECTED.value))
+        # what follows a login (live updates, catching up its channels) runs after the login's request answers
+        self._spawn(self._announce(live), f'account-{account_id}-connected')
         if self._started and not self._stopping:
             live.task = self._spawn(self._supervise(live), f'account-{account_id}')
             if self._maintenance is None or self._maintenance.done():
@@ -265,6 +277,7 @@ class AccountManager:
                       else {'flood_waits': record.flood_waits | {kind: until}})
             self._records[account_id] = record.model_copy(update=update)
         logger.warning('Account {} must wait {} s (FloodWait{})', account_id, seconds, f' on {kind}' if kind else '')
+        self.events.publish(FloodWaitChanged(account_id=account_id, kind=kind or 'all', until=until))
 
     async def note_revoked(self, account_id: str, reason: str = REVOKED_REASON) -> None:
         await self.repo.set_status(account_id=account_id, status=AccountStatus.REVOKED, reason=reason,
@@ -323,7 +336,7 @@ class AccountManager:
         if live is not None and live.task is not None and not live.task.done():
             return
         if live is None:
-            live = self._live[account_id] = _Live(account_id=account_id)
+            live = self._live[account_id] = _Live(account_id=account_id, events=self.events)
         live.task = self._spawn(self._supervise(live), f'account-{account_id}')
 
     async def _supervise(self, live: _Live) -> None:

@@ -11,6 +11,7 @@ from telethon.sessions import StringSession
 
 from app.crypto import SecretBox
 from app.db.models import AccountStatus
+from app.events import AccountChanged, FloodWaitChanged
 from app.mtproto.accounts import AccountManager, LiveState
 from app.mtproto.errors import LoginError, LoginState
 from app.mtproto.login import LoginService
@@ -74,15 +75,11 @@ async def test_revoked_session_shows_revoked_and_logs_in_again_in_place(telegram
     await manager.start()
     logins = LoginService(settings=manager.settings, accounts=manager)
     account_id, user_id, phone = await log_in(telegram_dc, logins, 8)
+    revoked = asyncio.ensure_future(manager.events.next(
+        AccountChanged, lambda e: e.account_id == account_id and e.state == LiveState.REVOKED.value, timeout=10))
+    await asyncio.sleep(0)  # subscribed
     assert telegram_dc.revoke_sessions(user_id) >= 1
-
-    async def revoked() -> bool:
-        return (await manager.get_account(account_id)).state == LiveState.REVOKED
-
-    for _ in range(200):
-        if await revoked():
-            break
-        await asyncio.sleep(0.05)
+    await revoked  # announced to the rest of the app
     info = await manager.get_account(account_id)
     assert info.state == LiveState.REVOKED
     assert info.reason == 'revoked — log in again'
@@ -165,8 +162,11 @@ async def test_flood_wait_is_recorded_on_the_account(telegram_dc, new_manager):
     await manager.start()
     account_id, _, _ = await log_in(telegram_dc, LoginService(settings=manager.settings, accounts=manager), 3)
     assert manager.usable_account_ids() == [account_id]
+    announced = asyncio.ensure_future(manager.events.next(FloodWaitChanged, timeout=5))
+    await asyncio.sleep(0)  # subscribed
     await manager.note_flood_wait(account_id, 120)
     assert manager.usable_account_ids() == []
+    assert (await announced).account_id == account_id
     until = manager.flood_wait_until(account_id)
     assert until is not None
     info = await manager.get_account(account_id)
@@ -208,7 +208,7 @@ async def test_listeners_hear_connects_and_disconnects(telegram_dc, new_manager)
     manager.add_listener(connected, disconnected)
     await manager.start()
     account_id, _, _ = await log_in(telegram_dc, LoginService(settings=manager.settings, accounts=manager), 5)
-    assert events == [('connected', account_id)]
+    await support.eventually(lambda: events == [('connected', account_id)])  # heard after the login has answered
     await manager.stop()
     assert events == [('connected', account_id), ('disconnected', account_id)]
 
