@@ -7,6 +7,7 @@ from nicegui import app, ui
 from nicegui.storage import Storage
 
 from app.api import register_api
+from app.api.health import VERSION
 from app.config import load_settings, resolve_secret_key
 from app.crypto import derive_key
 from app.logging import setup_logging
@@ -28,7 +29,7 @@ def main() -> None:
     try:
         ui.run(host=settings.host, port=settings.port, title='Parsegram', storage_secret=storage_secret,
                reload=False, show=False, favicon='📨', uvicorn_logging_level='warning', log_config=None,
-               show_welcome_message=True)
+               show_welcome_message=True, fastapi_docs={'title': 'Parsegram API', 'version': VERSION})
     except KeyboardInterrupt:  # Ctrl+C: the server has already shut down cleanly
         pass
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
@@ -10,12 +10,12 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
-from app.api.jobs import job_view
 from app.db.models import Channel, ChannelRefEntry, RefState
 from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_record, stream_export
 from app.mtproto.add_queue import MAX_REFS_PER_PASTE
 from app.root import Root
+from app.views import ChannelDeleted, ChannelView, JobView, PostsPage
 
 router = APIRouter(prefix='/mtproto')
 
@@ -55,28 +55,27 @@ class RefEntryView(BaseModel):
                    account_id=entry.worked_by)
 
 
+class PreviewView(BaseModel):
+    title: str
+    participants_count: int | None = None
+    about: str | None = None
+    photo: str | None = None
+
+
+class InvitePreview(BaseModel):
+    """An invite link's channel, not joined yet: send the same request with `join: true` to join and add it."""
+    needs_join: bool = True
+    preview: PreviewView
+
+
 class ScheduleBody(BaseModel):
     sync_enabled: bool | None = Field(default=None, description='false stops scheduled syncs; "sync now" still works')
     interval_seconds: int | None = Field(default=None, ge=60, le=7 * 86400,
                                          description='seconds between scheduled syncs, 60 to 604800')
 
 
-async def channel_view(root: Root, channel: Channel) -> dict[str, Any]:
-    data = channel.model_dump(mode='json', exclude={'access_hashes', 'joined_by'})
-    data['accounts'] = sorted(channel.access_hashes)
-    data['joined'] = bool(channel.joined_by)
-    data['link'] = f'https://t.me/{channel.username}' if channel.username else None
-    stats = await root.sync.channel_stats(channel)
-    data['stats'] = _jsonable(stats)
-    return data
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
+async def channel_view(root: Root, channel: Channel, *, created: bool | None = None) -> ChannelView:
+    return ChannelView.of(channel, await root.sync.channel_stats(channel), created=created)
 
 
 async def _get_channel(root: Root, channel_id: int) -> Channel:
@@ -86,17 +85,16 @@ async def _get_channel(root: Root, channel_id: int) -> Channel:
     return channel
 
 
-@router.post('/channels')
-async def add_channel(body: AddChannelBody, root: ReadyRootDep, response: Response) -> dict[str, Any]:
+@router.post('/channels', response_model=ChannelView | InvitePreview)
+async def add_channel(body: AddChannelBody, root: ReadyRootDep, response: Response) -> ChannelView | InvitePreview:
     """Add a channel. An invite link without `join: true` answers with a preview to confirm."""
     result = await root.channels.add(body.ref, account_id=body.account_id, join=body.join)
     if result.needs_join:
         preview = result.preview
-        return {'needs_join': True, 'preview': {'title': preview.title, 'participants_count':
-                                                preview.participants_count, 'about': preview.about,
-                                                'photo': preview.photo}}
+        return InvitePreview(preview=PreviewView(title=preview.title, participants_count=preview.participants_count,
+                                                 about=preview.about, photo=preview.photo))
     response.status_code = 201 if result.created else 200
-    return {**await channel_view(root, result.channel), 'created': result.created}
+    return await channel_view(root, result.channel, created=result.created)
 
 
 @router.post('/channel-refs', status_code=202, response_model=list[RefEntryView])
@@ -124,26 +122,26 @@ async def join_ref(entry_id: str, root: ReadyRootDep) -> RefEntryView:
     return RefEntryView.of(entry)
 
 
-@router.get('/channels')
-async def list_channels(root: ReadyRootDep) -> list[dict[str, Any]]:
+@router.get('/channels', response_model=list[ChannelView])
+async def list_channels(root: ReadyRootDep) -> list[ChannelView]:
     channels = await root.channels.repos.channels.list()
     return [await channel_view(root, channel) for channel in channels]
 
 
-@router.get('/channels/{channel_id}')
-async def get_channel(channel_id: int, root: ReadyRootDep) -> dict[str, Any]:
+@router.get('/channels/{channel_id}', response_model=ChannelView)
+async def get_channel(channel_id: int, root: ReadyRootDep) -> ChannelView:
     return await channel_view(root, await _get_channel(root, channel_id))
 
 
-@router.delete('/channels/{channel_id}')
-async def delete_channel(channel_id: int, root: ReadyRootDep) -> dict[str, Any]:
+@router.delete('/channels/{channel_id}', response_model=ChannelDeleted)
+async def delete_channel(channel_id: int, root: ReadyRootDep) -> ChannelDeleted:
     await _get_channel(root, channel_id)
     await root.sync.delete_channel(channel_id)
-    return {'id': channel_id, 'deleted': True}
+    return ChannelDeleted(id=channel_id)
 
 
-@router.patch('/channels/{channel_id}')
-async def update_schedule(channel_id: int, body: ScheduleBody, root: ReadyRootDep) -> dict[str, Any]:
+@router.patch('/channels/{channel_id}', response_model=ChannelView)
+async def update_schedule(channel_id: int, body: ScheduleBody, root: ReadyRootDep) -> ChannelView:
     """Change a channel's sync schedule: `{"sync_enabled": false}` or `{"interval_seconds": 900}`."""
     await _get_channel(root, channel_id)
     if body.sync_enabled is None and body.interval_seconds is None:
@@ -153,11 +151,11 @@ async def update_schedule(channel_id: int, body: ScheduleBody, root: ReadyRootDe
     return await channel_view(root, await _get_channel(root, channel_id))
 
 
-@router.post('/channels/{channel_id}/sync', status_code=202)
-async def sync_channel(channel_id: int, root: ReadyRootDep) -> dict[str, Any]:
+@router.post('/channels/{channel_id}/sync', status_code=202, response_model=JobView)
+async def sync_channel(channel_id: int, root: ReadyRootDep) -> JobView:
+    """Queue a sync; during a running one, answers that job with `follow_up: true` (one more sync follows it)."""
     await _get_channel(root, channel_id)
-    job = await root.sync.enqueue(channel_id)
-    return job_view(job)
+    return JobView.of(await root.sync.enqueue(channel_id))
 
 
 def _filter(q: str | None, since: datetime | None, until: datetime | None, has_media: bool | None) -> PostFilter:
@@ -166,20 +164,20 @@ def _filter(q: str | None, since: datetime | None, until: datetime | None, has_m
     return PostFilter(q=q or None, since=since, until=until, has_media=has_media)
 
 
-@router.get('/channels/{channel_id}/posts')
+@router.get('/channels/{channel_id}/posts', response_model=PostsPage)
 async def list_posts(
     channel_id: int, root: ReadyRootDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before_id: Annotated[int | None, Query(ge=1)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     since: datetime | None = None, until: datetime | None = None, has_media: bool | None = None,
-) -> dict[str, Any]:
+) -> PostsPage:
     """Posts newest first; pass `next_before_id` back as `before_id` for the next page (null at the end)."""
     channel = await _get_channel(root, channel_id)
     items, next_before = await root.repos.posts.page(
         channel_id=channel_id, limit=limit, before_id=before_id, filter=_filter(q, since, until, has_media),
         newest_hint=newest_hint(channel))
-    return {'items': [post_record(channel, post) for post in items], 'next_before_id': next_before}
+    return PostsPage(items=[post_record(channel, post) for post in items], next_before_id=next_before)
 
 
 @router.get('/channels/{channel_id}/export')

@@ -1,21 +1,16 @@
 """Jobs API: read a job (status, progress, ETA, error) and pause, resume or cancel it."""
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
 from app.db.models import Job
 from app.root import Root
+from app.views import JobView
 
 router = APIRouter(prefix='/mtproto')
 PAST = {'pause': 'paused', 'resume': 'resumed', 'cancel': 'cancelled'}
-
-
-def job_view(job: Job) -> dict[str, Any]:
-    return job.model_dump(mode='json', exclude={'owner'})
 
 
 async def _job(root: Root, job_id: str) -> Job:
@@ -25,29 +20,29 @@ async def _job(root: Root, job_id: str) -> Job:
     return job
 
 
-@router.get('/jobs/{job_id}')
-async def get_job(job_id: str, root: ReadyRootDep) -> dict[str, Any]:
-    return job_view(await _job(root, job_id))
+@router.get('/jobs/{job_id}', response_model=JobView)
+async def get_job(job_id: str, root: ReadyRootDep) -> JobView:
+    return JobView.of(await _job(root, job_id))
 
 
-async def _act(root: Root, job_id: str, action: str) -> dict[str, Any]:
+async def _act(root: Root, job_id: str, action: str) -> JobView:
     current = await _job(root, job_id)
     changed = await getattr(root.sync, action)(job_id)
     if changed is None:
         raise ApiError(409, 'JOB_STATE', f'The job is {current.status}; it cannot be {PAST[action]} now.')
-    return job_view(changed)
+    return JobView.of(changed)
 
 
-@router.post('/jobs/{job_id}/pause')
-async def pause_job(job_id: str, root: ReadyRootDep) -> dict[str, Any]:
+@router.post('/jobs/{job_id}/pause', response_model=JobView)
+async def pause_job(job_id: str, root: ReadyRootDep) -> JobView:
     return await _act(root, job_id, 'pause')
 
 
-@router.post('/jobs/{job_id}/resume')
-async def resume_job(job_id: str, root: ReadyRootDep) -> dict[str, Any]:
+@router.post('/jobs/{job_id}/resume', response_model=JobView)
+async def resume_job(job_id: str, root: ReadyRootDep) -> JobView:
     return await _act(root, job_id, 'resume')
 
 
-@router.post('/jobs/{job_id}/cancel')
-async def cancel_job(job_id: str, root: ReadyRootDep) -> dict[str, Any]:
+@router.post('/jobs/{job_id}/cancel', response_model=JobView)
+async def cancel_job(job_id: str, root: ReadyRootDep) -> JobView:
     return await _act(root, job_id, 'cancel')

@@ -197,3 +197,17 @@ async def test_queue_many_references_and_follow_them(telegram_dc, api, app_root)
     too_many = await api.post('/api/mtproto/channel-refs', json={'refs': ['@x'] * 1001})
     assert too_many.status_code == 400 and too_many.json()['error']['code'] == 'BAD_REQUEST'
     assert (await api.post('/api/mtproto/channel-refs', json={'refs': []})).status_code == 400
+
+
+async def test_the_api_schema_gives_channels_and_jobs_a_type(user, app_root):
+    schema = (await user.http_client.get('/openapi.json')).json()
+
+    def answer(path: str, method: str = 'get', status: str = '200') -> dict:
+        return schema['paths'][path][method]['responses'][status]['content']['application/json']['schema']
+    assert answer('/api/mtproto/channels/{channel_id}')['$ref'].endswith('/ChannelView')
+    assert answer('/api/mtproto/channels')['items']['$ref'].endswith('/ChannelView')
+    assert answer('/api/mtproto/jobs/{job_id}')['$ref'].endswith('/JobView')
+    assert answer('/api/mtproto/channels/{channel_id}/sync', 'post', '202')['$ref'].endswith('/JobView')
+    types = schema['components']['schemas']
+    assert {'posts_stored', 'sync_status', 'progress', 'job_id'} <= set(types['ChannelStats']['properties'])
+    assert {'status', 'progress', 'follow_up', 'wait_until'} <= set(types['JobView']['properties'])

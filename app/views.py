@@ -1,0 +1,92 @@
+"""What the API answers about channels and jobs: typed views, so the OpenAPI schema and callers know the shape."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.db.models import Channel, Job, JobKind, JobStatus, Progress, SyncSettings, SyncState, SyncStatus
+
+
+class JobView(BaseModel):
+    """A backfill or sync job: its status, progress, ETA, why it waits or failed."""
+
+    id: str
+    kind: JobKind
+    channel_id: int
+    account_id: str | None = Field(default=None, description='the account that reads the channel for this job')
+    status: JobStatus
+    progress: Progress
+    checkpoint: dict[str, Any] = Field(description='where a backfill continues: top_id, offset_id, done_ranges; '
+                                                   'a finished sync: how many posts were new, updated, deleted')
+    error: str | None = None
+    wait_until: datetime | None = None
+    wait_reason: str | None = Field(default=None, description='flood_wait or no_account')
+    eta_seconds: float | None = None
+    follow_up: bool = Field(default=False, description='one more sync is queued when this one ends')
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, job: Job) -> JobView:
+        return cls(**job.model_dump(exclude={'owner'}))
+
+
+class JobProgressView(BaseModel):
+    done: int = 0
+    total: int | None = None
+    eta_seconds: float | None = None
+    status: JobStatus
+    wait_until: datetime | None = None
+    wait_reason: str | None = None
+
+
+class ChannelStats(BaseModel):
+    posts_stored: int
+    last_synced_at: datetime | None = None
+    sync_status: SyncStatus
+    progress: JobProgressView | None = Field(default=None, description='the active job, while there is one')
+    job_id: str | None = None
+
+
+class ChannelView(BaseModel):
+    """A stored channel with its sync settings, state and the progress of its active job."""
+
+    id: int
+    title: str
+    username: str | None = None
+    about: str | None = None
+    participants_count: int | None = None
+    photo: str | None = Field(default=None, description='data: URL of the small profile photo')
+    linked_chat_id: int | None = None
+    broadcast: bool = True
+    invite_hashes: list[str] = Field(default_factory=list)
+    sync: SyncSettings
+    state: SyncState
+    added_at: datetime
+    updated_at: datetime
+    accounts: list[str] = Field(description='accounts that can read it')
+    joined: bool = Field(description='an account is a member: live updates arrive')
+    link: str | None = None
+    stats: ChannelStats
+    created: bool | None = Field(default=None, description='on add: whether it was new')
+
+    @classmethod
+    def of(cls, channel: Channel, stats: dict[str, Any], *, created: bool | None = None) -> ChannelView:
+        link = f'https://t.me/{channel.username}' if channel.username else None
+        return cls(**channel.model_dump(exclude={'access_hashes', 'joined_by'}), accounts=sorted(channel.access_hashes),
+                   joined=bool(channel.joined_by), link=link, stats=ChannelStats.model_validate(stats),
+                   created=created)
+
+
+class ChannelDeleted(BaseModel):
+    id: int
+    deleted: bool = True
+
+
+class PostsPage(BaseModel):
+    items: list[dict[str, Any]] = Field(description='posts newest first, as in the JSONL export')
+    next_before_id: int | None = Field(description='pass back as before_id for the next page; null at the end')
