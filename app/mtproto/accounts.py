@@ -1,119 +1,44 @@
 """AccountManager: one long-lived TelegramClient per authorized account, guarded by a lease in MongoDB.
 
-Every authorized account gets a supervisor task that takes the account's lease, connects its client,
-waits for the connection to end and reconnects with backoff. A maintenance loop renews leases, saves
-sessions that changed (e.g. after a DC migration), checks that sessions are still authorized and picks
-up accounts that were authorized elsewhere or whose lease became free.
+This module is the registry (lifecycle, queries, log-in, log-out, FloodWaits); keeping each account connected
+is in supervisor.py, one account's state in account.py.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from loguru import logger
-from pydantic import BaseModel
-from telethon import TelegramClient, errors, functions, types
+from telethon import TelegramClient, functions, types
 
 from app.config import Settings
 from app.crypto import SecretBox
 from app.db.accounts_repo import AccountsRepo
 from app.db.models import Account, AccountStatus, utcnow
 from app.events import AccountChanged, EventBus, FloodWaitChanged
+from app.mtproto.account import (  # noqa: F401 (re-exported)
+    HELD_REASON,
+    LOGGED_OUT_REASON,
+    AccountInfo,
+    LiveState,
+    _Live,
+    display_name,
+    format_phone,
+    mask_phone,
+    process_owner_id,
+)
 from app.mtproto.client_factory import ACCOUNT_FLOOD_SLEEP_THRESHOLD, make_client
-from app.mtproto.errors import REVOKED_REASON, flood_seconds, is_revocation
+from app.mtproto.errors import REVOKED_REASON
+from app.mtproto.supervisor import SupervisorMixin
 
 OnConnected = Callable[[str, TelegramClient], Awaitable[None]]
 OnDisconnected = Callable[[str], Awaitable[None]]
 
-HELD_REASON = 'held by another Parsegram process'
-LOGGED_OUT_REASON = 'logged out'
 
-
-class LiveState(StrEnum):
-    CONNECTING = 'connecting'
-    CONNECTED = 'connected'
-    HELD = 'held'  # another Parsegram process holds the lease
-    FLOOD_WAIT = 'flood_wait'
-    REVOKED = 'revoked'
-    ERROR = 'error'
-    OFFLINE = 'offline'  # not managed (Telegram not configured, stopped, not authorized)
-
-
-class AccountInfo(BaseModel):
-    """What pages and the API show about an account. Never carries the session."""
-
-    id: str
-    phone: str | None = None
-    phone_masked: str | None = None
-    user_id: int | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    username: str | None = None
-    display_name: str
-    status: str
-    state: LiveState
-    reason: str | None = None
-    flood_wait_until: datetime | None = None
-    flood_wait_seconds: int = 0
-    # seconds left of each method class's FloodWait (history, resolve, join...); the other classes go on
-    flood_waits: dict[str, int] = {}
-    connected: bool = False
-    created_at: datetime
-    updated_at: datetime
-
-
-def process_owner_id() -> str:
-    """A lease owner id unique to this process: host, pid and a random part (pids repeat across restarts)."""
-    return f'{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}'
-
-
-def format_phone(phone: str | None) -> str | None:
-    return f'+{phone}' if phone else None
-
-
-def mask_phone(phone: str | None) -> str | None:
-    if not phone:
-        return None
-    if len(phone) <= 6:
-        return '+' + phone[:2] + '•' * (len(phone) - 2)
-    return f'+{phone[:4]}{"•" * (len(phone) - 6)}{phone[-2:]}'
-
-
-def display_name(account: Account) -> str:
-    name = ' '.join(part for part in (account.first_name, account.last_name) if part)
-    return name or mask_phone(account.phone) or 'Telegram account'
-
-
-@dataclass
-class _Live:
-    account_id: str
-    client: TelegramClient | None = None
-    state: LiveState = LiveState.CONNECTING
-    reason: str | None = None
-    saved_session: str = ''
-    task: asyncio.Task | None = None
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    announced: bool = False  # on_connected was called for the current client
-    last_health: float = 0.0
-    closed: bool = False
-    events: EventBus | None = None  # told of every change of `state`
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        changed = name == 'state' and self.__dict__.get('state') != value
-        super().__setattr__(name, value)
-        if changed and self.events is not None:
-            self.events.publish(AccountChanged(account_id=self.account_id, state=LiveState(value).value))
-
-
-class AccountManager:
+class AccountManager(SupervisorMixin):
     def __init__(self, *, settings: Settings, repo: AccountsRepo, secret_box: SecretBox, owner_id: str,
                  lease_seconds: float = 60.0, tick_seconds: float | None = None, health_seconds: float = 30.0,
                  max_backoff: float = 60.0, events: EventBus | None = None) -> None:
@@ -329,184 +254,6 @@ class AccountManager:
         logger.info('Account {} logged out', account_id)
         return 'logged_out'
 
-    # ------------------------------------------------------------ supervisor
-
-    def _ensure_supervisor(self, account_id: str) -> None:
-        live = self._live.get(account_id)
-        if live is not None and live.task is not None and not live.task.done():
-            return
-        if live is None:
-            live = self._live[account_id] = _Live(account_id=account_id, events=self.events)
-        live.task = self._spawn(self._supervise(live), f'account-{account_id}')
-
-    async def _supervise(self, live: _Live) -> None:
-        backoff = 1.0
-        while not self._stopping and not live.closed:
-            if live.client is None:
-                try:
-                    account = await self._refresh_record(live.account_id)
-                    leased = account is not None and self._should_run(account) and await self.repo.acquire_lease(
-                        account_id=live.account_id, owner=self.owner_id, until=self._lease_until())
-                except Exception as exc:  # the database is away; keep trying without a traceback each time
-                    live.state, live.reason = LiveState.ERROR, f'database unavailable ({type(exc).__name__})'
-                    await self._sleep(live, backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
-                    continue
-                if account is None or not self._should_run(account):
-                    live.state = LiveState.OFFLINE
-                    break
-                if not leased:
-                    live.state, live.reason = LiveState.HELD, HELD_REASON
-                    await self._sleep(live, self.tick_seconds)
-                    continue
-                try:
-                    await self._connect(live, account)
-                    backoff = 1.0
-                except Exception as exc:  # classified below; the loop must survive anything
-                    client, live.client = live.client, None
-                    if client is not None:
-                        await self._disconnect(client)
-                    if is_revocation(exc):
-                        await self.note_revoked(live.account_id)
-                        return
-                    seconds = flood_seconds(exc)
-                    if seconds:
-                        await self.note_flood_wait(live.account_id, seconds)
-                        live.state, live.reason = LiveState.FLOOD_WAIT, f'FloodWait {seconds} s'
-                        await self._sleep(live, seconds)
-                        continue
-                    if isinstance(exc, _SessionUnreadable):
-                        await self.repo.set_status(account_id=live.account_id, status=AccountStatus.ERROR,
-                                                   reason=str(exc))
-                        live.state, live.reason = LiveState.ERROR, str(exc)
-                        return
-                    live.state, live.reason = LiveState.ERROR, _describe(exc)
-                    logger.warning('Account {} could not connect: {}; retrying in {:.0f} s',
-                                   live.account_id, live.reason, backoff)
-                    await self._sleep(live, backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
-                    continue
-            client = live.client
-            await self._wait_disconnected(live, client)
-            if client is not None and live.client is client and not client.is_connected():
-                updates_error = getattr(client, '_updates_error', None)
-                live.client = None
-                await self._retract(live)
-                if updates_error is not None and is_revocation(updates_error):
-                    await self.note_revoked(live.account_id)
-                    return
-                if not self._stopping and not live.closed:
-                    live.state, live.reason = LiveState.CONNECTING, 'connection lost; reconnecting'
-                    logger.info('Account {} lost its connection; reconnecting', live.account_id)
-                    await self._sleep(live, backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
-
-    async def _connect(self, live: _Live, account: Account) -> None:
-        session = self._decrypt(account.session_encrypted)
-        if session is None:
-            raise _SessionUnreadable('the stored session cannot be decrypted (SECRET_KEY changed?) — log in again')
-        live.state, live.reason = LiveState.CONNECTING, None
-        client = live.client = make_client(self.settings, session,
-                                           flood_sleep_threshold=ACCOUNT_FLOOD_SLEEP_THRESHOLD)
-        await asyncio.wait_for(client.connect(), timeout=30)
-        me = (await client(functions.users.GetUsersRequest([types.InputUserSelf()])))[0]
-        if account.user_id != me.id or account.username != me.username or account.first_name != me.first_name:
-            await self.repo.update_profile(account_id=account.id, phone=me.phone, user_id=me.id,
-                                           first_name=me.first_name, last_name=me.last_name, username=me.username)
-        live.saved_session = session
-        await self._save_session_if_changed(live)
-        live.state, live.reason = LiveState.CONNECTED, None
-        live.last_health = asyncio.get_running_loop().time()
-        await self._refresh_record(account.id)
-        logger.info('Account {} connected', account.id)
-        await self._announce(live)
-
-    async def _wait_disconnected(self, live: _Live, client: TelegramClient | None) -> None:
-        if client is None:
-            return
-        live.wake.clear()
-
-        async def disconnected() -> None:
-            with contextlib.suppress(Exception):
-                await client.disconnected
-
-        waiters = [asyncio.ensure_future(disconnected()), asyncio.ensure_future(live.wake.wait())]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-
-    async def _sleep(self, live: _Live, seconds: float) -> None:
-        live.wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(live.wake.wait(), timeout=seconds)
-
-    # ------------------------------------------------------------ maintenance
-
-    async def _maintenance_loop(self) -> None:
-        while not self._stopping:
-            await asyncio.sleep(self.tick_seconds)
-            try:
-                await self._maintain()
-            except Exception as exc:
-                logger.warning('Account maintenance failed: {}', _describe(exc))
-
-    async def _maintain(self) -> None:
-        now = asyncio.get_running_loop().time()
-        for live in list(self._live.values()):
-            if not self._is_connected(live):
-                continue
-            if not await self.repo.renew_lease(account_id=live.account_id, owner=self.owner_id,
-                                               until=self._lease_until()):
-                logger.warning('Account {} lease was taken over; disconnecting', live.account_id)
-                client, live.client = live.client, None
-                live.state, live.reason = LiveState.HELD, HELD_REASON
-                await self._retract(live)
-                if client is not None:
-                    await self._disconnect(client)
-                live.wake.set()
-                continue
-            await self._save_session_if_changed(live)
-            if now - live.last_health >= self.health_seconds:
-                live.last_health = now
-                await self._check_health(live)
-        await self._refresh_records()
-        for account in self._records.values():
-            if self._should_run(account):
-                self._ensure_supervisor(account.id)
-            elif account.id in self._live and account.status != AccountStatus.AUTHORIZED:
-                # logged out or revoked by another process
-                live = self._live.pop(account.id)
-                live.state, live.reason = LiveState.REVOKED, account.status_reason
-                await self._close(live, release=False)
-
-    async def _check_health(self, live: _Live) -> None:
-        client = live.client
-        if client is None:
-            return
-        try:
-            await asyncio.wait_for(client(functions.updates.GetStateRequest()), timeout=15)
-        except Exception as exc:
-            if is_revocation(exc):
-                await self.note_revoked(live.account_id)
-            elif (seconds := flood_seconds(exc)) is not None:
-                await self.note_flood_wait(live.account_id, seconds)
-            else:
-                logger.info('Health check of account {} failed: {}', live.account_id, _describe(exc))
-
-    async def _save_session_if_changed(self, live: _Live) -> None:
-        client = live.client
-        if client is None or client.session is None:
-            return
-        session = client.session.save()
-        if session and session != live.saved_session:
-            await self.repo.set_session(account_id=live.account_id,
-                                        session_encrypted=self.secret_box.encrypt(session),
-                                        dc_id=client.session.dc_id)
-            live.saved_session = session
-            logger.info('Saved the changed session of account {}', live.account_id)
-
     # ------------------------------------------------------------ helpers
 
     async def _close(self, live: _Live, *, release: bool) -> None:
@@ -639,17 +386,3 @@ class AccountManager:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.opt(exception=task.exception()).error('Background task {} failed', task.get_name())
-
-
-class _SessionUnreadable(Exception):
-    pass
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, errors.RPCError):
-        return f'Telegram error {exc.code}: {exc.message}'
-    if isinstance(exc, TimeoutError):
-        return 'Telegram did not answer in time'
-    if isinstance(exc, OSError | ConnectionError):
-        return f'cannot reach Telegram ({type(exc).__name__})'
-    return type(exc).__name__

@@ -1,0 +1,141 @@
+"""Running one claimed job to its end: the runner half of SyncService.
+
+A job ends done, or waiting (FloodWait), queued again (its account went away), or failed with a reason; the
+channel's state is written before the job's final status, so whoever sees the job end finds the channel's too.
+"""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from loguru import logger
+from telethon import TelegramClient, errors
+
+from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus, utcnow
+from app.events import JobChanged, PostsStored
+from app.mtproto.channels import ChannelError
+from app.mtproto.jobs import BackfillProgress, backfill, sync_channel
+from app.mtproto.limits import MethodClass
+from app.mtproto.scheduler import CANNOT_READ_RETRY, WAIT_FLOOD, Accounts
+
+if TYPE_CHECKING:
+    from app.db.repos import Repos
+    from app.events import EventBus
+    from app.mtproto.channels import ChannelService
+
+REVOKED_ERRORS = (errors.AuthKeyUnregisteredError, errors.SessionRevokedError, errors.UserDeactivatedError,
+                  errors.AuthKeyDuplicatedError, errors.SessionExpiredError, errors.UserDeactivatedBanError)
+
+
+class RunnerMixin:
+    repos: Repos
+    channels: ChannelService
+    accounts: Accounts | None
+    events: EventBus
+    _running: dict[str, tuple[asyncio.Task, str]]
+    _stop_reason: dict[str, JobStatus]
+    _reresolved: dict[tuple[str, int], datetime]
+
+    async def _run(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
+        try:
+            await self.run_job(job, channel, account_id, client)
+        except asyncio.CancelledError:
+            reason = self._stop_reason.pop(job.id, JobStatus.QUEUED)
+            if reason == JobStatus.QUEUED:
+                await self._transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
+        finally:
+            self._running.pop(job.id, None)
+            self.wake()
+
+    async def run_job(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
+        """Run a claimed job to its end, or leave it waiting/queued/failed with a reason."""
+        pace = self.channels.limiter.pacer(account_id, MethodClass.HISTORY)
+        status = SyncStatus.BACKFILLING if job.kind == JobKind.BACKFILL else SyncStatus.SYNCING
+        await self._set_state(channel.id, status=status, job_id=job.id, account_id=account_id)
+        try:
+            peer = self.channels.input_channel(channel, account_id)
+            if job.kind == JobKind.BACKFILL:
+                # the count from here on moves with every batch written: right while running, paused or cancelled
+                await self.repos.channels.set_state(channel.id, posts_stored=await self.repos.posts.count(
+                    channel_id=channel.id))
+
+                async def progress(step: BackfillProgress) -> None:
+                    stored = await self.repos.channels.add_posts_stored(channel.id, len(step.new_ids))
+                    self.events.publish(PostsStored(channel_id=channel.id, new=tuple(step.new_ids),
+                                                    posts_stored=stored))
+                    self.events.publish(JobChanged(job_id=job.id, channel_id=channel.id, status=JobStatus.RUNNING,
+                                                   done=step.done, total=step.total))
+                job = await backfill(client, self.repos, job, peer, pace=pace, on_progress=progress)
+                await self._set_state(
+                    channel.id, backfilled=True, last_message_id=job.checkpoint.get('top_id', 0),
+                    top_message_id=job.checkpoint.get('top_id', 0))
+                next_sync = utcnow()  # catch what was posted during the backfill right away
+            else:
+                channel = await self.channels.refresh(client, account_id, channel)
+                result = await sync_channel(
+                    client, self.repos, channel.id, peer, last_message_id=channel.state.last_message_id,
+                    refresh_days=channel.sync.refresh_days, deep_before=channel.state.deep_check_before, pace=pace)
+                await self._set_state(
+                    channel.id, last_message_id=max(result.top_id, channel.state.last_message_id),
+                    top_message_id=result.top_id, deep_check_before=result.deep_before)
+                await self.repos.jobs.save_checkpoint(
+                    job.id, checkpoint={'new': result.new, 'updated': result.updated, 'deleted': result.deleted},
+                    done=1, total=1, eta_seconds=0)
+                next_sync = utcnow() + timedelta(seconds=channel.sync.interval_seconds)
+            stored = await self.repos.posts.count(channel_id=channel.id)
+            if job.kind == JobKind.SYNC and (result.new_ids or result.edited_ids or result.deleted_ids):
+                self.events.publish(PostsStored(channel_id=channel.id, new=tuple(result.new_ids),
+                                                edited=tuple(result.edited_ids), deleted=tuple(result.deleted_ids),
+                                                posts_stored=stored))
+            await self._set_state(
+                channel.id, status=SyncStatus.IDLE, last_synced_at=utcnow(), next_sync_at=next_sync,
+                posts_stored=stored, error=None)
+            finished = await self._transition(job.id, to=JobStatus.DONE, allowed_from=(JobStatus.RUNNING,))
+            if finished is not None and finished.follow_up:
+                await self.enqueue(channel.id, kind=JobKind.SYNC)
+        except errors.FloodWaitError as error:
+            until = utcnow() + timedelta(seconds=error.seconds)
+            logger.info('account {} must wait {} s (job {})', account_id, error.seconds, job.id)
+            if self.accounts is not None:
+                await self.accounts.note_flood_wait(account_id, error.seconds, MethodClass.HISTORY)
+            await self._transition(job.id, to=JobStatus.WAITING, allowed_from=(JobStatus.RUNNING,),
+                                             wait_until=until, wait_reason=WAIT_FLOOD)
+            await self._set_state(channel.id, status=SyncStatus.WAITING)
+        except errors.ChannelInvalidError:
+            await self._access_hash_invalid(job, channel, account_id, client)
+        except REVOKED_ERRORS as error:
+            logger.warning('account {} lost its session while syncing channel {}', account_id, channel.id)
+            if self.accounts is not None:
+                await self.accounts.note_revoked(account_id, type(error).__name__)
+            await self.repos.channels.forget_account(account_id)
+            await self._transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
+        except (ChannelError, errors.RPCError, ConnectionError, OSError) as error:
+            message = error.message if isinstance(error, ChannelError) else f'{type(error).__name__}: {error}'
+            logger.warning('job {} for channel {} failed: {}', job.id, channel.id, message)
+            await self._fail(job, channel, message)
+
+    async def _fail(self, job: Job, channel: Channel, message: str) -> None:
+        # the channel first: whoever sees the job failed then finds the reason on the channel as well
+        await self._set_state(
+            channel.id, status=SyncStatus.ERROR, error=message,
+            next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
+        await self._transition(job.id, to=JobStatus.FAILED, allowed_from=(JobStatus.RUNNING,),
+                                         error=message)
+
+    async def _access_hash_invalid(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
+        """Resolve the channel again, once an hour at most per account, and retry the job with the fresh hash."""
+        key = (account_id, channel.id)
+        last = self._reresolved.get(key)
+        if last is not None and last > utcnow() - timedelta(seconds=CANNOT_READ_RETRY):
+            await self._fail(job, channel, "Telegram refuses this account's access to the channel even after "
+                             'looking it up again; check that the channel still exists, or read it with another '
+                             'account.')
+            return
+        self._reresolved[key] = utcnow()
+        try:
+            await self.channels.reresolve(client, account_id, channel)
+        except ChannelError as error:
+            await self._fail(job, channel, error.message)
+            return
+        await self._transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))

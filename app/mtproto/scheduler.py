@@ -1,0 +1,177 @@
+"""Which job runs next, and with which account: the scheduler half of SyncService.
+
+Due channels become queued jobs; queued and waiting jobs whose time has come are claimed and started with the
+least busy account that can read the channel (or one that resolves a public channel to read it as well).
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from loguru import logger
+from telethon import TelegramClient
+
+from app.db.jobs_repo import ACTIVE
+from app.db.models import Channel, JobStatus, SyncStatus, utcnow
+from app.mtproto.channels import ChannelError
+from app.mtproto.limits import MethodClass
+
+if TYPE_CHECKING:
+    from app.db.repos import Repos
+    from app.mtproto.channels import ChannelService
+
+MAX_JOBS_PER_ACCOUNT = 2
+NO_ACCOUNT_RETRY = 15  # seconds before a job without a usable account looks again
+CANNOT_READ_RETRY = 3600  # seconds before an account that failed to resolve a channel tries it again
+WAIT_FLOOD = 'flood_wait'  # Telegram asked the accounts that can read the channel to wait
+WAIT_NO_ACCOUNT = 'no_account'  # no connected account can read the channel
+
+
+@dataclass(frozen=True)
+class Wait:
+    until: datetime
+    reason: str
+
+
+class Accounts(Protocol):
+    """What SyncService needs from the AccountManager."""
+
+    def usable_account_ids(self) -> list[str]: ...
+
+    def client(self, account_id: str) -> TelegramClient | None: ...
+
+    def flood_wait_until(self, account_id: str, kind: str | None = None) -> datetime | None: ...
+
+    def add_listener(self, on_connected: Any, on_disconnected: Any) -> None: ...
+
+    async def note_flood_wait(self, account_id: str, seconds: int, kind: str | None = None) -> None: ...
+
+    async def note_revoked(self, account_id: str, reason: str = ...) -> None: ...
+
+
+class SchedulerMixin:
+    repos: Repos
+    channels: ChannelService
+    accounts: Accounts | None
+    owner_id: str
+    tick_seconds: float
+    orphan_seconds: float
+    _running: dict[str, tuple[asyncio.Task, str]]
+    _wake: asyncio.Event
+    _enqueue_lock: asyncio.Lock
+    _started: bool
+    _cannot_read: dict[tuple[str, int], datetime]
+
+    async def _loop(self) -> None:
+        while self._started:
+            try:
+                await self._schedule_due()
+                await self._dispatch()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception('sync scheduling failed')
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
+            except TimeoutError:
+                pass
+
+    async def _schedule_due(self) -> None:
+        for channel in await self.repos.channels.due():
+            async with self._enqueue_lock:
+                # the list may be stale: a cancel or a finished job since then has moved the channel's next sync
+                next_sync = utcnow() + timedelta(seconds=channel.sync.interval_seconds)
+                if not await self.repos.channels.claim_due(channel.id, next_sync_at=next_sync):
+                    continue
+                if await self.repos.jobs.active_for_channel(channel.id) is None:
+                    await self._enqueue(channel.id, None)
+
+    async def _dispatch(self) -> None:
+        now = utcnow()
+        for job in await self.repos.jobs.unfinished():
+            if job.id in self._running:
+                continue
+            if job.status == JobStatus.WAITING and job.wait_until and job.wait_until > now:
+                continue
+            steal_from = None
+            if job.status == JobStatus.RUNNING and job.owner != self.owner_id:
+                if job.updated_at > now - timedelta(seconds=self.orphan_seconds):
+                    continue  # another live process runs it
+                steal_from = job.owner  # its process died mid-job: continue from the checkpoint
+            channel = await self.repos.channels.get(job.channel_id)
+            if channel is None:
+                await self._transition(job.id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
+                continue
+            chosen = await self._choose_account(channel)
+            if chosen is None:
+                continue  # its accounts are busy with other jobs: it stays queued until one finishes
+            if isinstance(chosen, Wait):
+                await self._update_job(job.id, status=JobStatus.WAITING, wait_until=chosen.until,
+                                             wait_reason=chosen.reason)
+                await self._set_state(channel.id, status=SyncStatus.WAITING)
+                continue
+            account_id, client = chosen
+            channel = await self.repos.channels.get(job.channel_id) or channel  # a re-resolve added a hash
+            claimed = await self.repos.jobs.claim(job.id, owner=self.owner_id, steal_from=steal_from)
+            if claimed is None:
+                continue
+            self._job_changed(claimed)
+            claimed = await self._update_job(job.id, account_id=account_id) or claimed
+            task = self._spawn(self._run(claimed, channel, account_id, client), f'job-{job.id}')
+            self._running[job.id] = (task, account_id)
+
+    def _busy(self, account_id: str) -> int:
+        return sum(1 for _, running_account in self._running.values() if running_account == account_id)
+
+    async def _choose_account(self, channel: Channel) -> tuple[str, TelegramClient] | Wait | None:
+        """A usable account that can read the channel; None while they are all busy; else how long to wait.
+
+        History work is spread: when every account that reads a public channel is busy, an idle account with
+        resolves left today resolves it once and reads it too, so N accounts backfill N channels side by side.
+        """
+        if self.accounts is None:
+            return Wait(utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
+        connected = [a for a in self.accounts.usable_account_ids()
+                     if self.accounts.flood_wait_until(a, MethodClass.HISTORY) is None]
+        usable = [a for a in connected if self._busy(a) < MAX_JOBS_PER_ACCOUNT]
+        readers = sorted((a for a in usable if a in channel.access_hashes),
+                         key=lambda a: (self._busy(a), a != channel.state.account_id))
+        if channel.username and not (readers and self._busy(readers[0]) == 0):
+            others = [a for a in usable if a not in channel.access_hashes]
+            if readers or any(a in channel.access_hashes for a in connected):
+                # worth a resolve only for an idle account that has one to spend
+                others = [a for a in others if self._busy(a) == 0 and self.channels.can_call(a, MethodClass.RESOLVE)]
+            for account_id in sorted(others, key=self._busy):
+                chosen = await self._read_through(account_id, channel)
+                if chosen is not None:
+                    return chosen
+        if any(a in channel.access_hashes for a in connected) and not readers:
+            return None
+        for account_id in readers:
+            client = self.accounts.client(account_id)
+            if client is not None:
+                return account_id, client
+        waits = [w for a in channel.access_hashes
+                 if (w := self.accounts.flood_wait_until(a, MethodClass.HISTORY)) is not None]
+        if waits:
+            return Wait(min(waits), WAIT_FLOOD)
+        return Wait(utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
+
+    async def _read_through(self, account_id: str, channel: Channel) -> tuple[str, TelegramClient] | None:
+        """Resolve a public channel with another account so that it can read it as well."""
+        assert self.accounts is not None
+        client = self.accounts.client(account_id)
+        retry_at = self._cannot_read.get((account_id, channel.id))
+        if client is None or (retry_at is not None and retry_at > utcnow()):
+            return None
+        try:
+            await self.channels.add_with_client(client, account_id, f'@{channel.username}')
+        except ChannelError as error:
+            logger.info('account {} cannot read channel {}: {}', account_id, channel.id, error.message)
+            wait = max(error.retry_after or 0, CANNOT_READ_RETRY)
+            self._cannot_read[(account_id, channel.id)] = utcnow() + timedelta(seconds=wait)
+            return None
+        return account_id, client
