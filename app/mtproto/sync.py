@@ -223,8 +223,15 @@ class SyncService(SchedulerMixin, RunnerMixin):
             progress = {'done': job.progress.done, 'total': job.progress.total, 'eta_seconds': job.eta_seconds,
                         'status': job.status.value if hasattr(job.status, 'value') else job.status,
                         'wait_until': job.wait_until, 'wait_reason': job.wait_reason}
-        status = SyncStatus(channel.state.status)
-        if progress is not None and job.status in (JobStatus.WAITING, JobStatus.PAUSED):
-            status = SyncStatus(job.status.value)  # the job changes first; the channel's copy follows a moment later
         return {'posts_stored': channel.state.posts_stored, 'last_synced_at': channel.state.last_synced_at,
-                'sync_status': status.value, 'progress': progress, 'job_id': channel.state.job_id}
+                'sync_status': sync_status(job).value, 'progress': progress, 'job_id': channel.state.job_id}
+
+
+def sync_status(job: Job | None) -> SyncStatus:
+    """A channel's sync status, read from its latest job: the job is the one source of it."""
+    if job is None or job.status in (JobStatus.DONE, JobStatus.CANCELLED):
+        return SyncStatus.IDLE
+    if job.status == JobStatus.RUNNING:
+        return SyncStatus.BACKFILLING if job.kind == JobKind.BACKFILL else SyncStatus.SYNCING
+    return {JobStatus.QUEUED: SyncStatus.QUEUED, JobStatus.WAITING: SyncStatus.WAITING,
+            JobStatus.PAUSED: SyncStatus.PAUSED, JobStatus.FAILED: SyncStatus.ERROR}[JobStatus(job.status)]

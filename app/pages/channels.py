@@ -174,7 +174,7 @@ class ChannelRow:
     def posts_stored(self) -> int:
         stored = self.stats.get('posts_stored') or 0
         progress = self.stats.get('progress')
-        if progress and progress.get('done') and self.channel.state.status == 'backfilling':
+        if progress and progress.get('done') and self.stats.get('sync_status') == 'backfilling':
             stored = max(stored, progress['done'])
         return stored
 
