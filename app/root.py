@@ -170,7 +170,7 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
                               owner_id=process_owner_id(), events=events)
     channels = ChannelService(repos=repos, accounts=accounts, limiter=RequestLimiter.from_settings(settings),
                               events=events)
-    sync = SyncService(repos=repos, channels=channels, accounts=accounts, owner_id=accounts.owner_id)
+    sync = SyncService(repos=repos, channels=channels, accounts=accounts, owner_id=accounts.owner_id, clock=clock)
     return Root(
         settings=settings, clock=clock, events=events, database=database, repos=repos, secret_box=secret_box,
         admin_auth=AdminAuth(settings=settings, repo=repos.admin),

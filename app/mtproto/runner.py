@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from telethon import TelegramClient, errors
 
-from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus, utcnow
+from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus
 from app.events import JobChanged, PostsStored
 from app.mtproto.channels import ChannelError
 from app.mtproto.jobs import BackfillProgress, backfill, sync_channel
@@ -20,6 +20,7 @@ from app.mtproto.limits import MethodClass
 from app.mtproto.scheduler import CANNOT_READ_RETRY, WAIT_FLOOD, Accounts
 
 if TYPE_CHECKING:
+    from app.clock import Clock
     from app.db.repos import Repos
     from app.events import EventBus
     from app.mtproto.channels import ChannelService
@@ -36,6 +37,7 @@ class RunnerMixin:
     _running: dict[str, tuple[asyncio.Task, str]]
     _stop_reason: dict[str, JobStatus]
     _reresolved: dict[tuple[str, int], datetime]
+    clock: Clock
 
     async def _run(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
         try:
@@ -70,7 +72,7 @@ class RunnerMixin:
                 await self._set_state(
                     channel.id, backfilled=True, last_message_id=job.checkpoint.get('top_id', 0),
                     top_message_id=job.checkpoint.get('top_id', 0))
-                next_sync = utcnow()  # catch what was posted during the backfill right away
+                next_sync = self.clock.now()  # catch what was posted during the backfill right away
             else:
                 channel = await self.channels.refresh(client, account_id, channel)
                 result = await sync_channel(
@@ -82,20 +84,20 @@ class RunnerMixin:
                 await self.repos.jobs.save_checkpoint(
                     job.id, checkpoint={'new': result.new, 'updated': result.updated, 'deleted': result.deleted},
                     done=1, total=1, eta_seconds=0)
-                next_sync = utcnow() + timedelta(seconds=channel.sync.interval_seconds)
+                next_sync = self.clock.now() + timedelta(seconds=channel.sync.interval_seconds)
             stored = await self.repos.posts.count(channel_id=channel.id)
             if job.kind == JobKind.SYNC and (result.new_ids or result.edited_ids or result.deleted_ids):
                 self.events.publish(PostsStored(channel_id=channel.id, new=tuple(result.new_ids),
                                                 edited=tuple(result.edited_ids), deleted=tuple(result.deleted_ids),
                                                 posts_stored=stored))
             await self._set_state(
-                channel.id, status=SyncStatus.IDLE, last_synced_at=utcnow(), next_sync_at=next_sync,
+                channel.id, status=SyncStatus.IDLE, last_synced_at=self.clock.now(), next_sync_at=next_sync,
                 posts_stored=stored, error=None)
             finished = await self._transition(job.id, to=JobStatus.DONE, allowed_from=(JobStatus.RUNNING,))
             if finished is not None and finished.follow_up:
                 await self.enqueue(channel.id, kind=JobKind.SYNC)
         except errors.FloodWaitError as error:
-            until = utcnow() + timedelta(seconds=error.seconds)
+            until = self.clock.now() + timedelta(seconds=error.seconds)
             logger.info('account {} must wait {} s (job {})', account_id, error.seconds, job.id)
             if self.accounts is not None:
                 await self.accounts.note_flood_wait(account_id, error.seconds, MethodClass.HISTORY)
@@ -119,7 +121,7 @@ class RunnerMixin:
         # the channel first: whoever sees the job failed then finds the reason on the channel as well
         await self._set_state(
             channel.id, status=SyncStatus.ERROR, error=message,
-            next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
+            next_sync_at=self.clock.now() + timedelta(seconds=channel.sync.interval_seconds))
         await self._transition(job.id, to=JobStatus.FAILED, allowed_from=(JobStatus.RUNNING,),
                                          error=message)
 
@@ -127,12 +129,12 @@ class RunnerMixin:
         """Resolve the channel again, once an hour at most per account, and retry the job with the fresh hash."""
         key = (account_id, channel.id)
         last = self._reresolved.get(key)
-        if last is not None and last > utcnow() - timedelta(seconds=CANNOT_READ_RETRY):
+        if last is not None and last > self.clock.now() - timedelta(seconds=CANNOT_READ_RETRY):
             await self._fail(job, channel, "Telegram refuses this account's access to the channel even after "
                              'looking it up again; check that the channel still exists, or read it with another '
                              'account.')
             return
-        self._reresolved[key] = utcnow()
+        self._reresolved[key] = self.clock.now()
         try:
             await self.channels.reresolve(client, account_id, channel)
         except ChannelError as error:

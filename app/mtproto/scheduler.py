@@ -19,6 +19,7 @@ from app.mtproto.channels import ChannelError
 from app.mtproto.limits import MethodClass
 
 if TYPE_CHECKING:
+    from app.clock import Clock
     from app.db.repos import Repos
     from app.mtproto.channels import ChannelService
 
@@ -63,6 +64,9 @@ class SchedulerMixin:
     _enqueue_lock: asyncio.Lock
     _started: bool
     _cannot_read: dict[tuple[str, int], datetime]
+    _passes: int
+    _pass_done: asyncio.Event
+    clock: Clock
 
     async def _loop(self) -> None:
         while self._started:
@@ -73,24 +77,35 @@ class SchedulerMixin:
                 raise
             except Exception:
                 logger.exception('sync scheduling failed')
+            self._passes += 1
+            self._pass_done.set()
+            self._pass_done = asyncio.Event()
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
             except TimeoutError:
                 pass
 
+    async def next_pass(self) -> None:
+        """Return once a whole scheduling pass has run after this call: a way to wait that needs no sleep."""
+        target = self._passes + 2  # the pass under way may have started before the caller's change
+        while self._passes < target:
+            done = self._pass_done
+            self.wake()
+            await done.wait()
+
     async def _schedule_due(self) -> None:
-        for channel in await self.repos.channels.due():
+        for channel in await self.repos.channels.due(now=self.clock.now()):
             async with self._enqueue_lock:
                 # the list may be stale: a cancel or a finished job since then has moved the channel's next sync
-                next_sync = utcnow() + timedelta(seconds=channel.sync.interval_seconds)
-                if not await self.repos.channels.claim_due(channel.id, next_sync_at=next_sync):
+                next_sync = self.clock.now() + timedelta(seconds=channel.sync.interval_seconds)
+                if not await self.repos.channels.claim_due(channel.id, next_sync_at=next_sync, now=self.clock.now()):
                     continue
                 if await self.repos.jobs.active_for_channel(channel.id) is None:
                     await self._enqueue(channel.id, None)
 
     async def _dispatch(self) -> None:
-        now = utcnow()
+        now = self.clock.now()
         for job in await self.repos.jobs.unfinished():
             if job.id in self._running:
                 continue
@@ -98,7 +113,8 @@ class SchedulerMixin:
                 continue
             steal_from = None
             if job.status == JobStatus.RUNNING and job.owner != self.owner_id:
-                if job.updated_at > now - timedelta(seconds=self.orphan_seconds):
+                # the database stamps updates with the wall clock: a dead process is judged by it
+                if job.updated_at > utcnow() - timedelta(seconds=self.orphan_seconds):
                     continue  # another live process runs it
                 steal_from = job.owner  # its process died mid-job: continue from the checkpoint
             channel = await self.repos.channels.get(job.channel_id)
@@ -133,7 +149,7 @@ class SchedulerMixin:
         resolves left today resolves it once and reads it too, so N accounts backfill N channels side by side.
         """
         if self.accounts is None:
-            return Wait(utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
+            return Wait(self.clock.now() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
         connected = [a for a in self.accounts.usable_account_ids()
                      if self.accounts.flood_wait_until(a, MethodClass.HISTORY) is None]
         usable = [a for a in connected if self._busy(a) < MAX_JOBS_PER_ACCOUNT]
@@ -158,20 +174,20 @@ class SchedulerMixin:
                  if (w := self.accounts.flood_wait_until(a, MethodClass.HISTORY)) is not None]
         if waits:
             return Wait(min(waits), WAIT_FLOOD)
-        return Wait(utcnow() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
+        return Wait(self.clock.now() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
 
     async def _read_through(self, account_id: str, channel: Channel) -> tuple[str, TelegramClient] | None:
         """Resolve a public channel with another account so that it can read it as well."""
         assert self.accounts is not None
         client = self.accounts.client(account_id)
         retry_at = self._cannot_read.get((account_id, channel.id))
-        if client is None or (retry_at is not None and retry_at > utcnow()):
+        if client is None or (retry_at is not None and retry_at > self.clock.now()):
             return None
         try:
             await self.channels.add_with_client(client, account_id, f'@{channel.username}')
         except ChannelError as error:
             logger.info('account {} cannot read channel {}: {}', account_id, channel.id, error.message)
             wait = max(error.retry_after or 0, CANNOT_READ_RETRY)
-            self._cannot_read[(account_id, channel.id)] = utcnow() + timedelta(seconds=wait)
+            self._cannot_read[(account_id, channel.id)] = self.clock.now() + timedelta(seconds=wait)
             return None
         return account_id, client

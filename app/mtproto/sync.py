@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from telethon import TelegramClient
 
+from app.clock import Clock, SystemClock
 from app.db.jobs_repo import ACTIVE
-from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus, utcnow
+from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus
 from app.events import ChannelChanged, JobChanged
 from app.mtproto.channels import ChannelError, ChannelService
 from app.mtproto.jobs import done_ranges
@@ -34,7 +35,7 @@ __all__ = ['WAIT_FLOOD', 'WAIT_NO_ACCOUNT', 'SyncService', 'Wait']
 
 class SyncService(SchedulerMixin, RunnerMixin):
     def __init__(self, *, repos: Repos, channels: ChannelService, accounts: Accounts | None, owner_id: str,
-                 tick_seconds: float = 2.0, orphan_seconds: float = 90.0) -> None:
+                 tick_seconds: float = 2.0, orphan_seconds: float = 90.0, clock: Clock | None = None) -> None:
         self.repos = repos
         self.channels = channels
         self.events = channels.events  # one bus for the services that work on channels
@@ -46,7 +47,10 @@ class SyncService(SchedulerMixin, RunnerMixin):
         self.live = LiveUpdates(repos, self.events, on_reconnect=self._catch_up)
         self._running: dict[str, tuple[asyncio.Task, str]] = {}  # job id -> (task, account id)
         self._stop_reason: dict[str, JobStatus] = {}
+        self.clock = clock or SystemClock()
         self._wake = asyncio.Event()
+        self._passes = 0
+        self._pass_done = asyncio.Event()
         self._enqueue_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task] = set()
         self._started = False
@@ -164,7 +168,7 @@ class SyncService(SchedulerMixin, RunnerMixin):
             if channel is not None:  # the cancelled run stands for this interval's: no new one right away
                 await self._set_state(
                     channel.id, status=SyncStatus.IDLE,
-                    next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
+                    next_sync_at=self.clock.now() + timedelta(seconds=channel.sync.interval_seconds))
         return job
 
     async def set_schedule(self, channel_id: int, *, enabled: bool | None = None,
@@ -174,7 +178,7 @@ class SyncService(SchedulerMixin, RunnerMixin):
         channel = await self.repos.channels.get(channel_id)
         if channel is not None and channel.sync.enabled:
             await self._set_state(
-                channel_id, next_sync_at=utcnow() + timedelta(seconds=channel.sync.interval_seconds))
+                channel_id, next_sync_at=self.clock.now() + timedelta(seconds=channel.sync.interval_seconds))
 
     async def delete_channel(self, channel_id: int) -> bool:
         active = await self.repos.jobs.active_for_channel(channel_id)
@@ -201,7 +205,7 @@ class SyncService(SchedulerMixin, RunnerMixin):
         """Whatever happened while this account was away is caught up by a sync of the channels it joined."""
         for channel in await self.repos.channels.list():
             if account_id in channel.joined_by and channel.state.backfilled:
-                await self._set_state(channel.id, next_sync_at=utcnow())
+                await self._set_state(channel.id, next_sync_at=self.clock.now())
         self.wake()
 
     async def _on_disconnected(self, account_id: str) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.clock import ManualClock
 from app.crypto import SecretBox
 from app.db.models import JobKind, JobStatus, utcnow
 from app.events import PostsStored
@@ -213,7 +214,7 @@ async def test_pause_resume_and_cancel(stack, telegram_dc):
     cancelled = await stack.sync.cancel(sync_job.id)
     assert cancelled.status == JobStatus.CANCELLED
     assert await stack.repos.jobs.active_for_channel(channel_id) is None
-    await asyncio.sleep(3 * stack.sync.tick_seconds)  # the schedule must not start another one straight away
+    await stack.sync.next_pass()  # the schedule must not start another one straight away
     assert (await stack.repos.jobs.latest_for_channel(channel_id)).id == sync_job.id
 
 
@@ -384,3 +385,28 @@ async def test_sync_now_during_a_running_sync_queues_exactly_one_more(stack, tel
     assert await stack.repos.posts.get(channel_id=channel_id, message_id=late)
     jobs = await stack.repos.jobs.collection.count_documents({'channel_id': channel_id, 'kind': 'sync'})
     assert jobs == 3  # the catch-up after the backfill, the clicked one, and exactly one follow-up
+
+
+async def test_the_schedule_follows_the_clock(stack, telegram_dc, repos):
+    info = telegram_dc.create_channel('On Schedule', username=_name('clock'), posts=30, seed=31)
+    channel_id = info['channel_id']
+    await stack.channels.add(f'@{info["username"]}')
+    await stack.settle(channel_id)  # next sync in an hour
+    synced = await stack.repos.jobs.latest_for_channel(channel_id)
+    await stack.sync.stop()
+    clock = ManualClock()
+    stack.sync = SyncService(repos=repos, channels=stack.channels, accounts=stack.accounts,
+                             owner_id=stack.accounts.owner_id, tick_seconds=0.2, clock=clock)
+    await stack.sync.start()
+    await clock.advance(3599)
+    await stack.sync.next_pass()
+    assert (await stack.repos.jobs.latest_for_channel(channel_id)).id == synced.id  # not due yet
+    new_id = telegram_dc.post_message(channel_id, 'on the hour')
+    await clock.advance(2)
+    await stack.sync.next_pass()
+    due = await stack.repos.jobs.latest_for_channel(channel_id)
+    assert due.id != synced.id and due.kind == JobKind.SYNC
+    await eventually(lambda: _status(stack, due.id, JobStatus.DONE), timeout=30)
+    assert await stack.repos.posts.get(channel_id=channel_id, message_id=new_id)
+    channel = await stack.repos.channels.get(channel_id)
+    assert abs(channel.state.last_synced_at - clock.now()) < timedelta(milliseconds=1)  # the clock it runs by
