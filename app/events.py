@@ -7,7 +7,6 @@ and a slow or failing subscriber delays nobody but itself. A full queue drops it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -153,9 +152,7 @@ class EventBus:
         subscriptions, self._subscriptions = self._subscriptions, []
         for subscription in subscriptions:
             subscription.close()
-        tasks = [s._task for s in subscriptions if s._task is not None]
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(s._task for s in subscriptions if s._task is not None), return_exceptions=True)
 
 
 def _current_task() -> asyncio.Task | None:

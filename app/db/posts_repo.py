@@ -215,14 +215,11 @@ class PostsRepo:
                                               {'$set': {'deleted': True, 'deleted_at': at or utcnow()}})
         return fresh
 
-    async def edit_dates(self, *, channel_id: int, message_ids: Iterable[int]) -> dict[int, datetime | None]:
-        """The stored edit date of each of these posts that is stored (None: never edited)."""
-        ids = list(message_ids)
-        if not ids:
-            return {}
-        docs = await self.collection.find({'channel_id': channel_id, 'message_id': {'$in': ids}},
-                                          {'message_id': 1, 'edit_date': 1}).to_list()
-        return {doc['message_id']: doc.get('edit_date') for doc in docs}
+    async def stored_between(self, *, channel_id: int, min_id: int, max_id: int) -> dict[int, dict[str, Any]]:
+        """The stored posts with ids in [min_id, max_id]: id -> {'edit_date', 'deleted'}, in one read."""
+        docs = await self.collection.find({'channel_id': channel_id, 'message_id': {'$gte': min_id, '$lte': max_id}},
+                                          {'message_id': 1, 'edit_date': 1, 'deleted': 1}).to_list()
+        return {d['message_id']: {'edit_date': d.get('edit_date'), 'deleted': bool(d.get('deleted'))} for d in docs}
 
     async def delete_channel(self, *, channel_id: int) -> int:
         result = await self.collection.delete_many({'channel_id': channel_id})

@@ -198,7 +198,10 @@ async def _apply_page(repos: Repos, channel_id: int, page: list[Any], hi: int | 
                       result: SyncResult) -> list[Post]:
     """Store a page and mark stored posts inside the page's id range that Telegram no longer returns."""
     posts = to_posts(page, channel_id)
-    known = await repos.posts.edit_dates(channel_id=channel_id, message_ids=[p.message_id for p in posts])
+    lo = 1 if bottom or not page else page[-1].id
+    upper = hi if hi is not None else 2**62
+    # one read of the page's id range, before writing: which posts are new, edited, or gone from Telegram
+    known = await repos.posts.stored_between(channel_id=channel_id, min_id=lo, max_id=upper)
     await repos.posts.bulk_upsert(posts, mostly_new=False)
     for post in posts:
         if post.message_id not in known:
@@ -206,13 +209,10 @@ async def _apply_page(repos: Repos, channel_id: int, page: list[Any], hi: int | 
             result.new_ids.append(post.message_id)
             continue
         result.updated += 1
-        if post.edit_date is not None and post.edit_date != known[post.message_id]:
+        if post.edit_date is not None and post.edit_date != known[post.message_id]['edit_date']:
             result.edited_ids.append(post.message_id)
-    lo = 1 if bottom or not page else page[-1].id
-    upper = hi if hi is not None else 2**62
-    stored = await repos.posts.ids_between(channel_id=channel_id, min_id=lo, max_id=upper)
     returned = {m.id for m in page}
-    missing = [mid for mid in stored if mid not in returned]
+    missing = sorted(mid for mid, stored in known.items() if not stored['deleted'] and mid not in returned)
     deleted = await repos.posts.mark_deleted_ids(channel_id=channel_id, message_ids=missing)
     result.deleted += len(deleted)
     result.deleted_ids += deleted

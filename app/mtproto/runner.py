@@ -102,7 +102,7 @@ class RunnerMixin:
             if self.accounts is not None:
                 await self.accounts.note_flood_wait(account_id, error.seconds, MethodClass.HISTORY)
             await self._transition(job.id, to=JobStatus.WAITING, allowed_from=(JobStatus.RUNNING,),
-                                             wait_until=until, wait_reason=WAIT_FLOOD)
+                                   wait_until=until, wait_reason=WAIT_FLOOD)
             await self._set_state(channel.id, status=SyncStatus.WAITING)
         except errors.ChannelInvalidError:
             await self._access_hash_invalid(job, channel, account_id, client)
@@ -122,8 +122,7 @@ class RunnerMixin:
         await self._set_state(
             channel.id, status=SyncStatus.ERROR, error=message,
             next_sync_at=self.clock.now() + timedelta(seconds=channel.sync.interval_seconds))
-        await self._transition(job.id, to=JobStatus.FAILED, allowed_from=(JobStatus.RUNNING,),
-                                         error=message)
+        await self._transition(job.id, to=JobStatus.FAILED, allowed_from=(JobStatus.RUNNING,), error=message)
 
     async def _access_hash_invalid(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
         """Resolve the channel again, once an hour at most per account, and retry the job with the fresh hash."""

@@ -126,7 +126,7 @@ class SchedulerMixin:
                 continue  # its accounts are busy with other jobs: it stays queued until one finishes
             if isinstance(chosen, Wait):
                 await self._update_job(job.id, status=JobStatus.WAITING, wait_until=chosen.until,
-                                             wait_reason=chosen.reason)
+                                       wait_reason=chosen.reason)
                 await self._set_state(channel.id, status=SyncStatus.WAITING)
                 continue
             account_id, client = chosen

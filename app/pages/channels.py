@@ -170,21 +170,13 @@ class ChannelRow:
             self.progress = ui.label().classes('text-sm text-grey-8').mark('job-progress-text')
             self.error = ui.label().classes('text-sm text-negative').mark('channel-error')
 
-    @property
-    def posts_stored(self) -> int:
-        stored = self.stats.get('posts_stored') or 0
-        progress = self.stats.get('progress')
-        if progress and progress.get('done') and self.stats.get('sync_status') == 'backfilling':
-            stored = max(stored, progress['done'])
-        return stored
-
     def show(self, channel: Channel, stats: dict[str, Any]) -> None:
         self.channel, self.stats = channel, stats
         self.avatar.show(channel)
         self.title.set_text(channel.title or str(channel.id))
         self.handle.set_text(f'@{channel.username}' if channel.username else 'private')
         self.subscribers.set_text(subscribers_text(channel))
-        self.stored.set_text(f'{self.posts_stored:,} posts stored')
+        self.stored.set_text(f'{stats.get("posts_stored") or 0:,} posts stored')
         show_status(self.badge, stats)
         progress = stats.get('progress')
         self.controls.show(stats)
