@@ -47,7 +47,8 @@ class JobProgressView(BaseModel):
 class ChannelStats(BaseModel):
     posts_stored: int
     last_synced_at: datetime | None = None
-    sync_status: SyncStatus
+    last_post_at: datetime | None = Field(default=None, description='date of the newest stored post')
+    sync_status: SyncStatus = Field(description='from the latest job; `paused` also when the schedule is off')
     progress: JobProgressView | None = Field(default=None, description='the active job, while there is one')
     job_id: str | None = None
 
@@ -64,6 +65,7 @@ class ChannelView(BaseModel):
     linked_chat_id: int | None = None
     broadcast: bool = True
     invite_hashes: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
     sync: SyncSettings
     state: SyncState
     added_at: datetime
@@ -80,6 +82,25 @@ class ChannelView(BaseModel):
         return cls(**channel.model_dump(exclude={'access_hashes', 'joined_by'}), accounts=sorted(channel.access_hashes),
                    joined=bool(channel.joined_by), link=link, stats=ChannelStats.model_validate(stats),
                    created=created)
+
+
+class ChannelList(BaseModel):
+    """One page of channels; pass `next_cursor` back as `cursor` for the next page (null at the end)."""
+
+    items: list[ChannelView]
+    total: int = Field(description='channels that match the filters, on all pages')
+    next_cursor: str | None = None
+
+
+class TagCount(BaseModel):
+    name: str
+    channels: int
+
+
+class BulkDone(BaseModel):
+    action: str
+    done: list[int] = Field(description='channels the action was applied to')
+    missing: list[int] = Field(description='ids no stored channel has')
 
 
 class ChannelDeleted(BaseModel):

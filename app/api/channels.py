@@ -10,12 +10,23 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
+from app.db.channel_list import (
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    ChannelQuery,
+    ListSort,
+    StatusFilter,
+    decode_cursor,
+    encode_cursor,
+    normalize_tag,
+)
 from app.db.models import Channel, ChannelRefEntry, RefState
 from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_record, stream_export
 from app.mtproto.add_queue import MAX_REFS_PER_PASTE
+from app.mtproto.bulk import MAX_BULK, BulkAction, BulkError, run_bulk
 from app.root import Root
-from app.views import ChannelDeleted, ChannelView, JobView, PostsPage
+from app.views import BulkDone, ChannelDeleted, ChannelList, ChannelView, JobView, PostsPage, TagCount
 
 router = APIRouter(prefix='/mtproto')
 
@@ -122,10 +133,53 @@ async def join_ref(entry_id: str, root: ReadyRootDep) -> RefEntryView:
     return RefEntryView.of(entry)
 
 
-@router.get('/channels', response_model=list[ChannelView])
-async def list_channels(root: ReadyRootDep) -> list[ChannelView]:
-    channels = await root.channels.repos.channels.list()
-    return [await channel_view(root, channel) for channel in channels]
+@router.get('/channels', response_model=ChannelList)
+async def list_channels(
+    root: ReadyRootDep,
+    q: Annotated[str | None, Query(max_length=200, description='part of the title or @username')] = None,
+    tag: Annotated[str | None, Query(max_length=MAX_TAG_LENGTH)] = None,
+    status: StatusFilter | None = None,
+    sort: ListSort = ListSort.TITLE,
+    order: Annotated[str | None, Query(pattern='^(asc|desc)$',
+                                       description='default: titles A to Z, the rest largest or newest first')] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> ChannelList:
+    """Channels with their sync state and stats, one page at a time, filtered and sorted."""
+    try:
+        offset = decode_cursor(cursor)
+        tag = normalize_tag(tag) if tag is not None else None
+    except ValueError as error:
+        raise ApiError(400, 'BAD_REQUEST', str(error)) from None
+    query = ChannelQuery(q=q or '', tag=tag, status=status, sort=sort, limit=limit, offset=offset,
+                         descending=None if order is None else order == 'desc')
+    channels, stats, total = await root.sync.channel_page(query)
+    following = offset + len(channels)
+    return ChannelList(items=[ChannelView.of(channel, item) for channel, item in zip(channels, stats, strict=True)],
+                       total=total, next_cursor=encode_cursor(following) if following < total else None)
+
+
+@router.get('/tags', response_model=list[TagCount])
+async def list_tags(root: ReadyRootDep) -> list[TagCount]:
+    """Every tag in use and how many channels carry it."""
+    return [TagCount(name=name, channels=count) for name, count in (await root.repos.channels.tags()).items()]
+
+
+class BulkBody(BaseModel):
+    action: BulkAction = Field(description='sync, pause (job and schedule), resume, tag, untag or delete')
+    ids: list[int] = Field(min_length=1, max_length=MAX_BULK)
+    tags: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=MAX_TAGS,
+                                                              description='for tag and untag')
+
+
+@router.post('/channels/bulk', response_model=BulkDone)
+async def bulk(body: BulkBody, root: ReadyRootDep) -> BulkDone:
+    """One action on many channels: sync now, pause, resume, tag, untag or delete."""
+    try:
+        result = await run_bulk(root.sync, body.action, body.ids, body.tags)
+    except BulkError as error:
+        raise ApiError(400, 'BAD_REQUEST', str(error)) from None
+    return BulkDone(action=result.action.value, done=result.done, missing=result.missing)
 
 
 @router.get('/channels/{channel_id}', response_model=ChannelView)

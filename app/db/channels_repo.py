@@ -7,7 +7,8 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.db.models import Channel, SyncSettings, SyncState, utcnow
+from app.db.channel_list import ChannelQuery
+from app.db.models import Channel, JobStatus, SyncSettings, SyncState, utcnow
 
 METADATA_FIELDS = ('title', 'username', 'about', 'participants_count', 'linked_chat_id', 'broadcast')
 
@@ -22,6 +23,7 @@ class ChannelsRepo:
         await self.collection.create_index([('username', ASCENDING)], name='username')
         await self.collection.create_index([('state.next_sync_at', ASCENDING)], name='next_sync_at')
         await self.collection.create_index([('state.account_id', ASCENDING)], name='account')
+        await self.collection.create_index([('tags', ASCENDING)], name='tags')
 
     async def upsert_metadata(self, channel: Channel, *, account_id: str | None = None,
                               access_hash: int | None = None) -> tuple[Channel, bool]:
@@ -53,6 +55,41 @@ class ChannelsRepo:
     async def list(self) -> list[Channel]:
         docs = await self.collection.find({}).sort('added_at', ASCENDING).to_list()
         return [Channel.from_doc(doc) for doc in docs]
+
+    async def page(self, query: ChannelQuery, *, busy_jobs: dict[str, JobStatus] | None = None
+                   ) -> tuple[list[Channel], int]:
+        """One page of the list as the query asks, and how many channels match it in all."""
+        where = query.mongo(busy_jobs)
+        total = await self.collection.count_documents(where)
+        docs = await self.collection.find(where).sort(query.sort_spec()).skip(query.offset) \
+            .limit(query.limit).to_list()
+        return [Channel.from_doc(doc) for doc in docs], total
+
+    async def get_many(self, channel_ids: list[int]) -> dict[int, Channel]:
+        docs = await self.collection.find({'_id': {'$in': list(channel_ids)}}).to_list()
+        return {doc['_id']: Channel.from_doc(doc) for doc in docs}
+
+    async def tags(self) -> dict[str, int]:
+        """Every tag in use, with how many channels carry it."""
+        counts: dict[str, int] = {}
+        async for doc in self.collection.find({'tags.0': {'$exists': True}}, {'tags': 1}):
+            for tag in doc.get('tags', []):
+                counts[tag] = counts.get(tag, 0) + 1
+        return dict(sorted(counts.items()))
+
+    async def add_tags(self, channel_ids: list[int], tags: list[str]) -> list[int]:
+        """Give these channels these tags; returns the ids that exist."""
+        await self.collection.update_many({'_id': {'$in': channel_ids}},
+                                          {'$addToSet': {'tags': {'$each': tags}}, '$set': {'updated_at': utcnow()}})
+        return await self.existing(channel_ids)
+
+    async def remove_tags(self, channel_ids: list[int], tags: list[str]) -> list[int]:
+        await self.collection.update_many({'_id': {'$in': channel_ids}},
+                                          {'$pull': {'tags': {'$in': tags}}, '$set': {'updated_at': utcnow()}})
+        return await self.existing(channel_ids)
+
+    async def existing(self, channel_ids: list[int]) -> list[int]:
+        return [doc['_id'] for doc in await self.collection.find({'_id': {'$in': channel_ids}}, {'_id': 1}).to_list()]
 
     async def delete(self, channel_id: int) -> bool:
         result = await self.collection.delete_one({'_id': channel_id})

@@ -104,6 +104,7 @@ class SyncState(BaseModel):
     job_id: str | None = None
     error: str | None = None
     posts_stored: int = 0
+    last_post_at: datetime | None = None  # date of the newest stored post
     backfilled: bool = False  # the whole history has been fetched once
     deep_check_before: int = 0  # rolling cursor of the older-history check (see app.mtproto.jobs)
     account_id: str | None = None  # the account that currently reads this channel
@@ -121,6 +122,7 @@ class Channel(Record):
     access_hashes: dict[str, int] = Field(default_factory=dict)  # account id -> access_hash (per account!)
     joined_by: list[str] = Field(default_factory=list)  # account ids that are members (live updates)
     invite_hashes: list[str] = Field(default_factory=list)  # invite links it was added by: never resolved again
+    tags: list[str] = Field(default_factory=list)  # a person's labels ("news", "regional"), for filters and bulk work
     sync: SyncSettings = Field(default_factory=SyncSettings)
     state: SyncState = Field(default_factory=SyncState)
     added_at: datetime = Field(default_factory=utcnow)

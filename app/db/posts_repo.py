@@ -252,6 +252,14 @@ class PostsRepo:
             hi, window = lo, min(window * 4, MAX_WINDOW)
         return 0
 
+    async def newest_date(self, *, channel_id: int, newest_hint: int = 0) -> datetime | None:
+        """The date of the channel's newest stored post (None without posts)."""
+        newest = await self.max_message_id(channel_id=channel_id,
+                                           below=await self._upper_bound(channel_id, newest_hint))
+        doc = await self.collection.find_one({'channel_id': channel_id, 'message_id': newest}, {'date': 1}) \
+            if newest else None
+        return doc.get('date') if doc else None
+
     async def _upper_bound(self, channel_id: int, newest_hint: int = 0) -> int:
         """One more than the highest stored message id.
 

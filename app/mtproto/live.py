@@ -102,6 +102,8 @@ class LiveUpdates:
         try:
             new_ids = await self.repos.posts.write_new(self.repos.posts.prepare([post]), mostly_new=False)
             stored = await self.repos.channels.add_posts_stored(channel_id, len(new_ids)) if new_ids else None
+            if new_ids:
+                await self.repos.channels.set_state(channel_id, last_post_at=post.date)
         except Exception:  # a failed write must not break the client's update loop; the next sync repairs it
             logger.exception('live update of channel {} failed', channel_id)
             return

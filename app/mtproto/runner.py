@@ -73,6 +73,7 @@ class RunnerMixin:
                     channel.id, backfilled=True, last_message_id=job.checkpoint.get('top_id', 0),
                     top_message_id=job.checkpoint.get('top_id', 0))
                 next_sync = self.clock.now()  # catch what was posted during the backfill right away
+                newest = job.checkpoint.get('top_id', 0)
             else:
                 channel = await self.channels.refresh(client, account_id, channel)
                 result = await sync_channel(
@@ -85,14 +86,16 @@ class RunnerMixin:
                     job.id, checkpoint={'new': result.new, 'updated': result.updated, 'deleted': result.deleted},
                     done=1, total=1, eta_seconds=0)
                 next_sync = self.clock.now() + timedelta(seconds=channel.sync.interval_seconds)
+                newest = result.top_id
             stored = await self.repos.posts.count(channel_id=channel.id)
             if job.kind == JobKind.SYNC and (result.new_ids or result.edited_ids or result.deleted_ids):
                 self.events.publish(PostsStored(channel_id=channel.id, new=tuple(result.new_ids),
                                                 edited=tuple(result.edited_ids), deleted=tuple(result.deleted_ids),
                                                 posts_stored=stored))
+            last_post_at = await self.repos.posts.newest_date(channel_id=channel.id, newest_hint=newest)
             await self._set_state(
                 channel.id, status=SyncStatus.IDLE, last_synced_at=self.clock.now(), next_sync_at=next_sync,
-                posts_stored=stored, error=None)
+                posts_stored=stored, last_post_at=last_post_at, error=None)
             finished = await self._transition(job.id, to=JobStatus.DONE, allowed_from=(JobStatus.RUNNING,))
             if finished is not None and finished.follow_up:
                 await self.enqueue(channel.id, kind=JobKind.SYNC)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from telethon import TelegramClient
 
 from app.clock import Clock, SystemClock
+from app.db.channel_list import NOT_IDLE_JOBS, ChannelQuery
 from app.db.jobs_repo import ACTIVE
 from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus
 from app.events import ChannelChanged, JobChanged
@@ -179,6 +180,21 @@ class SyncService(SchedulerMixin, RunnerMixin):
         if channel is not None and channel.sync.enabled:
             await self._set_state(
                 channel_id, next_sync_at=self.clock.now() + timedelta(seconds=channel.sync.interval_seconds))
+        elif channel is not None:
+            self.events.publish(ChannelChanged(channel_id=channel_id))
+
+    async def pause_channel(self, channel_id: int) -> None:
+        """Stop all work on a channel until it is resumed: its active job pauses and its schedule is switched off."""
+        active = await self.repos.jobs.active_for_channel(channel_id)
+        if active is not None and active.status != JobStatus.PAUSED:
+            await self.pause(active.id)
+        await self.set_schedule(channel_id, enabled=False)
+
+    async def resume_channel(self, channel_id: int) -> None:
+        active = await self.repos.jobs.active_for_channel(channel_id)
+        if active is not None and active.status == JobStatus.PAUSED:
+            await self.resume(active.id)
+        await self.set_schedule(channel_id, enabled=True)
 
     async def delete_channel(self, channel_id: int) -> bool:
         active = await self.repos.jobs.active_for_channel(channel_id)
@@ -219,16 +235,33 @@ class SyncService(SchedulerMixin, RunnerMixin):
     # ------------------------------------------------------------ views for API and pages
 
     async def channel_stats(self, channel: Channel) -> dict[str, Any]:
-        job = None
-        if channel.state.job_id:
-            job = await self.repos.jobs.get(channel.state.job_id)
-        progress = None
-        if job is not None and job.status in ACTIVE:
-            progress = {'done': job.progress.done, 'total': job.progress.total, 'eta_seconds': job.eta_seconds,
-                        'status': job.status.value if hasattr(job.status, 'value') else job.status,
-                        'wait_until': job.wait_until, 'wait_reason': job.wait_reason}
-        return {'posts_stored': channel.state.posts_stored, 'last_synced_at': channel.state.last_synced_at,
-                'sync_status': sync_status(job).value, 'progress': progress, 'job_id': channel.state.job_id}
+        job = await self.repos.jobs.get(channel.state.job_id) if channel.state.job_id else None
+        return stats_of(channel, job)
+
+    async def channel_stats_many(self, channels: list[Channel]) -> list[dict[str, Any]]:
+        """The stats of a list of channels from one read of their jobs."""
+        jobs = await self.repos.jobs.get_many([c.state.job_id for c in channels if c.state.job_id])
+        return [stats_of(channel, jobs.get(channel.state.job_id or '')) for channel in channels]
+
+    async def channel_page(self, query: ChannelQuery) -> tuple[list[Channel], list[dict[str, Any]], int]:
+        """One page of the channel list with each channel's stats, and the total that matches: three reads."""
+        busy = await self.repos.jobs.statuses(NOT_IDLE_JOBS) if query.status is not None else None
+        channels, total = await self.repos.channels.page(query, busy_jobs=busy)
+        return channels, await self.channel_stats_many(channels), total
+
+
+def stats_of(channel: Channel, job: Job | None) -> dict[str, Any]:
+    progress = None
+    if job is not None and job.status in ACTIVE:
+        progress = {'done': job.progress.done, 'total': job.progress.total, 'eta_seconds': job.eta_seconds,
+                    'status': JobStatus(job.status).value, 'wait_until': job.wait_until,
+                    'wait_reason': job.wait_reason}
+    status = sync_status(job)
+    if status == SyncStatus.IDLE and not channel.sync.enabled:
+        status = SyncStatus.PAUSED  # its schedule is off: nothing runs until someone asks
+    return {'posts_stored': channel.state.posts_stored, 'last_synced_at': channel.state.last_synced_at,
+            'last_post_at': channel.state.last_post_at, 'sync_status': status.value,
+            'progress': progress, 'job_id': channel.state.job_id}
 
 
 def sync_status(job: Job | None) -> SyncStatus:

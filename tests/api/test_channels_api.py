@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.db.models import Channel
 from tests.support import eventually
 
 
@@ -56,7 +57,9 @@ async def test_add_backfill_page_search_and_export(telegram_dc, api, app_root):
         return got if (last_job['kind'], last_job['status']) == ('sync', 'done') else None
     got = await until(backfilled)
     assert got['stats']['posts_stored'] == 420 and got['stats']['last_synced_at']
-    assert [c['id'] for c in (await api.get('/api/mtproto/channels')).json()] == [info['channel_id']]
+    listed = (await api.get('/api/mtproto/channels')).json()
+    assert [c['id'] for c in listed['items']] == [info['channel_id']] and listed['total'] == 1
+    assert listed['items'][0]['stats']['last_post_at'] and listed['next_cursor'] is None
 
     ids, before = [], None
     while True:
@@ -151,7 +154,7 @@ async def test_bad_references_and_invites(telegram_dc, api):
     assert preview.json() == {'needs_join': True, 'preview': {
         'title': 'Private Api', 'participants_count': preview.json()['preview']['participants_count'],
         'about': 'secret', 'photo': preview.json()['preview']['photo']}}
-    assert (await api.get('/api/mtproto/channels')).json() == []
+    assert (await api.get('/api/mtproto/channels')).json() == {'items': [], 'total': 0, 'next_cursor': None}
     joined = await api.post('/api/mtproto/channels', json={'ref': f't.me/+{private["invite_hash"]}', 'join': True})
     assert joined.status_code == 201 and joined.json()['joined'] is True
 
@@ -205,9 +208,87 @@ async def test_the_api_schema_gives_channels_and_jobs_a_type(user, app_root):
     def answer(path: str, method: str = 'get', status: str = '200') -> dict:
         return schema['paths'][path][method]['responses'][status]['content']['application/json']['schema']
     assert answer('/api/mtproto/channels/{channel_id}')['$ref'].endswith('/ChannelView')
-    assert answer('/api/mtproto/channels')['items']['$ref'].endswith('/ChannelView')
+    assert answer('/api/mtproto/channels')['$ref'].endswith('/ChannelList')
+    items = schema['components']['schemas']['ChannelList']['properties']['items']
+    assert items['items']['$ref'].endswith('/ChannelView')
     assert answer('/api/mtproto/jobs/{job_id}')['$ref'].endswith('/JobView')
     assert answer('/api/mtproto/channels/{channel_id}/sync', 'post', '202')['$ref'].endswith('/JobView')
     types = schema['components']['schemas']
     assert {'posts_stored', 'sync_status', 'progress', 'job_id'} <= set(types['ChannelStats']['properties'])
     assert {'status', 'progress', 'follow_up', 'wait_until'} <= set(types['JobView']['properties'])
+
+
+async def _seed(app_root, specs: list[tuple[str, str | None, int]]) -> list[int]:
+    """Stored channels as a resolve would leave them: (title, username, subscribers)."""
+    ids = []
+    for n, (title, username, subscribers) in enumerate(specs):
+        channel_id = 7_000_000 + n
+        await app_root.repos.channels.upsert_metadata(
+            Channel(id=channel_id, title=title, username=username, participants_count=subscribers))
+        await app_root.repos.channels.set_state(channel_id, posts_stored=n * 10)
+        ids.append(channel_id)
+    return ids
+
+
+async def test_the_list_pages_filters_sorts_and_tags_in_bulk(api, app_root):
+    specs = [(f'Channel {n:02d}', f'chan{n:02d}', 1000 + n) for n in range(27)]
+    specs += [('Новости Севера', 'north_news', 5), ('Daily NEWS', None, 7), ('Weather', 'newsless_weather', None)]
+    ids = await _seed(app_root, specs)
+    by_title = {title: channel_id for (title, _, _), channel_id in zip(specs, ids, strict=True)}
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = (await api.get('/api/mtproto/channels', params={'limit': 8} | ({'cursor': cursor} if cursor else {})
+                              )).json()
+        assert page['total'] == 30
+        seen += [item['title'] for item in page['items']]
+        cursor, pages = page['next_cursor'], pages + 1
+        if cursor is None:
+            break
+    assert pages == 4 and seen == sorted(seen) and len(set(seen)) == 30  # titles A to Z, each once
+
+    async def titles(**params) -> list[str]:
+        answer = await api.get('/api/mtproto/channels', params=params)
+        assert answer.status_code == 200, answer.text
+        return [item['title'] for item in answer.json()['items']]
+    assert await titles(q='news') == ['Daily NEWS', 'Weather', 'Новости Севера']  # title or @username, any case
+    assert await titles(q='НОВОСТИ') == ['Новости Севера']
+    assert await titles(q='@chan0', sort='subscribers', limit=3) == ['Channel 09', 'Channel 08', 'Channel 07']
+    assert await titles(q='chan0', sort='subscribers', order='asc', limit=2) == ['Channel 00', 'Channel 01']
+    assert (await titles(sort='posts', limit=1)) == ['Weather']  # the most posts stored
+    assert await titles(q='a.b(') == []  # taken as text, not as a pattern
+
+    chosen = [by_title['Channel 03'], by_title['Новости Севера'], 99]
+    tagged = (await api.post('/api/mtproto/channels/bulk',
+                             json={'action': 'tag', 'ids': chosen, 'tags': ['  Regional ', 'news']})).json()
+    assert tagged == {'action': 'tag', 'done': chosen[:2], 'missing': [99]}
+    assert await titles(tag='regional') == ['Channel 03', 'Новости Севера']
+    assert (await api.get('/api/mtproto/tags')).json() == [{'name': 'news', 'channels': 2},
+                                                          {'name': 'regional', 'channels': 2}]
+    await api.post('/api/mtproto/channels/bulk', json={'action': 'untag', 'ids': chosen[:1], 'tags': ['news']})
+    assert await titles(tag='news') == ['Новости Севера']
+    assert (await api.get(f'/api/mtproto/channels/{chosen[0]}')).json()['tags'] == ['regional']
+
+    paused = await api.post('/api/mtproto/channels/bulk', json={'action': 'pause', 'ids': chosen[:2]})
+    assert paused.json()['done'] == chosen[:2]
+    assert await titles(status='paused') == ['Channel 03', 'Новости Севера']
+    assert len(await titles(status='idle', limit=100)) == 28
+    one = (await api.get(f'/api/mtproto/channels/{chosen[0]}')).json()
+    assert one['sync']['enabled'] is False and one['stats']['sync_status'] == 'paused'
+    await api.post('/api/mtproto/channels/bulk', json={'action': 'resume', 'ids': chosen[:1]})
+    assert await titles(status='paused') == ['Новости Севера']
+
+    gone = (await api.post('/api/mtproto/channels/bulk', json={'action': 'delete', 'ids': chosen[:2]})).json()
+    assert gone['done'] == chosen[:2]
+    assert (await api.get('/api/mtproto/channels', params={'limit': 1})).json()['total'] == 28
+
+    for params, needle in [({'cursor': 'bm9wZQ'}, 'cursor'), ({'sort': 'size'}, 'sort'), ({'status': 'busy'}, 'status'),
+                           ({'tag': ' '}, 'tag'), ({'limit': 0}, 'limit'), ({'order': 'up'}, 'order')]:
+        answer = await api.get('/api/mtproto/channels', params=params)
+        assert answer.status_code == 400 and answer.json()['error']['code'] == 'BAD_REQUEST', params
+        assert needle in answer.json()['error']['message'].lower(), answer.text
+    for body in [{'action': 'tag', 'ids': ids[:1]}, {'action': 'tag', 'ids': ids[:1], 'tags': ['x' * 40]},
+                 {'action': 'explode', 'ids': ids[:1]}, {'action': 'sync', 'ids': []},
+                 {'action': 'sync', 'ids': list(range(1001))}]:
+        answer = await api.post('/api/mtproto/channels/bulk', json=body)
+        assert answer.status_code == 400 and answer.json()['error']['message'], body
