@@ -6,6 +6,7 @@ channel's state is written before the job's final status, so whoever sees the jo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,9 @@ class RunnerMixin:
             reason = self._stop_reason.pop(job.id, JobStatus.QUEUED)
             if reason == JobStatus.QUEUED:
                 await self._transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))
+            # a batch may have been written but not yet counted when the job stopped: count what is there
+            with contextlib.suppress(Exception):
+                await self._set_state(channel.id, posts_stored=await self.repos.posts.count(channel_id=channel.id))
         finally:
             self._running.pop(job.id, None)
             self.wake()

@@ -12,7 +12,7 @@ from nicegui import app, ui
 from app.db.models import Channel, MetricKind, Post
 from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_link, stream_export
-from app.pages.channels import AvatarSlot, JobControls, ago, progress_text, show_status, subscribers_text
+from app.pages.channel_widgets import AvatarSlot, JobControls, ago, progress_text, show_status, subscribers_text
 from app.pages.layout import frame
 from app.pages.live import ChannelEvents
 

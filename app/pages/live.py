@@ -20,9 +20,13 @@ Refresh = Callable[[set[int]], Awaitable[None]]
 class ChannelEvents:
     """Calls `refresh(channel_ids)` soon after events about those channels; ends with the page's client."""
 
-    def __init__(self, root: Root, refresh: Refresh, *, channel_id: int | None = None) -> None:
+    def __init__(self, root: Root, refresh: Refresh, *, channel_id: int | None = None,
+                 on_structure: Callable[[], Awaitable[None]] | None = None) -> None:
+        """`on_structure`, when given, is called instead of `refresh` after a channel was added or deleted."""
         self.refresh = refresh
         self.channel_id = channel_id
+        self.on_structure = on_structure
+        self._structural = False
         self._dirty: set[int] = set()
         self._scheduled = False
         subscription = root.events.subscribe((ChannelChanged, JobChanged, PostsStored), self._changed)
@@ -32,6 +36,8 @@ class ChannelEvents:
         if self.channel_id is not None and event.channel_id != self.channel_id:
             return
         self._dirty.add(event.channel_id)
+        if isinstance(event, ChannelChanged) and (event.added or event.deleted):
+            self._structural = True
         if not self._scheduled:
             self._scheduled = True
             background_tasks.create(self._flush_soon(), name='page refresh')
@@ -43,6 +49,9 @@ class ChannelEvents:
     async def now(self, *channel_ids: int) -> None:
         """Refresh these channels and whatever else changed, right away (after a click)."""
         dirty, self._dirty = self._dirty | set(channel_ids), set()
+        structural, self._structural = self._structural, False
         self._scheduled = False
-        if dirty:
+        if structural and self.on_structure is not None:
+            await self.on_structure()
+        elif dirty:
             await self.refresh(dirty)

@@ -35,13 +35,18 @@ def log_in_account(telegram_dc, app_env) -> None:
     assert verified.json()['status'] == 'authorized', verified.text
 
 
-def test_add_a_channel_and_watch_its_backfill_finish(screen: Screen, telegram_dc, app_env):
-    username = f'br_{uuid.uuid4().hex[:8]}'
-    telegram_dc.create_channel('Browser Channel', username=username, posts=4000, seed=51)
+def sign_in_with_an_account(screen: Screen, telegram_dc, app_env) -> None:
+    """Sign in to the dashboard, then log a Telegram account in through the API."""
     screen.open('/dashboard/channels')
     visible(screen, 'input[type=password]').send_keys(ADMIN_PASSWORD + Keys.ENTER)
     screen.should_contain('Add channels')
     log_in_account(telegram_dc, app_env)
+
+
+def test_add_a_channel_and_watch_its_backfill_finish(screen: Screen, telegram_dc, app_env):
+    username = f'br_{uuid.uuid4().hex[:8]}'
+    telegram_dc.create_channel('Browser Channel', username=username, posts=4000, seed=51)
+    sign_in_with_an_account(screen, telegram_dc, app_env)
     screen.open('/dashboard/channels')
     visible(screen, 'textarea').send_keys(f'https://t.me/{username}')
     visible(screen, 'button.add-channels-button').click()

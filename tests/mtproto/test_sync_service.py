@@ -15,7 +15,7 @@ from app.mtproto.accounts import AccountManager
 from app.mtproto.channels import ChannelError, ChannelService
 from app.mtproto.limits import Budget, MethodClass
 from app.mtproto.sync import WAIT_NO_ACCOUNT, SyncService
-from app.pages.channels import progress_text
+from app.pages.channel_widgets import progress_text
 from tests.mtproto.test_login_flows import make_settings
 from tests.support import eventually, unpaced
 

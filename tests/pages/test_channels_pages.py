@@ -8,6 +8,7 @@ import uuid
 import pytest
 from nicegui.testing import User
 
+from app.db.models import Channel
 from app.events import PostsStored
 from app.mtproto.limits import Budget, MethodClass
 from tests.support import eventually, sign_in
@@ -278,3 +279,32 @@ async def test_the_channel_page_header_follows_its_backfill_and_has_the_job_butt
 def _header_stored(user: User) -> int:
     label = user.find(marker='channel-posts').elements.pop()
     return int(label.text.split()[0].replace(',', ''))
+
+
+async def test_the_list_shows_one_page_and_keeps_its_filters_in_the_url(user: User, app_root):
+    for n in range(60):
+        await app_root.repos.channels.upsert_metadata(
+            Channel(id=9_100_000 + n, title=f'Listed {n:02d}', username=f'listed_{n:02d}', participants_count=n))
+    await app_root.repos.channels.add_tags([9_100_000 + n for n in (5, 6, 7)], ['news'])
+    await sign_in(user, retries=WAIT)
+
+    def rows() -> list[int]:  # in the order shown
+        table = user.find(marker='channel-table').elements.pop()
+        return [int(card.props['data-channel']) for card in table.default_slot.children]
+
+    await user.should_see('1–50 of 60')
+    assert rows() == [9_100_000 + n for n in range(50)]
+    await user.open('/dashboard/channels?page=2')
+    await user.should_see('51–60 of 60')
+    assert rows() == [9_100_000 + n for n in range(50, 60)]
+
+    await user.open('/dashboard/channels?tag=news&sort=subscribers')
+    await user.should_see('1–3 of 3')
+    assert user.find(marker='tag-filter').elements.pop().value == 'news'
+    assert rows() == [9_100_007, 9_100_006, 9_100_005]  # most subscribers first
+
+    await user.open('/dashboard/channels?q=nothing+like+it&status=bogus&page=-3')  # nonsense is left at defaults
+    await user.should_see(marker='no-match')
+    assert user.find(marker='status-filter').elements.pop().value == ''
+    user.find('Show all').click()
+    await user.should_see('1–50 of 60')

@@ -1,0 +1,164 @@
+"""Pieces the channel list and a channel's page share: avatar, status badge, counts, progress and job buttons."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from nicegui import ui
+
+from app.db.models import Channel, JobStatus, utcnow
+from app.mtproto.sync import WAIT_NO_ACCOUNT
+from app.pages.relative_time import RelativeTime
+
+if TYPE_CHECKING:
+    from app.root import Root
+
+STATUS_COLORS = {'idle': 'positive', 'queued': 'grey-7', 'backfilling': 'primary', 'syncing': 'primary',
+                 'waiting': 'warning', 'paused': 'grey-7', 'error': 'negative'}
+
+
+def empty_state() -> None:
+    with ui.card().classes('w-full items-center text-center p-8 gap-3').props('flat bordered').mark('empty-state'):
+        ui.icon('campaign', color='grey-6').classes('text-6xl')
+        ui.label('No channels yet').classes('text-xl font-medium')
+        ui.label('Parsegram reads channels through a Telegram account. First add an account on the Accounts '
+                 'page, then come back here and add a channel by pasting its link (t.me/name, @name or an '
+                 'invite link).').classes('text-grey-8 max-w-xl')
+        ui.button('Add an account', icon='person_add', on_click=lambda: ui.navigate.to('/dashboard/accounts'))
+
+
+def ago(moment: datetime | None) -> str:
+    if moment is None:
+        return 'never'
+    seconds = max(0, int((utcnow() - moment).total_seconds()))
+    if seconds < 60:
+        return f'{seconds} s ago'
+    if seconds < 3600:
+        return f'{seconds // 60} min ago'
+    if seconds < 86400:
+        return f'{seconds // 3600} h ago'
+    return moment.strftime('%Y-%m-%d')
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return '…'
+    seconds = int(seconds)
+    if seconds < 60:
+        return f'{seconds} s'
+    if seconds < 3600:
+        return f'{seconds // 60} min {seconds % 60} s'
+    return f'{seconds // 3600} h {seconds % 3600 // 60} min'
+
+
+def progress_text(stats: dict[str, Any]) -> str:
+    progress = stats.get('progress') or {}
+    status = progress.get('status')
+    if status == JobStatus.WAITING.value and progress.get('wait_until'):
+        left = max(0, int((progress['wait_until'] - utcnow()).total_seconds()))
+        if progress.get('wait_reason') == WAIT_NO_ACCOUNT:
+            return f'no connected account can read it: log one in on Accounts (next try in {left} s)'
+        return f'waiting {left} s'
+    if status == JobStatus.PAUSED.value:
+        return 'paused'
+    done, total = progress.get('done') or 0, progress.get('total')
+    if total:
+        return f'{done:,} / {total:,} · ETA {duration(progress.get("eta_seconds"))}'
+    if status == JobStatus.QUEUED.value:
+        return 'queued'
+    return 'syncing…' if status == JobStatus.RUNNING.value else ''
+
+
+def avatar(channel: Channel, size: str = 'md') -> None:
+    if channel.photo:
+        with ui.avatar(size=size):
+            ui.image(channel.photo)
+    else:
+        ui.avatar(icon='campaign', color='primary', text_color='white', size=size)
+
+
+class AvatarSlot:
+    """A channel's avatar that is only replaced when the photo changes: no blinking on updates."""
+
+    def __init__(self, size: str = 'md') -> None:
+        self.size = size
+        self.box = ui.element('div')
+        self.photo: str | None = ''
+
+    def show(self, channel: Channel) -> None:
+        if channel.photo != self.photo:
+            self.photo = channel.photo
+            self.box.clear()
+            with self.box:
+                avatar(channel, self.size)
+
+
+def subscribers_text(channel: Channel) -> str:
+    return f'{channel.participants_count:,} subscribers' if channel.participants_count is not None else '– subscribers'
+
+
+def show_status(badge: ui.badge, stats: dict[str, Any]) -> None:
+    status = stats.get('sync_status') or 'idle'
+    badge.set_text(status)
+    badge.props(f'color={STATUS_COLORS.get(status, "grey-7")}')
+
+
+class JobControls:
+    """Sync now, pause, resume and cancel for one channel; `show` keeps only the buttons that apply."""
+
+    def __init__(self, root: Root, channel_id: int, after: Callable[[], Awaitable[None]]) -> None:
+        self.root = root
+        self.channel_id = channel_id
+        self.after = after
+        self.job_id: str | None = None
+        with ui.row().classes('gap-0 no-wrap'):
+            ui.button(icon='sync', on_click=self.sync_now).props('flat round dense').tooltip('Sync now') \
+                .mark('sync-now')
+            self.resume = ui.button(icon='play_arrow', on_click=lambda: self._act('resume')) \
+                .props('flat round dense').tooltip('Resume').mark('resume-job')
+            self.pause = ui.button(icon='pause', on_click=lambda: self._act('pause')) \
+                .props('flat round dense').tooltip('Pause').mark('pause-job')
+            self.cancel = ui.button(icon='cancel', on_click=lambda: self._act('cancel')) \
+                .props('flat round dense').tooltip('Cancel this job').mark('cancel-job')
+
+    def show(self, stats: dict[str, Any]) -> None:
+        self.job_id = stats.get('job_id')
+        progress = stats.get('progress')
+        paused = bool(progress) and progress.get('status') == 'paused'
+        self.resume.set_visibility(paused)
+        self.pause.set_visibility(bool(progress) and not paused)
+        self.cancel.set_visibility(bool(progress))
+
+    async def sync_now(self) -> None:
+        job = await self.root.sync.enqueue(self.channel_id)
+        ui.notify('One more sync follows the running one' if job.follow_up else 'Sync queued')
+        await self.after()
+
+    async def _act(self, action: str) -> None:
+        if self.job_id is not None:
+            await getattr(self.root.sync, action)(self.job_id)
+            await self.after()
+
+
+class ProgressLine:
+    """A job's progress in words; a wait counts down in the browser, so the server sends nothing while it does."""
+
+    def __init__(self) -> None:
+        with ui.row().classes('gap-0 text-sm text-grey-8').mark('job-progress-text') as self.line:
+            self.text = ui.label()
+            self.countdown = RelativeTime(mode='countdown')
+
+    def show(self, stats: dict[str, Any]) -> None:
+        progress = stats.get('progress') or {}
+        self.line.set_visibility(bool(progress))
+        until = progress.get('wait_until') if progress.get('status') == JobStatus.WAITING.value else None
+        self.countdown.set_visibility(until is not None)
+        if until is None:
+            self.text.set_text(progress_text(stats))
+        elif progress.get('wait_reason') == WAIT_NO_ACCOUNT:
+            self.text.set_text('no connected account can read it: log one in on Accounts')
+            self.countdown.show(until, prefix=' (next try in ', suffix=')')
+        else:
+            self.text.set_text('')
+            self.countdown.show(until, prefix='waiting ', suffix='')
