@@ -71,9 +71,9 @@ def progress_text(stats: dict[str, Any]) -> str:
 
 
 def avatar(channel: Channel, size: str = 'md') -> None:
-    if channel.photo:
+    if channel.photo:  # a plain <img>: a list shows dozens of these
         with ui.avatar(size=size):
-            ui.image(channel.photo)
+            ui.element('img').props(f'src="{channel.photo}" alt=""')
     else:
         ui.avatar(icon='campaign', color='primary', text_color='white', size=size)
 
@@ -113,14 +113,14 @@ class JobControls:
         self.after = after
         self.job_id: str | None = None
         with ui.row().classes('gap-0 no-wrap'):
-            ui.button(icon='sync', on_click=self.sync_now).props('flat round dense').tooltip('Sync now') \
+            ui.button(icon='sync', on_click=self.sync_now).props('flat round dense title="Sync now"') \
                 .mark('sync-now')
             self.resume = ui.button(icon='play_arrow', on_click=lambda: self._act('resume')) \
-                .props('flat round dense').tooltip('Resume').mark('resume-job')
+                .props('flat round dense title="Resume"').mark('resume-job')
             self.pause = ui.button(icon='pause', on_click=lambda: self._act('pause')) \
-                .props('flat round dense').tooltip('Pause').mark('pause-job')
+                .props('flat round dense title="Pause"').mark('pause-job')
             self.cancel = ui.button(icon='cancel', on_click=lambda: self._act('cancel')) \
-                .props('flat round dense').tooltip('Cancel this job').mark('cancel-job')
+                .props('flat round dense title="Cancel this job"').mark('cancel-job')
 
     def show(self, stats: dict[str, Any]) -> None:
         self.job_id = stats.get('job_id')

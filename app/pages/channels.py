@@ -50,10 +50,10 @@ class ChannelRow:
                 with ui.row().classes('gap-0 no-wrap'):
                     self.controls = JobControls(table.root, channel.id, after=lambda: table.events.now(channel.id))
                     ui.button(icon='delete', on_click=lambda: table.confirm_delete(self)) \
-                        .props('flat round dense color=negative').tooltip('Delete').mark('delete-channel')
-            self.bar = ui.linear_progress(value=0, show_value=False).props('rounded size=8px').mark('job-progress')
-            self.progress = ProgressLine()
-            self.error = ui.label().classes('text-sm text-negative').mark('channel-error')
+                        .props('flat round dense color=negative title=Delete').mark('delete-channel')
+        self.bar: ui.linear_progress | None = None  # built when first needed: most rows of a long list never do
+        self.progress: ProgressLine | None = None
+        self.error: ui.label | None = None
 
     def show(self, channel: Channel, stats: dict[str, Any]) -> None:
         self.channel = channel
@@ -65,16 +65,34 @@ class ChannelRow:
         self.stored.set_text(f'{stats.get("posts_stored") or 0:,} posts stored')
         self.synced.show(channel.state.last_synced_at)
         show_status(self.badge, stats)
-        progress = stats.get('progress')
         self.controls.show(stats)
+        self._show_progress(stats)
+        self._show_error(None if stats.get('progress') else channel.state.error)
+        self.check.set_value(channel.id in self.table.bulk.selected)
+
+    def _show_progress(self, stats: dict[str, Any]) -> None:
+        progress = stats.get('progress')
+        if self.bar is None or self.progress is None:
+            if not progress:
+                return
+            with self.card:
+                self.bar = ui.linear_progress(value=0, show_value=False).props('rounded size=8px') \
+                    .mark('job-progress')
+                self.progress = ProgressLine()
         self.bar.set_visibility(bool(progress))
         self.progress.show(stats)
-        self.error.set_visibility(not progress and bool(channel.state.error))
-        self.error.set_text(channel.state.error or '')
         if progress:
             total = progress.get('total') or 0
             self.bar.set_value(round(min(1.0, (progress.get('done') or 0) / total), 3) if total else 0.0)
-        self.check.set_value(channel.id in self.table.bulk.selected)
+
+    def _show_error(self, error: str | None) -> None:
+        if self.error is None:
+            if not error:
+                return
+            with self.card:
+                self.error = ui.label().classes('text-sm text-negative').mark('channel-error')
+        self.error.set_visibility(bool(error))
+        self.error.set_text(error or '')
 
     def _show_tags(self, tags: list[str]) -> None:
         if tags == self.tags:
