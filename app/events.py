@@ -115,6 +115,12 @@ class Subscription:
 class EventBus:
     def __init__(self) -> None:
         self._subscriptions: list[Subscription] = []
+        self._watchers: list[tuple[tuple[type[Event], ...], Callable[[Event], None]]] = []
+
+    def watch(self, types: tuple[type[Event], ...], marker: Callable[[Event], None]) -> None:
+        """Call `marker` inside `publish` itself, before it returns: for in-memory marks that a read right after a
+        write must already see (e.g. "this channel changed"). It must be quick and must not fail."""
+        self._watchers.append((types, marker))
 
     def subscribe(self, types: type[Event] | tuple[type[Event], ...], handler: Handler, *,
                   maxsize: int = QUEUE_SIZE) -> Subscription:
@@ -125,6 +131,9 @@ class EventBus:
 
     def publish(self, event: Event) -> None:
         """Hand the event to every matching subscriber; returns at once. Needs a running event loop."""
+        for types, marker in self._watchers:
+            if isinstance(event, types):
+                marker(event)
         for subscription in list(self._subscriptions):
             if isinstance(event, subscription.types):
                 subscription.offer(event)

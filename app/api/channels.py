@@ -162,7 +162,7 @@ async def list_channels(
 @router.get('/tags', response_model=list[TagCount])
 async def list_tags(root: ReadyRootDep) -> list[TagCount]:
     """Every tag in use and how many channels carry it."""
-    return [TagCount(name=name, channels=count) for name, count in (await root.repos.channels.tags()).items()]
+    return [TagCount(name=name, channels=count) for name, count in (await root.sync.directory.tags()).items()]
 
 
 class BulkBody(BaseModel):

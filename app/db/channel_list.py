@@ -5,6 +5,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -31,11 +32,11 @@ class StatusFilter(StrEnum):
     IDLE = 'idle'
 
 
-# field and its natural direction: names A→Z, everything else largest or newest first
-SORT_FIELDS: dict[ListSort, tuple[str, int]] = {
-    ListSort.TITLE: ('title', 1), ListSort.SUBSCRIBERS: ('participants_count', -1),
-    ListSort.POSTS: ('state.posts_stored', -1), ListSort.LAST_POST: ('state.last_post_at', -1),
-    ListSort.LAST_SYNCED: ('state.last_synced_at', -1), ListSort.ADDED: ('added_at', -1),
+# the entry's attribute and its natural direction: names A→Z, everything else largest or newest first
+SORT_FIELDS: dict[ListSort, tuple[str, bool]] = {
+    ListSort.TITLE: ('title', False), ListSort.SUBSCRIBERS: ('subscribers', True),
+    ListSort.POSTS: ('posts_stored', True), ListSort.LAST_POST: ('last_post_at', True),
+    ListSort.LAST_SYNCED: ('last_synced_at', True), ListSort.ADDED: ('added_at', True),
 }
 
 # a channel's status is its latest job's (app.mtproto.sync.sync_status); a filter names the job statuses it means
@@ -43,7 +44,45 @@ STATUS_JOBS: dict[StatusFilter, tuple[JobStatus, ...]] = {
     StatusFilter.SYNCING: (JobStatus.QUEUED, JobStatus.RUNNING), StatusFilter.WAITING: (JobStatus.WAITING,),
     StatusFilter.PAUSED: (JobStatus.PAUSED,), StatusFilter.FAILED: (JobStatus.FAILED,),
 }
-NOT_IDLE_JOBS = tuple(status for statuses in STATUS_JOBS.values() for status in statuses)
+BUSY_JOBS = tuple(status for statuses in STATUS_JOBS.values() for status in statuses)
+
+
+@dataclass
+class ListEntry:
+    """What the list filters and sorts a channel by."""
+
+    id: int
+    title: str = ''
+    username: str | None = None
+    subscribers: int | None = None
+    tags: tuple[str, ...] = ()
+    added_at: datetime | None = None
+    sync_enabled: bool = True
+    posts_stored: int = 0
+    last_post_at: datetime | None = None
+    last_synced_at: datetime | None = None
+    job_id: str | None = None
+    job_status: JobStatus | None = None  # of its latest job
+
+    @classmethod
+    def of(cls, doc: dict[str, Any], job_status: JobStatus | None) -> ListEntry:
+        state = doc.get('state') or {}
+        return cls(id=doc['_id'], title=doc.get('title') or '', username=doc.get('username'),
+                   subscribers=doc.get('participants_count'), tags=tuple(doc.get('tags') or ()),
+                   added_at=doc.get('added_at'), sync_enabled=(doc.get('sync') or {}).get('enabled', True),
+                   posts_stored=state.get('posts_stored') or 0, last_post_at=state.get('last_post_at'),
+                   last_synced_at=state.get('last_synced_at'), job_id=state.get('job_id'), job_status=job_status)
+
+    @property
+    def status(self) -> StatusFilter:
+        for name, statuses in STATUS_JOBS.items():
+            if self.job_status in statuses:
+                return name
+        return StatusFilter.IDLE if self.sync_enabled else StatusFilter.PAUSED  # a schedule off is paused too
+
+
+LIST_FIELDS = {'title': 1, 'username': 1, 'participants_count': 1, 'tags': 1, 'added_at': 1, 'sync.enabled': 1,
+               'state.posts_stored': 1, 'state.last_post_at': 1, 'state.last_synced_at': 1, 'state.job_id': 1}
 
 
 class BadCursor(ValueError):
@@ -86,36 +125,20 @@ class ChannelQuery:
     limit: int = 50
     offset: int = 0
 
-    def text_filter(self) -> dict[str, Any]:
-        words = self.q.strip().lstrip('@').strip()
-        if not words:
-            return {}
-        pattern = re.escape(words)
-        return {'$or': [{'title': {'$regex': pattern, '$options': 'i'}},
-                        {'username': {'$regex': pattern, '$options': 'i'}}]}
+    def matches(self, entry: ListEntry) -> bool:
+        words = self.q.strip().lstrip('@').strip().lower()
+        if words and words not in entry.title.lower() and words not in (entry.username or '').lower():
+            return False
+        if self.tag and self.tag not in entry.tags:
+            return False
+        return self.status is None or entry.status == self.status
 
-    def mongo(self, busy_jobs: dict[str, JobStatus] | None = None) -> dict[str, Any]:
-        """The filter. A status filter needs `busy_jobs`: the id and status of every job that is not idle."""
-        parts: list[dict[str, Any]] = []
-        if text := self.text_filter():
-            parts.append(text)
-        if self.tag:
-            parts.append({'tags': self.tag})
-        if self.status is not None:
-            parts.append(self._status_filter(busy_jobs or {}))
-        return {'$and': parts} if len(parts) > 1 else parts[0] if parts else {}
+    def order(self, entries: list[ListEntry]) -> list[ListEntry]:
+        """Sorted like the database would: missing values lowest, ties by id in the same direction."""
+        name, natural = SORT_FIELDS[self.sort]
+        descending = natural if self.descending is None else self.descending
 
-    def _status_filter(self, busy_jobs: dict[str, JobStatus]) -> dict[str, Any]:
-        not_busy = {'state.job_id': {'$nin': list(busy_jobs)}}
-        if self.status == StatusFilter.IDLE:
-            return {**not_busy, 'sync.enabled': {'$ne': False}}
-        wanted = STATUS_JOBS[self.status]
-        in_status = {'state.job_id': {'$in': [job_id for job_id, status in busy_jobs.items() if status in wanted]}}
-        if self.status == StatusFilter.PAUSED:  # a channel with its schedule off is paused too
-            return {'$or': [in_status, {**not_busy, 'sync.enabled': False}]}
-        return in_status
-
-    def sort_spec(self) -> list[tuple[str, int]]:
-        field, natural = SORT_FIELDS[self.sort]
-        direction = natural if self.descending is None else (-1 if self.descending else 1)
-        return [(field, direction), ('_id', direction)]
+        def key(entry: ListEntry) -> tuple:
+            value = getattr(entry, name)
+            return (value is not None, value if value is not None else 0, entry.id)
+        return sorted(entries, key=key, reverse=descending)

@@ -7,8 +7,7 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.db.channel_list import ChannelQuery
-from app.db.models import Channel, JobStatus, SyncSettings, SyncState, utcnow
+from app.db.models import Channel, SyncSettings, SyncState, utcnow
 
 METADATA_FIELDS = ('title', 'username', 'about', 'participants_count', 'linked_chat_id', 'broadcast')
 
@@ -56,26 +55,9 @@ class ChannelsRepo:
         docs = await self.collection.find({}).sort('added_at', ASCENDING).to_list()
         return [Channel.from_doc(doc) for doc in docs]
 
-    async def page(self, query: ChannelQuery, *, busy_jobs: dict[str, JobStatus] | None = None
-                   ) -> tuple[list[Channel], int]:
-        """One page of the list as the query asks, and how many channels match it in all."""
-        where = query.mongo(busy_jobs)
-        total = await self.collection.count_documents(where)
-        docs = await self.collection.find(where).sort(query.sort_spec()).skip(query.offset) \
-            .limit(query.limit).to_list()
-        return [Channel.from_doc(doc) for doc in docs], total
-
     async def get_many(self, channel_ids: list[int]) -> dict[int, Channel]:
         docs = await self.collection.find({'_id': {'$in': list(channel_ids)}}).to_list()
         return {doc['_id']: Channel.from_doc(doc) for doc in docs}
-
-    async def tags(self) -> dict[str, int]:
-        """Every tag in use, with how many channels carry it."""
-        counts: dict[str, int] = {}
-        async for doc in self.collection.find({'tags.0': {'$exists': True}}, {'tags': 1}):
-            for tag in doc.get('tags', []):
-                counts[tag] = counts.get(tag, 0) + 1
-        return dict(sorted(counts.items()))
 
     async def add_tags(self, channel_ids: list[int], tags: list[str]) -> list[int]:
         """Give these channels these tags; returns the ids that exist."""

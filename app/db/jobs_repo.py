@@ -48,11 +48,6 @@ class JobsRepo:
         docs = await self.collection.find({'_id': {'$in': job_ids}}).to_list()
         return {doc['_id']: Job.from_doc(doc) for doc in docs}
 
-    async def statuses(self, statuses: tuple[JobStatus, ...]) -> dict[str, JobStatus]:
-        """Id and status of every job in one of these statuses."""
-        docs = await self.collection.find({'status': {'$in': _values(statuses)}}, {'status': 1}).to_list()
-        return {doc['_id']: JobStatus(doc['status']) for doc in docs}
-
     async def update(self, job_id: str, **fields: Any) -> Job | None:
         """Set top-level fields (status, error, wait_until, account_id, ...); returns the updated job."""
         update = {name: (value.value if isinstance(value, JobStatus) else value) for name, value in fields.items()}

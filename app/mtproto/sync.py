@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from telethon import TelegramClient
 
 from app.clock import Clock, SystemClock
-from app.db.channel_list import NOT_IDLE_JOBS, ChannelQuery
+from app.db.channel_directory import ChannelDirectory
+from app.db.channel_list import ChannelQuery
 from app.db.jobs_repo import ACTIVE
 from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus
 from app.events import ChannelChanged, JobChanged
@@ -46,6 +47,7 @@ class SyncService(SchedulerMixin, RunnerMixin):
         # A running job whose record has not changed for this long belongs to a process that died.
         self.orphan_seconds = orphan_seconds
         self.live = LiveUpdates(repos, self.events, on_reconnect=self._catch_up)
+        self.directory = ChannelDirectory(repos, self.events)  # what the channel list filters and sorts by
         self._running: dict[str, tuple[asyncio.Task, str]] = {}  # job id -> (task, account id)
         self._stop_reason: dict[str, JobStatus] = {}
         self.clock = clock or SystemClock()
@@ -244,9 +246,11 @@ class SyncService(SchedulerMixin, RunnerMixin):
         return [stats_of(channel, jobs.get(channel.state.job_id or '')) for channel in channels]
 
     async def channel_page(self, query: ChannelQuery) -> tuple[list[Channel], list[dict[str, Any]], int]:
-        """One page of the channel list with each channel's stats, and the total that matches: three reads."""
-        busy = await self.repos.jobs.statuses(NOT_IDLE_JOBS) if query.status is not None else None
-        channels, total = await self.repos.channels.page(query, busy_jobs=busy)
+        """One page of the channel list with each channel's stats, and the total that matches: the list's index
+        chooses the page, then two reads (its channels, their jobs)."""
+        ids, total = await self.directory.page(query)
+        found = await self.repos.channels.get_many(ids)
+        channels = [found[channel_id] for channel_id in ids if channel_id in found]
         return channels, await self.channel_stats_many(channels), total
 
 

@@ -65,7 +65,7 @@ class BulkBar:
         return True
 
     async def ask_tags(self, action: BulkAction) -> None:
-        tags = list(await self.root.repos.channels.tags())
+        tags = list(await self.root.sync.directory.tags())
         verb = 'Tag' if action == BulkAction.TAG else 'Untag'
         with self.dialogs, ui.dialog() as dialog, ui.card().classes('w-96'):
             ui.label(f'{verb} {len(self.selected):,} channels').classes('text-lg font-medium')

@@ -145,7 +145,7 @@ class ChannelTable:
         if not self.root.database.ready:
             return
         channels, stats, self.total = await self.root.sync.channel_page(self.view.query())
-        self.toolbar.set_tags(list(await self.root.repos.channels.tags()))
+        self.toolbar.set_tags(list(await self.root.sync.directory.tags()))
         shown = {channel.id for channel in channels}
         for channel_id in [i for i in self.rows if i not in shown]:
             self.container.remove(self.rows.pop(channel_id).card)
