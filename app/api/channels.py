@@ -57,12 +57,13 @@ class RefEntryView(BaseModel):
     code: str | None = None
     reason: str | None = None
     retry_at: datetime | None = None
+    tags: list[str] = Field(default_factory=list, description='given to the channel once it is added')
     account_id: str | None = Field(default=None, description='the account that resolved it')
     created_at: datetime
 
     @classmethod
     def of(cls, entry: ChannelRefEntry) -> RefEntryView:
-        return cls(**entry.model_dump(exclude={'account_id', 'worked_by', 'join', 'updated_at'}),
+        return cls(**entry.model_dump(exclude={'account_id', 'worked_by', 'join', 'updated_at', 'access_hash'}),
                    account_id=entry.worked_by)
 
 
@@ -122,6 +123,27 @@ async def list_refs(root: ReadyRootDep, ids: Annotated[list[str] | None, Query(m
     repo = root.add_queue.repos.channel_refs
     entries = await repo.get_many(ids) if ids else await repo.unfinished()
     return [RefEntryView.of(entry) for entry in entries]
+
+
+class FolderView(BaseModel):
+    """One of an account's Telegram chat folders."""
+    id: int
+    title: str
+    emoticon: str | None = None
+    channels: int = Field(description='channels in it')
+
+
+@router.get('/accounts/{account_id}/folders', response_model=list[FolderView])
+async def list_folders(account_id: str, root: ReadyRootDep) -> list[FolderView]:
+    """The account's chat folders (messages.getDialogFilters), to import one."""
+    folders = await root.channels.folders(account_id)
+    return [FolderView(id=f.id, title=f.title, emoticon=f.emoticon, channels=len(f.channels)) for f in folders]
+
+
+@router.post('/accounts/{account_id}/folders/{folder_id}/import', status_code=202, response_model=list[RefEntryView])
+async def import_folder(account_id: str, folder_id: int, root: ReadyRootDep) -> list[RefEntryView]:
+    """Queue every channel of a chat folder, tagged with the folder's name; follow them with GET .../channel-refs."""
+    return [RefEntryView.of(entry) for entry in await root.add_queue.import_folder(account_id, folder_id)]
 
 
 @router.post('/channel-refs/{entry_id}/join', response_model=RefEntryView)

@@ -146,6 +146,8 @@ class ChannelRefEntry(Record):
     join: bool = False  # join an invite link without asking again (the person confirmed it)
     account_id: str | None = None  # the account asked for; None lets the queue choose
     worked_by: str | None = None  # the account that resolved it
+    access_hash: int | None = None  # known already (a chat folder's channel): no look-up needed
+    tags: list[str] = Field(default_factory=list)  # given to the channel once it is added
     channel_id: int | None = None
     title: str | None = None
     created: bool = False  # False when the channel was already stored

@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 
 from loguru import logger
 
+from app.db.channel_list import MAX_TAG_LENGTH, normalize_tag
 from app.db.models import ChannelRefEntry, RefState, utcnow
 from app.db.repos import Repos
+from app.events import ChannelChanged
 from app.mtproto.channels import ChannelError, ChannelService, ClientProvider
 from app.mtproto.limits import MethodClass
 from app.mtproto.refs import parse_refs
@@ -74,6 +76,22 @@ class AddQueue:
         self.wake()
         return entries
 
+    async def import_folder(self, account_id: str, folder_id: int) -> list[ChannelRefEntry]:
+        """Queue every channel of one of the account's chat folders, tagged with the folder's name. The account is
+        a member of each and knows its access hash, so no username look-up or join is spent."""
+        folder = next((f for f in await self.channels.folders(account_id) if f.id == folder_id), None)
+        if folder is None:
+            raise ChannelError(404, 'FOLDER_NOT_FOUND', f'This account has no chat folder {folder_id}; '
+                               'list its folders again.')
+        if not folder.channels:
+            raise ChannelError(400, 'FOLDER_EMPTY', f'The folder “{folder.title}” holds no channels.')
+        tags = [normalize_tag(folder.title[:MAX_TAG_LENGTH])] if folder.title.strip() else []
+        entries = await self.repos.channel_refs.add_many([
+            {'ref': f'-100{channel_id}', 'account_id': account_id, 'access_hash': access_hash, 'tags': tags}
+            for channel_id, access_hash in folder.channels])
+        self.wake()
+        return entries
+
     async def confirm_join(self, entry_id: str) -> ChannelRefEntry | None:
         """A person confirmed an invite preview: queue the join."""
         entry = await self.repos.channel_refs.get(entry_id)
@@ -114,6 +132,8 @@ class AddQueue:
         candidates = [a for a in free if entry.account_id in (None, a)]
         if not candidates:
             return None
+        if entry.access_hash is not None:  # a folder's channel: its own account reads it, no look-up needed
+            return candidates[0] if self.channels.can_call(candidates[0], MethodClass.FULL_CHANNEL) else None
         parsed = ChannelService.parse(entry.ref)
         known = await self.channels.known(parsed)
         if known is not None:
@@ -178,7 +198,11 @@ class AddQueue:
     async def _work(self, entry: ChannelRefEntry, account_id: str) -> None:
         refs = self.repos.channel_refs
         try:
-            result = await self.channels.add(entry.ref, account_id=account_id, join=entry.join)
+            result = await self.channels.add(entry.ref, account_id=account_id, join=entry.join,
+                                             access_hash=entry.access_hash if account_id == entry.account_id else None)
+            if not result.needs_join and entry.tags:
+                await self.repos.channels.add_tags([result.channel.id], entry.tags)
+                self.channels.events.publish(ChannelChanged(channel_id=result.channel.id))
         except ChannelError as error:
             if error.code in BUDGET_CODES:  # this account is out of budget: another may take it, or later
                 # due again in a second: by then the spent account is passed over and the line waits its turn

@@ -36,6 +36,15 @@ class ClientProvider(Protocol):
     async def note_flood_wait(self, account_id: str, seconds: int, kind: str | None = None) -> None: ...
 
 
+@dataclass(frozen=True)
+class Folder:
+    """One of an account's chat folders: its channels as (id, the account's access hash)."""
+    id: int
+    title: str
+    emoticon: str | None
+    channels: tuple[tuple[int, int], ...]
+
+
 class ChannelError(ServiceError):
     """A channel could not be resolved, added or synced."""
 
@@ -151,11 +160,14 @@ class ChannelService:
 
     # ------------------------------------------------------------ adding
 
-    async def add(self, ref: str, *, account_id: str | None = None, join: bool = False) -> AddResult:
+    async def add(self, ref: str, *, account_id: str | None = None, join: bool = False,
+                  access_hash: int | None = None) -> AddResult:
+        """Add a channel by reference; `access_hash` (the account's own, e.g. from its chat folders) spares a
+        look-up for a `-100…` id."""
         parsed = self.parse(ref)
         known = await self.known(parsed)
         account_id, client = self.pick_account(account_id, known)
-        return await self._add(client, account_id, ref, parsed, known, join=join)
+        return await self._add(client, account_id, ref, parsed, known, join=join, access_hash=access_hash)
 
     @staticmethod
     def parse(ref: str) -> ChannelRef:
@@ -170,7 +182,7 @@ class ChannelService:
         return await self._add(client, account_id, ref, parsed, await self.known(parsed), join=join)
 
     async def _add(self, client: TelegramClient, account_id: str, ref: str, parsed: ChannelRef,
-                   known: Channel | None, *, join: bool) -> AddResult:
+                   known: Channel | None, *, join: bool, access_hash: int | None = None) -> AddResult:
         if known is not None and account_id in known.access_hashes:
             return AddResult(ref=ref, channel=known)  # stored and readable by this account: no request at all
         try:
@@ -182,7 +194,7 @@ class ChannelService:
             elif isinstance(parsed, UsernameRef):
                 chat, joined = await self._from_username(client, account_id, parsed), False
             else:
-                chat, joined = await self._from_id(client, account_id, parsed), False
+                chat, joined = await self._from_id(client, account_id, parsed, access_hash), False
             channel, created = await self.store(client, account_id, chat)
         except Exception as error:  # noqa: BLE001 - every Telegram failure becomes a ChannelError
             raise map_rpc_error(error, parsed) from None
@@ -282,10 +294,13 @@ class ChannelService:
             raise problem
         return chat, True
 
-    async def _from_id(self, client: TelegramClient, account_id: str, ref: ChannelIdRef) -> types.Channel:
+    async def _from_id(self, client: TelegramClient, account_id: str, ref: ChannelIdRef,
+                       access_hash: int | None = None) -> types.Channel:
         stored = await self.repos.channels.get(ref.channel_id)
-        if stored is not None and account_id in stored.access_hashes:
-            input_channel = types.InputChannel(ref.channel_id, stored.access_hashes[account_id])
+        if access_hash is None and stored is not None:
+            access_hash = stored.access_hashes.get(account_id)
+        if access_hash is not None:
+            input_channel = types.InputChannel(ref.channel_id, access_hash)
             result = await client(functions.channels.GetChannelsRequest(id=[input_channel]))
             chat = next((c for c in result.chats if c.id == ref.channel_id), None)
         else:
@@ -359,6 +374,26 @@ class ChannelService:
         if access_hash is None:
             raise ChannelError(403, 'NO_ACCESS', f'This account has no access to {channel.title or channel.id}.')
         return types.InputChannel(channel.id, access_hash)
+
+    async def folders(self, account_id: str) -> list[Folder]:
+        """The account's chat folders and the channels in each (with its access hashes: no look-ups needed)."""
+        account_id, client = self.pick_account(account_id)
+        await self._acquire(account_id, MethodClass.DIALOGS)
+        try:
+            answer = await self._flood_noted(account_id, MethodClass.DIALOGS,
+                                             client(functions.messages.GetDialogFiltersRequest()))
+        except Exception as error:  # noqa: BLE001 - every Telegram failure becomes a ChannelError
+            raise map_rpc_error(error, 'chat folders') from None
+        found = []
+        for item in getattr(answer, 'filters', answer):
+            if not isinstance(item, types.DialogFilter | types.DialogFilterChatlist):
+                continue  # "All chats"
+            title = item.title.text if isinstance(item.title, types.TextWithEntities) else str(item.title)
+            peers = [*item.pinned_peers, *item.include_peers]
+            channels = tuple(dict.fromkeys((peer.channel_id, peer.access_hash) for peer in peers
+                                           if isinstance(peer, types.InputPeerChannel)))
+            found.append(Folder(id=item.id, title=title, emoticon=item.emoticon, channels=channels))
+        return found
 
     async def delete(self, channel_id: int) -> bool:
         found = await self.repos.channels.delete(channel_id)

@@ -77,6 +77,7 @@ class AddChannels:
                 self.account = ui.select({None: 'any connected account'}, value=None, label='Read through') \
                     .props('dense outlined options-dense').classes('w-80').mark('add-account')
                 self.account.set_visibility(False)
+                self.buttons = ui.row().classes('items-center gap-2')  # more ways to add (a chat folder)
             self.summary = ui.label().classes('text-sm text-grey-8').mark('add-summary')
             self.results = ui.column().classes('w-full gap-1').mark('add-results')
         self.timer = ui.timer(0.5, self.follow, active=False)
@@ -97,23 +98,32 @@ class AddChannels:
     async def add(self) -> None:
         queue = self.root.add_queue
         assert queue is not None
+        try:
+            entries = await queue.submit(self.refs.value or '', account_id=self.account.value)
+        except ChannelError as error:
+            self._clear()
+            self.summary.set_text(error.message)
+            return
+        if not entries:
+            self._clear()
+            self.summary.set_text('Paste at least one channel reference.')
+            return
+        self.refs.value = ''
+        await self.track(entries)
+
+    async def track(self, entries: list[ChannelRefEntry]) -> None:
+        """Show these queued entries, each on its line, and follow them until every one is final."""
+        self._clear()
+        self.batch = [entry.id for entry in entries]
+        await self.show(entries)
+        self.timer.activate()
+
+    def _clear(self) -> None:
         self.results.clear()
         self.shown.clear()
         self.rows.clear()
         self.returned.clear()
         self.summary.set_text('')
-        try:
-            entries = await queue.submit(self.refs.value or '', account_id=self.account.value)
-        except ChannelError as error:
-            self.summary.set_text(error.message)
-            return
-        if not entries:
-            self.summary.set_text('Paste at least one channel reference.')
-            return
-        self.batch = [entry.id for entry in entries]
-        self.refs.value = ''
-        await self.show(entries)
-        self.timer.activate()
 
     async def follow(self) -> None:
         """Show what changed in the last paste; stop following once every line is final."""

@@ -15,6 +15,7 @@ from app.pages.add_channels import AddChannels
 from app.pages.channel_bulk import BulkBar
 from app.pages.channel_list import PAGE_SIZE, ListView, Toolbar
 from app.pages.channel_widgets import AvatarSlot, JobControls, ProgressLine, empty_state, show_status, subscribers_text
+from app.pages.folder_import import FolderImport
 from app.pages.layout import frame
 from app.pages.live import ChannelEvents
 from app.pages.relative_time import RelativeTime
@@ -267,6 +268,7 @@ def register(root: Root) -> None:
                 if table is not None:
                     await table.load()
             form = AddChannels(root, added)
+            FolderImport(root, form)
             await form.load_accounts()
             view = ListView.from_params({'q': q, 'status': status, 'tag': tag, 'sort': sort, 'order': order,
                                          'page': page})

@@ -292,3 +292,40 @@ async def test_the_list_pages_filters_sorts_and_tags_in_bulk(api, app_root):
                  {'action': 'sync', 'ids': list(range(1001))}]:
         answer = await api.post('/api/mtproto/channels/bulk', json=body)
         assert answer.status_code == 400 and answer.json()['error']['message'], body
+
+
+async def test_import_a_chat_folder_as_tagged_channels_without_look_ups(telegram_dc, api, app_root):
+    account_id, user_id = await log_in(telegram_dc, api, 6)
+    channels = [telegram_dc.create_channel(f'Folder channel {i}', username=_name('fold'), posts=0) for i in range(3)]
+    secret = telegram_dc.create_channel('Folder private', private=True, posts=0)
+    ids = [c['channel_id'] for c in channels] + [secret['channel_id']]
+    folder_id = telegram_dc.create_folder(user_id, 'Regional', ids, emoticon='📰')
+    telegram_dc.create_folder(user_id, 'Empty', [])
+
+    folders = (await api.get(f'/api/mtproto/accounts/{account_id}/folders')).json()
+    assert folders == [{'id': folder_id, 'title': 'Regional', 'emoticon': '📰', 'channels': 4},
+                       {'id': folder_id + 1, 'title': 'Empty', 'emoticon': None, 'channels': 0}]
+    telegram_dc.reset_stats()
+    answer = await api.post(f'/api/mtproto/accounts/{account_id}/folders/{folder_id}/import')
+    assert answer.status_code == 202, answer.text
+    entries = answer.json()
+    assert len(entries) == 4 and all(e['tags'] == ['regional'] and e['state'] == 'queued' for e in entries)
+    entry_ids = [e['id'] for e in entries]
+
+    async def settled():
+        got = (await api.get('/api/mtproto/channel-refs', params={'ids': entry_ids})).json()
+        return got if all(e['state'] in ('added', 'error') for e in got) else None
+    got = await until(settled)
+    assert sorted(e['channel_id'] for e in got) == sorted(ids) and {e['state'] for e in got} == {'added'}
+    listed = (await api.get('/api/mtproto/channels', params={'tag': 'regional'})).json()
+    assert sorted(c['id'] for c in listed['items']) == sorted(ids)
+    assert all(c['joined'] for c in listed['items'])  # members already: live updates come without a join
+    calls = telegram_dc.stats()['users'].get(str(user_id), {})
+    assert 'contacts.resolveUsername' not in calls and 'channels.joinChannel' not in calls
+
+    for path, code in [(f'/api/mtproto/accounts/{account_id}/folders/{folder_id + 1}/import', 'FOLDER_EMPTY'),
+                       (f'/api/mtproto/accounts/{account_id}/folders/99/import', 'FOLDER_NOT_FOUND')]:
+        refused = await api.post(path)
+        assert refused.json()['error']['code'] == code, refused.text
+    unknown = await api.get('/api/mtproto/accounts/nobody/folders')
+    assert unknown.status_code >= 400 and unknown.json()['error']['message']

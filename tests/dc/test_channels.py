@@ -142,3 +142,24 @@ async def test_channel_photos_carry_a_stripped_thumbnail(telegram_dc, user):
     assert channel.photo.stripped_thumb[1:3] == bytes((32, 32))  # height and width
     full = await user(functions.channels.GetFullChannelRequest(channel))
     assert any(isinstance(size, types.PhotoStrippedSize) for size in full.full_chat.chat_photo.sizes)
+
+
+async def test_chat_folders_list_their_channels_with_this_users_access_hashes(telegram_dc, user, second_user):
+    me = await user.get_me()
+    first = telegram_dc.create_channel('Folder one', username=unique('fone'))
+    second = telegram_dc.create_channel('Folder two', private=True)
+    folder_id = telegram_dc.create_folder(me.id, 'Регион', [first['channel_id'], second['channel_id']], emoticon='📰')
+    answer = await user(functions.messages.GetDialogFiltersRequest())
+    default, folder = answer.filters
+    assert isinstance(default, types.DialogFilterDefault)
+    assert (folder.id, folder.title.text, folder.emoticon) == (folder_id, 'Регион', '📰') and folder_id >= 2
+    peers = folder.include_peers
+    assert [p.channel_id for p in peers] == [first['channel_id'], second['channel_id']]
+    chats = await user(functions.channels.GetChannelsRequest(
+        [types.InputChannel(p.channel_id, p.access_hash) for p in peers]))  # the hashes are this user's
+    assert sorted(c.title for c in chats.chats) == ['Folder one', 'Folder two']
+    assert (await second_user(functions.messages.GetDialogFiltersRequest())).filters[1:] == []
+
+    await user(functions.channels.LeaveChannelRequest(types.InputChannel(peers[0].channel_id, peers[0].access_hash)))
+    left = (await user(functions.messages.GetDialogFiltersRequest())).filters[1]
+    assert [p.channel_id for p in left.include_peers] == [second['channel_id']]  # a chat one left is not in it

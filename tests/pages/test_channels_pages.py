@@ -308,3 +308,21 @@ async def test_the_list_shows_one_page_and_keeps_its_filters_in_the_url(user: Us
     assert user.find(marker='status-filter').elements.pop().value == ''
     user.find('Show all').click()
     await user.should_see('1–50 of 60')
+
+
+async def test_import_a_telegram_folder_from_the_page(telegram_dc, user: User, app_root):
+    account_id = await telegram_account(telegram_dc, app_root, 2, 'FolderReader')
+    user_id = (await app_root.repos.accounts.get(account_id)).user_id
+    ids = [telegram_dc.create_channel(f'Imported {i}', username=f'imp_{uuid.uuid4().hex[:8]}')['channel_id']
+           for i in range(2)]
+    telegram_dc.create_folder(user_id, 'Local news', ids, emoticon='📰')
+    await sign_in(user, retries=WAIT)
+    await user.should_see(marker='import-folder')
+    user.find(marker='import-folder').click()
+    await user.should_see('📰 Local news · 2 channels', retries=WAIT)
+    user.find(marker='folder-import').click()
+    await user.should_see('2 added', retries=WAIT)
+    for channel_id in ids:
+        await user.should_see(marker=f'channel-{channel_id}', retries=WAIT)
+    assert {tuple((await app_root.repos.channels.get(i)).tags) for i in ids} == {('local news',)}
+    await user.should_see('local news')  # the tag on the rows

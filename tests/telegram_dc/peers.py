@@ -207,6 +207,20 @@ class PeerHandlers:
             dialogs=[self._dialog(ch) for ch in found], messages=[ch.by_id[ch.top_id] for ch in found if ch.top_id],
             chats=[self.channel_tl(ch, me.id) for ch in found], users=[], state=self.account_state())
 
+    def rpc_messages_GetDialogFiltersRequest(self, client, req):
+        """The account's chat folders, "All chats" first; a folder's chats are input peers with this account's
+        access hashes, and a chat the account has left is no longer in it."""
+        me = self.require_user(client)
+        filters: list = [types.DialogFilterDefault()]
+        for folder in me.folders:
+            peers = [types.InputPeerChannel(ch.id, self.channel_hash(me.id, ch.id))
+                     for channel_id in folder.channel_ids
+                     if (ch := self.channels.get(channel_id)) is not None and me.id in ch.members]
+            filters.append(types.DialogFilter(
+                id=folder.id, title=types.TextWithEntities(folder.title, []), pinned_peers=[], include_peers=peers,
+                exclude_peers=[], broadcasts=None, emoticon=folder.emoticon))
+        return types.messages.DialogFilters(filters=filters)
+
     def rpc_messages_GetPinnedDialogsRequest(self, client, req):
         self.require_user(client)
         return types.messages.PeerDialogs(dialogs=[], messages=[], chats=[], users=[], state=self.account_state())

@@ -53,6 +53,9 @@ class DcHandle:
     def add_member(self, channel_id: int, user_id: int) -> Any:
         return self._world('add_member', channel_id, user_id)
 
+    def create_folder(self, user_id: int, title: str, channel_ids: list[int], **kw: Any) -> int:
+        return self._world('create_folder', user_id, title, channel_ids, **kw)
+
     def post_message(self, channel_id: int, text: str, **fields: Any) -> int:
         return self._world('post_message', channel_id, text, **fields)
 

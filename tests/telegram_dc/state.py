@@ -32,6 +32,15 @@ RawMessageEmpty = next(c for c in types.MessageEmpty.__mro__
 
 
 @dataclass
+class FolderRec:
+    """A chat folder (dialog filter): Telegram numbers them from 2 (0 is "All chats", 1 the archive)."""
+    id: int
+    title: str
+    channel_ids: list[int]
+    emoticon: str | None = None
+
+
+@dataclass
 class UserRec:
     id: int
     phone: str
@@ -40,6 +49,7 @@ class UserRec:
     username: str | None = None
     password: PasswordRecord | None = None
     challenge: Challenge | None = None
+    folders: list[FolderRec] = field(default_factory=list)
 
 
 @dataclass

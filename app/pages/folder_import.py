@@ -1,0 +1,83 @@
+"""Import a Telegram chat folder: its channels are queued, tagged with the folder's name, and followed in the
+'Add channels' box like a paste."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from nicegui import ui
+
+from app.mtproto.channels import ChannelError, Folder
+
+if TYPE_CHECKING:
+    from app.pages.add_channels import AddChannels
+    from app.root import Root
+
+
+def folder_label(folder: Folder) -> str:
+    count = len(folder.channels)
+    return f'{folder.emoticon or "📁"} {folder.title} · {count} channel{"s" if count != 1 else ""}'
+
+
+class FolderImport:
+    """A button that opens a dialog: choose an account, then one of its chat folders, then import it."""
+
+    def __init__(self, root: Root, form: AddChannels) -> None:
+        self.root = root
+        self.form = form
+        with form.buttons:
+            ui.button('Import a Telegram folder', icon='folder_open', on_click=self.open) \
+                .props('flat no-caps').mark('import-folder')
+
+    async def open(self) -> None:
+        accounts = self.root.accounts
+        usable = set(accounts.usable_account_ids()) if accounts is not None else set()
+        infos = [info for info in (await accounts.list_accounts() if accounts is not None else [])
+                 if info.id in usable]
+        with ui.dialog() as dialog, ui.card().classes('w-[28rem]'):
+            ui.label('Import a Telegram folder').classes('text-lg font-medium')
+            ui.label('Its channels are added with the folder’s name as a tag. The account is a member of each, so '
+                     'no look-ups or joins are spent.').classes('text-sm text-grey-7')
+            if not infos:
+                ui.label('No account is connected: log one in on the Accounts page.').mark('folders-none')
+                ui.button('Close', on_click=dialog.close).props('flat')
+                dialog.open()
+                return
+            account = ui.select({info.id: info.display_name for info in infos}, value=infos[0].id,
+                                label='Account').classes('w-full').mark('folder-account')
+            choice = ui.radio({}).mark('folder-choice')
+            message = ui.label().classes('text-sm text-grey-8').mark('folders-message')
+            with ui.row().classes('justify-end w-full'):
+                ui.button('Cancel', on_click=dialog.close).props('flat')
+                start = ui.button('Import', on_click=lambda: self._import(dialog, account.value, choice.value)) \
+                    .mark('folder-import')
+            found: list[Folder] = []
+
+            async def load() -> None:
+                message.set_text('Reading the folders…')
+                start.disable()
+                try:
+                    found[:] = await self.root.channels.folders(account.value)
+                except ChannelError as error:
+                    found.clear()
+                    message.set_text(error.message)
+                    choice.set_options({})
+                    return
+                usable_folders = {f.id: folder_label(f) for f in found if f.channels}
+                choice.set_options(usable_folders, value=next(iter(usable_folders), None))
+                message.set_text('' if usable_folders else 'This account has no chat folder with channels in it.')
+                start.set_enabled(bool(usable_folders))
+            account.on_value_change(load)
+        dialog.on('hide', dialog.delete)
+        dialog.open()
+        await load()
+
+    async def _import(self, dialog: ui.dialog, account_id: str, folder_id: int | None) -> None:
+        if folder_id is None:
+            return
+        try:
+            entries = await self.root.add_queue.import_folder(account_id, folder_id)
+        except ChannelError as error:
+            ui.notify(error.message, type='warning')
+            return
+        dialog.close()
+        await self.form.track(entries)
