@@ -1,4 +1,4 @@
-"""What a channel list asks for: text filter, tag, status, sort and a page, turned into one database query."""
+"""What a channel list asks for (text filter, tag, status, sort, a page) and how a channel is matched and ordered."""
 from __future__ import annotations
 
 import base64

@@ -5,6 +5,7 @@ updated in place from events, and the times in them tick in the browser, so an i
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from nicegui import ui
@@ -136,7 +137,7 @@ class ChannelTable:
 
     async def _page_changed(self, event: Any) -> None:
         if event.value != self.view.page:
-            self.view = ListView(**{**self.view.__dict__, 'page': event.value})
+            self.view = replace(self.view, page=event.value)
             self.toolbar.view = self.view
             ui.navigate.history.replace(self.view.url())
             await self.load()
@@ -203,10 +204,7 @@ class ChannelTable:
             elif kind == 'no-match':
                 with ui.row().classes('items-center gap-2').mark('no-match'):
                     ui.label('No channel matches these filters.').classes('text-grey-7')
-                    ui.button('Show all', on_click=self.clear_filters).props('flat dense no-caps')
-
-    async def clear_filters(self) -> None:
-        await self.toolbar.reset()
+                    ui.button('Show all', on_click=self.toolbar.reset).props('flat dense no-caps')
 
     def select(self, channel_id: int, selected: bool) -> None:
         if selected:
