@@ -133,10 +133,15 @@ class ChannelQuery:
             return False
         return self.status is None or entry.status == self.status
 
+    @property
+    def is_descending(self) -> bool:
+        """The direction asked for, or the sort's natural one."""
+        return SORT_FIELDS[self.sort][1] if self.descending is None else self.descending
+
     def order(self, entries: list[ListEntry]) -> list[ListEntry]:
         """Sorted like the database would: missing values lowest, ties by id in the same direction."""
-        name, natural = SORT_FIELDS[self.sort]
-        descending = natural if self.descending is None else self.descending
+        name = SORT_FIELDS[self.sort][0]
+        descending = self.is_descending
 
         def key(entry: ListEntry) -> tuple:
             value = getattr(entry, name)

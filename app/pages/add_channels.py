@@ -55,6 +55,14 @@ def summary_text(entries: list[ChannelRefEntry]) -> str:
     return text
 
 
+async def connected_accounts(root: Root) -> dict[str, str]:
+    """The accounts that can work now: id → name (and @username)."""
+    accounts = root.accounts
+    usable = set(accounts.usable_account_ids())
+    return {info.id: f'{info.display_name} (@{info.username})' if info.username else info.display_name
+            for info in await accounts.list_accounts() if info.id in usable}
+
+
 class AddChannels:
     """One textarea for many references; a line per reference that follows it through the queue."""
 
@@ -84,14 +92,7 @@ class AddChannels:
 
     async def load_accounts(self) -> None:
         """Offer the connected accounts as a choice once there is more than one."""
-        accounts = self.root.accounts
-        infos = await accounts.list_accounts() if accounts is not None else []
-        usable = set(accounts.usable_account_ids()) if accounts is not None else set()
-        options: dict[str | None, str] = {None: 'any connected account'}
-        for info in infos:
-            if info.id in usable:
-                handle = f' (@{info.username})' if info.username else ''
-                options[info.id] = f'{info.display_name}{handle}'
+        options: dict[str | None, str] = {None: 'any connected account', **await connected_accounts(self.root)}
         self.account.set_options(options, value=self.account.value if self.account.value in options else None)
         self.account.set_visibility(len(options) > 2)
 

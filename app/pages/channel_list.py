@@ -63,16 +63,15 @@ class ListView:
         return bool(self.q.strip() or self.status or self.tag)
 
     def is_descending(self) -> bool:
-        return self.descending if self.descending is not None else self.sort != ListSort.TITLE
+        return self.query().is_descending
 
 
-Changed = Callable[[ListView], Awaitable[None]]
 
 
 class Toolbar:
-    """Filter box, status, tag and sort; every change goes to the URL and to `on_change`, back on page one."""
+    """Filter box, status, tag and sort; every change goes to `view` and the URL, back on page one, then `on_change`."""
 
-    def __init__(self, view: ListView, tags: list[str], on_change: Changed) -> None:
+    def __init__(self, view: ListView, tags: list[str], on_change: Callable[[], Awaitable[None]]) -> None:
         self.view = view
         self.on_change = on_change
         with ui.row().classes('w-full items-center gap-2 no-wrap'):
@@ -118,4 +117,4 @@ class Toolbar:
         self.view = view
         self._show_order()
         ui.navigate.history.replace(view.url())
-        await self.on_change(view)
+        await self.on_change()

@@ -113,11 +113,10 @@ class ChannelTable:
 
     def __init__(self, root: Root, view: ListView) -> None:
         self.root = root
-        self.view = view
         self.rows: dict[int, ChannelRow] = {}
         self.total = 0
         self.dialogs = ui.element('div')  # dialogs live outside the rows: updating a row never closes one
-        self.toolbar = Toolbar(view, [], self.change_view)
+        self.toolbar = Toolbar(view, [], self.load)
         self.bulk = BulkBar(root, self.dialogs, self._after_bulk)
         self.bulk.changed = self._show_selection
         with ui.row().classes('w-full items-center gap-3 px-4'):
@@ -131,14 +130,14 @@ class ChannelTable:
         self.events = ChannelEvents(root, self.refresh, on_structure=self.load)
         self._placeholder_kind: str | None = None
 
-    async def change_view(self, view: ListView) -> None:
-        self.view = view
-        await self.load()
+    @property
+    def view(self) -> ListView:
+        """What the list shows: the toolbar holds it, the pager moves its page."""
+        return self.toolbar.view
 
     async def _page_changed(self, event: Any) -> None:
         if event.value != self.view.page:
-            self.view = replace(self.view, page=event.value)
-            self.toolbar.view = self.view
+            self.toolbar.view = replace(self.view, page=event.value)
             ui.navigate.history.replace(self.view.url())
             await self.load()
 

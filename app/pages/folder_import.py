@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from nicegui import ui
 
 from app.mtproto.channels import ChannelError, Folder
+from app.pages.add_channels import connected_accounts
 
 if TYPE_CHECKING:
     from app.pages.add_channels import AddChannels
@@ -29,20 +30,17 @@ class FolderImport:
                 .props('flat no-caps').mark('import-folder')
 
     async def open(self) -> None:
-        accounts = self.root.accounts
-        usable = set(accounts.usable_account_ids()) if accounts is not None else set()
-        infos = [info for info in (await accounts.list_accounts() if accounts is not None else [])
-                 if info.id in usable]
+        names = await connected_accounts(self.root)
         with ui.dialog() as dialog, ui.card().classes('w-[28rem]'):
             ui.label('Import a Telegram folder').classes('text-lg font-medium')
             ui.label('Its channels are added with the folder’s name as a tag. The account is a member of each, so '
                      'no look-ups or joins are spent.').classes('text-sm text-grey-7')
-            if not infos:
+            if not names:
                 ui.label('No account is connected: log one in on the Accounts page.').mark('folders-none')
                 ui.button('Close', on_click=dialog.close).props('flat')
                 dialog.open()
                 return
-            account = ui.select({info.id: info.display_name for info in infos}, value=infos[0].id,
+            account = ui.select(names, value=next(iter(names)),
                                 label='Account').classes('w-full').mark('folder-account')
             choice = ui.radio({}).mark('folder-choice')
             message = ui.label().classes('text-sm text-grey-8').mark('folders-message')
