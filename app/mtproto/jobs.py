@@ -135,14 +135,24 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
                     finished = True
                     break
                 docs, new_offset = docs + more[0], more[1]
-            new_ids = await repos.posts.write_new(docs)
-            checkpoint = {'top_id': top_id, 'offset_id': new_offset, 'done_ranges': skip}
-            done = top_id - new_offset + 1
-            rate = (done - start_done) / max(time.monotonic() - started, 1e-6)
-            eta = (new_offset - 1) / rate if rate > 0 else None
-            await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=done, total=top_id, eta_seconds=eta)
-            if on_progress is not None:
-                await on_progress(BackfillProgress(done, top_id, eta, new_offset, new_ids))
+
+            async def store(docs: list[dict[str, Any]], new_offset: int) -> None:
+                new_ids = await repos.posts.write_new(docs)
+                checkpoint = {'top_id': top_id, 'offset_id': new_offset, 'done_ranges': skip}
+                done = top_id - new_offset + 1
+                rate = (done - start_done) / max(time.monotonic() - started, 1e-6)
+                eta = (new_offset - 1) / rate if rate > 0 else None
+                await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=done, total=top_id,
+                                                 eta_seconds=eta)
+                if on_progress is not None:
+                    await on_progress(BackfillProgress(done, top_id, eta, new_offset, new_ids))
+            # a batch is written, checkpointed and counted whole: a pause or cancel waits for the one in flight
+            stored = asyncio.ensure_future(store(docs, new_offset))
+            try:
+                await asyncio.shield(stored)
+            except asyncio.CancelledError:
+                await stored
+                raise
             if finished:
                 break
     finally:  # also on pause/cancel: no task of this backfill outlives it

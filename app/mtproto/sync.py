@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = ['WAIT_FLOOD', 'WAIT_NO_ACCOUNT', 'SyncService', 'Wait']
 
+STOP_WAIT = 30.0  # seconds a pause or cancel waits for the batch in flight; a write takes well under one
+
 
 class SyncService(SchedulerMixin, RunnerMixin):
     def __init__(self, *, repos: Repos, channels: ChannelService, accounts: Accounts | None, owner_id: str,
@@ -150,8 +152,9 @@ class SyncService(SchedulerMixin, RunnerMixin):
         job = await self._transition(
             job_id, to=JobStatus.PAUSED, allowed_from=(JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.WAITING))
         if job is not None:
-            self._cancel_task(job_id, JobStatus.PAUSED)
+            stopping = self._cancel_task(job_id, JobStatus.PAUSED)
             await self._set_state(job.channel_id, status=SyncStatus.PAUSED)
+            await self._stopped(stopping)
         return job
 
     async def resume(self, job_id: str) -> Job | None:
@@ -166,12 +169,13 @@ class SyncService(SchedulerMixin, RunnerMixin):
             job = await self._transition(job_id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
             if job is None:
                 return None
-            self._cancel_task(job_id, JobStatus.CANCELLED)
+            stopping = self._cancel_task(job_id, JobStatus.CANCELLED)
             channel = await self.repos.channels.get(job.channel_id)
             if channel is not None:  # the cancelled run stands for this interval's: no new one right away
                 await self._set_state(
                     channel.id, status=SyncStatus.IDLE,
                     next_sync_at=self.clock.now() + timedelta(seconds=channel.sync.interval_seconds))
+        await self._stopped(stopping)
         return job
 
     async def set_schedule(self, channel_id: int, *, enabled: bool | None = None,
@@ -204,11 +208,20 @@ class SyncService(SchedulerMixin, RunnerMixin):
             await self.cancel(active.id)
         return await self.channels.delete(channel_id)
 
-    def _cancel_task(self, job_id: str, reason: JobStatus) -> None:
+    def _cancel_task(self, job_id: str, reason: JobStatus) -> asyncio.Task | None:
         entry = self._running.get(job_id)
-        if entry is not None:
-            self._stop_reason[job_id] = reason
-            entry[0].cancel()
+        if entry is None:
+            return None
+        self._stop_reason[job_id] = reason
+        entry[0].cancel()
+        return entry[0]
+
+    @staticmethod
+    async def _stopped(task: asyncio.Task | None) -> None:
+        """Wait for a stopped job's run to end (its batch in flight written and counted), so a pause or cancel
+        that returns leaves the channel's count and checkpoint as they stay."""
+        if task is not None and task is not asyncio.current_task():
+            await asyncio.wait({task}, timeout=STOP_WAIT)
 
     # ------------------------------------------------------------ hooks
 
