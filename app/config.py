@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     join_interval_seconds: float = 60.0
     # Multiplies every per-account request rate: for test servers only; above 1 it risks real accounts.
     request_pace_scale: float = 1.0
+    # Requests: the largest body read, how long a shutdown waits for requests in flight, and the proxies (addresses,
+    # comma-separated) whose X-Forwarded-For is believed; none by default, so a client cannot pick its address.
+    max_body_bytes: int = 1 << 20
+    shutdown_grace_seconds: int = 10
+    trusted_proxies: str = ''
 
     @property
     def telegram_configured(self) -> bool:
@@ -64,7 +69,7 @@ class Settings(BaseSettings):
             raise ValueError(f'must be a positive number (got {value})')
         return value
 
-    @field_validator('history_burst', 'resolves_per_day')
+    @field_validator('history_burst', 'resolves_per_day', 'max_body_bytes', 'shutdown_grace_seconds')
     @classmethod
     def _at_least_one(cls, value: int) -> int:
         if value < 1:

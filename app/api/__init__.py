@@ -8,6 +8,8 @@ from fastapi import Depends, FastAPI
 from app.root import Root
 
 OPTIONAL_ROUTERS = ('accounts', 'channels', 'jobs')
+ROUTER_ERRORS = {'tokens': (404,), 'accounts': (404, 409, 429, 502), 'channels': (403, 404, 409, 429, 502),
+                 'jobs': (404, 409)}
 
 
 def _optional_router(name: str):
@@ -24,14 +26,19 @@ def _optional_router(name: str):
 def register_api(app: FastAPI, root: Root) -> None:
     from app.api import health, tokens
     from app.api.deps import require_token
-    from app.api.errors import install_error_handlers
+    from app.api.errors import COMMON_ERRORS, error_responses, install_error_handlers
+    from app.api.guards import RequestGuards
+    from app.api.health import VERSION
+    from app.api.openapi import install_openapi
 
     app.state.root = root
     install_error_handlers(app)
-    app.include_router(health.router, prefix='/api', tags=['health'])
+    install_openapi(app, version=VERSION)
+    app.add_middleware(RequestGuards, body_limit=root.settings.max_body_bytes)
+    app.include_router(health.router, prefix='/api', tags=['health'], responses=error_responses(500))
     protected = [Depends(require_token)]
-    app.include_router(tokens.router, prefix='/api', dependencies=protected, tags=['tokens'])
-    for name in OPTIONAL_ROUTERS:
-        router = _optional_router(name)
+    for name in ('tokens', *OPTIONAL_ROUTERS):
+        router = tokens.router if name == 'tokens' else _optional_router(name)
         if router is not None:
-            app.include_router(router, prefix='/api', dependencies=protected, tags=[name])
+            app.include_router(router, prefix='/api', dependencies=protected, tags=[name],
+                               responses=error_responses(*COMMON_ERRORS, *ROUTER_ERRORS[name]))

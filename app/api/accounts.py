@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
+from app.api.params import IdPath
 from app.mtproto.accounts import AccountInfo
 from app.mtproto.login import LoginStep
 
@@ -76,7 +77,7 @@ async def auth_qr(root: ReadyRootDep, body: QrStartBody | None = None) -> LoginS
 
 
 @router.get('/auth/qr/{account_id}', response_model=LoginStep, response_model_exclude_none=True)
-async def auth_qr_status(account_id: str, root: ReadyRootDep) -> LoginStep:
+async def auth_qr_status(account_id: IdPath, root: ReadyRootDep) -> LoginStep:
     """Where a QR login stands: qr_pending (with the current url), password_required, authorized or expired."""
     return await root.logins.qr_status(account_id)
 
@@ -88,7 +89,7 @@ async def list_accounts(root: ReadyRootDep) -> list[AccountInfo]:
 
 
 @router.delete('/accounts/{account_id}', response_model=LogoutAnswer)
-async def delete_account(account_id: str, root: ReadyRootDep) -> LogoutAnswer:
+async def delete_account(account_id: IdPath, root: ReadyRootDep) -> LogoutAnswer:
     """Log the account out of Telegram and drop its session; an already logged-out account is removed."""
     result = await root.accounts.log_out(account_id)
     if result is None:

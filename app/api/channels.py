@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
+from app.api.params import BeforeIdQuery, ChannelIdItem, ChannelIdPath, DateQuery, FolderIdPath, IdPath
 from app.db.channel_list import (
     MAX_TAG_LENGTH,
     MAX_TAGS,
@@ -134,20 +135,20 @@ class FolderView(BaseModel):
 
 
 @router.get('/accounts/{account_id}/folders', response_model=list[FolderView])
-async def list_folders(account_id: str, root: ReadyRootDep) -> list[FolderView]:
+async def list_folders(account_id: IdPath, root: ReadyRootDep) -> list[FolderView]:
     """The account's chat folders (messages.getDialogFilters), to import one."""
     folders = await root.channels.folders(account_id)
     return [FolderView(id=f.id, title=f.title, emoticon=f.emoticon, channels=len(f.channels)) for f in folders]
 
 
 @router.post('/accounts/{account_id}/folders/{folder_id}/import', status_code=202, response_model=list[RefEntryView])
-async def import_folder(account_id: str, folder_id: int, root: ReadyRootDep) -> list[RefEntryView]:
+async def import_folder(account_id: IdPath, folder_id: FolderIdPath, root: ReadyRootDep) -> list[RefEntryView]:
     """Queue every channel of a chat folder, tagged with the folder's name; follow them with GET .../channel-refs."""
     return [RefEntryView.of(entry) for entry in await root.add_queue.import_folder(account_id, folder_id)]
 
 
 @router.post('/channel-refs/{entry_id}/join', response_model=RefEntryView)
-async def join_ref(entry_id: str, root: ReadyRootDep) -> RefEntryView:
+async def join_ref(entry_id: IdPath, root: ReadyRootDep) -> RefEntryView:
     """Confirm an invite preview (`needs_join`): the queue joins it."""
     entry = await root.add_queue.confirm_join(entry_id)
     if entry is None:
@@ -189,7 +190,7 @@ async def list_tags(root: ReadyRootDep) -> list[TagCount]:
 
 class BulkBody(BaseModel):
     action: BulkAction = Field(description='sync, pause (job and schedule), resume, tag, untag or delete')
-    ids: list[int] = Field(min_length=1, max_length=MAX_BULK)
+    ids: list[ChannelIdItem] = Field(min_length=1, max_length=MAX_BULK)
     tags: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=MAX_TAGS,
                                                               description='for tag and untag')
 
@@ -205,19 +206,19 @@ async def bulk(body: BulkBody, root: ReadyRootDep) -> BulkDone:
 
 
 @router.get('/channels/{channel_id}', response_model=ChannelView)
-async def get_channel(channel_id: int, root: ReadyRootDep) -> ChannelView:
+async def get_channel(channel_id: ChannelIdPath, root: ReadyRootDep) -> ChannelView:
     return await channel_view(root, await _get_channel(root, channel_id))
 
 
 @router.delete('/channels/{channel_id}', response_model=ChannelDeleted)
-async def delete_channel(channel_id: int, root: ReadyRootDep) -> ChannelDeleted:
+async def delete_channel(channel_id: ChannelIdPath, root: ReadyRootDep) -> ChannelDeleted:
     await _get_channel(root, channel_id)
     await root.sync.delete_channel(channel_id)
     return ChannelDeleted(id=channel_id)
 
 
 @router.patch('/channels/{channel_id}', response_model=ChannelView)
-async def update_schedule(channel_id: int, body: ScheduleBody, root: ReadyRootDep) -> ChannelView:
+async def update_schedule(channel_id: ChannelIdPath, body: ScheduleBody, root: ReadyRootDep) -> ChannelView:
     """Change a channel's sync schedule: `{"sync_enabled": false}` or `{"interval_seconds": 900}`."""
     await _get_channel(root, channel_id)
     if body.sync_enabled is None and body.interval_seconds is None:
@@ -228,7 +229,7 @@ async def update_schedule(channel_id: int, body: ScheduleBody, root: ReadyRootDe
 
 
 @router.post('/channels/{channel_id}/sync', status_code=202, response_model=JobView)
-async def sync_channel(channel_id: int, root: ReadyRootDep) -> JobView:
+async def sync_channel(channel_id: ChannelIdPath, root: ReadyRootDep) -> JobView:
     """Queue a sync; during a running one, answers that job with `follow_up: true` (one more sync follows it)."""
     await _get_channel(root, channel_id)
     return JobView.of(await root.sync.enqueue(channel_id))
@@ -242,11 +243,11 @@ def _filter(q: str | None, since: datetime | None, until: datetime | None, has_m
 
 @router.get('/channels/{channel_id}/posts', response_model=PostsPage)
 async def list_posts(
-    channel_id: int, root: ReadyRootDep,
+    channel_id: ChannelIdPath, root: ReadyRootDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: BeforeIdQuery = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    since: datetime | None = None, until: datetime | None = None, has_media: bool | None = None,
+    since: DateQuery = None, until: DateQuery = None, has_media: bool | None = None,
 ) -> PostsPage:
     """Posts newest first; pass `next_before_id` back as `before_id` for the next page (null at the end)."""
     channel = await _get_channel(root, channel_id)
@@ -256,12 +257,14 @@ async def list_posts(
     return PostsPage(items=[post_record(channel, post) for post in items], next_before_id=next_before)
 
 
-@router.get('/channels/{channel_id}/export')
+@router.get('/channels/{channel_id}/export', response_class=StreamingResponse, responses={200: {
+    'description': 'Every matching post, newest first, streamed: one JSON object per line, or CSV with a header.',
+    'content': {'application/x-ndjson': {'schema': {'type': 'string'}}, 'text/csv': {'schema': {'type': 'string'}}}}})
 async def export_posts(
-    channel_id: int, root: ReadyRootDep,
+    channel_id: ChannelIdPath, root: ReadyRootDep,
     format: Annotated[str, Query(pattern='^(csv|jsonl)$')] = 'jsonl',
     q: Annotated[str | None, Query(max_length=200)] = None,
-    since: datetime | None = None, until: datetime | None = None, has_media: bool | None = None,
+    since: DateQuery = None, until: DateQuery = None, has_media: bool | None = None,
 ) -> StreamingResponse:
     channel = await _get_channel(root, channel_id)
     return export_response(root, channel, format, _filter(q, since, until, has_media))

@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
+from pydantic import BaseModel, Field
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -16,6 +17,36 @@ from app.root import NotReady
 STATUS_CODES = {400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND',
                 405: 'METHOD_NOT_ALLOWED', 409: 'CONFLICT', 413: 'TOO_LARGE', 422: 'BAD_REQUEST',
                 429: 'TOO_MANY_REQUESTS', 500: 'INTERNAL', 503: 'UNAVAILABLE'}
+
+
+ERROR_MEANINGS = {
+    400: 'The request is not valid: a field, a number out of range, a malformed body or reference.',
+    401: 'No token, or a token that is not valid or was revoked.',
+    403: 'Telegram refuses this account access (a private channel, a ban).',
+    404: 'No such channel, job, account, folder or token.',
+    409: 'The request conflicts with the current state (a login in another step, a channel already joined).',
+    413: 'The request body is larger than the limit (MAX_BODY_BYTES, 1 MB by default).',
+    429: 'Too many requests: wait for the seconds in Retry-After.',
+    500: 'An unexpected error; its id is in the message and in the server log.',
+    502: 'Telegram answered with an error it should not have; try again.',
+    503: 'Parsegram is starting, or the database or Telegram is not reachable; see Retry-After.',
+}
+COMMON_ERRORS = (400, 401, 413, 500, 503)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description='a stable upper-case code, such as CHANNEL_NOT_FOUND or FLOOD_WAIT')
+    message: str = Field(description='what happened and what to do, for people')
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers has this shape."""
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the given error statuses, each in the ErrorBody shape."""
+    return {status: {'model': ErrorBody, 'description': ERROR_MEANINGS[status]} for status in sorted(set(statuses))}
 
 
 class ApiError(Exception):
@@ -75,7 +106,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotReady, _not_ready)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PyMongoError, _database_error)
-    for status in (401, 403, 404, 405):
+    for status in (400, 401, 403, 404, 405, 413):
         previous = app.exception_handlers.get(status)
         previous = getattr(previous, 'wrapped', previous)  # the app object outlives re-registration in tests
 
@@ -84,6 +115,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 assert isinstance(error, StarletteHTTPException)
                 code = STATUS_CODES.get(error.status_code, 'ERROR')
                 detail = error.detail if isinstance(error.detail, str) else code
+                if error.status_code == 400 and detail == 'There was an error parsing the body':
+                    detail = 'The request body could not be read: send JSON encoded as UTF-8.'
                 return error_response(error.status_code, code, detail, getattr(error, 'headers', None))
             return await _previous(request, error)
 

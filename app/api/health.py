@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from app.api.deps import RootDep
 
@@ -16,7 +18,21 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     VERSION = '0.1.0'
 
 
-@router.get('/health')
+class AccountCounts(BaseModel):
+    connected: int
+    total: int
+
+
+class Health(BaseModel):
+    """Whether Parsegram can work: `ok` with the database reachable, `degraded` (503) without it."""
+    status: Literal['ok', 'degraded']
+    db: Literal['ok', 'starting', 'down']
+    accounts: AccountCounts
+    version: str
+
+
+@router.get('/health', response_model=Health,
+            responses={503: {'model': Health, 'description': 'The database is not reachable (or not yet).'}})
 async def health(root: RootDep) -> JSONResponse:
     failed_before = root.database.last_error is not None
     db_ok = await root.database.ping(timeout=1.5)

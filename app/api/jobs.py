@@ -5,6 +5,7 @@ from fastapi import APIRouter
 
 from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
+from app.api.params import IdPath
 from app.db.models import Job
 from app.root import Root
 from app.views import JobView
@@ -21,7 +22,7 @@ async def _job(root: Root, job_id: str) -> Job:
 
 
 @router.get('/jobs/{job_id}', response_model=JobView)
-async def get_job(job_id: str, root: ReadyRootDep) -> JobView:
+async def get_job(job_id: IdPath, root: ReadyRootDep) -> JobView:
     return JobView.of(await _job(root, job_id))
 
 
@@ -34,15 +35,15 @@ async def _act(root: Root, job_id: str, action: str) -> JobView:
 
 
 @router.post('/jobs/{job_id}/pause', response_model=JobView)
-async def pause_job(job_id: str, root: ReadyRootDep) -> JobView:
+async def pause_job(job_id: IdPath, root: ReadyRootDep) -> JobView:
     return await _act(root, job_id, 'pause')
 
 
 @router.post('/jobs/{job_id}/resume', response_model=JobView)
-async def resume_job(job_id: str, root: ReadyRootDep) -> JobView:
+async def resume_job(job_id: IdPath, root: ReadyRootDep) -> JobView:
     return await _act(root, job_id, 'resume')
 
 
 @router.post('/jobs/{job_id}/cancel', response_model=JobView)
-async def cancel_job(job_id: str, root: ReadyRootDep) -> JobView:
+async def cancel_job(job_id: IdPath, root: ReadyRootDep) -> JobView:
     return await _act(root, job_id, 'cancel')

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from app.api.deps import RootDep
@@ -34,19 +35,19 @@ class TokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
 
 
-@router.get('')
+@router.get('', response_model=list[TokenOut])
 async def list_tokens(root: RootDep) -> list[TokenOut]:
     return [TokenOut.of(token) for token in await root.api_tokens.list()]
 
 
-@router.post('', status_code=201)
+@router.post('', status_code=201, response_model=TokenCreated)
 async def create_token(body: TokenCreate, root: RootDep) -> TokenCreated:
     record, plain = await root.api_tokens.create(name=body.name)
     return TokenCreated(**TokenOut.of(record).model_dump(), token=plain)
 
 
-@router.delete('/{token_id}')
-async def revoke_token(token_id: str, root: RootDep) -> TokenOut:
+@router.delete('/{token_id}', response_model=TokenOut)
+async def revoke_token(token_id: Annotated[str, Path(max_length=64)], root: RootDep) -> TokenOut:
     if not await root.api_tokens.revoke(token_id=token_id):
         raise ApiError(404, 'NOT_FOUND', 'No active token with this id.')
     token = await root.repos.api_tokens.get(token_id=token_id)

@@ -286,6 +286,26 @@ class PostsRepo:
                 hi = mid
         return lo + 1
 
+    async def _lowest_id(self, channel_id: int) -> int:
+        """The lowest stored message id (0 without posts), by probes "any id below x" growing from 2: each probe
+        reads only ids below x, so the cost follows the lowest id, not the channel's size."""
+        async def any_below(at_most: int) -> bool:
+            return await self.collection.find_one(
+                {'channel_id': channel_id, 'message_id': {'$lt': at_most}}, {'_id': 1}) is not None
+
+        lo, hi = 0, 2  # invariant: no id below lo
+        while not await any_below(hi):
+            if hi > 1 << 64:
+                return 0
+            lo, hi = hi, hi * 4
+        while hi - lo > 1:  # some id below hi
+            mid = (lo + hi) // 2
+            if await any_below(mid):
+                hi = mid
+            else:
+                lo = mid
+        return lo
+
     async def page(self, *, channel_id: int, limit: int = 50, before_id: int | None = None,
                    filter: PostFilter | None = None, newest_hint: int = 0) -> tuple[list[Post], int | None]:
         """Posts newest first, below `before_id`; returns (items, next_before_id or None at the end).
@@ -309,12 +329,20 @@ class PostsRepo:
     async def _walk(self, channel_id: int, before_id: int | None, filter: PostFilter, want: int,
                     newest_hint: int = 0) -> AsyncIterator[Post]:
         query = filter.mongo()
-        hi = before_id if before_id is not None else await self._upper_bound(channel_id, newest_hint)
+        # the walk stays inside the stored ids whatever `before_id` says: its cost follows the posts, not the numbers
+        hi = await self._upper_bound(channel_id, newest_hint)
+        if before_id is not None:
+            hi = min(hi, before_id)
+        lowest: int | None = None
         window = max(want * 2, 64)
         while hi > 0:
             lo = max(0, hi - window)
             found = await self.collection.find(
                 {'channel_id': channel_id, 'message_id': {'$gte': lo, '$lt': hi}, **query}).to_list()
+            if not found:
+                lowest = await self._lowest_id(channel_id) if lowest is None else lowest
+                if lo <= lowest:
+                    return
             docs = sorted((doc for doc in found if filter.accepts(doc)), key=lambda d: d['message_id'], reverse=True)
             for doc in docs:
                 yield post_from_doc(doc)

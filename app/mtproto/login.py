@@ -15,6 +15,7 @@ import asyncio
 import base64
 import contextlib
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -106,13 +107,16 @@ class _Pending:
 
 
 def normalize_phone(phone: str) -> str:
-    digits = re.sub(r'[\s\-().]', '', phone or '')
+    # NFKC makes full-width digits ASCII; digits of other scripts stay what they are and are refused, so one
+    # phone is one record
+    digits = re.sub(r'[\s\-().]', '', unicodedata.normalize('NFKC', phone or ''))
     if digits.startswith('00'):
         digits = digits[2:]
     digits = digits.removeprefix('+')
-    if not re.fullmatch(r'\d{5,15}', digits):
+    if not re.fullmatch(r'[0-9]{5,15}', digits):
         raise LoginError(400, 'PHONE_NUMBER_INVALID',
-                         'Enter the phone number in international format with its country code, e.g. +44 7700 900123.')
+                         'Enter the phone number in international format with its country code, in the digits 0-9, '
+                         'e.g. +44 7700 900123.')
     return digits
 
 
@@ -164,8 +168,8 @@ class LoginService:
     # ------------------------------------------------------------ code login
 
     async def start(self, phone: str) -> LoginStep:
-        self._require_configured()
         phone = normalize_phone(phone)
+        self._require_configured()
         account_id = await self.accounts.find_account_id(phone=phone)
         if account_id is not None and self.accounts.is_live(account_id):
             raise LoginError(409, 'ALREADY_LOGGED_IN', 'This account is already logged in and connected.')

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 USERNAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{3,31}$')
 INVITE_RE = re.compile(r'^[A-Za-z0-9_-]{8,64}$')
+MAX_CHANNEL_ID = 2**63 - 1  # what a 64-bit id (Telegram's and MongoDB's) holds
+MAX_MESSAGE_ID = 2**31 - 1  # message ids are 32-bit in Telegram's schema
 HOSTS = {'t.me', 'telegram.me', 'telegram.dog', 'www.t.me', 'www.telegram.me', 'www.telegram.dog'}
 # First path segments of t.me that are not usernames.
 RESERVED = {'addstickers', 'addemoji', 'addtheme', 'share', 'proxy', 'socks', 'iv', 'setlanguage', 'login',
@@ -90,19 +92,32 @@ def _invite(hash_: str, raw: str) -> InviteRef:
     return InviteRef(hash_)
 
 
+def _number(value: str | None, most: int) -> int | None:
+    """A positive number of ASCII digits up to `most`, else None (int() would take other scripts' digits too)."""
+    if not value or not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if 0 < number <= most else None
+
+
 def _post_id(value: str, raw: str) -> int:
-    if not value.isdigit() or int(value) <= 0:
+    post_id = _number(value, MAX_MESSAGE_ID)
+    if post_id is None:
         raise RefError(f'"{raw}" has a malformed post number "{value}".')
-    return int(value)
+    return post_id
+
+
+def _channel_number(value: str | None, ref: str, why: str = 'has no valid channel number') -> int:
+    channel_id = _number(value, MAX_CHANNEL_ID)
+    if channel_id is None:
+        raise RefError(f'"{ref}" {why}; channel ids look like -1001234567890.')
+    return channel_id
 
 
 def _parse_number(ref: str) -> ChannelIdRef:
     if not ref.startswith('-100') or len(ref) <= 4:
         raise RefError(f'"{ref}" is not a channel id; channel ids look like -1001234567890.')
-    channel_id = int(ref[4:])
-    if channel_id <= 0:
-        raise RefError(f'"{ref}" is not a channel id; channel ids look like -1001234567890.')
-    return ChannelIdRef(channel_id)
+    return ChannelIdRef(_channel_number(ref[4:], ref))
 
 
 def _parse_url(ref: str) -> ChannelRef:
@@ -126,12 +141,12 @@ def _parse_url(ref: str) -> ChannelRef:
             raise RefError(f'"{ref}" is a joinchat link without its invite hash.')
         return _invite(segments[1], ref)
     if lowered == 'c':
-        if len(segments) < 2 or not segments[1].isdigit() or int(segments[1]) <= 0:
+        if len(segments) < 2:
             raise RefError(f'"{ref}" is a t.me/c/ link without a channel number.')
         if len(segments) > 3:
             raise RefError(f'"{ref}" has too many parts for a t.me/c/ link.')
         message_id = _post_id(segments[2], ref) if len(segments) == 3 else None
-        return ChannelIdRef(int(segments[1]), message_id)
+        return ChannelIdRef(_channel_number(segments[1], ref, 'is a t.me/c/ link without a channel number'), message_id)
     if lowered == 's':
         if len(segments) < 2:
             raise RefError(f'"{ref}" is a t.me/s/ link without a channel name.')
@@ -162,9 +177,7 @@ def _parse_tg(ref: str) -> ChannelRef:
             raise RefError(f'"{ref}" has no invite= parameter.')
         return _invite(invite, ref)
     if action == 'privatepost':
-        channel = (query.get('channel') or [''])[0]
-        if not channel.isdigit():
-            raise RefError(f'"{ref}" has no channel= number.')
+        channel = _channel_number((query.get('channel') or [''])[0], ref)
         post = (query.get('post') or [None])[0]
-        return ChannelIdRef(int(channel), _post_id(post, ref) if post is not None else None)
+        return ChannelIdRef(channel, _post_id(post, ref) if post is not None else None)
     raise RefError(f'"{ref}" is a tg:// link that does not name a channel.')

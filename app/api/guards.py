@@ -1,0 +1,122 @@
+"""Request guards in front of the whole app: a body size limit, work that stops with its client, and one answer for
+every unexpected error.
+
+Pure ASGI, so a body is refused before it is parsed and a request's task can be cancelled when the client goes away
+(a handler running a long database walk otherwise keeps going after nobody waits for it).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+from loguru import logger
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+DEFAULT_BODY_LIMIT = 1 << 20
+
+
+def _error_body(code: str, message: str) -> bytes:
+    return json.dumps({'error': {'code': code, 'message': message}}, separators=(',', ':')).encode()
+
+
+async def send_error(send: Send, status: int, code: str, message: str) -> None:
+    body = _error_body(code, message)
+    await send({'type': 'http.response.start', 'status': status, 'headers': [
+        (b'content-type', b'application/json'), (b'content-length', str(len(body)).encode())]})
+    await send({'type': 'http.response.body', 'body': body})
+
+
+class RequestGuards:
+    def __init__(self, app: ASGIApp, body_limit: int = DEFAULT_BODY_LIMIT) -> None:
+        self.app = app
+        self.body_limit = body_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http':
+            await self.app(scope, receive, send)
+            return
+        too_large = f'The request body is larger than {self.body_limit:,} bytes; send less at once.'
+        if _content_length(scope) > self.body_limit:
+            await send_error(send, 413, 'TOO_LARGE', too_large)
+            return
+        body, disconnected = await self._read_body(receive)
+        if body is None:
+            await send_error(send, 413, 'TOO_LARGE', too_large)
+            return
+        if disconnected:
+            return
+        await self._run(scope, receive, send, body)
+
+    async def _read_body(self, receive: Receive) -> tuple[list[Message] | None, bool]:
+        """The body's messages (None when over the limit) and whether the client left while sending it."""
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message['type'] == 'http.disconnect':
+                return messages, True
+            size += len(message.get('body', b''))
+            if size > self.body_limit:
+                return None, False
+            messages.append(message)
+            if not message.get('more_body', False):
+                return messages, False
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, body: list[Message]) -> None:
+        buffered = list(body)
+        left = asyncio.Event()
+        started = complete = False
+
+        async def replay() -> Message:
+            if buffered:
+                return buffered.pop(0)
+            await left.wait()
+            return {'type': 'http.disconnect'}
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started, complete
+            if message['type'] == 'http.response.start':
+                started = True
+            elif message['type'] == 'http.response.body' and not message.get('more_body', False):
+                complete = True
+            await send(message)
+
+        async def watch() -> None:
+            while (await receive())['type'] != 'http.disconnect':
+                pass
+            left.set()
+
+        handler = asyncio.create_task(self._handle(scope, replay, tracking_send, lambda: started))
+        watcher = asyncio.create_task(watch())
+        try:
+            await asyncio.wait({handler, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if not handler.done() and not complete:  # the client went away: nobody waits for this work
+                logger.debug('{} {}: the client went away, its work stops', scope['method'], scope['path'])
+                handler.cancel()
+            await asyncio.gather(handler, return_exceptions=True)
+        finally:
+            watcher.cancel()
+            handler.cancel()
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, response_started: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception:
+            error_id = uuid.uuid4().hex[:12]
+            logger.opt(exception=True).error('Unexpected error {} during {} {}', error_id, scope['method'],
+                                             scope['path'])
+            if not response_started():
+                await send_error(send, 500, 'INTERNAL', f'Something went wrong on the server (error id {error_id}); '
+                                 'try again, and if it keeps happening report this id with the server log.')
+
+
+def _content_length(scope: Scope) -> int:
+    for name, value in scope.get('headers', ()):
+        if name == b'content-length':
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
