@@ -169,6 +169,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+ENV_TOKEN_HOLDER = 'env'
+
+
 class ApiTokens:
     """Bearer tokens for the JSON API: API_TOKEN from the environment, or tokens made on the Settings page."""
 
@@ -186,19 +189,23 @@ class ApiTokens:
         return record, plain
 
     async def verify(self, token: str) -> bool:
+        return await self.holder(token) is not None
+
+    async def holder(self, token: str) -> str | None:
+        """Who a valid token belongs to ('env' for API_TOKEN, else the token's id), or None when it is not valid."""
         if not token:
-            return False
+            return None
         token_hash = hash_token(token)
         if self._env_hash is not None and hmac.compare_digest(token_hash, self._env_hash):
-            return True
+            return ENV_TOKEN_HOLDER
         record = await self._repo.find_active(token_hash=token_hash)
         if record is None:
-            return False
+            return None
         try:
             await self._repo.touch(token_id=record.id)
         except Exception:  # last-used is informative only
             pass
-        return True
+        return record.id
 
     async def list(self) -> list[ApiToken]:
         return await self._repo.list()

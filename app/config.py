@@ -234,3 +234,17 @@ def resolve_secret_key(settings: Settings) -> str:
         handle.write(key + '\n')
     os.chmod(path, 0o600)
     return key
+
+
+def protect_data_dir(data_dir: Path) -> None:
+    """DATA_DIR and everything in it readable by this user only (0700 folders, 0600 files): it holds the secret key,
+    dashboard sessions and the database. Also mends what an older version created with wider modes."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data_dir.chmod(0o700)
+    for folder, folders, files in os.walk(data_dir):
+        for name in folders:
+            (Path(folder) / name).chmod(0o700)
+        for name in files:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                path.chmod(0o600)

@@ -2,21 +2,32 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from nicegui import app, ui
 from nicegui.storage import Storage
 
 from app.api import register_api
 from app.api.health import VERSION
-from app.config import load_settings, resolve_secret_key
+from app.config import Settings, load_settings, protect_data_dir, resolve_secret_key
 from app.crypto import derive_key
 from app.logging import setup_logging
 from app.pages import register_pages
 from app.root import build_root
 
 
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options: a bounded shutdown, and X-Forwarded-For believed only from the proxies named in
+    TRUSTED_PROXIES (uvicorn believes 127.0.0.1 by default, so anyone on the machine could pick an address)."""
+    proxies = [address.strip() for address in settings.trusted_proxies.split(',') if address.strip()]
+    return {'timeout_graceful_shutdown': settings.shutdown_grace_seconds, 'proxy_headers': bool(proxies),
+            'forwarded_allow_ips': proxies or ''}
+
+
 def main() -> None:
     settings = load_settings()
+    os.umask(0o077)  # sessions, keys and the embedded database under DATA_DIR are this user's alone
+    protect_data_dir(settings.data_dir)
     setup_logging(settings.log_level)
     root = build_root(settings)
     register_api(app, root)
@@ -29,7 +40,8 @@ def main() -> None:
     try:
         ui.run(host=settings.host, port=settings.port, title='Parsegram', storage_secret=storage_secret,
                reload=False, show=False, favicon='📨', uvicorn_logging_level='warning', log_config=None,
-               show_welcome_message=True, fastapi_docs={'title': 'Parsegram API', 'version': VERSION})
+               show_welcome_message=True, fastapi_docs={'title': 'Parsegram API', 'version': VERSION},
+               **server_options(settings))
     except KeyboardInterrupt:  # Ctrl+C: the server has already shut down cleanly
         pass
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.api.deps import ReadyRootDep
+from app.api.deps import ReadyRootDep, TokenHolderDep
 from app.api.errors import ApiError
 from app.api.params import IdPath
 from app.mtproto.accounts import AccountInfo
@@ -41,9 +41,9 @@ class LogoutAnswer(BaseModel):
 
 
 @router.post('/auth/start', response_model=LoginStep, response_model_exclude_none=True)
-async def auth_start(body: StartBody, root: ReadyRootDep) -> LoginStep:
+async def auth_start(body: StartBody, root: ReadyRootDep, holder: TokenHolderDep) -> LoginStep:
     """Send a login code to the phone. Answers {account_id, status: code_sent, code_type, timeout}."""
-    return await root.logins.start(body.phone)
+    return await root.logins.start(body.phone, owner=holder)
 
 
 @router.post('/auth/verify', response_model=LoginStep, response_model_exclude_none=True)
@@ -71,9 +71,9 @@ async def auth_cancel(body: AccountBody, root: ReadyRootDep) -> LoginStep:
 
 
 @router.post('/auth/qr', response_model=LoginStep, response_model_exclude_none=True)
-async def auth_qr(root: ReadyRootDep, body: QrStartBody | None = None) -> LoginStep:
+async def auth_qr(root: ReadyRootDep, holder: TokenHolderDep, body: QrStartBody | None = None) -> LoginStep:
     """Start a QR login. Answers {account_id, url: tg://login?token=..., expires_at}; show `url` as a QR code."""
-    return await root.logins.start_qr()
+    return await root.logins.start_qr(owner=holder)
 
 
 @router.get('/auth/qr/{account_id}', response_model=LoginStep, response_model_exclude_none=True)

@@ -39,13 +39,22 @@ async def require_token(request: Request, root: RootDep) -> None:
         raise ApiError(401, 'UNAUTHORIZED', 'Send Authorization: Bearer <token>. Tokens are made on the '
                        'dashboard Settings page or set with API_TOKEN.', UNAUTHORIZED)
     try:
-        valid = await asyncio.wait_for(root.api_tokens.verify(token.strip()), TOKEN_CHECK_TIMEOUT)
+        holder = await asyncio.wait_for(root.api_tokens.holder(token.strip()), TOKEN_CHECK_TIMEOUT)
     except Exception as error:
         logger.warning('API token check failed ({})', type(error).__name__)
         raise ApiError(503, 'DB_UNAVAILABLE', 'The database is not reachable, so the token cannot be checked.',
                        {'Retry-After': '5'}) from None
-    if not valid:
+    if holder is None:
         raise ApiError(401, 'UNAUTHORIZED', 'The token is not valid or has been revoked.', UNAUTHORIZED)
+    request.state.token_holder = holder
 
 
 TokenDep = Depends(require_token)
+
+
+def token_holder(request: Request) -> str:
+    """Whose token the request carries (the router's token check has run first)."""
+    return f'token:{request.state.token_holder}'
+
+
+TokenHolderDep = Annotated[str, Depends(token_holder)]

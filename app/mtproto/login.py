@@ -63,12 +63,14 @@ class LoginStep(BaseModel):
     username: str | None = None
     error_code: str | None = None
     message: str | None = None
+    notice: str | None = None  # e.g. that an older pending login was closed to make room for this one
 
 
 @dataclass
 class _Pending:
     account_id: str
     kind: str  # 'code' or 'qr'
+    owner: str  # who started it: a token's holder or the dashboard; the cap of pending logins counts per owner
     client: TelegramClient
     state: LoginState
     started: float
@@ -127,12 +129,20 @@ def _code_kind(value: object | None) -> str | None:
     return re.sub(r'(?<!^)(?=[A-Z])', '_', name).lower() or None
 
 
+MAX_PENDING = 20  # each pending login holds a Telegram connection open
+MAX_PENDING_PER_OWNER = 10
+DASHBOARD = 'dashboard'
+
+
 class LoginService:
     def __init__(self, *, settings: Settings, accounts: AccountManager, pending_ttl: float = 300.0,
-                 qr_refresh_margin: float = 5.0) -> None:
+                 qr_refresh_margin: float = 5.0, max_pending: int = MAX_PENDING,
+                 max_pending_per_owner: int = MAX_PENDING_PER_OWNER) -> None:
         self.settings = settings
         self.accounts = accounts
         self.pending_ttl = pending_ttl
+        self.max_pending = max_pending
+        self.max_pending_per_owner = max_pending_per_owner
         self.qr_refresh_margin = qr_refresh_margin
         self._pending: dict[str, _Pending] = {}
         self._finished: dict[str, _Pending] = {}
@@ -167,7 +177,7 @@ class LoginService:
 
     # ------------------------------------------------------------ code login
 
-    async def start(self, phone: str) -> LoginStep:
+    async def start(self, phone: str, *, owner: str = DASHBOARD) -> LoginStep:
         phone = normalize_phone(phone)
         self._require_configured()
         account_id = await self.accounts.find_account_id(phone=phone)
@@ -176,6 +186,7 @@ class LoginService:
         for other in list(self._pending.values()):
             if other.phone == phone:
                 await self._finish(other, LoginState.CANCELLED)
+        notice = await self._make_room(owner)
         client = await self._connected_client()
         try:
             sent = await client.send_code_request(phone)
@@ -183,14 +194,14 @@ class LoginService:
             await _disconnect(client)
             raise self._error(exc, f'sending a code to {mask_phone(phone)}') from None
         now = self._now()
-        pending = _Pending(account_id=account_id or _new_id(), kind='code', client=client,
+        pending = _Pending(account_id=account_id or _new_id(), kind='code', owner=owner, client=client,
                            state=LoginState.CODE_SENT, started=now, last_activity=now, phone=phone)
         self._apply_sent_code(pending, sent)
         self._pending[pending.account_id] = pending
         self._finished.pop(pending.account_id, None)
         self._ensure_sweeper()
         logger.info('Login {}: code sent to {} via {}', pending.account_id, mask_phone(phone), pending.code_type)
-        return pending.step()
+        return pending.step().model_copy(update={'notice': notice})
 
     async def verify(self, account_id: str, code: str) -> LoginStep:
         pending = self._get(account_id, 'verify')
@@ -253,11 +264,12 @@ class LoginService:
 
     # ------------------------------------------------------------ QR login
 
-    async def start_qr(self) -> LoginStep:
+    async def start_qr(self, *, owner: str = DASHBOARD) -> LoginStep:
         self._require_configured()
+        notice = await self._make_room(owner)
         client = await self._connected_client()
         now = self._now()
-        pending = _Pending(account_id=_new_id(), kind='qr', client=client, state=LoginState.QR_PENDING,
+        pending = _Pending(account_id=_new_id(), kind='qr', owner=owner, client=client, state=LoginState.QR_PENDING,
                            started=now, last_activity=now)
         try:
             token = await client(functions.auth.ExportLoginTokenRequest(client.api_id, client.api_hash, []))
@@ -277,7 +289,24 @@ class LoginService:
         self._spawn(self._watch_qr(pending), f'qr-{pending.account_id}')
         self._ensure_sweeper()
         logger.info('Login {}: QR code created', pending.account_id)
-        return pending.step()
+        return pending.step().model_copy(update={'notice': notice})
+
+    async def _make_room(self, owner: str) -> str | None:
+        """Close the oldest pending login when this owner, or everyone together, is at the cap; say so."""
+        waiting = sorted(self._pending.values(), key=lambda p: p.started)
+        mine = [p for p in waiting if p.owner == owner]
+        if len(mine) >= self.max_pending_per_owner:
+            oldest, cap = mine[0], f'{self.max_pending_per_owner} logins started from one place'
+        elif len(waiting) >= self.max_pending:
+            oldest, cap = waiting[0], f'{self.max_pending} logins'
+        else:
+            return None
+        oldest.error = LoginError(409, 'LOGIN_CLOSED', f'This login was closed to make room for a newer one: at most '
+                                  f'{cap} can wait at once. Start it again.')
+        await self._finish(oldest, LoginState.CANCELLED)
+        which = mask_phone(oldest.phone) if oldest.phone else 'a QR login'
+        logger.info('Login {}: closed to make room (at most {} wait at once)', oldest.account_id, cap)
+        return f'At most {cap} can wait at once, so the oldest one ({which}) was closed.'
 
     async def qr_status(self, account_id: str) -> LoginStep:
         pending = self._pending.get(account_id) or self._finished.get(account_id)

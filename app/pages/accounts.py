@@ -286,6 +286,8 @@ class LoginWizard:
         finally:
             self.busy = False
         self.error = None
+        if step.notice:
+            ui.notify(step.notice, type='info')
         await self._show(step)
 
     async def _show(self, step: LoginStep) -> None:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from nicegui import app, ui
 
+from app.pages.login import log_out
+
 if TYPE_CHECKING:
     from app.root import Root
 
@@ -75,7 +77,7 @@ def frame(title: str) -> Iterator[None]:
                 for name, path, icon in NAV:
                     ui.button(name, icon=icon, on_click=lambda p=path: ui.navigate.to(p)) \
                         .props('flat color=white no-caps').mark(f'nav-{name.lower()}')
-        ui.button('Log out', icon='logout', on_click=lambda: ui.navigate.to('/logout')) \
+        ui.button('Log out', icon='logout', on_click=log_out) \
             .props('flat color=white no-caps').mark('logout')
     with ui.column().classes('w-full max-w-5xl mx-auto p-4 gap-4'):
         if root is not None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from fastapi.responses import RedirectResponse
 from loguru import logger
@@ -17,8 +18,15 @@ HOME = '/dashboard/channels'
 
 
 def safe_target(target: str | None) -> str:
-    """Only same-site paths: never send the browser to another host after login."""
-    if not target or not target.startswith('/') or target.startswith('//') or target.startswith('/login'):
+    """Only a path on this site: never send the browser to another host after login.
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so `/\\evil.example` is `//evil.example`.
+    """
+    if not target or '\\' in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return HOME
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith('/') or target.startswith('//') \
+            or parts.path.startswith('/login'):
         return HOME
     return target
 
@@ -75,7 +83,15 @@ def register(root: Root) -> None:
                          'was started. Set ADMIN_PASSWORD to choose your own.').classes('text-xs text-grey-7')
         return None
 
-    @ui.page('/logout')
-    def logout_page() -> RedirectResponse:
+    @app.post('/logout', include_in_schema=False)
+    def logout_form() -> RedirectResponse:
+        """For a form without the dashboard's script; a GET cannot log anyone out (any page could link to it), and
+        the session cookie is SameSite=Lax, so another site's form arrives without it."""
         app.storage.user.clear()
-        return RedirectResponse('/login')
+        return RedirectResponse('/login', status_code=303)
+
+
+def log_out() -> None:
+    """The dashboard's Log out button: over the page's own connection, never a link another site could reuse."""
+    app.storage.user.clear()
+    ui.navigate.to('/login')

@@ -248,3 +248,29 @@ async def test_without_credentials_the_answer_names_the_settings(repos, tmp_path
         assert error.value.status == 503
         assert 'TELEGRAM_API_ID' in error.value.message and 'TELEGRAM_API_HASH' in error.value.message
     await manager.stop()
+
+
+async def test_pending_logins_are_capped_and_the_oldest_is_closed_first(telegram_dc, manager):
+    logins = LoginService(settings=manager.settings, accounts=manager, pending_ttl=60, max_pending=3,
+                          max_pending_per_owner=2)
+    try:
+        phones = [telegram_dc.new_phone(4) for _ in range(3)]
+        for phone in phones:
+            telegram_dc.create_user(phone, 'Capped')
+        first = await logins.start(phones[0], owner='token:a')
+        second = await logins.start(phones[1], owner='token:a')
+        assert first.notice is None and second.notice is None
+        third = await logins.start(phones[2], owner='token:a')  # one holder's cap: its own oldest goes
+        assert 'oldest one' in third.notice and logins.pending_count() == 2
+        assert logins.pending_step(first.account_id) is None
+        with pytest.raises(LoginError):
+            await logins.verify(first.account_id, '44444')
+        qr = await logins.start_qr(owner='dashboard')
+        assert qr.notice is None and logins.pending_count() == 3
+        other = await logins.start_qr(owner='token:b')  # everyone's cap: the oldest of all goes
+        assert 'At most 3 logins' in other.notice and logins.pending_count() == 3
+        assert logins.pending_step(second.account_id) is None
+        assert (await logins.qr_status(qr.account_id)).status == LoginState.QR_PENDING  # not the oldest: it stays
+        assert (await logins.verify(third.account_id, '44444')).status == LoginState.AUTHORIZED
+    finally:
+        await logins.close()

@@ -95,3 +95,24 @@ async def test_settings_page_creates_shows_once_and_revokes_tokens(user: User, a
     user.find(marker='revoke-exporter').click()
     await user.should_see('revoked', retries=50)
     assert not await app_root.api_tokens.verify(shown)
+
+
+@pytest.mark.parametrize('target', ['/%5Cevil.example/x', '//evil.example/x', 'https://evil.example/x',
+                                    '/%09/evil.example', '/login?redirect_to=/x'])
+async def test_after_login_the_browser_goes_only_to_a_path_on_this_site(user: User, target: str) -> None:
+    await user.open(f'/login?redirect_to={target}')
+    user.find(marker='password').type(ADMIN_PASSWORD)
+    user.find(marker='login').click()
+    await user.should_see('No channels yet', retries=50)  # the dashboard's home, not the other host
+
+
+async def test_a_link_to_logout_cannot_log_anyone_out_but_the_dashboards_post_can(user: User) -> None:
+    await log_in(user)
+    answer = await user.http_client.get('/logout')  # any page could embed this
+    assert answer.status_code == 405
+    await user.open('/dashboard/settings')
+    await user.should_see('API tokens')
+    answer = await user.http_client.post('/logout')
+    assert answer.status_code == 303 and answer.headers['location'] == '/login'
+    await user.open('/dashboard/settings')
+    await user.should_see('Log in to the dashboard')

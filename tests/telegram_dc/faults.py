@@ -98,6 +98,9 @@ class Faults:
     def pending(self) -> list[Fault]:
         return list(self._faults)
 
+    def left(self) -> int:
+        return sum(fault.count for fault in self._faults)
+
     def take(self, request: TLObject, *, drops_only: bool = False) -> FaultAction | None:
         """The action for this call, consuming one use of the first matching fault.
 

@@ -84,6 +84,9 @@ class DcHandle:
     def clear_faults(self) -> None:
         self.dc.call(self.dc.clear_faults)
 
+    def faults_left(self) -> int:
+        return self.dc.call(self.dc.faults_left)
+
     def disconnect_all(self) -> int:
         return self.dc.call(self.dc.disconnect_all)
 

@@ -235,6 +235,12 @@ class TelegramDC:
             return self.call(self.clear_faults)
         self.faults.clear()
 
+    def faults_left(self) -> int:
+        """How many uses of the faults set are not taken yet (a SLOW call that started has taken its use)."""
+        if self._off_loop():
+            return self.call(self.faults_left)
+        return self.faults.left()
+
     def set_limits(self, profile: str, overrides: dict[str, Any] | None = None) -> dict[str, dict]:
         """Use Telegram's limits ('realistic') or none ('off'), with per-method changes such as
         {'messages.getHistory': {'rate': 20}}; forgets the waits already set. Safe from any thread."""
