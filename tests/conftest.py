@@ -27,7 +27,7 @@ from app.child_process import die_with_parent
 from app.db.embedded import free_port
 from app.db.repos import Repos
 
-pytest_plugins = ['tests.run_guard', 'tests.telegram_dc.pytest_plugin']
+pytest_plugins = ['tests.run_guard', 'tests.telegram_dc.pytest_plugin', 'tests.serving']
 
 ADMIN_PASSWORD = 'correct horse battery staple 42'
 CHROMIUM = os.environ.get('CHROMIUM_BINARY', '/usr/bin/chromium')

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
@@ -118,12 +118,17 @@ async def queue_refs(body: QueueRefsBody, root: ReadyRootDep) -> list[RefEntryVi
 
 
 @router.get('/channel-refs', response_model=list[RefEntryView])
-async def list_refs(root: ReadyRootDep, ids: Annotated[list[str] | None, Query(max_length=1000)] = None
+async def list_refs(root: ReadyRootDep, ids: Annotated[list[EntryId] | None, Query(max_length=MAX_IDS_PER_READ)] = None
                     ) -> list[RefEntryView]:
-    """The given entries, or every unfinished one (queued, resolving, waiting for a join), oldest first."""
+    """The given entries (up to 100 a request, so the address stays short), or every unfinished one (queued,
+    resolving, waiting for a join), oldest first."""
     repo = root.add_queue.repos.channel_refs
     entries = await repo.get_many(ids) if ids else await repo.unfinished()
     return [RefEntryView.of(entry) for entry in entries]
+
+
+MAX_IDS_PER_READ = 100
+EntryId = Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
 
 
 class FolderView(BaseModel):
