@@ -8,6 +8,7 @@ from nicegui import app, ui
 from nicegui.storage import Storage
 
 from app.api import register_api
+from app.api.guards import install_request_guards
 from app.api.health import VERSION
 from app.config import Settings, load_settings, protect_data_dir, resolve_secret_key
 from app.crypto import derive_key
@@ -32,6 +33,7 @@ def main() -> None:
     root = build_root(settings)
     register_api(app, root)
     register_pages(root)
+    install_request_guards(app, body_limit=settings.max_body_bytes)
     app.on_startup(root.launch)
     app.on_shutdown(root.stop)
     storage_secret = derive_key(resolve_secret_key(settings), b'browser-storage').hex()

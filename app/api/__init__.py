@@ -27,14 +27,12 @@ def register_api(app: FastAPI, root: Root) -> None:
     from app.api import health, tokens
     from app.api.deps import require_token
     from app.api.errors import COMMON_ERRORS, error_responses, install_error_handlers
-    from app.api.guards import RequestGuards
     from app.api.health import VERSION
     from app.api.openapi import install_openapi
 
     app.state.root = root
     install_error_handlers(app)
     install_openapi(app, version=VERSION)
-    app.add_middleware(RequestGuards, body_limit=root.settings.max_body_bytes)
     app.include_router(health.router, prefix='/api', tags=['health'], responses=error_responses(500))
     protected = [Depends(require_token)]
     for name in ('tokens', *OPTIONAL_ROUTERS):

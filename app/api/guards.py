@@ -11,6 +11,8 @@ import json
 import uuid
 from typing import Any
 
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -103,13 +105,38 @@ class RequestGuards:
     async def _handle(self, scope: Scope, receive: Receive, send: Send, response_started: Any) -> None:
         try:
             await self.app(scope, receive, send)
-        except Exception:
-            error_id = uuid.uuid4().hex[:12]
-            logger.opt(exception=True).error('Unexpected error {} during {} {}', error_id, scope['method'],
-                                             scope['path'])
-            if not response_started():
-                await send_error(send, 500, 'INTERNAL', f'Something went wrong on the server (error id {error_id}); '
-                                 'try again, and if it keeps happening report this id with the server log.')
+        except Exception as error:
+            if response_started():  # Starlette's error middleware answered with `internal_error` and re-raised
+                return
+            error_id = log_unexpected(error, scope['method'], scope['path'])
+            await send_error(send, 500, 'INTERNAL', internal_message(error_id))
+
+
+def log_unexpected(error: BaseException, method: str, path: str) -> str:
+    error_id = uuid.uuid4().hex[:12]
+    logger.opt(exception=error).error('Unexpected error {} during {} {}', error_id, method, path)
+    return error_id
+
+
+def internal_message(error_id: str) -> str:
+    return (f'Something went wrong on the server (error id {error_id}); try again, and if it keeps happening '
+            'report this id with the server log.')
+
+
+async def internal_error(request: Request, error: Exception) -> JSONResponse:
+    """Any exception no other handler took: 500 in the error shape, with an id that is also in the log."""
+    error_id = log_unexpected(error, request.method, request.url.path)
+    return JSONResponse({'error': {'code': 'INTERNAL', 'message': internal_message(error_id)}}, status_code=500)
+
+
+def install_request_guards(app: FastAPI, *, body_limit: int) -> None:
+    """Put RequestGuards around the whole app, outside even Starlette's error middleware and every middleware
+    NiceGUI adds in ui.run (add_middleware cannot place it there): a request whose client left is stopped before
+    any `BaseHTTPMiddleware` could complain that it got no response, and a body is refused before it is read."""
+    app.build_middleware_stack = lambda: RequestGuards(  # type: ignore[method-assign]
+        type(app).build_middleware_stack(app), body_limit=body_limit)  # the class's own: never wraps a wrapper
+    app.middleware_stack = None
+    app.add_exception_handler(Exception, internal_error)
 
 
 def _content_length(scope: Scope) -> int:

@@ -146,3 +146,42 @@ async def test_a_phone_in_other_digits_is_one_record_or_a_clear_400(api, app_roo
     from app.mtproto.login import normalize_phone
     assert normalize_phone('+４４ ７７００ ９００１２３') == normalize_phone('+44 7700 900123') == '447700900123'
     assert await app_root.repos.accounts.list() == []
+
+
+async def test_the_work_of_a_request_stops_when_its_client_goes_away(user, app_root):
+    from nicegui import app
+    started, stopped = asyncio.Event(), asyncio.Event()
+
+    @app.get('/api/test-slow')
+    async def slow() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)  # a long database walk, a slow Telegram call
+        finally:
+            stopped.set()
+
+    gone = asyncio.Event()
+    body_sent = False
+
+    async def receive() -> dict:  # the ASGI messages of a client that sends its request, then hangs up
+        nonlocal body_sent
+        if not body_sent:
+            body_sent = True
+            return {'type': 'http.request', 'body': b'', 'more_body': False}
+        await gone.wait()
+        return {'type': 'http.disconnect'}
+
+    answered: list[dict] = []
+
+    async def send(message: dict) -> None:
+        answered.append(message)
+
+    scope = {'type': 'http', 'asgi': {'version': '3.0'}, 'http_version': '1.1', 'method': 'GET', 'scheme': 'http',
+             'path': '/api/test-slow', 'raw_path': b'/api/test-slow', 'query_string': b'', 'root_path': '',
+             'headers': [(b'host', b'test')], 'client': ('127.0.0.1', 50000), 'server': ('test', 80)}
+    call = asyncio.create_task(app(scope, receive, send))
+    await asyncio.wait_for(started.wait(), 10)
+    gone.set()
+    await asyncio.wait_for(stopped.wait(), 10)  # cancelled, not left running for nobody
+    await asyncio.wait_for(call, 10)
+    assert answered == []

@@ -29,3 +29,22 @@ def test_log_in_and_see_the_empty_channel_list(screen: Screen) -> None:
     screen.click('Settings')
     screen.should_contain('API tokens')
     assert screen.selenium.current_url.endswith('/dashboard/settings')
+
+
+def test_a_forged_forwarded_address_does_not_dodge_the_password_throttle(screen: Screen) -> None:
+    """Every page load claims another client address in X-Forwarded-For; no proxy is trusted, so it is ignored."""
+    screen.selenium.execute_cdp_cmd('Network.enable', {})
+    for attempt in range(3):
+        screen.selenium.execute_cdp_cmd('Network.setExtraHTTPHeaders',
+                                        {'headers': {'X-Forwarded-For': f'203.0.113.{attempt + 1}'}})
+        screen.open('/login')
+        password = screen.selenium.find_element(By.CSS_SELECTOR, 'input[type=password]')
+        password.send_keys(f'wrong guess {attempt}' + Keys.ENTER)
+        screen.should_contain('Wrong password.')
+    screen.selenium.execute_cdp_cmd('Network.setExtraHTTPHeaders', {'headers': {'X-Forwarded-For': '203.0.113.99'}})
+    screen.open('/login')
+    password = screen.selenium.find_element(By.CSS_SELECTOR, 'input[type=password]')
+    password.send_keys(ADMIN_PASSWORD + Keys.ENTER)  # even the right one waits: the guesses came from one address
+    screen.should_contain('Too many wrong passwords')
+    assert '/login' in screen.selenium.current_url
+    screen.selenium.execute_cdp_cmd('Network.setExtraHTTPHeaders', {'headers': {}})
