@@ -12,6 +12,7 @@ from nicegui import app, ui
 from app.db.models import Channel, MetricKind, Post
 from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_link, stream_export
+from app.mtproto.refs import MAX_CHANNEL_ID
 from app.pages.channel_widgets import AvatarSlot, JobControls, ago, progress_text, show_status, subscribers_text
 from app.pages.layout import frame
 from app.pages.live import ChannelEvents
@@ -152,7 +153,8 @@ def register(root: Root) -> None:
 
     @ui.page('/dashboard/channels/{channel_id}')
     async def channel_page(channel_id: int) -> None:
-        channel = await root.repos.channels.get(channel_id) if root.database.ready else None
+        in_range = 0 < channel_id <= MAX_CHANNEL_ID  # beyond 64 bits the database driver would raise
+        channel = await root.repos.channels.get(channel_id) if root.database.ready and in_range else None
         with frame(channel.title if channel else 'Channel'):
             if channel is None:
                 ui.label('This channel is not stored (or the database is still starting).').mark('channel-missing')

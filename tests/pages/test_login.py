@@ -116,3 +116,10 @@ async def test_a_link_to_logout_cannot_log_anyone_out_but_the_dashboards_post_ca
     assert answer.status_code == 303 and answer.headers['location'] == '/login'
     await user.open('/dashboard/settings')
     await user.should_see('Log in to the dashboard')
+
+
+@pytest.mark.parametrize('channel_id', [str(2**64), '0', '-5'])
+async def test_a_channel_address_beyond_any_id_is_a_page_that_says_so(user: User, app_root, channel_id: str) -> None:
+    await log_in(user)
+    await user.open(f'/dashboard/channels/{channel_id}')
+    await user.should_see('This channel is not stored')
