@@ -7,7 +7,6 @@ Pure ASGI, so a body is refused before it is parsed and a request's task can be 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from typing import Any
 
@@ -16,18 +15,13 @@ from fastapi.responses import JSONResponse
 from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.errors import error_response
+
 DEFAULT_BODY_LIMIT = 1 << 20
 
 
-def _error_body(code: str, message: str) -> bytes:
-    return json.dumps({'error': {'code': code, 'message': message}}, separators=(',', ':')).encode()
-
-
-async def send_error(send: Send, status: int, code: str, message: str) -> None:
-    body = _error_body(code, message)
-    await send({'type': 'http.response.start', 'status': status, 'headers': [
-        (b'content-type', b'application/json'), (b'content-length', str(len(body)).encode())]})
-    await send({'type': 'http.response.body', 'body': body})
+async def send_error(scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str) -> None:
+    await error_response(status, code, message)(scope, receive, send)
 
 
 class RequestGuards:
@@ -41,11 +35,11 @@ class RequestGuards:
             return
         too_large = f'The request body is larger than {self.body_limit:,} bytes; send less at once.'
         if _content_length(scope) > self.body_limit:
-            await send_error(send, 413, 'TOO_LARGE', too_large)
+            await send_error(scope, receive, send, 413, 'TOO_LARGE', too_large)
             return
         body, disconnected = await self._read_body(receive)
         if body is None:
-            await send_error(send, 413, 'TOO_LARGE', too_large)
+            await send_error(scope, receive, send, 413, 'TOO_LARGE', too_large)
             return
         if disconnected:
             return
@@ -109,7 +103,7 @@ class RequestGuards:
             if response_started():  # Starlette's error middleware answered with `internal_error` and re-raised
                 return
             error_id = log_unexpected(error, scope['method'], scope['path'])
-            await send_error(send, 500, 'INTERNAL', internal_message(error_id))
+            await send_error(scope, receive, send, 500, 'INTERNAL', internal_message(error_id))
 
 
 def log_unexpected(error: BaseException, method: str, path: str) -> str:
@@ -126,7 +120,7 @@ def internal_message(error_id: str) -> str:
 async def internal_error(request: Request, error: Exception) -> JSONResponse:
     """Any exception no other handler took: 500 in the error shape, with an id that is also in the log."""
     error_id = log_unexpected(error, request.method, request.url.path)
-    return JSONResponse({'error': {'code': 'INTERNAL', 'message': internal_message(error_id)}}, status_code=500)
+    return error_response(500, 'INTERNAL', internal_message(error_id))
 
 
 def install_request_guards(app: FastAPI, *, body_limit: int) -> None:
