@@ -17,6 +17,8 @@ import contextlib
 import re
 import unicodedata
 import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -146,6 +148,7 @@ class LoginService:
         self.qr_refresh_margin = qr_refresh_margin
         self._pending: dict[str, _Pending] = {}
         self._finished: dict[str, _Pending] = {}
+        self._starting: Counter[str] = Counter()  # logins of each owner being started (connecting, sending a code)
         self._tasks: set[asyncio.Task] = set()
         self._sweeper: asyncio.Task | None = None
         accounts.on_stop(self.close)
@@ -186,22 +189,22 @@ class LoginService:
         for other in list(self._pending.values()):
             if other.phone == phone:
                 await self._finish(other, LoginState.CANCELLED)
-        notice = await self._make_room(owner)
-        client = await self._connected_client()
-        try:
-            sent = await client.send_code_request(phone)
-        except Exception as exc:
-            await _disconnect(client)
-            raise self._error(exc, f'sending a code to {mask_phone(phone)}') from None
-        now = self._now()
-        pending = _Pending(account_id=account_id or _new_id(), kind='code', owner=owner, client=client,
-                           state=LoginState.CODE_SENT, started=now, last_activity=now, phone=phone)
-        self._apply_sent_code(pending, sent)
-        self._pending[pending.account_id] = pending
+        async with self._place(owner) as notes:
+            client = await self._connected_client()
+            try:
+                sent = await client.send_code_request(phone)
+            except Exception as exc:
+                await _disconnect(client)
+                raise self._error(exc, f'sending a code to {mask_phone(phone)}') from None
+            now = self._now()
+            pending = _Pending(account_id=account_id or _new_id(), kind='code', owner=owner, client=client,
+                               state=LoginState.CODE_SENT, started=now, last_activity=now, phone=phone)
+            self._apply_sent_code(pending, sent)
+            self._pending[pending.account_id] = pending
         self._finished.pop(pending.account_id, None)
         self._ensure_sweeper()
         logger.info('Login {}: code sent to {} via {}', pending.account_id, mask_phone(phone), pending.code_type)
-        return pending.step().model_copy(update={'notice': notice})
+        return pending.step().model_copy(update={'notice': notes[0] if notes else None})
 
     async def verify(self, account_id: str, code: str) -> LoginStep:
         pending = self._get(account_id, 'verify')
@@ -266,47 +269,62 @@ class LoginService:
 
     async def start_qr(self, *, owner: str = DASHBOARD) -> LoginStep:
         self._require_configured()
-        notice = await self._make_room(owner)
-        client = await self._connected_client()
-        now = self._now()
-        pending = _Pending(account_id=_new_id(), kind='qr', owner=owner, client=client, state=LoginState.QR_PENDING,
-                           started=now, last_activity=now)
-        try:
-            token = await client(functions.auth.ExportLoginTokenRequest(client.api_id, client.api_hash, []))
-        except Exception as exc:
-            await _disconnect(client)
-            raise self._error(exc, 'creating a QR login') from None
-        if not isinstance(token, types.auth.LoginToken):
-            await _disconnect(client)
-            raise LoginError(502, 'TELEGRAM_ERROR', 'Telegram answered the QR login unexpectedly. Try again.')
-        pending.token, pending.token_expires = token.token, token.expires
+        async with self._place(owner) as notes:
+            client = await self._connected_client()
+            now = self._now()
+            pending = _Pending(account_id=_new_id(), kind='qr', owner=owner, client=client, state=LoginState.QR_PENDING,
+                               started=now, last_activity=now)
+            try:
+                token = await client(functions.auth.ExportLoginTokenRequest(client.api_id, client.api_hash, []))
+            except Exception as exc:
+                await _disconnect(client)
+                raise self._error(exc, 'creating a QR login') from None
+            if not isinstance(token, types.auth.LoginToken):
+                await _disconnect(client)
+                raise LoginError(502, 'TELEGRAM_ERROR', 'Telegram answered the QR login unexpectedly. Try again.')
+            pending.token, pending.token_expires = token.token, token.expires
 
-        async def on_login_token(_update: object) -> None:
-            pending.qr_event.set()
+            async def on_login_token(_update: object) -> None:
+                pending.qr_event.set()
 
-        client.add_event_handler(on_login_token, events.Raw(types.UpdateLoginToken))
-        self._pending[pending.account_id] = pending
+            client.add_event_handler(on_login_token, events.Raw(types.UpdateLoginToken))
+            self._pending[pending.account_id] = pending
         self._spawn(self._watch_qr(pending), f'qr-{pending.account_id}')
         self._ensure_sweeper()
         logger.info('Login {}: QR code created', pending.account_id)
-        return pending.step().model_copy(update={'notice': notice})
+        return pending.step().model_copy(update={'notice': notes[0] if notes else None})
 
-    async def _make_room(self, owner: str) -> str | None:
-        """Close the oldest pending login when this owner, or everyone together, is at the cap; say so."""
+    @contextlib.asynccontextmanager
+    async def _place(self, owner: str) -> AsyncIterator[list[str]]:
+        """Hold a place among the pending logins while one starts (so logins started at once cannot pass the cap
+        together); when this owner, or everyone, is at the cap, the oldest pending login is closed first. Yields
+        the notes for the answer."""
         waiting = sorted(self._pending.values(), key=lambda p: p.started)
         mine = [p for p in waiting if p.owner == owner]
-        if len(mine) >= self.max_pending_per_owner:
-            oldest, cap = mine[0], f'{self.max_pending_per_owner} logins started from one place'
-        elif len(waiting) >= self.max_pending:
-            oldest, cap = waiting[0], f'{self.max_pending} logins'
+        if len(mine) + self._starting[owner] >= self.max_pending_per_owner:
+            candidates, cap = mine, f'{self.max_pending_per_owner} logins started from one place'
+        elif len(waiting) + sum(self._starting.values()) >= self.max_pending:
+            candidates, cap = waiting, f'{self.max_pending} logins'
         else:
-            return None
-        oldest.error = LoginError(409, 'LOGIN_CLOSED', f'This login was closed to make room for a newer one: at most '
-                                  f'{cap} can wait at once. Start it again.')
-        await self._finish(oldest, LoginState.CANCELLED)
-        which = mask_phone(oldest.phone) if oldest.phone else 'a QR login'
-        logger.info('Login {}: closed to make room (at most {} wait at once)', oldest.account_id, cap)
-        return f'At most {cap} can wait at once, so the oldest one ({which}) was closed.'
+            candidates, cap = None, ''
+        if candidates is not None and not candidates:
+            raise LoginError(429, 'TOO_MANY_LOGINS', f'At most {cap} can wait at once, and that many are being '
+                             'started right now. Try again in a few seconds.', retry_after=5)
+        notes: list[str] = []
+        self._starting[owner] += 1
+        try:
+            if candidates:
+                oldest = candidates[0]
+                self._pending.pop(oldest.account_id, None)  # taken now, so no other start closes it too
+                oldest.error = LoginError(409, 'LOGIN_CLOSED', 'This login was closed to make room for a newer '
+                                          f'one: at most {cap} can wait at once. Start it again.')
+                await self._finish(oldest, LoginState.CANCELLED)
+                which = mask_phone(oldest.phone) if oldest.phone else 'a QR login'
+                logger.info('Login {}: closed to make room (at most {} wait at once)', oldest.account_id, cap)
+                notes.append(f'At most {cap} can wait at once, so the oldest one ({which}) was closed.')
+            yield notes
+        finally:
+            self._starting[owner] -= 1
 
     async def qr_status(self, account_id: str) -> LoginStep:
         pending = self._pending.get(account_id) or self._finished.get(account_id)

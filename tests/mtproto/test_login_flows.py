@@ -274,3 +274,20 @@ async def test_pending_logins_are_capped_and_the_oldest_is_closed_first(telegram
         assert (await logins.verify(third.account_id, '44444')).status == LoginState.AUTHORIZED
     finally:
         await logins.close()
+
+
+async def test_logins_started_all_at_once_cannot_pass_the_cap_together(telegram_dc, manager):
+    logins = LoginService(settings=manager.settings, accounts=manager, pending_ttl=60, max_pending=3,
+                          max_pending_per_owner=2)
+    try:
+        phones = [telegram_dc.new_phone(5) for _ in range(6)]
+        for phone in phones:
+            telegram_dc.create_user(phone, 'Rushed')
+        answers = await asyncio.gather(*(logins.start(phone, owner='token:a') for phone in phones),
+                                       return_exceptions=True)
+        started = [a for a in answers if not isinstance(a, BaseException)]
+        refused = [a for a in answers if isinstance(a, BaseException)]
+        assert all(isinstance(error, LoginError) and error.status == 429 and error.retry_after for error in refused)
+        assert len(started) >= 2 and logins.pending_count() == 2  # never more Telegram connections than the cap
+    finally:
+        await logins.close()
