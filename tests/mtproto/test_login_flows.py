@@ -250,44 +250,46 @@ async def test_without_credentials_the_answer_names_the_settings(repos, tmp_path
     await manager.stop()
 
 
-async def test_pending_logins_are_capped_and_the_oldest_is_closed_first(telegram_dc, manager):
+@pytest.fixture
+async def capped(manager: AccountManager) -> AsyncIterator[LoginService]:
+    """Logins capped at 3 waiting at once, 2 per owner."""
     logins = LoginService(settings=manager.settings, accounts=manager, pending_ttl=60, max_pending=3,
                           max_pending_per_owner=2)
-    try:
-        phones = [telegram_dc.new_phone(4) for _ in range(3)]
-        for phone in phones:
-            telegram_dc.create_user(phone, 'Capped')
-        first = await logins.start(phones[0], owner='token:a')
-        second = await logins.start(phones[1], owner='token:a')
-        assert first.notice is None and second.notice is None
-        third = await logins.start(phones[2], owner='token:a')  # one holder's cap: its own oldest goes
-        assert 'oldest one' in third.notice and logins.pending_count() == 2
-        assert logins.pending_step(first.account_id) is None
-        with pytest.raises(LoginError):
-            await logins.verify(first.account_id, '44444')
-        qr = await logins.start_qr(owner='dashboard')
-        assert qr.notice is None and logins.pending_count() == 3
-        other = await logins.start_qr(owner='token:b')  # everyone's cap: the oldest of all goes
-        assert 'At most 3 logins' in other.notice and logins.pending_count() == 3
-        assert logins.pending_step(second.account_id) is None
-        assert (await logins.qr_status(qr.account_id)).status == LoginState.QR_PENDING  # not the oldest: it stays
-        assert (await logins.verify(third.account_id, '44444')).status == LoginState.AUTHORIZED
-    finally:
-        await logins.close()
+    yield logins
+    await logins.close()
 
 
-async def test_logins_started_all_at_once_cannot_pass_the_cap_together(telegram_dc, manager):
-    logins = LoginService(settings=manager.settings, accounts=manager, pending_ttl=60, max_pending=3,
-                          max_pending_per_owner=2)
-    try:
-        phones = [telegram_dc.new_phone(5) for _ in range(6)]
-        for phone in phones:
-            telegram_dc.create_user(phone, 'Rushed')
-        answers = await asyncio.gather(*(logins.start(phone, owner='token:a') for phone in phones),
-                                       return_exceptions=True)
-        started = [a for a in answers if not isinstance(a, BaseException)]
-        refused = [a for a in answers if isinstance(a, BaseException)]
-        assert all(isinstance(error, LoginError) and error.status == 429 and error.retry_after for error in refused)
-        assert len(started) >= 2 and logins.pending_count() == 2  # never more Telegram connections than the cap
-    finally:
-        await logins.close()
+def _users(telegram_dc, count: int, x: int) -> list[str]:
+    phones = [telegram_dc.new_phone(x) for _ in range(count)]
+    for phone in phones:
+        telegram_dc.create_user(phone, 'Capped')
+    return phones
+
+
+async def test_pending_logins_are_capped_and_the_oldest_is_closed_first(telegram_dc, capped):
+    logins, phones = capped, _users(telegram_dc, 3, 4)
+    first = await logins.start(phones[0], owner='token:a')
+    second = await logins.start(phones[1], owner='token:a')
+    assert first.notice is None and second.notice is None
+    third = await logins.start(phones[2], owner='token:a')  # one holder's cap: its own oldest goes
+    assert 'oldest one' in third.notice and logins.pending_count() == 2
+    assert logins.pending_step(first.account_id) is None
+    with pytest.raises(LoginError):
+        await logins.verify(first.account_id, '44444')
+    qr = await logins.start_qr(owner='dashboard')
+    assert qr.notice is None and logins.pending_count() == 3
+    other = await logins.start_qr(owner='token:b')  # everyone's cap: the oldest of all goes
+    assert 'At most 3 logins' in other.notice and logins.pending_count() == 3
+    assert logins.pending_step(second.account_id) is None
+    assert (await logins.qr_status(qr.account_id)).status == LoginState.QR_PENDING  # not the oldest: it stays
+    assert (await logins.verify(third.account_id, '44444')).status == LoginState.AUTHORIZED
+
+
+async def test_logins_started_all_at_once_cannot_pass_the_cap_together(telegram_dc, capped):
+    logins, phones = capped, _users(telegram_dc, 6, 5)
+    answers = await asyncio.gather(*(logins.start(phone, owner='token:a') for phone in phones),
+                                   return_exceptions=True)
+    started = [a for a in answers if not isinstance(a, BaseException)]
+    refused = [a for a in answers if isinstance(a, BaseException)]
+    assert all(isinstance(error, LoginError) and error.status == 429 and error.retry_after for error in refused)
+    assert len(started) >= 2 and logins.pending_count() == 2  # never more Telegram connections than the cap
