@@ -20,6 +20,9 @@ DC_HISTORY = {'rate': 20, 'burst': 10}
 DC_LIMITS = {'messages.getHistory': DC_HISTORY, 'channels.getFullChannel': {'rate': 100, 'burst': 50, 'wait': 30}}
 
 
+POSTS = 800  # per channel: 8 history pages, enough for every account to read one while the others read theirs
+
+
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize('accounts', [2, 4])
 @pytest.mark.dc_limits('realistic', **DC_LIMITS)
@@ -45,7 +48,7 @@ async def test_channels_backfill_side_by_side_on_every_account_each_within_its_l
             users[account_id] = user_id
         await eventually(lambda: len(manager.usable_account_ids()) >= accounts)
         first = next(iter(users))
-        infos = [telegram_dc.create_channel(f'Spread {i}', username=f'sp{uuid.uuid4().hex[:8]}', posts=1500, seed=i)
+        infos = [telegram_dc.create_channel(f'Spread {i}', username=f'sp{uuid.uuid4().hex[:8]}', posts=POSTS, seed=i)
                  for i in range(4)]
         telegram_dc.reset_stats()
         for info in infos:  # one account adds them all: the others learn them when there is work for them
@@ -61,7 +64,7 @@ async def test_channels_backfill_side_by_side_on_every_account_each_within_its_l
         await sync.stop()
         await manager.stop()
     for info in infos:
-        assert await repos.posts.count(channel_id=info['channel_id']) == 1500
+        assert await repos.posts.count(channel_id=info['channel_id']) == POSTS
     stats = telegram_dc.stats()
     assert stats['flood_waits'] == []
     readers = {}
@@ -72,4 +75,4 @@ async def test_channels_backfill_side_by_side_on_every_account_each_within_its_l
         assert within_bucket(times, DC_HISTORY['rate'], DC_HISTORY['burst'])
         # one resolve per channel it reads at most, never one per dispatch
         assert calls.get('contacts.resolveUsername', {}).get('calls', 0) <= 4
-    assert all(count >= 15 for count in readers.values()), readers  # every account read at least one channel
+    assert all(count >= POSTS // 100 for count in readers.values()), readers  # each read one channel at least
