@@ -9,7 +9,6 @@ from nicegui.storage import Storage
 
 from app.api import register_api
 from app.api.guards import install_request_guards
-from app.api.health import VERSION
 from app.config import Settings, load_settings, protect_data_dir, resolve_secret_key
 from app.crypto import derive_key
 from app.logging import setup_logging
@@ -42,7 +41,7 @@ def main() -> None:
     try:
         ui.run(host=settings.host, port=settings.port, title='Parsegram', storage_secret=storage_secret,
                reload=False, show=False, favicon='📨', uvicorn_logging_level='warning', log_config=None,
-               show_welcome_message=True, fastapi_docs={'title': 'Parsegram API', 'version': VERSION},
+               show_welcome_message=True, fastapi_docs=True,  # title and description: app.api.openapi
                **server_options(settings))
     except KeyboardInterrupt:  # Ctrl+C: the server has already shut down cleanly
         pass

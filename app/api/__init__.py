@@ -24,7 +24,7 @@ def _optional_router(name: str):
 
 
 def register_api(app: FastAPI, root: Root) -> None:
-    from app.api import health, tokens
+    from app.api import health
     from app.api.deps import require_token
     from app.api.errors import COMMON_ERRORS, error_responses, install_error_handlers
     from app.api.health import VERSION
@@ -36,7 +36,7 @@ def register_api(app: FastAPI, root: Root) -> None:
     app.include_router(health.router, prefix='/api', tags=['health'], responses=error_responses(500))
     protected = [Depends(require_token)]
     for name in ('tokens', *OPTIONAL_ROUTERS):
-        router = tokens.router if name == 'tokens' else _optional_router(name)
+        router = _optional_router(name)
         if router is not None:
             app.include_router(router, prefix='/api', dependencies=protected, tags=[name],
                                responses=error_responses(*COMMON_ERRORS, *ROUTER_ERRORS[name]))

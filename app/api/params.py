@@ -17,6 +17,7 @@ MAX_FOLDER_ID = 2**31 - 1
 
 ChannelIdPath = Annotated[int, Path(ge=1, le=MAX_CHANNEL_ID, description='a stored channel id, as listed')]
 ChannelIdItem = Annotated[int, Field(ge=1, le=MAX_CHANNEL_ID)]
+IdPath = Annotated[str, Path(min_length=1, max_length=64, description='an id as the API gave it')]
 FolderIdPath = Annotated[int, Path(ge=0, le=MAX_FOLDER_ID, description='a chat folder id, as listed')]
 BeforeIdQuery = Annotated[int | None, Query(
     ge=1, le=MAX_CHANNEL_ID, description='only posts with a smaller message id; above the newest post it starts '
@@ -39,5 +40,3 @@ DateQuery = Annotated[datetime | None, BeforeValidator(_date_as_day_start), Afte
     description='a date (2024-02-01) or a date and time (2024-02-01T12:00:00+03:00); without a zone, UTC')]
 
 __all__ = ['IdPath', 'BeforeIdQuery', 'ChannelIdItem', 'ChannelIdPath', 'DateQuery', 'FolderIdPath']
-
-IdPath = Annotated[str, Path(min_length=1, max_length=64, description='an id as the API gave it')]

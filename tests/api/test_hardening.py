@@ -119,7 +119,7 @@ async def test_an_unexpected_error_is_a_500_in_the_error_shape_with_its_id_in_th
 
 async def test_the_schema_documents_every_answer_and_its_error_shape(user, app_root):
     schema = (await user.http_client.get('/openapi.json')).json()
-    assert schema['info']['title'] == 'Parsegram API'
+    assert schema['info']['title'] == 'Parsegram API' and 'Bearer' in schema['info']['description']
     assert 'ErrorBody' in schema['components']['schemas']
     for path, operations in schema['paths'].items():
         if not path.startswith('/api/') or path.startswith('/api/test-'):
