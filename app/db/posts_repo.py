@@ -7,7 +7,7 @@ Pages walk message ids downwards in growing windows so every query is an index r
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -108,6 +108,22 @@ def post_doc(post: Post) -> dict[str, Any]:
 def post_from_doc(doc: dict[str, Any]) -> Post:
     data = {k: v for k, v in doc.items() if k not in ('_id', 'tokens', 'has_media')}
     return Post.model_validate(data)
+
+
+async def _first_true(check: Callable[[int], Awaitable[bool]], lo: int, hi: int) -> int:
+    """The smallest x in (lo, hi] for which `check` holds, by bisection; `check` is false at lo, true at hi and
+    flips once in between."""
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if await check(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+async def _negated(answer: Awaitable[bool]) -> bool:
+    return not await answer
 
 
 class PostsRepo:
@@ -278,13 +294,7 @@ class PostsRepo:
         hi = max(lo * 2, 1024)  # invariant: an id >= lo exists, none >= hi
         while await exists(hi):
             lo, hi = hi, hi * 4
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if await exists(mid):
-                lo = mid
-            else:
-                hi = mid
-        return lo + 1
+        return await _first_true(lambda x: _negated(exists(x)), lo, hi)  # the first x with no id >= x
 
     async def _lowest_id(self, channel_id: int) -> int:
         """The lowest stored message id (0 without posts), by probes "any id below x" growing from 2: each probe
@@ -293,18 +303,12 @@ class PostsRepo:
             return await self.collection.find_one(
                 {'channel_id': channel_id, 'message_id': {'$lt': at_most}}, {'_id': 1}) is not None
 
-        lo, hi = 0, 2  # invariant: no id below lo
+        lo, hi = 0, 2  # invariant: no id below lo, some below hi
         while not await any_below(hi):
             if hi > 1 << 64:
                 return 0
             lo, hi = hi, hi * 4
-        while hi - lo > 1:  # some id below hi
-            mid = (lo + hi) // 2
-            if await any_below(mid):
-                hi = mid
-            else:
-                lo = mid
-        return lo
+        return await _first_true(any_below, lo, hi) - 1  # the first x with an id below x is the lowest id + 1
 
     async def page(self, *, channel_id: int, limit: int = 50, before_id: int | None = None,
                    filter: PostFilter | None = None, newest_hint: int = 0) -> tuple[list[Post], int | None]:
