@@ -1,4 +1,5 @@
-"""The shared page frame: header, navigation, and notices about missing Telegram credentials or the database."""
+"""The shared page frame: header (navigation, language, dark mode; a menu on phones), notices about missing
+Telegram credentials or the database, and the dashboard's own 404 and error pages."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,17 +8,16 @@ from typing import TYPE_CHECKING
 
 from nicegui import app, ui
 
+from app.i18n import LANGUAGES, _, lazy, render
+from app.pages.chrome import choose_language, dark_toggle, language_menu, page_style
 from app.pages.login import log_out
 
 if TYPE_CHECKING:
     from app.root import Root
 
-NAV = (('Channels', '/dashboard/channels', 'campaign'), ('Accounts', '/dashboard/accounts', 'person'),
-       ('Settings', '/dashboard/settings', 'settings'))
-
-TELEGRAM_HELP = ('Telegram API credentials are missing. Log in at https://my.telegram.org, open “API development '
-                 'tools”, create an application, then set TELEGRAM_API_ID and TELEGRAM_API_HASH (environment or '
-                 '.env) and restart Parsegram.')
+NAV = (('channels', lazy('Channels'), '/dashboard/channels', 'campaign'),
+       ('accounts', lazy('Accounts'), '/dashboard/accounts', 'person'),
+       ('settings', lazy('Settings'), '/dashboard/settings', 'settings'))
 
 
 def current_root() -> Root | None:
@@ -30,30 +30,31 @@ def database_notice(root: Root) -> str | None:
     if database.ready:
         return None
     if database.last_error is None:
-        return f'The database is starting ({database.description}) — this page fills in once it is ready.'
-    return (f'The database is not reachable ({database.description}): {database.last_error}. '
-            'Parsegram keeps retrying; check MONGO_URI or the server.')
+        return _('The database is starting ({database}) — this page fills in once it is ready.',
+                 database=database.description)
+    return _('The database is not reachable ({database}): {error}. Parsegram keeps retrying; check MONGO_URI or '
+             'the server.', database=database.description, error=database.last_error)
 
 
 def _telegram_notice(root: Root) -> None:
     if root.settings.telegram_configured:
         return
-    with ui.card().classes('w-full bg-amber-50 border border-amber-300').props('flat') \
+    with ui.card().classes('w-full bg-amber-50 border border-amber-300 notice').props('flat') \
             .mark('telegram-credentials-missing'):
         with ui.row().classes('items-start no-wrap gap-3'):
             ui.icon('key', color='amber-9').classes('text-2xl')
-            with ui.column().classes('gap-1'):
-                ui.label('Telegram API credentials are missing').classes('font-medium')
-                ui.markdown('Log in at [my.telegram.org](https://my.telegram.org), open **API development tools** '
-                            'and create an application. Then set `TELEGRAM_API_ID` and `TELEGRAM_API_HASH` '
-                            '(environment or `.env`) and restart Parsegram.')
+            with ui.column().classes('gap-1 min-w-0'):
+                ui.label(_('Telegram API credentials are missing')).classes('font-medium')
+                ui.markdown(_('Log in at [my.telegram.org](https://my.telegram.org), open **API development tools** '
+                              'and create an application. Then set `TELEGRAM_API_ID` and `TELEGRAM_API_HASH` '
+                              '(environment or `.env`) and restart Parsegram.'))
 
 
 def _database_notice(root: Root) -> None:
-    card = ui.card().classes('w-full bg-red-50 border border-red-300').props('flat').mark('database-notice')
+    card = ui.card().classes('w-full bg-red-50 border border-red-300 notice').props('flat').mark('database-notice')
     with card, ui.row().classes('items-center no-wrap gap-3'):
         ui.icon('storage', color='red-8').classes('text-2xl')
-        label = ui.label()
+        label = ui.label().classes('min-w-0')
 
     def refresh() -> None:
         text = database_notice(root)
@@ -69,17 +70,40 @@ def _database_notice(root: Root) -> None:
 def frame(title: str) -> Iterator[None]:
     root = current_root()
     ui.page_title(f'{title} · Parsegram')
-    ui.colors(primary='#2f6fb3')
-    with ui.header().classes('items-center justify-between px-4 py-2 bg-primary text-white'):
-        with ui.row().classes('items-center gap-6'):
+    dark = page_style()
+    with ui.header().classes('items-center justify-between px-4 py-1 bg-primary text-white no-wrap'):
+        with ui.row().classes('items-center gap-6 no-wrap'):
             ui.link('Parsegram', '/dashboard/channels').classes('text-xl font-bold text-white no-underline')
-            with ui.row().classes('gap-1'):
-                for name, path, icon in NAV:
-                    ui.button(name, icon=icon, on_click=lambda p=path: ui.navigate.to(p)) \
-                        .props('flat color=white no-caps').mark(f'nav-{name.lower()}')
-        ui.button('Log out', icon='logout', on_click=log_out) \
-            .props('flat color=white no-caps').mark('logout')
-    with ui.column().classes('w-full max-w-5xl mx-auto p-4 gap-4'):
+            with ui.row().classes('gap-1 gt-sm no-wrap'):
+                for key, name, path, icon in NAV:
+                    ui.button(render(name), icon=icon, on_click=lambda p=path: ui.navigate.to(p)) \
+                        .props('flat color=white no-caps').mark(f'nav-{key}')
+        with ui.row().classes('items-center gap-1 no-wrap gt-sm'):
+            language_menu()
+            dark_toggle(dark)
+            ui.button(_('Log out'), icon='logout', on_click=log_out) \
+                .props('flat color=white no-caps').mark('logout')
+        with ui.row().classes('items-center gap-1 no-wrap lt-md'):
+            dark_toggle(dark)
+            with ui.button(icon='menu').props('flat round color=white').mark('nav-menu'):
+                with ui.menu().mark('nav-menu-items'):
+                    for key, name, path, icon in NAV:
+                        with ui.menu_item(on_click=lambda p=path: ui.navigate.to(p)).mark(f'menu-{key}'):
+                            with ui.row().classes('items-center gap-3 no-wrap'):
+                                ui.icon(icon)
+                                ui.label(render(name))
+                    ui.separator()
+                    for code, language_name in LANGUAGES.items():
+                        with ui.menu_item(on_click=lambda c=code: choose_language(c)).mark(f'menu-language-{code}'):
+                            with ui.row().classes('items-center gap-3 no-wrap'):
+                                ui.icon('translate')
+                                ui.label(language_name)
+                    ui.separator()
+                    with ui.menu_item(on_click=log_out).mark('menu-logout'):
+                        with ui.row().classes('items-center gap-3 no-wrap'):
+                            ui.icon('logout')
+                            ui.label(_('Log out'))
+    with ui.column().classes('w-full max-w-5xl mx-auto p-2 sm:p-4 gap-4'):
         if root is not None:
             _telegram_notice(root)
             _database_notice(root)

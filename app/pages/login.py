@@ -10,6 +10,8 @@ from loguru import logger
 from nicegui import app, ui
 
 from app.auth import AuthUnavailable
+from app.i18n import _
+from app.pages.chrome import dark_toggle, language_menu, page_style
 
 if TYPE_CHECKING:
     from app.root import Root
@@ -37,7 +39,7 @@ def client_key() -> str:
 
 
 def register(root: Root) -> None:
-    @ui.page('/login', title='Log in · Parsegram')
+    @ui.page('/login')
     def login_page(redirect_to: str = HOME) -> RedirectResponse | None:
         target = safe_target(redirect_to)
         if app.storage.user.get('authenticated', False):
@@ -47,14 +49,14 @@ def register(root: Root) -> None:
         async def try_login() -> None:
             wait = root.login_throttle.retry_after(key)
             if wait > 0:
-                message.set_text(f'Too many wrong passwords. Try again in {math.ceil(wait)} s.')
+                message.set_text(_('Too many wrong passwords. Try again in {seconds} s.', seconds=math.ceil(wait)))
                 return
             button.disable()
             try:
                 ok = await root.admin_auth.verify(password.value or '')
             except AuthUnavailable:
-                message.set_text('The database is still starting, so the password cannot be checked yet. '
-                                 'Try again in a moment.')
+                message.set_text(_('The database is still starting, so the password cannot be checked yet. '
+                                   'Try again in a moment.'))
                 return
             finally:
                 button.enable()
@@ -62,25 +64,29 @@ def register(root: Root) -> None:
                 delay = root.login_throttle.failed(key)
                 logger.warning('Wrong dashboard password from {}', key)
                 password.set_value('')
-                message.set_text('Wrong password.' + (f' Wait {math.ceil(delay)} s before the next try.'
-                                                      if delay else ''))
+                message.set_text(_('Wrong password. Wait {seconds} s before the next try.', seconds=math.ceil(delay))
+                                 if delay else _('Wrong password.'))
                 return
             root.login_throttle.succeeded(key)
             app.storage.user.update(authenticated=True)
             logger.info('Dashboard login from {}', key)
             ui.navigate.to(target)
 
-        ui.colors(primary='#2f6fb3')
-        with ui.card().classes('absolute-center w-96 p-6 gap-3'):
+        ui.page_title(_('Log in') + ' · Parsegram')
+        dark = page_style()
+        with ui.row().classes('absolute-top-right p-2 gap-1'):
+            language_menu(flat_white=False)
+            dark_toggle(dark, flat_white=False)
+        with ui.card().classes('absolute-center w-96 max-w-[92vw] p-6 gap-3'):
             ui.label('Parsegram').classes('text-2xl font-bold')
-            ui.label('Log in to the dashboard').classes('text-grey-7')
-            password = ui.input('Password', password=True, password_toggle_button=True) \
+            ui.label(_('Log in to the dashboard')).classes('text-grey-7')
+            password = ui.input(_('Password'), password=True, password_toggle_button=True) \
                 .classes('w-full').props('autofocus').mark('password').on('keydown.enter', try_login)
-            button = ui.button('Log in', on_click=try_login).classes('w-full').mark('login')
+            button = ui.button(_('Log in'), on_click=try_login).classes('w-full').mark('login')
             message = ui.label('').classes('text-negative').mark('login-message')
             if not root.admin_auth.from_environment:
-                ui.label('First start? The generated password was printed once in the console where Parsegram '
-                         'was started. Set ADMIN_PASSWORD to choose your own.').classes('text-xs text-grey-7')
+                ui.label(_('First start? The generated password was printed once in the console where Parsegram '
+                           'was started. Set ADMIN_PASSWORD to choose your own.')).classes('text-xs text-grey-7')
         return None
 
     @app.post('/logout', include_in_schema=False)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from nicegui import ui
 
+from app.i18n import _
 from app.pages.layout import frame
 
 if TYPE_CHECKING:
@@ -20,67 +21,70 @@ def _when(value: datetime | None) -> str:
 def register(root: Root) -> None:
     @ui.page('/dashboard/settings')
     async def settings_page() -> None:
-        with frame('Settings'):
+        with frame(_('Settings')):
             await _tokens_card(root)
             _system_card(root)
 
 
 async def _tokens_card(root: Root) -> None:
     with ui.card().classes('w-full gap-3').props('flat bordered'):
-        ui.label('API tokens').classes('text-lg font-medium')
-        ui.label('Programs use the JSON API under /api with the header “Authorization: Bearer <token>”. '
-                 'A token is shown once when it is made; only its hash is kept.').classes('text-grey-8')
+        ui.label(_('API tokens')).classes('text-lg font-medium')
+        ui.label(_('Programs use the JSON API under /api with the header “Authorization: Bearer <token>”. '
+                   'A token is shown once when it is made; only its hash is kept.')).classes('text-grey-8')
         if root.settings.api_token:
-            ui.label('API_TOKEN is also set in the environment and is accepted as well.').classes('text-grey-8')
+            ui.label(_('API_TOKEN is also set in the environment and is accepted as well.')).classes('text-grey-8')
 
         @ui.refreshable
         async def token_list() -> None:
             if not root.database.ready:
-                ui.label('The token list appears once the database is ready.').classes('text-grey-7')
+                ui.label(_('The token list appears once the database is ready.')).classes('text-grey-7')
                 return
             tokens = await root.api_tokens.list()
             if not tokens:
-                ui.label('No tokens yet.').classes('text-grey-7').mark('no-tokens')
+                ui.label(_('No tokens yet.')).classes('text-grey-7').mark('no-tokens')
                 return
             with ui.column().classes('w-full gap-1'):
                 for token in tokens:
                     revoked = token.revoked_at is not None
-                    with ui.row().classes('w-full items-center gap-4 py-1 border-b').mark(f'token-{token.name}'):
+                    with ui.row().classes('w-full items-center gap-x-4 gap-y-0 py-1 border-b') \
+                            .mark(f'token-{token.name}'):
                         ui.label(token.name).classes('font-medium w-40 truncate')
                         ui.label(f'{token.prefix}…').classes('font-mono text-grey-8 w-32')
-                        ui.label(f'made {_when(token.created_at)}').classes('text-grey-7 text-sm')
-                        ui.label(f'last used {_when(token.last_used_at)}').classes('text-grey-7 text-sm')
+                        ui.label(_('made {when}', when=_when(token.created_at))).classes('text-grey-7 text-sm')
+                        ui.label(_('last used {when}', when=_when(token.last_used_at))) \
+                            .classes('text-grey-7 text-sm')
                         ui.space()
                         if revoked:
-                            ui.label(f'revoked {_when(token.revoked_at)}').classes('text-negative text-sm')
+                            ui.label(_('revoked {when}', when=_when(token.revoked_at))) \
+                                .classes('text-negative text-sm')
                         else:
-                            ui.button('Revoke', on_click=lambda t=token: revoke(t.id, t.name)) \
+                            ui.button(_('Revoke'), on_click=lambda t=token: revoke(t.id, t.name)) \
                                 .props('flat color=negative no-caps').mark(f'revoke-{token.name}')
 
         async def revoke(token_id: str, name: str) -> None:
             await root.api_tokens.revoke(token_id=token_id)
-            ui.notify(f'Token “{name}” revoked', type='positive')
+            ui.notify(_('Token “{name}” revoked', name=name), type='positive')
             new_token_box.clear()
             token_list.refresh()
 
         async def create() -> None:
             name = (name_input.value or '').strip()
             if not name:
-                ui.notify('Give the token a name, e.g. the program that will use it', type='warning')
+                ui.notify(_('Give the token a name, e.g. the program that will use it'), type='warning')
                 return
             if not root.database.ready:
-                ui.notify('The database is not ready yet', type='warning')
+                ui.notify(_('The database is not ready yet'), type='warning')
                 return
             try:
                 record, plain = await root.api_tokens.create(name=name)
             except Exception:
                 logger.exception('Creating an API token failed')
-                ui.notify('Could not create the token', type='negative')
+                ui.notify(_('Could not create the token; see the server log.'), type='negative')
                 return
             name_input.set_value('')
             new_token_box.clear()
             with new_token_box, ui.card().classes('w-full bg-green-50 border border-green-300').props('flat'):
-                ui.label(f'New token “{record.name}” — copy it now, it will not be shown again:')
+                ui.label(_('New token “{name}” — copy it now, it will not be shown again:', name=record.name))
                 with ui.row().classes('items-center w-full no-wrap'):
                     ui.input(value=plain).props('readonly outlined dense').classes('font-mono grow') \
                         .mark('new-token')
@@ -88,9 +92,9 @@ async def _tokens_card(root: Root) -> None:
             token_list.refresh()
 
         with ui.row().classes('items-end gap-2'):
-            name_input = ui.input('Name of the new token').classes('w-72').mark('token-name') \
+            name_input = ui.input(_('Name of the new token')).classes('w-72 max-w-full').mark('token-name') \
                 .on('keydown.enter', create)
-            ui.button('Create token', icon='add', on_click=create).mark('create-token')
+            ui.button(_('Create token'), icon='add', on_click=create).mark('create-token')
         new_token_box = ui.column().classes('w-full')
         await token_list()
 
@@ -106,18 +110,18 @@ async def _tokens_card(root: Root) -> None:
 def _system_card(root: Root) -> None:
     settings = root.settings
     with ui.card().classes('w-full gap-1').props('flat bordered'):
-        ui.label('This installation').classes('text-lg font-medium mb-1')
+        ui.label(_('This installation')).classes('text-lg font-medium mb-1')
         rows = [
-            ('Database', root.database.description),
-            ('Database name', settings.mongo_db),
-            ('Data folder', str(settings.data_dir.resolve())),
-            ('Telegram API', 'configured' if settings.telegram_configured else 'not configured'),
-            ('Dashboard password', 'from ADMIN_PASSWORD' if root.admin_auth.from_environment
-             else 'generated at first start (stored hashed)'),
+            (_('Database'), root.database.description),
+            (_('Database name'), settings.mongo_db),
+            (_('Data folder'), str(settings.data_dir.resolve())),
+            (_('Telegram API'), _('configured') if settings.telegram_configured else _('not configured')),
+            (_('Dashboard password'), _('from ADMIN_PASSWORD') if root.admin_auth.from_environment
+             else _('generated at first start (stored hashed)')),
         ]
         if settings.telegram_dc:
-            rows.append(('Telegram server', f'{settings.telegram_dc} (DC {settings.telegram_dc_id or 2})'))
+            rows.append((_('Telegram server'), f'{settings.telegram_dc} (DC {settings.telegram_dc_id or 2})'))
         for name, value in rows:
-            with ui.row().classes('gap-4'):
+            with ui.row().classes('gap-x-4 gap-y-0'):
                 ui.label(name).classes('w-44 text-grey-7')
-                ui.label(value)
+                ui.label(value).classes('break-all')

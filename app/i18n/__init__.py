@@ -1,0 +1,172 @@
+"""The dashboard's and the API's language: English or Russian, from gettext catalogs read with Babel.
+
+`_('Text {name}', name=...)` translates into the language of whoever is being answered and fills the
+placeholders; `n_('{n} post', '{n} posts', n)` picks the plural form by that language's rules (1 пост, 2 поста,
+5 постов); `lazy(...)` keeps the message untranslated until it is shown (module constants, errors raised away
+from a request). The language is the one chosen in the header (remembered per browser), else the browser's
+Accept-Language, else English. `python -m app.i18n` updates the Russian catalog from the source.
+"""
+from __future__ import annotations
+
+import gettext
+import io
+from contextvars import ContextVar
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+LANGUAGES = {'en': 'English', 'ru': 'Русский'}
+DEFAULT_LANGUAGE = 'en'
+DOMAIN = 'messages'
+LOCALES_DIR = Path(__file__).parent / 'locales'
+STORAGE_KEY = 'language'
+
+_forced: ContextVar[str | None] = ContextVar('parsegram_language', default=None)
+
+
+def catalog_path(language: str) -> Path:
+    return LOCALES_DIR / language / 'LC_MESSAGES' / f'{DOMAIN}.po'
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The language's catalog, compiled in memory from its .po file (no compiled files in the tree)."""
+    path = catalog_path(language)
+    if language == DEFAULT_LANGUAGE or not path.exists():
+        return gettext.NullTranslations()
+    with path.open('rb') as source:
+        catalog = read_po(source, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)  # fuzzy entries are left out, so they show in English
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The best of LANGUAGES for an Accept-Language header ('ru-RU,ru;q=0.9,en;q=0.8' → 'ru')."""
+    wanted: list[tuple[float, str]] = []
+    for position, part in enumerate((accept_language or '')[:500].split(',')[:20]):
+        tag, _sep, params = part.strip().partition(';')
+        quality = 1.0
+        if params.strip().startswith('q='):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if tag and quality > 0:
+            wanted.append((-quality + position * 1e-6, tag.replace('_', '-')))
+    best = Locale.negotiate([tag for _key, tag in sorted(wanted)], list(LANGUAGES), sep='-')
+    return str(best) if best is not None else DEFAULT_LANGUAGE
+
+
+def request_language(request: Any) -> str:
+    """The language for an HTTP request: the browser's remembered choice, else its Accept-Language."""
+    if request is None:
+        return DEFAULT_LANGUAGE
+    state = getattr(request, 'state', None)
+    cached = getattr(state, 'parsegram_language', None) if state is not None else None
+    if cached is not None:
+        return cached
+    language = _stored_choice(request) or negotiate(request.headers.get('accept-language'))
+    if state is not None:
+        state.parsegram_language = language
+    return language
+
+
+def _stored_choice(request: Any) -> str | None:
+    from nicegui import app  # noqa: PLC0415
+    from nicegui.storage import request_contextvar  # noqa: PLC0415
+    if request is not request_contextvar.get():
+        return None
+    try:
+        choice = app.storage.user.get(STORAGE_KEY)
+    except (AssertionError, RuntimeError, KeyError):  # an API request: no browser storage behind it
+        return None
+    return choice if choice in LANGUAGES else None
+
+
+def current_language() -> str:
+    forced = _forced.get()
+    if forced is not None:
+        return forced
+    from nicegui.storage import request_contextvar  # noqa: PLC0415
+    return request_language(request_contextvar.get())
+
+
+class use_language:  # noqa: N801 (used like a function: `with use_language('ru'):`)
+    """Answer in `language` inside the block, whatever the request says (tests, background work)."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+    def __enter__(self) -> str:
+        self._token = _forced.set(self.language)
+        return self.language
+
+    def __exit__(self, *exc: object) -> None:
+        _forced.reset(self._token)
+
+
+def _(message: str, /, **params: Any) -> str:
+    text = translations(current_language()).gettext(message)
+    return text.format(**params) if params else text
+
+
+def n_(singular: str, plural: str, n: int, /, **params: Any) -> str:
+    """A counted message; `{n}` in it is the count, formatted for the language (12 345)."""
+    language = current_language()
+    text = translations(language).ngettext(singular, plural, n)
+    return text.format(n=number(n, language), **params)
+
+
+class LazyText(str):
+    """A message translated when it is shown: str() of it is English, `.render()` the current language."""
+
+    def __new__(cls, message: str, params: dict[str, Any]) -> LazyText:
+        text = super().__new__(cls, message.format(**params) if params else message)
+        text.message, text.params = message, params
+        return text
+
+    def render(self) -> str:
+        params = {name: render(value) for name, value in self.params.items()}
+        return _(self.message, **params)
+
+
+def lazy(message: str, /, **params: Any) -> LazyText:
+    return LazyText(message, params)
+
+
+def render(text: Any) -> Any:
+    """Translate a LazyText into the current language; anything else is given back as it is."""
+    return text.render() if isinstance(text, LazyText) else text
+
+
+def number(value: float, language: str | None = None) -> str:
+    return format_decimal(value, locale=language or current_language())
+
+
+def plural_forms(singular: str, plural: str, language: str | None = None) -> dict[str, str]:
+    """One counted message in every CLDR plural category of the language ({'one': ..., 'few': ..., 'many': ...}),
+    for the browser to choose with Intl.PluralRules."""
+    language = language or current_language()
+    rule = Locale.parse(language).plural_form
+    forms: dict[str, str] = {}
+    for n in range(0, 200):
+        category = rule(n)
+        if category not in forms:
+            forms[category] = translations(language).ngettext(singular, plural, n)
+    forms.setdefault('other', forms.get('many', plural))
+    return forms
+
+
+def format_moment(moment: datetime | None, language: str | None = None) -> str:
+    from babel.dates import format_datetime  # noqa: PLC0415
+    if moment is None:
+        return ''
+    return format_datetime(moment, 'medium', locale=language or current_language())

@@ -1,0 +1,3 @@
+from app.i18n.catalog import main
+
+main()

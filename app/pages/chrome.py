@@ -1,0 +1,56 @@
+"""What every page shares, the login page included: colours, phone-width rules, the remembered dark mode and
+the language switch."""
+from __future__ import annotations
+
+from nicegui import app, ui
+
+from app.i18n import LANGUAGES, STORAGE_KEY, current_language, lazy, render
+
+DARK_KEY = 'dark'  # None follows the system, True dark, False light
+DARK_ICONS = {None: 'brightness_auto', True: 'dark_mode', False: 'light_mode'}
+DARK_NEXT = {None: True, True: False, False: None}
+CSS = '.notice.bg-amber-50, .notice.bg-red-50 { color: #1f2937; } ' \
+      '.body--dark .text-grey-7, .body--dark .text-grey-8 { color: #b0b7c3 !important; }'
+
+
+def choose_language(language: str) -> None:
+    app.storage.user[STORAGE_KEY] = language
+    ui.navigate.reload()
+
+
+def page_style() -> ui.dark_mode:
+    """Colours, phone-width rules and the remembered dark mode (None: follow the system) for every page."""
+    ui.colors(primary='#2f6fb3')
+    ui.add_css(CSS)
+    dark = ui.dark_mode(app.storage.user.get(DARK_KEY))
+    return dark
+
+
+def dark_toggle(dark: ui.dark_mode, *, flat_white: bool = True) -> ui.button:
+    titles = {None: lazy('Theme: follows the system'), True: lazy('Theme: dark'), False: lazy('Theme: light')}
+
+    def toggle() -> None:
+        value = DARK_NEXT[app.storage.user.get(DARK_KEY)]
+        app.storage.user[DARK_KEY] = value
+        dark.set_value(value)
+        show()
+
+    def show() -> None:
+        value = app.storage.user.get(DARK_KEY)
+        button.props(f'icon={DARK_ICONS[value]}')
+        button.props(f'title="{render(titles[value])}"')
+    button = ui.button(on_click=toggle).props('flat round dense' + (' color=white' if flat_white else '')) \
+        .mark('dark-toggle')
+    show()
+    return button
+
+
+def language_menu(*, flat_white: bool = True) -> ui.button:
+    language = current_language()
+    with ui.button(language.upper(), icon='translate') \
+            .props('flat dense no-caps' + (' color=white' if flat_white else '')).mark('language') as button:
+        with ui.menu():
+            for code, name in LANGUAGES.items():
+                ui.menu_item(name, on_click=lambda c=code: choose_language(c)) \
+                    .props('active' if code == language else '').mark(f'language-{code}')
+    return button

@@ -1,0 +1,66 @@
+"""The catalogs: every message in app/ has a Russian translation with the same placeholders, none fuzzy or
+stale; the language follows Accept-Language; counted messages take Russian plural forms."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.i18n import _, negotiate, plural_forms, use_language
+from app.i18n.catalog import extract, load
+
+PLACEHOLDER = re.compile(r'\{(\w*)\}')
+
+
+def _strings(message) -> list[str]:
+    return list(message.string) if isinstance(message.string, (list, tuple)) else [message.string]
+
+
+def _ids(message) -> list[str]:
+    return list(message.id) if isinstance(message.id, (list, tuple)) else [message.id]
+
+
+def test_every_message_in_the_source_has_a_russian_translation() -> None:
+    source = {_ids(message)[0]: message for message in extract() if message.id}
+    russian = {_ids(message)[0]: message for message in load('ru') if message.id}
+    assert len(source) > 40
+    missing = sorted(key for key in source if key not in russian)
+    assert not missing, f'not in the Russian catalog (run python -m app.i18n, then translate): {missing}'
+    stale = sorted(key for key in russian if key not in source)
+    assert not stale, f'in the catalog but no longer in the source (run python -m app.i18n): {stale}'
+    for key, message in russian.items():
+        assert not message.fuzzy, f'fuzzy: {key!r}'
+        assert all(_strings(message)), f'untranslated: {key!r}'
+        assert len(_strings(message)) == len(_ids(source[key])) or len(_ids(source[key])) == 2, key
+        wanted = set(PLACEHOLDER.findall(key))
+        for string in _strings(message):
+            assert set(PLACEHOLDER.findall(string)) == wanted, f'placeholders differ: {key!r} → {string!r}'
+
+
+@pytest.mark.parametrize(('header', 'language'), [
+    ('ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7', 'ru'),
+    ('en-GB,en;q=0.9,ru;q=0.8', 'en'),
+    ('de-DE,de;q=0.9,ru;q=0.5', 'ru'),
+    ('en;q=0.2, ru;q=0.9', 'ru'),
+    ('uk-UA,uk;q=0.9', 'en'),
+    ('', 'en'),
+    ('ru;q=abc,;;;,,', 'en'),
+    ('*', 'en'),
+])
+def test_the_language_follows_accept_language(header: str, language: str) -> None:
+    assert negotiate(header) == language
+
+
+def test_russian_text_and_its_placeholders() -> None:
+    with use_language('ru'):
+        assert _('Wrong password. Wait {seconds} s before the next try.', seconds=4) == \
+            'Неверный пароль. Подождите 4 с перед следующей попыткой.'
+    with use_language('en'):
+        assert _('Wrong password.') == 'Wrong password.'
+    with use_language('xx'):
+        assert _('Wrong password.') == 'Wrong password.'
+
+
+def test_plural_forms_for_the_browser() -> None:
+    assert set(plural_forms('{n} minute ago', '{n} minutes ago', 'en')) == {'one', 'other'}
+    assert set(plural_forms('{n} minute ago', '{n} minutes ago', 'ru')) >= {'one', 'few', 'many', 'other'}
