@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import re
 from contextvars import ContextVar
 from datetime import datetime
 from functools import cache
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -35,17 +37,50 @@ def catalog_path(language: str) -> Path:
 
 
 @cache
-def translations(language: str) -> gettext.NullTranslations:
-    """The language's catalog, compiled in memory from its .po file (no compiled files in the tree)."""
+def _catalog(language: str) -> Catalog | None:
     path = catalog_path(language)
     if language == DEFAULT_LANGUAGE or not path.exists():
-        return gettext.NullTranslations()
+        return None
     with path.open('rb') as source:
-        catalog = read_po(source, locale=language)
+        return read_po(source, locale=language)
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The language's catalog, compiled in memory from its .po file (no compiled files in the tree)."""
+    catalog = _catalog(language)
+    if catalog is None:
+        return gettext.NullTranslations()
     buffer = io.BytesIO()
     write_mo(buffer, catalog)  # fuzzy entries are left out, so they show in English
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+@cache
+def _shapes(language: str) -> list[tuple[re.Pattern[str], str]]:
+    """Every message with placeholders as a pattern that finds its values in the English text made from it."""
+    catalog = _catalog(language)
+    shapes: list[tuple[int, re.Pattern[str], str]] = []
+    for message in catalog or ():
+        if not isinstance(message.id, str) or '{' not in message.id or not message.string or message.fuzzy:
+            continue
+        pattern, seen = [], set()
+        for literal, name in _PARTS.findall(message.id):
+            if literal:
+                pattern.append(re.escape(literal))
+            elif name in seen:
+                pattern.append(f'(?P={name})')
+            else:
+                seen.add(name)
+                pattern.append(f'(?P<{name}>.+?)')
+        literal_length = sum(len(literal) for literal, _name in _PARTS.findall(message.id))
+        shapes.append((literal_length, re.compile(''.join(pattern), re.DOTALL), message.id))
+    shapes.sort(key=lambda shape: -shape[0])  # the most specific shape first
+    return [(pattern, message_id) for _length, pattern, message_id in shapes]
+
+
+_PARTS = re.compile(r'([^{]+|\{\{|\}\})|\{(\w+)\}')
 
 
 def negotiate(accept_language: str | None) -> str:
@@ -140,6 +175,25 @@ class LazyText(str):
 
 def lazy(message: str, /, **params: Any) -> LazyText:
     return LazyText(message, params)
+
+
+def translate_text(text: str) -> str:
+    """English text made from a catalog message (an error stored with a job, a reason kept with a queued
+    reference, a message from the service layer) in the current language, its values kept; text that no
+    message made stays as it is."""
+    if isinstance(text, LazyText):
+        return text.render()
+    language = current_language()
+    if not text or language == DEFAULT_LANGUAGE:
+        return text
+    direct = translations(language).gettext(text)
+    if direct != text:
+        return direct
+    for pattern, message in _shapes(language):
+        match = pattern.fullmatch(text)
+        if match is not None:  # a value may itself be a message (a reason inside a sentence)
+            return _(message, **{name: translate_text(value) for name, value in match.groupdict().items()})
+    return text
 
 
 def render(text: Any) -> Any:

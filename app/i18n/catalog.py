@@ -1,4 +1,5 @@
-"""Keeping the catalogs in step with the source: extraction of every `_`, `n_` and `lazy` message under app/."""
+"""Keeping the catalogs in step with the source: extraction of every `_`, `n_`, `lazy` and `plural_forms` message
+under app/."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,7 @@ from babel.messages.pofile import read_po, write_po
 from app.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalog_path
 
 APP_DIR = Path(__file__).resolve().parent.parent
-KEYWORDS = {'_': None, 'n_': (1, 2), 'lazy': None}
+KEYWORDS = {'_': None, 'n_': (1, 2), 'lazy': None, 'plural_forms': (1, 2)}
 METHODS = [('**.py', 'python')]
 
 

@@ -10,6 +10,7 @@ import segno
 from nicegui import app, ui
 
 from app.db.models import utcnow
+from app.i18n import _, lazy, number, render, translate_text
 from app.mtproto.accounts import AccountInfo, LiveState
 from app.mtproto.errors import LoginError, LoginState
 from app.mtproto.limits import MAX_CHANNELS_PER_ACCOUNT, MethodClass
@@ -23,15 +24,20 @@ JOINED_RECOUNT_SECONDS = 10.0
 PENDING_LOGIN = 'pending_login'  # browser storage: the login this browser started, found again after a reload
 
 WHERE_SENT = {
-    'app': 'in the Telegram app — open the chat “Telegram” on a device where you are logged in',
-    'sms': 'by SMS',
-    'call': 'by a phone call',
-    'flash_call': 'as a missed call — the code is the last digits of the calling number',
-    'missed_call': 'as a missed call — the code is the last digits of the calling number',
-    'email_code': 'by email',
-    'fragment_sms': 'to your Fragment number',
-    'firebase_sms': 'by SMS',
+    'app': lazy('in the Telegram app — open the chat “Telegram” on a device where you are logged in'),
+    'sms': lazy('by SMS'),
+    'call': lazy('by a phone call'),
+    'flash_call': lazy('as a missed call — the code is the last digits of the calling number'),
+    'missed_call': lazy('as a missed call — the code is the last digits of the calling number'),
+    'email_code': lazy('by email'),
+    'fragment_sms': lazy('to your Fragment number'),
+    'firebase_sms': lazy('by SMS'),
 }
+METHOD_CLASSES = {MethodClass.HISTORY: lazy('history'), MethodClass.RESOLVE: lazy('resolve'),
+                  MethodClass.JOIN: lazy('join'), MethodClass.FULL_CHANNEL: lazy('full channel'),
+                  MethodClass.VIEWS: lazy('views'), MethodClass.FILES: lazy('files'),
+                  MethodClass.DIALOGS: lazy('dialogs')}
+STATE_NAMES = {LiveState.CONNECTING: lazy('connecting'), LiveState.OFFLINE: lazy('offline')}
 CHIP_COLORS = {
     LiveState.CONNECTED: 'positive', LiveState.CONNECTING: 'grey-7', LiveState.HELD: 'blue-grey',
     LiveState.FLOOD_WAIT: 'warning', LiveState.REVOKED: 'negative', LiveState.ERROR: 'negative',
@@ -49,38 +55,43 @@ def seconds_left(until: datetime | None) -> int:
 
 def _duration(seconds: int) -> str:
     hours, rest = divmod(max(0, seconds), 3600)
-    return f'{hours} h {rest // 60:02d} min' if hours else f'{rest // 60} min {rest % 60:02d} s'
+    if hours:
+        return _('{h} h {m} min', h=hours, m=f'{rest // 60:02d}')
+    return _('{m} min {s} s', m=rest // 60, s=f'{rest % 60:02d}')
 
 
 def method_waits_text(info: AccountInfo) -> str:
     """'Telegram asked to wait: resolve 2 h 59 min, join 4 min 10 s' — only those classes wait, the rest go on."""
-    waits = [f'{kind.replace("_", " ")} {_duration(seconds)}' for kind, seconds in info.flood_waits.items()
-             if seconds > 0]
-    return f'Telegram asked to wait: {", ".join(waits)}' if waits else ''
+    waits = [f'{render(METHOD_CLASSES.get(kind, kind.replace("_", " ")))} {_duration(seconds)}'
+             for kind, seconds in info.flood_waits.items() if seconds > 0]
+    return _('Telegram asked to wait: {waits}', waits=', '.join(waits)) if waits else ''
 
 
 def usage_text(minute: int, hour: int, resolves_left: int | None, resolves_per_day: int | None,
                joined: int) -> str:
     """'Requests: 12 in the last minute, 340 in the last hour · resolves left today: 187 of 200 · joined 14 of 500'."""
-    parts = [f'Requests: {minute} in the last minute, {hour} in the last hour']
+    parts = [_('Requests: {minute} in the last minute, {hour} in the last hour', minute=number(minute),
+               hour=number(hour))]
     if resolves_left is not None:
-        parts.append(f'resolves left today: {resolves_left} of {resolves_per_day}')
-    parts.append(f'channels joined: {joined} of {MAX_CHANNELS_PER_ACCOUNT}')
+        parts.append(_('resolves left today: {left} of {total}', left=number(resolves_left),
+                       total=number(resolves_per_day or 0)))
+    parts.append(_('channels joined: {joined} of {total}', joined=number(joined),
+                   total=number(MAX_CHANNELS_PER_ACCOUNT)))
     return ' · '.join(parts)
 
 
 def chip_text(info: AccountInfo) -> str:
     if info.state == LiveState.CONNECTED:
-        return 'authorized'
+        return _('authorized')
     if info.state == LiveState.FLOOD_WAIT:
-        return f'FloodWait — {seconds_left(info.flood_wait_until)} s left'
+        return _('FloodWait — {seconds} s left', seconds=seconds_left(info.flood_wait_until))
     if info.state == LiveState.REVOKED:
-        return info.reason or 'revoked — log in again'
+        return translate_text(info.reason) if info.reason else _('revoked — log in again')
     if info.state == LiveState.ERROR:
-        return f'error: {info.reason}' if info.reason else 'error'
+        return _('error: {reason}', reason=translate_text(info.reason)) if info.reason else _('error')
     if info.state == LiveState.HELD:
-        return 'held by another Parsegram process'
-    return info.state.value
+        return _('held by another Parsegram process')
+    return render(STATE_NAMES.get(info.state, info.state.value))
 
 
 class LoginWizard:
@@ -139,7 +150,7 @@ class LoginWizard:
             return
         self.open(pending.get('phone', ''))
         self.tab = 'qr' if step.status == LoginState.QR_PENDING else 'phone'
-        self.notice = 'Continuing the login you started.'
+        self.notice = _('Continuing the login you started.')
         await self._show(step)
 
     # ------------------------------------------------------------ rendering
@@ -147,88 +158,90 @@ class LoginWizard:
     def render(self) -> None:
         self.body.clear()
         with self.body:
-            ui.label('Add a Telegram account').classes('text-h6')
+            ui.label(_('Add a Telegram account')).classes('text-h6')
             if self.notice and self.view in ('code', 'password', 'qr'):
                 ui.label(self.notice).classes('text-sm text-primary').mark('login-resumed')
             getattr(self, f'_render_{self.view}')()
 
     def _error_label(self) -> None:
         if self.error:
-            ui.label(self.error).classes('text-negative text-sm').mark('login-error')
+            ui.label(translate_text(self.error)).classes('text-negative text-sm').mark('login-error')
 
     def _cancel_button(self) -> None:
-        ui.button('Cancel', on_click=self.cancel).props('flat').mark('login-cancel')
+        ui.button(_('Cancel'), on_click=self.cancel).props('flat').mark('login-cancel')
 
     def _render_phone(self) -> None:
         with ui.tabs(value=self.tab, on_change=self._tab_changed).classes('w-full') as tabs:
-            ui.tab('phone', 'Phone number', icon='phone')
-            ui.tab('qr', 'QR code', icon='qr_code_2')
+            ui.tab('phone', _('Phone number'), icon='phone')
+            ui.tab('qr', _('QR code'), icon='qr_code_2')
         with ui.tab_panels(tabs, value=self.tab).classes('w-full'):
             with ui.tab_panel('phone').classes('gap-3 p-0'):
-                phone = ui.input('Phone number', value=self.phone, placeholder='+44 7700 900123') \
+                phone = ui.input(_('Phone number'), value=self.phone, placeholder='+44 7700 900123') \
                     .props('autofocus type=tel').classes('w-full').mark('login-phone')
                 phone.on('keydown.enter', lambda: self.send_code(phone.value))
                 self._error_label()
                 with ui.row().classes('w-full justify-end'):
                     self._cancel_button()
-                    ui.button('Send code', on_click=lambda: self.send_code(phone.value)).mark('login-send')
+                    ui.button(_('Send code'), on_click=lambda: self.send_code(phone.value)).mark('login-send')
             with ui.tab_panel('qr').classes('gap-3 p-0'):
-                ui.label('Preparing a QR code…').classes('text-grey-7')
+                ui.label(_('Preparing a QR code…')).classes('text-grey-7')
                 self._error_label()
                 with ui.row().classes('w-full justify-end'):
                     self._cancel_button()
 
     def _render_code(self) -> None:
         step = self.step
-        where = WHERE_SENT.get(step.code_type or '', f'via {step.code_type}' if step.code_type else '')
-        ui.label(f'We sent a login code to {step.phone_masked} {where}.').mark('login-where')
-        code = ui.input('Code').props('autofocus inputmode=numeric autocomplete=one-time-code') \
+        where = render(WHERE_SENT.get(step.code_type or '')) or \
+            (_('via {kind}', kind=step.code_type) if step.code_type else '')
+        ui.label(_('We sent a login code to {phone} {where}.', phone=step.phone_masked, where=where)) \
+            .mark('login-where')
+        code = ui.input(_('Code')).props('autofocus inputmode=numeric autocomplete=one-time-code') \
             .classes('w-full').mark('login-code')
         code.on('keydown.enter', lambda: self.verify(code.value))
         self._error_label()
         with ui.row().classes('w-full items-center justify-between'):
-            self.resend_button = ui.button('Resend', on_click=self.resend).props('flat').mark('login-resend')
+            self.resend_button = ui.button(_('Resend'), on_click=self.resend).props('flat').mark('login-resend')
             with ui.row():
                 self._cancel_button()
-                ui.button('Log in', on_click=lambda: self.verify(code.value)).mark('login-verify')
+                ui.button(_('Log in'), on_click=lambda: self.verify(code.value)).mark('login-verify')
         self._update_resend()
 
     def _render_password(self) -> None:
-        ui.label('This account has two-step verification. Enter its password.')
+        ui.label(_('This account has two-step verification. Enter its password.'))
         if self.step.hint:
-            ui.label(f'Hint: {self.step.hint}').classes('text-grey-8').mark('login-hint')
-        password = ui.input('Password', password=True, password_toggle_button=True).props('autofocus') \
+            ui.label(_('Hint: {hint}', hint=self.step.hint)).classes('text-grey-8').mark('login-hint')
+        password = ui.input(_('Password'), password=True, password_toggle_button=True).props('autofocus') \
             .classes('w-full').mark('login-password')
         password.on('keydown.enter', lambda: self.send_password(password.value))
         self._error_label()
         with ui.row().classes('w-full justify-end'):
             self._cancel_button()
-            ui.button('Log in', on_click=lambda: self.send_password(password.value)).mark('login-password-submit')
+            ui.button(_('Log in'), on_click=lambda: self.send_password(password.value)).mark('login-password-submit')
 
     def _render_qr(self) -> None:
-        ui.label('On your phone open Telegram → Settings → Devices → Link Desktop Device, and scan this code.')
+        ui.label(_('On your phone open Telegram → Settings → Devices → Link Desktop Device, and scan this code.'))
         with ui.row().classes('w-full justify-center'):
-            self.qr_image = ui.image(qr_data_url(self.qr_url)).classes('w-64 h-64').mark('login-qr')
+            self.qr_image = ui.image(qr_data_url(self.qr_url)).classes('w-64 h-64 max-w-full').mark('login-qr')
         self.qr_expiry = ui.label('').classes('text-grey-7 text-sm self-center')
         self._update_qr_expiry()
         self._error_label()
         with ui.row().classes('w-full justify-between'):
-            ui.button('Use phone number', on_click=self.use_phone).props('flat').mark('login-use-phone')
+            ui.button(_('Use phone number'), on_click=self.use_phone).props('flat').mark('login-use-phone')
             self._cancel_button()
 
     def _render_qr_expired(self) -> None:
-        ui.label(self.error or 'The QR code expired before it was scanned.')
+        ui.label(translate_text(self.error) if self.error else _('The QR code expired before it was scanned.'))
         with ui.row().classes('w-full justify-end'):
             self._cancel_button()
-            ui.button('New QR code', on_click=self.start_qr).mark('login-qr-new')
+            ui.button(_('New QR code'), on_click=self.start_qr).mark('login-qr-new')
 
     def _render_done(self) -> None:
         step = self.step
-        name = step.display_name or step.phone_masked or 'the account'
+        name = step.display_name or step.phone_masked or _('the account')
         who = f'{name} (@{step.username})' if step.username else name
-        ui.label(f'Logged in as {who}.').classes('text-positive').mark('login-done')
+        ui.label(_('Logged in as {who}.', who=who)).classes('text-positive').mark('login-done')
         with ui.row().classes('w-full justify-end'):
-            ui.button('Close', on_click=self.close).mark('login-close')
+            ui.button(_('Close'), on_click=self.close).mark('login-close')
 
     # ------------------------------------------------------------ actions
 
@@ -287,7 +300,7 @@ class LoginWizard:
             self.busy = False
         self.error = None
         if step.notice:
-            ui.notify(step.notice, type='info')
+            ui.notify(translate_text(step.notice), type='info')
         await self._show(step)
 
     async def _show(self, step: LoginStep) -> None:
@@ -309,7 +322,7 @@ class LoginWizard:
         elif step.status in (LoginState.EXPIRED, LoginState.FAILED) and self.view == 'qr':
             self.view, self.error = 'qr_expired', step.message
         else:
-            self.view, self.step, self.error = 'phone', None, step.message or 'The login ended. Start again.'
+            self.view, self.step, self.error = 'phone', None, step.message or _('The login ended. Start again.')
         self.render()
 
     async def tick(self) -> None:
@@ -334,15 +347,16 @@ class LoginWizard:
     def _update_resend(self) -> None:
         left = int(self.resend_at - _now())
         if left > 0:
-            self.resend_button.set_text(f'Resend in {left} s')
+            self.resend_button.set_text(_('Resend in {seconds} s', seconds=left))
             self.resend_button.disable()
         else:
-            self.resend_button.set_text('Resend')
+            self.resend_button.set_text(_('Resend'))
             self.resend_button.enable()
 
     def _update_qr_expiry(self) -> None:
         if self.step is not None and self.step.expires_at is not None:
-            self.qr_expiry.set_text(f'This code refreshes by itself (valid {seconds_left(self.step.expires_at)} s).')
+            self.qr_expiry.set_text(_('This code refreshes by itself (valid {seconds} s).',
+                                      seconds=seconds_left(self.step.expires_at)))
 
 
 class AccountsView:
@@ -355,12 +369,12 @@ class AccountsView:
         self.countdowns: dict[str, tuple[ui.label, AccountInfo]] = {}
         self.configured = root.settings.telegram_configured
         with ui.row().classes('w-full items-center justify-between'):
-            ui.label('The Telegram accounts Parsegram reads channels with.').classes('text-grey-8')
-            self.add_button = ui.button('Add account', icon='add', on_click=lambda: self.wizard.open()) \
+            ui.label(_('The Telegram accounts Parsegram reads channels with.')).classes('text-grey-8')
+            self.add_button = ui.button(_('Add account'), icon='add', on_click=lambda: self.wizard.open()) \
                 .mark('add-account')
         if not self.configured:  # the frame explains which settings are missing
             self.add_button.disable()
-            self.add_button.tooltip('Set TELEGRAM_API_ID and TELEGRAM_API_HASH first')
+            self.add_button.tooltip(_('Set TELEGRAM_API_ID and TELEGRAM_API_HASH first'))
         self.list = ui.column().classes('w-full gap-2')
         self.dialog_host = ui.element('div')  # dialogs live outside the list, which is re-rendered
         self.wizard = LoginWizard(root, on_done=self.reload)
@@ -370,12 +384,12 @@ class AccountsView:
         manager = self.root.accounts
         database = self.root.database
         if not database.ready:
-            self._render_message('Connecting to the database…', 'waiting')
+            self._render_message(_('Connecting to the database…'), 'waiting')
             return
         try:
             infos = await manager.list_accounts()
         except Exception:
-            self._render_message('The account list is not available right now; retrying…', 'waiting')
+            self._render_message(_('The account list is not available right now; retrying…'), 'waiting')
             return
         signature = tuple((i.id, i.state, i.reason, i.display_name, i.username, i.phone_masked, i.flood_wait_until,
                            tuple(i.flood_waits)) for i in infos)
@@ -418,19 +432,19 @@ class AccountsView:
             if not infos:
                 with ui.card().classes('w-full items-center py-8').mark('accounts-empty'):
                     ui.icon('person_add', size='3rem').classes('text-grey-6')
-                    ui.label('No Telegram accounts yet.').classes('text-subtitle1')
-                    ui.label('Add an account to read channels with it: log in with its phone number or a QR code.') \
-                        .classes('text-grey-7')
+                    ui.label(_('No Telegram accounts yet.')).classes('text-subtitle1')
+                    ui.label(_('Add an account to read channels with it: log in with its phone number or a QR '
+                               'code.')).classes('text-grey-7 text-center')
                     if self.configured:
-                        ui.button('Add account', on_click=lambda: self.wizard.open())
+                        ui.button(_('Add account'), on_click=lambda: self.wizard.open())
                 return
             for info in infos:
                 self._render_account(info)
 
     def _render_account(self, info: AccountInfo) -> None:
         with ui.card().classes('w-full').mark(f'account-{info.id}'):
-            with ui.row().classes('w-full items-center justify-between no-wrap'):
-                with ui.column().classes('gap-0'):
+            with ui.row().classes('w-full items-center justify-between no-wrap pg-wrap'):
+                with ui.column().classes('gap-0 min-w-0'):
                     ui.label(info.display_name).classes('text-subtitle1 text-weight-medium')
                     details = [f'@{info.username}' if info.username else None, info.phone_masked]
                     ui.label(' · '.join(d for d in details if d)).classes('text-grey-7 text-sm')
@@ -445,26 +459,29 @@ class AccountsView:
                     if info.state == LiveState.FLOOD_WAIT:
                         self.countdowns[info.id] = (chip, info)
                     if info.state == LiveState.REVOKED:
-                        ui.button('Log in again', on_click=lambda i=info: self.wizard.open(i.phone or '')) \
+                        ui.button(_('Log in again'), on_click=lambda i=info: self.wizard.open(i.phone or '')) \
                             .props('flat dense').mark('account-relogin')
-                        ui.button('Remove', on_click=lambda i=info: self.confirm(i, remove=True)) \
+                        ui.button(_('Remove'), on_click=lambda i=info: self.confirm(i, remove=True)) \
                             .props('flat dense color=negative').mark('account-remove')
                     else:
-                        ui.button('Log out', on_click=lambda i=info: self.confirm(i, remove=False)) \
+                        ui.button(_('Log out'), on_click=lambda i=info: self.confirm(i, remove=False)) \
                             .props('flat dense color=negative').mark('account-logout')
 
     async def confirm(self, info: AccountInfo, *, remove: bool) -> None:
-        action = 'Remove' if remove else 'Log out'
+        action = _('Remove') if remove else _('Log out')
         with self.dialog_host, ui.dialog() as dialog, ui.card():
-            ui.label(f'{action} {info.display_name}?').classes('text-h6')
-            ui.label('Parsegram forgets this account.' if remove else
-                     'Telegram ends this session and Parsegram stops using the account until you log it in again.')
+            ui.label(_('Remove {name}?', name=info.display_name) if remove
+                     else _('Log out {name}?', name=info.display_name)).classes('text-h6')
+            ui.label(_('Parsegram forgets this account.') if remove else
+                     _('Telegram ends this session and Parsegram stops using the account until you log it in '
+                       'again.'))
             with ui.row().classes('w-full justify-end'):
-                ui.button('Cancel', on_click=lambda: dialog.submit(False)).props('flat')
+                ui.button(_('Cancel'), on_click=lambda: dialog.submit(False)).props('flat')
                 ui.button(action, color='negative', on_click=lambda: dialog.submit(True)).mark('confirm-logout')
         if await dialog:
             result = await self.root.accounts.log_out(info.id)
-            ui.notify(f'{info.display_name} removed.' if result == 'removed' else f'{info.display_name} logged out.')
+            ui.notify(_('{name} removed.', name=info.display_name) if result == 'removed'
+                      else _('{name} logged out.', name=info.display_name))
             await self.reload()
         dialog.delete()
 
@@ -476,7 +493,7 @@ def _now() -> float:
 def register(root: Root) -> None:
     @ui.page('/dashboard/accounts')
     async def accounts_page() -> None:
-        with frame('Accounts'):
+        with frame(_('Accounts')):
             view = AccountsView(root)
             await view.reload()
             await view.wizard.resume_pending()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from nicegui import ui
 
 from app.db.models import ChannelRefEntry, RefState, utcnow
+from app.i18n import _, n_, number, translate_text
 from app.mtproto.channels import ChannelError
 
 if TYPE_CHECKING:
@@ -23,35 +24,39 @@ def entry_text(entry: ChannelRefEntry) -> tuple[str, str, str]:
     """(icon, colour, text) of one reference's line."""
     if entry.state == RefState.ADDED:
         if entry.created:
-            return 'check_circle', 'positive', f'{entry.ref}: added “{entry.title}”; fetching its posts…'
-        return 'info', 'grey-7', f'{entry.ref}: “{entry.title}” is already here.'
+            return 'check_circle', 'positive', _('{ref}: added “{title}”; fetching its posts…', ref=entry.ref,
+                                                 title=entry.title)
+        return 'info', 'grey-7', _('{ref}: “{title}” is already here.', ref=entry.ref, title=entry.title)
     if entry.state == RefState.ERROR:
-        return 'error', 'negative', f'{entry.ref}: {entry.reason}'
+        return 'error', 'negative', f'{entry.ref}: {translate_text(entry.reason or "")}'
     if entry.state == RefState.RESOLVING:
-        return 'sync', 'primary', f'{entry.ref}: resolving…'
+        return 'sync', 'primary', _('{ref}: resolving…', ref=entry.ref)
     if entry.state == RefState.NEEDS_JOIN:
-        members = f' {entry.participants_count:,} members' if entry.participants_count is not None else ''
-        return 'group_add', 'primary', f'{entry.ref}: invite to “{entry.title}”{members}'
+        if entry.participants_count is None:
+            return 'group_add', 'primary', _('{ref}: invite to “{title}”', ref=entry.ref, title=entry.title)
+        return 'group_add', 'primary', n_('{ref}: invite to “{title}”, {n} member',
+                                          '{ref}: invite to “{title}”, {n} members', entry.participants_count,
+                                          ref=entry.ref, title=entry.title)
     if entry.retry_at is not None and entry.reason and (entry.retry_at - utcnow()).total_seconds() > 60:
-        return 'schedule', 'warning', f'{entry.ref}: {entry.reason}'
-    return 'hourglass_empty', 'grey-7', f'{entry.ref}: queued'
+        return 'schedule', 'warning', f'{entry.ref}: {translate_text(entry.reason)}'
+    return 'hourglass_empty', 'grey-7', _('{ref}: queued', ref=entry.ref)
 
 
 def summary_text(entries: list[ChannelRefEntry]) -> str:
     counts = {state: sum(1 for e in entries if e.state == state) for state in RefState}
-    parts = [f'{counts[RefState.ADDED]} added']
+    parts = [_('{count} added', count=number(counts[RefState.ADDED]))]
     if counts[RefState.QUEUED] or counts[RefState.RESOLVING]:
-        parts.append(f'{counts[RefState.QUEUED] + counts[RefState.RESOLVING]} in the queue')
+        parts.append(_('{count} in the queue', count=number(counts[RefState.QUEUED] + counts[RefState.RESOLVING])))
     if counts[RefState.NEEDS_JOIN]:
-        parts.append(f'{counts[RefState.NEEDS_JOIN]} to confirm')
+        parts.append(_('{count} to confirm', count=number(counts[RefState.NEEDS_JOIN])))
     if counts[RefState.ERROR]:
-        parts.append(f'{counts[RefState.ERROR]} failed')
+        parts.append(_('{count} failed', count=number(counts[RefState.ERROR])))
     later = [e.retry_at for e in entries if e.state == RefState.QUEUED and e.retry_at is not None
              and (e.retry_at - utcnow()).total_seconds() > 60]
     text = ' · '.join(parts)
     if later:
-        text += (f' — {len(later)} waiting for the daily resolve budget; all done by about '
-                 f'{max(later):%Y-%m-%d %H:%M} UTC')
+        text += _(' — {count} waiting for the daily resolve budget; all done by about {when} UTC',
+                  count=number(len(later)), when=f'{max(later):%Y-%m-%d %H:%M}')
     return text
 
 
@@ -74,16 +79,16 @@ class AddChannels:
         self.rows: dict[str, ui.row] = {}
         self.returned: set[str] = set()  # failed entries already put back in the box
         with ui.card().classes('w-full gap-2').props('flat bordered'):
-            ui.label('Add channels').classes('text-lg font-medium')
+            ui.label(_('Add channels')).classes('text-lg font-medium')
             self.refs = ui.textarea(
-                placeholder='One per line: @name, t.me/name, t.me/+invite, t.me/c/123/45, -100123…',
+                placeholder=_('One per line: @name, t.me/name, t.me/+invite, t.me/c/123/45, -100123…'),
             ).props('outlined autogrow').classes('w-full').mark('channel-refs')
             with ui.row().classes('items-center gap-4'):
-                self.button = ui.button('Add', icon='add', on_click=self.add).classes('add-channels-button') \
+                self.button = ui.button(_('Add'), icon='add', on_click=self.add).classes('add-channels-button') \
                     .mark('add-channels')
                 # only worth a choice when several accounts could read it; by default the queue chooses
-                self.account = ui.select({None: 'any connected account'}, value=None, label='Read through') \
-                    .props('dense outlined options-dense').classes('w-80').mark('add-account')
+                self.account = ui.select({None: _('any connected account')}, value=None, label=_('Read through')) \
+                    .props('dense outlined options-dense').classes('w-80 max-w-full').mark('add-account')
                 self.account.set_visibility(False)
                 self.buttons = ui.row().classes('items-center gap-2')  # more ways to add (a chat folder)
             self.summary = ui.label().classes('text-sm text-grey-8').mark('add-summary')
@@ -92,7 +97,7 @@ class AddChannels:
 
     async def load_accounts(self) -> None:
         """Offer the connected accounts as a choice once there is more than one."""
-        options: dict[str | None, str] = {None: 'any connected account', **await connected_accounts(self.root)}
+        options: dict[str | None, str] = {None: _('any connected account'), **await connected_accounts(self.root)}
         self.account.set_options(options, value=self.account.value if self.account.value in options else None)
         self.account.set_visibility(len(options) > 2)
 
@@ -103,11 +108,11 @@ class AddChannels:
             entries = await queue.submit(self.refs.value or '', account_id=self.account.value)
         except ChannelError as error:
             self._clear()
-            self.summary.set_text(error.message)
+            self.summary.set_text(translate_text(error.message))
             return
         if not entries:
             self._clear()
-            self.summary.set_text('Paste at least one channel reference.')
+            self.summary.set_text(_('Paste at least one channel reference.'))
             return
         self.refs.value = ''
         await self.track(entries)
@@ -171,9 +176,9 @@ class AddChannels:
         marker = 'invite-preview' if entry.state == RefState.NEEDS_JOIN else 'add-result'
         with row.classes('items-center gap-2 no-wrap').mark(marker):
             ui.icon(icon, color=color)
-            ui.label(text).classes(f'text-sm text-{color}')
+            ui.label(text).classes(f'text-sm text-{color} min-w-0 pg-break')
             if entry.state == RefState.NEEDS_JOIN:
-                ui.button('Join', on_click=lambda e=entry: self.join(e)).props('dense').mark('join-channel')
+                ui.button(_('Join'), on_click=lambda e=entry: self.join(e)).props('dense').mark('join-channel')
 
     async def join(self, entry: ChannelRefEntry) -> None:
         await self.root.add_queue.confirm_join(entry.id)

@@ -6,13 +6,20 @@ from typing import TYPE_CHECKING
 
 from nicegui import ui
 
+from app.i18n import _, n_, number, translate_text
 from app.mtproto.bulk import BulkAction, BulkError, run_bulk
 
 if TYPE_CHECKING:
     from app.root import Root
 
-DONE_TEXT = {BulkAction.SYNC: 'queued for a sync', BulkAction.PAUSE: 'paused', BulkAction.RESUME: 'resumed',
-             BulkAction.TAG: 'tagged', BulkAction.UNTAG: 'untagged', BulkAction.DELETE: 'deleted'}
+DONE_TEXT: dict[BulkAction, Callable[[int], str]] = {
+    BulkAction.SYNC: lambda n: n_('{n} channel queued for a sync', '{n} channels queued for a sync', n),
+    BulkAction.PAUSE: lambda n: n_('{n} channel paused', '{n} channels paused', n),
+    BulkAction.RESUME: lambda n: n_('{n} channel resumed', '{n} channels resumed', n),
+    BulkAction.TAG: lambda n: n_('{n} channel tagged', '{n} channels tagged', n),
+    BulkAction.UNTAG: lambda n: n_('{n} channel untagged', '{n} channels untagged', n),
+    BulkAction.DELETE: lambda n: n_('{n} channel deleted', '{n} channels deleted', n),
+}
 
 
 class BulkBar:
@@ -26,24 +33,25 @@ class BulkBar:
         self.selected: set[int] = set()
         with ui.row().classes('w-full items-center gap-1 px-3 py-1 rounded bg-blue-50').mark('bulk-bar') as self.bar:
             self.count = ui.label().classes('font-medium mr-2').mark('selected-count')
-            for action, icon, label in ((BulkAction.SYNC, 'sync', 'Sync now'), (BulkAction.PAUSE, 'pause', 'Pause'),
-                                        (BulkAction.RESUME, 'play_arrow', 'Resume')):
+            for action, icon, label in ((BulkAction.SYNC, 'sync', _('Sync now')),
+                                        (BulkAction.PAUSE, 'pause', _('Pause')),
+                                        (BulkAction.RESUME, 'play_arrow', _('Resume'))):
                 ui.button(label, icon=icon, on_click=lambda a=action: self.run(a)) \
                     .props('flat dense no-caps').mark(f'bulk-{action.value}')
-            ui.button('Tag', icon='label', on_click=lambda: self.ask_tags(BulkAction.TAG)) \
+            ui.button(_('Tag'), icon='label', on_click=lambda: self.ask_tags(BulkAction.TAG)) \
                 .props('flat dense no-caps').classes('bulk-tag').mark('bulk-tag')
-            ui.button('Untag', icon='label_off', on_click=lambda: self.ask_tags(BulkAction.UNTAG)) \
+            ui.button(_('Untag'), icon='label_off', on_click=lambda: self.ask_tags(BulkAction.UNTAG)) \
                 .props('flat dense no-caps').mark('bulk-untag')
-            ui.button('Delete', icon='delete', on_click=self.confirm_delete) \
+            ui.button(_('Delete'), icon='delete', on_click=self.confirm_delete) \
                 .props('flat dense no-caps color=negative').mark('bulk-delete')
             ui.space()
-            ui.button('Clear', on_click=self.clear).props('flat dense no-caps').mark('bulk-clear')
+            ui.button(_('Clear'), on_click=self.clear).props('flat dense no-caps').mark('bulk-clear')
         self.changed: Callable[[], None] = lambda: None
         self.show()
 
     def show(self) -> None:
         self.bar.set_visibility(bool(self.selected))
-        self.count.set_text(f'{len(self.selected):,} selected')
+        self.count.set_text(_('{count} selected', count=number(len(self.selected))))
 
     def clear(self) -> None:
         self.selected.clear()
@@ -54,9 +62,9 @@ class BulkBar:
         try:
             result = await run_bulk(self.root.sync, action, sorted(self.selected), tags)
         except BulkError as error:
-            ui.notify(str(error), type='warning')
+            ui.notify(translate_text(str(error)), type='warning')
             return False
-        ui.notify(f'{len(result.done):,} channel{"s" if len(result.done) != 1 else ""} {DONE_TEXT[action]}')
+        ui.notify(DONE_TEXT[action](len(result.done)))
         if action == BulkAction.DELETE:
             self.selected.difference_update(result.done)
         self.selected.difference_update(result.missing)
@@ -66,22 +74,24 @@ class BulkBar:
 
     async def ask_tags(self, action: BulkAction) -> None:
         tags = list(await self.root.sync.directory.tags())
-        verb = 'Tag' if action == BulkAction.TAG else 'Untag'
-        with self.dialogs, ui.dialog() as dialog, ui.card().classes('w-96'):
-            ui.label(f'{verb} {len(self.selected):,} channels').classes('text-lg font-medium')
-            adding = action == BulkAction.TAG
-            choice = ui.select(tags, multiple=True, label='Tags', new_value_mode='add-unique' if adding else None) \
+        adding = action == BulkAction.TAG
+        count = len(self.selected)
+        with self.dialogs, ui.dialog() as dialog, ui.card().classes('w-96 max-w-full'):
+            ui.label(n_('Tag {n} channel', 'Tag {n} channels', count) if adding
+                     else n_('Untag {n} channel', 'Untag {n} channels', count)).classes('text-lg font-medium')
+            choice = ui.select(tags, multiple=True, label=_('Tags'), new_value_mode='add-unique' if adding else None) \
                 .props('use-chips outlined use-input hide-dropdown-icon input-debounce=0') \
                 .classes('w-full bulk-tags').mark('bulk-tags')
             if adding:
-                ui.label('Type a new tag and press Enter, or pick one in use.').classes('text-sm text-grey-7')
+                ui.label(_('Type a new tag and press Enter, or pick one in use.')).classes('text-sm text-grey-7')
             with ui.row().classes('justify-end w-full'):
-                ui.button('Cancel', on_click=dialog.close).props('flat')
+                ui.button(_('Cancel'), on_click=dialog.close).props('flat')
 
                 async def apply() -> None:
                     if await self.run(action, list(choice.value or [])):
                         dialog.close()
-                ui.button(verb, on_click=apply).classes('bulk-tags-apply').mark('bulk-tags-apply')
+                ui.button(_('Tag') if adding else _('Untag'), on_click=apply).classes('bulk-tags-apply') \
+                    .mark('bulk-tags-apply')
         dialog.on('hide', lambda: self.dialogs.remove(dialog))
         dialog.open()
 
@@ -89,14 +99,16 @@ class BulkBar:
         channels = await self.root.repos.channels.get_many(sorted(self.selected))
         posts = sum(channel.state.posts_stored for channel in channels.values())
         with self.dialogs, ui.dialog() as dialog, ui.card():
-            ui.label(f'Delete {len(channels):,} channels and their {posts:,} stored posts? This cannot be undone.') \
+            ui.label(n_('Delete {n} channel and its {posts} stored posts? This cannot be undone.',
+                        'Delete {n} channels and their {posts} stored posts? This cannot be undone.', len(channels),
+                        posts=number(posts))) \
                 .mark('bulk-delete-question')
             with ui.row().classes('justify-end w-full'):
-                ui.button('Cancel', on_click=dialog.close).props('flat')
+                ui.button(_('Cancel'), on_click=dialog.close).props('flat')
 
                 async def delete() -> None:
                     dialog.close()
                     await self.run(BulkAction.DELETE)
-                ui.button('Delete', on_click=delete).props('color=negative').mark('bulk-delete-confirm')
+                ui.button(_('Delete'), on_click=delete).props('color=negative').mark('bulk-delete-confirm')
         dialog.on('hide', lambda: self.dialogs.remove(dialog))
         dialog.open()

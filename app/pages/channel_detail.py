@@ -12,16 +12,19 @@ from nicegui import app, ui
 from app.db.models import Channel, MetricKind, Post
 from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_link, stream_export
+from app.i18n import _, lazy, n_, number, render, translate_text
 from app.mtproto.refs import MAX_CHANNEL_ID
-from app.pages.channel_widgets import AvatarSlot, JobControls, ago, progress_text, show_status, subscribers_text
+from app.pages.channel_widgets import AvatarSlot, JobControls, progress_text, show_status, subscribers_text
 from app.pages.layout import frame
 from app.pages.live import ChannelEvents
+from app.pages.relative_time import RelativeTime
 
 if TYPE_CHECKING:
     from app.root import Root
 
 PAGE_SIZE = 30
-INTERVALS = {60: 'every minute', 300: 'every 5 min', 900: 'every 15 min', 3600: 'every hour', 0: 'off'}
+INTERVALS = {60: lazy('every minute'), 300: lazy('every 5 min'), 900: lazy('every 15 min'), 3600: lazy('every hour'),
+             0: lazy('off')}
 
 
 def _day(value: str | None, end: bool = False) -> datetime | None:
@@ -40,7 +43,7 @@ def post_filter(q: str | None, since: str | None, until: str | None, has_media: 
 
 
 def _chart(title: str, kind: str, points: list[tuple[str, float]], name: str, marker: str) -> None:
-    with ui.card().classes('w-full md:w-[32%] p-2').props('flat bordered'):
+    with ui.card().classes('w-full md:w-[32%] p-2 min-w-0').props('flat bordered'):
         ui.echart({
             'title': {'text': title, 'textStyle': {'fontSize': 13}},
             'tooltip': {'trigger': 'axis'},
@@ -57,18 +60,20 @@ class PostsList:
         self.channel = channel
         self.before_id: int | None = None
         with ui.card().classes('w-full gap-2').props('flat bordered'):
-            with ui.row().classes('w-full items-end gap-3'):
-                self.q = ui.input('Search words').props('clearable outlined dense debounce=400') \
-                    .classes('grow').mark('post-search')
-                self.since = ui.input('From').props('type=date outlined dense').mark('post-since')
-                self.until = ui.input('To').props('type=date outlined dense').mark('post-until')
-                self.has_media = ui.select({None: 'All posts', True: 'With media', False: 'Without media'},
-                                           value=None).props('outlined dense').mark('post-media')
+            with ui.row().classes('w-full items-end gap-3 pg-wrap'):
+                self.q = ui.input(_('Search words')).props('clearable outlined dense debounce=400') \
+                    .classes('grow pg-full').mark('post-search')
+                self.since = ui.input(_('From')).props('type=date outlined dense').classes('pg-share') \
+                    .mark('post-since')
+                self.until = ui.input(_('To')).props('type=date outlined dense').classes('pg-share') \
+                    .mark('post-until')
+                self.has_media = ui.select({None: _('All posts'), True: _('With media'), False: _('Without media')},
+                                           value=None).props('outlined dense').classes('pg-share').mark('post-media')
                 self.export_csv = ui.button('CSV', icon='download').props('outline').mark('export-csv')
                 self.export_jsonl = ui.button('JSONL', icon='download').props('outline').mark('export-jsonl')
             self.summary = ui.label().classes('text-sm text-grey-7').mark('posts-summary')
             self.items = ui.column().classes('w-full gap-2').mark('posts-list')
-            self.more = ui.button('Load more', on_click=self.load_more).props('flat').mark('load-more')
+            self.more = ui.button(_('Load more'), on_click=self.load_more).props('flat').mark('load-more')
         for element in (self.q, self.since, self.until, self.has_media):
             element.on_value_change(self.reload)
         self.export_csv.on_click(lambda: self.download('csv'))
@@ -98,7 +103,7 @@ class PostsList:
             total = self.channel.state.posts_stored
         else:
             total = await self.root.repos.posts.count(channel_id=self.channel.id, filter=current)
-        self.summary.set_text(f'{total:,} posts match')
+        self.summary.set_text(n_('{n} post matches', '{n} posts match', total))
 
     async def load_more(self) -> None:
         posts, self.before_id = await self.root.repos.posts.page(
@@ -111,24 +116,24 @@ class PostsList:
 
     def post_card(self, post: Post) -> None:
         with ui.card().classes('w-full py-2 px-3 gap-1').props('flat bordered').mark(f'post-{post.message_id}'):
-            with ui.row().classes('w-full items-center gap-2 text-sm text-grey-7'):
+            with ui.row().classes('w-full items-center gap-x-2 gap-y-0 text-sm text-grey-7'):
                 ui.link(post.date.strftime('%Y-%m-%d %H:%M'), post_link(self.channel, post.message_id),
                         new_tab=True).mark('post-link')
                 if post.edit_date:
-                    ui.label('edited')
+                    ui.label(_('edited'))
                 if post.deleted:
-                    ui.badge('deleted', color='negative')
+                    ui.badge(_('deleted'), color='negative')
                 if post.pinned:
                     ui.icon('push_pin')
                 if post.media:
                     ui.badge(post.media.type, color='grey-6')
                 ui.space()
-                counters = (('visibility', post.views, 'views'), ('shortcut', post.forwards, 'forwards'),
-                            ('chat_bubble_outline', post.replies, 'replies'))
+                counters = (('visibility', post.views, _('views')), ('shortcut', post.forwards, _('forwards')),
+                            ('chat_bubble_outline', post.replies, _('replies')))
                 for icon, value, meaning in counters:
-                    with ui.row().classes('items-center gap-1 no-wrap').tooltip(meaning):
+                    with ui.row().classes('items-center gap-1 no-wrap').props(f'title="{meaning}"'):
                         ui.icon(icon, size='xs')
-                        ui.label(f'{value or 0:,}')
+                        ui.label(number(value or 0))
                 if post.reactions:
                     ui.label('  '.join(f'{r.emoji} {r.count}' for r in post.reactions[:6]))
             if post.text:
@@ -155,10 +160,11 @@ def register(root: Root) -> None:
     async def channel_page(channel_id: int) -> None:
         in_range = 0 < channel_id <= MAX_CHANNEL_ID  # beyond 64 bits the database driver would raise
         channel = await root.repos.channels.get(channel_id) if root.database.ready and in_range else None
-        with frame(channel.title if channel else 'Channel'):
+        with frame(channel.title if channel else _('Channel')):
             if channel is None:
-                ui.label('This channel is not stored (or the database is still starting).').mark('channel-missing')
-                ui.button('Back to channels', on_click=lambda: ui.navigate.to('/dashboard/channels'))
+                ui.label(_('This channel is not stored (or the database is still starting).')) \
+                    .mark('channel-missing')
+                ui.button(_('Back to channels'), on_click=lambda: ui.navigate.to('/dashboard/channels'))
                 return
             header_box = ui.column().classes('w-full')
             charts_box = ui.row().classes('w-full gap-2 no-wrap max-md:flex-wrap')
@@ -174,7 +180,7 @@ def register(root: Root) -> None:
             ui.timer(1.0, channel_header.tick)
         with charts_box:
             # Charts end at the newest post, so a quiet channel still shows its last active months.
-            newest, _ = await root.repos.posts.page(channel_id=channel.id, limit=1,
+            newest, _cursor = await root.repos.posts.page(channel_id=channel.id, limit=1,
                                                         newest_hint=newest_hint(channel))
             anchor = newest[0].date if newest else None
             per_day = await root.repos.posts.posts_per_day(channel_id=channel.id, now=anchor)
@@ -182,9 +188,9 @@ def register(root: Root) -> None:
             subscribers = [(m.at.strftime('%Y-%m-%d %H:%M'), m.values.get('subscribers', 0))
                            for m in await root.repos.metrics.series(channel_id=channel.id,
                                                                         kind=MetricKind.CHANNEL)]
-            _chart('Posts per day', 'bar', per_day, 'posts', 'chart-posts')
-            _chart('Average views per post', 'line', views, 'views', 'chart-views')
-            _chart('Subscribers', 'line', subscribers, 'subscribers', 'chart-subscribers')
+            _chart(_('Posts per day'), 'bar', per_day, _('posts'), 'chart-posts')
+            _chart(_('Average views per post'), 'line', views, _('views'), 'chart-views')
+            _chart(_('Subscribers'), 'line', subscribers, _('subscribers'), 'chart-subscribers')
         with posts_box:
             posts = PostsList(root, channel)
         await posts.reload()
@@ -197,29 +203,31 @@ class ChannelHeader:
         self.root = root
         self.channel = channel
         with ui.card().classes('w-full').props('flat bordered').mark('channel-header'):
-            with ui.row().classes('w-full items-center no-wrap gap-4'):
+            with ui.row().classes('w-full items-center no-wrap gap-4 pg-wrap'):
                 self.avatar = AvatarSlot(size='xl')
-                with ui.column().classes('gap-1 grow'):
+                with ui.column().classes('gap-1 grow min-w-0 basis-0'):
                     if channel.username:
                         ui.link(f'@{channel.username}', f'https://t.me/{channel.username}', new_tab=True)
-                    self.about = ui.label().classes('text-grey-8 whitespace-pre-wrap').mark('channel-about')
-                with ui.column().classes('gap-0 items-end'):
+                    self.about = ui.label().classes('text-grey-8 whitespace-pre-wrap pg-break').mark('channel-about')
+                with ui.column().classes('gap-0 items-end pg-full'):
                     self.subscribers = ui.label().mark('channel-subscribers')
                     self.stored = ui.label().mark('channel-posts')
-                    self.synced = ui.label().classes('text-grey-7 text-sm')
+                    self.synced = RelativeTime(template=_('synced {time}'), never=_('never synced')) \
+                        .classes('text-grey-7 text-sm')
                     with ui.row().classes('items-center gap-1 no-wrap'):
                         self.badge = ui.badge().mark('channel-status')
                         self.controls = JobControls(root, channel.id, after=lambda: self.events.now(channel.id))
                     self.progress = ui.label().classes('text-sm text-grey-8').mark('job-progress-text')
                     self.error = ui.label().classes('text-sm text-negative').mark('channel-error')
                     current = channel.sync.interval_seconds if channel.sync.enabled else 0
-                    options = {**INTERVALS, current: INTERVALS.get(current, f'every {current} s')}
-                    ui.select(options, value=current, label='Sync', on_change=self.set_interval) \
+                    options = {seconds: render(text) for seconds, text in INTERVALS.items()}
+                    options.setdefault(current, _('every {seconds} s', seconds=current))
+                    ui.select(options, value=current, label=_('Sync'), on_change=self.set_interval) \
                         .props('dense outlined').classes('w-36').mark('sync-interval')
         self.stats: dict[str, Any] = {}
         self.events = ChannelEvents(root, self.refresh, channel_id=channel.id)
 
-    async def refresh(self, _: set[int] | None = None) -> None:
+    async def refresh(self, _changed: set[int] | None = None) -> None:
         channel = await self.root.repos.channels.get(self.channel.id)
         if channel is not None:  # deleted meanwhile: the page keeps what it showed
             self.show(channel, await self.root.sync.channel_stats(channel))
@@ -230,15 +238,15 @@ class ChannelHeader:
         self.about.set_text(channel.about or '')
         self.about.set_visibility(bool(channel.about))
         self.subscribers.set_text(subscribers_text(channel))
-        self.stored.set_text(f'{channel.state.posts_stored:,} posts stored')
+        self.stored.set_text(n_('{n} post stored', '{n} posts stored', channel.state.posts_stored))
+        self.synced.show(channel.state.last_synced_at)
         show_status(self.badge, stats)
         self.controls.show(stats)
-        self.error.set_text(channel.state.error or '')
+        self.error.set_text(translate_text(channel.state.error or ''))
         self.error.set_visibility(not stats.get('progress') and bool(channel.state.error))
         self.tick()
 
     def tick(self) -> None:
-        self.synced.set_text(f'synced {ago(self.channel.state.last_synced_at)}')
         text = progress_text(self.stats) if self.stats.get('progress') else ''
         self.progress.set_text(text)
         self.progress.set_visibility(bool(text))
@@ -246,4 +254,4 @@ class ChannelHeader:
     async def set_interval(self, event: Any) -> None:
         seconds = int(event.value)
         await self.root.sync.set_schedule(self.channel.id, enabled=seconds > 0, interval_seconds=seconds or None)
-        ui.notify('Sync schedule saved')
+        ui.notify(_('Sync schedule saved'))

@@ -8,12 +8,15 @@ from urllib.parse import urlencode
 from nicegui import ui
 
 from app.db.channel_list import ChannelQuery, ListSort, StatusFilter, normalize_tag
+from app.i18n import _, lazy, render
 
 PAGE_SIZE = 50
-SORT_LABELS = {ListSort.TITLE: 'Title', ListSort.SUBSCRIBERS: 'Subscribers', ListSort.POSTS: 'Posts stored',
-               ListSort.LAST_POST: 'Last post', ListSort.LAST_SYNCED: 'Last synced', ListSort.ADDED: 'Added'}
-STATUS_LABELS = {'': 'Any status', StatusFilter.SYNCING: 'Syncing', StatusFilter.WAITING: 'Waiting',
-                 StatusFilter.PAUSED: 'Paused', StatusFilter.FAILED: 'Failed', StatusFilter.IDLE: 'Idle'}
+SORT_LABELS = {ListSort.TITLE: lazy('Title'), ListSort.SUBSCRIBERS: lazy('Subscribers'),
+               ListSort.POSTS: lazy('Posts stored'), ListSort.LAST_POST: lazy('Last post'),
+               ListSort.LAST_SYNCED: lazy('Last synced'), ListSort.ADDED: lazy('Added')}
+STATUS_LABELS = {'': lazy('Any status'), StatusFilter.SYNCING: lazy('Syncing'), StatusFilter.WAITING: lazy('Waiting'),
+                 StatusFilter.PAUSED: lazy('Paused'), StatusFilter.FAILED: lazy('Failed'),
+                 StatusFilter.IDLE: lazy('Idle')}
 
 
 @dataclass(frozen=True)
@@ -74,21 +77,24 @@ class Toolbar:
     def __init__(self, view: ListView, tags: list[str], on_change: Callable[[], Awaitable[None]]) -> None:
         self.view = view
         self.on_change = on_change
-        with ui.row().classes('w-full items-center gap-2 no-wrap'):
-            self.search = ui.input(placeholder='Filter by title or @username', value=view.q) \
-                .props('dense outlined clearable debounce=300').classes('grow channel-filter').mark('channel-filter')
+        with ui.row().classes('w-full items-center gap-2 no-wrap pg-wrap'):
+            self.search = ui.input(placeholder=_('Filter by title or @username'), value=view.q) \
+                .props('dense outlined clearable debounce=300').classes('grow pg-full channel-filter') \
+                .mark('channel-filter')
             self.search.on_value_change(lambda e: self._set(q=(e.value or '')[:200]))
             with self.search.add_slot('prepend'):
                 ui.icon('search')
-            self.status = ui.select({key: label for key, label in STATUS_LABELS.items()}, value=view.status or '',
+            self.status = ui.select({key: render(label) for key, label in STATUS_LABELS.items()},
+                                    value=view.status or '',
                                     on_change=lambda e: self._set(status=e.value or None)) \
-                .props('dense outlined options-dense').classes('w-36').mark('status-filter')
-            self.tag = ui.select({'': 'Any tag'}, value='', on_change=lambda e: self._set(tag=e.value or None)) \
-                .props('dense outlined options-dense').classes('w-36').mark('tag-filter')
+                .props('dense outlined options-dense').classes('w-36 pg-share').mark('status-filter')
+            self.tag = ui.select({'': _('Any tag')}, value='', on_change=lambda e: self._set(tag=e.value or None)) \
+                .props('dense outlined options-dense').classes('w-36 pg-share').mark('tag-filter')
             self.set_tags(tags)
-            self.sort = ui.select({sort.value: label for sort, label in SORT_LABELS.items()}, value=view.sort.value,
+            self.sort = ui.select({sort.value: render(label) for sort, label in SORT_LABELS.items()},
+                                  value=view.sort.value,
                       on_change=lambda e: self._set(sort=ListSort(e.value), descending=None)) \
-                .props('dense outlined options-dense').classes('w-36').mark('sort')
+                .props('dense outlined options-dense').classes('w-36 pg-share').mark('sort')
             self.order = ui.button(on_click=lambda: self._set(descending=not self.view.is_descending())) \
                 .props('flat round dense').mark('sort-order')
             self._show_order()
@@ -99,7 +105,7 @@ class Toolbar:
             widget.set_value('')  # each change lands in `_set`; the last one loads the list
 
     def set_tags(self, tags: list[str]) -> None:
-        options = {'': 'Any tag', **{tag: tag for tag in tags}}
+        options = {'': _('Any tag'), **{tag: tag for tag in tags}}
         if self.view.tag and self.view.tag not in options:
             options[self.view.tag] = self.view.tag
         if options != self.tag.options:
@@ -108,7 +114,7 @@ class Toolbar:
     def _show_order(self) -> None:
         descending = self.view.is_descending()
         self.order.props(f'icon={"arrow_downward" if descending else "arrow_upward"}')
-        self.order.tooltip('Descending' if descending else 'Ascending')
+        self.order.tooltip(_('Descending') if descending else _('Ascending'))
 
     async def _set(self, **changes: object) -> None:
         view = replace(self.view, **changes, page=1)

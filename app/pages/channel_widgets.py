@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from nicegui import ui
 
 from app.db.models import Channel, JobStatus, utcnow
+from app.i18n import _, lazy, n_, number, render
 from app.mtproto.sync import WAIT_NO_ACCOUNT
 from app.pages.relative_time import RelativeTime
 
@@ -16,29 +16,19 @@ if TYPE_CHECKING:
 
 STATUS_COLORS = {'idle': 'positive', 'queued': 'grey-7', 'backfilling': 'primary', 'syncing': 'primary',
                  'waiting': 'warning', 'paused': 'grey-7', 'error': 'negative'}
+STATUS_NAMES = {'idle': lazy('idle'), 'queued': lazy('queued'), 'backfilling': lazy('backfilling'),
+                'syncing': lazy('syncing'), 'waiting': lazy('waiting'), 'paused': lazy('paused'),
+                'error': lazy('error')}
 
 
 def empty_state() -> None:
     with ui.card().classes('w-full items-center text-center p-8 gap-3').props('flat bordered').mark('empty-state'):
         ui.icon('campaign', color='grey-6').classes('text-6xl')
-        ui.label('No channels yet').classes('text-xl font-medium')
-        ui.label('Parsegram reads channels through a Telegram account. First add an account on the Accounts '
-                 'page, then come back here and add a channel by pasting its link (t.me/name, @name or an '
-                 'invite link).').classes('text-grey-8 max-w-xl')
-        ui.button('Add an account', icon='person_add', on_click=lambda: ui.navigate.to('/dashboard/accounts'))
-
-
-def ago(moment: datetime | None) -> str:
-    if moment is None:
-        return 'never'
-    seconds = max(0, int((utcnow() - moment).total_seconds()))
-    if seconds < 60:
-        return f'{seconds} s ago'
-    if seconds < 3600:
-        return f'{seconds // 60} min ago'
-    if seconds < 86400:
-        return f'{seconds // 3600} h ago'
-    return moment.strftime('%Y-%m-%d')
+        ui.label(_('No channels yet')).classes('text-xl font-medium')
+        ui.label(_('Parsegram reads channels through a Telegram account. First add an account on the Accounts '
+                   'page, then come back here and add a channel by pasting its link (t.me/name, @name or an '
+                   'invite link).')).classes('text-grey-8 max-w-xl')
+        ui.button(_('Add an account'), icon='person_add', on_click=lambda: ui.navigate.to('/dashboard/accounts'))
 
 
 def duration(seconds: float | None) -> str:
@@ -46,10 +36,10 @@ def duration(seconds: float | None) -> str:
         return '…'
     seconds = int(seconds)
     if seconds < 60:
-        return f'{seconds} s'
+        return _('{s} s', s=seconds)
     if seconds < 3600:
-        return f'{seconds // 60} min {seconds % 60} s'
-    return f'{seconds // 3600} h {seconds % 3600 // 60} min'
+        return _('{m} min {s} s', m=seconds // 60, s=seconds % 60)
+    return _('{h} h {m} min', h=seconds // 3600, m=seconds % 3600 // 60)
 
 
 def progress_text(stats: dict[str, Any]) -> str:
@@ -58,16 +48,18 @@ def progress_text(stats: dict[str, Any]) -> str:
     if status == JobStatus.WAITING.value and progress.get('wait_until'):
         left = max(0, int((progress['wait_until'] - utcnow()).total_seconds()))
         if progress.get('wait_reason') == WAIT_NO_ACCOUNT:
-            return f'no connected account can read it: log one in on Accounts (next try in {left} s)'
-        return f'waiting {left} s'
+            return _('no connected account can read it: log one in on Accounts (next try in {seconds} s)',
+                     seconds=left)
+        return _('waiting {seconds} s', seconds=left)
     if status == JobStatus.PAUSED.value:
-        return 'paused'
+        return _('paused')
     done, total = progress.get('done') or 0, progress.get('total')
     if total:
-        return f'{done:,} / {total:,} · ETA {duration(progress.get("eta_seconds"))}'
+        return _('{done} / {total} · ETA {eta}', done=number(done), total=number(total),
+                 eta=duration(progress.get('eta_seconds')))
     if status == JobStatus.QUEUED.value:
-        return 'queued'
-    return 'syncing…' if status == JobStatus.RUNNING.value else ''
+        return _('queued')
+    return _('syncing…') if status == JobStatus.RUNNING.value else ''
 
 
 def avatar(channel: Channel, size: str = 'md') -> None:
@@ -95,12 +87,14 @@ class AvatarSlot:
 
 
 def subscribers_text(channel: Channel) -> str:
-    return f'{channel.participants_count:,} subscribers' if channel.participants_count is not None else '– subscribers'
+    if channel.participants_count is None:
+        return _('– subscribers')
+    return n_('{n} subscriber', '{n} subscribers', channel.participants_count)
 
 
 def show_status(badge: ui.badge, stats: dict[str, Any]) -> None:
     status = stats.get('sync_status') or 'idle'
-    badge.set_text(status)
+    badge.set_text(render(STATUS_NAMES.get(status, status)))
     badge.props(f'color={STATUS_COLORS.get(status, "grey-7")}')
 
 
@@ -113,14 +107,22 @@ class JobControls:
         self.after = after
         self.job_id: str | None = None
         with ui.row().classes('gap-0 no-wrap'):
-            ui.button(icon='sync', on_click=self.sync_now).props('flat round dense title="Sync now"') \
+            ui.button(icon='sync', on_click=self.sync_now).props(f'flat round dense title="{_("Sync now")}"') \
                 .mark('sync-now')
             self.resume = ui.button(icon='play_arrow', on_click=lambda: self._act('resume')) \
-                .props('flat round dense title="Resume"').mark('resume-job')
+                .props(f'flat round dense title="{_("Resume")}"').mark('resume-job')
             self.pause = ui.button(icon='pause', on_click=lambda: self._act('pause')) \
-                .props('flat round dense title="Pause"').mark('pause-job')
+                .props(f'flat round dense title="{_("Pause")}"').mark('pause-job')
             self.cancel = ui.button(icon='cancel', on_click=lambda: self._act('cancel')) \
-                .props('flat round dense title="Cancel this job"').mark('cancel-job')
+                .props(f'flat round dense title="{_("Cancel this job")}"').mark('cancel-job')
+
+    def menu_items(self) -> None:
+        """The same actions as items of a menu (phones): each shown while its button would be."""
+        ui.menu_item(_('Sync now'), on_click=self.sync_now).mark('menu-sync-now')
+        for button, action, text in ((self.resume, 'resume', _('Resume')), (self.pause, 'pause', _('Pause')),
+                                     (self.cancel, 'cancel', _('Cancel this job'))):
+            ui.menu_item(text, on_click=lambda a=action: self._act(a)).mark(f'menu-{action}-job') \
+                .bind_visibility_from(button, 'visible')
 
     def show(self, stats: dict[str, Any]) -> None:
         self.job_id = stats.get('job_id')
@@ -132,7 +134,7 @@ class JobControls:
 
     async def sync_now(self) -> None:
         job = await self.root.sync.enqueue(self.channel_id)
-        ui.notify('One more sync follows the running one' if job.follow_up else 'Sync queued')
+        ui.notify(_('One more sync follows the running one') if job.follow_up else _('Sync queued'))
         await self.after()
 
     async def _act(self, action: str) -> None:
@@ -157,8 +159,8 @@ class ProgressLine:
         if until is None:
             self.text.set_text(progress_text(stats))
         elif progress.get('wait_reason') == WAIT_NO_ACCOUNT:
-            self.text.set_text('no connected account can read it: log one in on Accounts')
-            self.countdown.show(until, prefix=' (next try in ', suffix=')')
+            self.text.set_text(_('no connected account can read it: log one in on Accounts'))
+            self.countdown.show(until, template=_(' (next try in {time})'))
         else:
             self.text.set_text('')
-            self.countdown.show(until, prefix='waiting ', suffix='')
+            self.countdown.show(until, template=_('waiting {time}'))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from nicegui import ui
 
 from app.db.models import Channel
+from app.i18n import _, n_, number, translate_text
 from app.mtproto.bulk import BulkAction
 from app.pages.add_channels import AddChannels
 from app.pages.channel_bulk import BulkBar
@@ -34,25 +35,31 @@ class ChannelRow:
         self.tags: list[str] | None = None
         with ui.card().classes('w-full py-2').props(f'flat bordered data-channel={channel.id}') \
                 .mark(f'channel-{channel.id}') as self.card:
-            with ui.row().classes('w-full items-center no-wrap gap-3'):
+            with ui.row().classes('w-full items-center no-wrap gap-3 pg-wrap'):
                 self.check = ui.checkbox(on_change=lambda e: table.select(channel.id, e.value)) \
                     .props('dense').mark('select-channel')
                 self.avatar = AvatarSlot()
-                with ui.column().classes('gap-0 grow min-w-0'):
+                with ui.column().classes('gap-0 grow min-w-0 basis-0'):
                     self.title = ui.link('', f'/dashboard/channels/{channel.id}') \
-                        .classes('font-medium text-base').mark('channel-title')
+                        .classes('font-medium text-base pg-break').mark('channel-title')
                     with ui.row().classes('items-center gap-1'):
                         self.handle = ui.label().classes('text-grey-7 text-sm')
                         self.chips = ui.row().classes('gap-1').mark('channel-tags')
-                with ui.column().classes('gap-0 items-end text-sm'):
+                with ui.column().classes('gap-0 items-end text-sm pg-counts'):
                     self.subscribers = ui.label()
                     self.stored = ui.label().mark('posts-stored')
-                    self.synced = RelativeTime(prefix='synced ', never='never synced').classes('text-grey-7')
+                    self.synced = RelativeTime(template=_('synced {time}'), never=_('never synced')) \
+                        .classes('text-grey-7')
                 self.badge = ui.badge().mark('channel-status')
-                with ui.row().classes('gap-0 no-wrap'):
+                with ui.row().classes('gap-0 no-wrap gt-xs'):
                     self.controls = JobControls(table.root, channel.id, after=lambda: table.events.now(channel.id))
                     ui.button(icon='delete', on_click=lambda: table.confirm_delete(self)) \
-                        .props('flat round dense color=negative title=Delete').mark('delete-channel')
+                        .props(f'flat round dense color=negative title="{_("Delete")}"').mark('delete-channel')
+                with ui.button(icon='more_vert').props(f'flat round dense title="{_("Actions")}"').classes('lt-sm') \
+                        .mark('row-menu'):
+                    with ui.menu():
+                        self.controls.menu_items()
+                        ui.menu_item(_('Delete'), on_click=lambda: table.confirm_delete(self)).mark('menu-delete')
         self.bar: ui.linear_progress | None = None  # built when first needed: most rows of a long list never do
         self.progress: ProgressLine | None = None
         self.error: ui.label | None = None
@@ -61,10 +68,10 @@ class ChannelRow:
         self.channel = channel
         self.avatar.show(channel)
         self.title.set_text(channel.title or str(channel.id))
-        self.handle.set_text(f'@{channel.username}' if channel.username else 'private')
+        self.handle.set_text(f'@{channel.username}' if channel.username else _('private'))
         self._show_tags(channel.tags)
         self.subscribers.set_text(subscribers_text(channel))
-        self.stored.set_text(f'{stats.get("posts_stored") or 0:,} posts stored')
+        self.stored.set_text(n_('{n} post stored', '{n} posts stored', stats.get('posts_stored') or 0))
         self.synced.show(channel.state.last_synced_at)
         show_status(self.badge, stats)
         self.controls.show(stats)
@@ -94,7 +101,7 @@ class ChannelRow:
             with self.card:
                 self.error = ui.label().classes('text-sm text-negative').mark('channel-error')
         self.error.set_visibility(bool(error))
-        self.error.set_text(error or '')
+        self.error.set_text(translate_text(error or ''))
 
     def _show_tags(self, tags: list[str]) -> None:
         if tags == self.tags:
@@ -179,8 +186,8 @@ class ChannelTable:
             self.pager.update()
         self.pager.set_visibility(pages > 1)
         first = (self.view.page - 1) * PAGE_SIZE
-        self.showing.set_text(f'{first + 1:,}–{first + len(self.rows):,} of {self.total:,}' if self.rows
-                              else '')
+        self.showing.set_text(_('{first}–{last} of {total}', first=number(first + 1),
+                                last=number(first + len(self.rows)), total=number(self.total)) if self.rows else '')
         self._show_selection()
         self._placeholder()
 
@@ -199,11 +206,11 @@ class ChannelTable:
             if kind == 'no-accounts':
                 empty_state()
             elif kind == 'no-channels':
-                ui.label('No channels yet: paste a link above.').classes('text-grey-7').mark('no-channels')
+                ui.label(_('No channels yet: paste a link above.')).classes('text-grey-7').mark('no-channels')
             elif kind == 'no-match':
                 with ui.row().classes('items-center gap-2').mark('no-match'):
-                    ui.label('No channel matches these filters.').classes('text-grey-7')
-                    ui.button('Show all', on_click=self.toolbar.reset).props('flat dense no-caps')
+                    ui.label(_('No channel matches these filters.')).classes('text-grey-7')
+                    ui.button(_('Show all'), on_click=self.toolbar.reset).props('flat dense no-caps')
 
     def select(self, channel_id: int, selected: bool) -> None:
         if selected:
@@ -228,7 +235,7 @@ class ChannelTable:
         for channel_id, row in self.rows.items():
             row.check.set_value(channel_id in self.bulk.selected)
         self.page_check.set_value(bool(self.rows) and set(self.rows) <= self.bulk.selected)
-        self.page_check.set_text('Select all on this page' if not self.bulk.selected else '')
+        self.page_check.set_text(_('Select all on this page') if not self.bulk.selected else '')
 
     async def _after_bulk(self, action: BulkAction, channel_ids: list[int]) -> None:
         await (self.load() if action in (BulkAction.DELETE, BulkAction.TAG, BulkAction.UNTAG)
@@ -238,15 +245,16 @@ class ChannelTable:
         channel = row.channel
         with self.dialogs, ui.dialog() as dialog, ui.card():
             question = ui.label().mark('delete-question')
-            question.bind_text_from(row.stored, 'text', lambda stored: f'Delete “{channel.title}” and its {stored}?')
+            question.bind_text_from(row.stored, 'text', lambda stored: _('Delete “{title}” and its {stored}?',
+                                                                          title=channel.title, stored=stored))
             with ui.row().classes('justify-end w-full'):
-                ui.button('Cancel', on_click=dialog.close).props('flat')
+                ui.button(_('Cancel'), on_click=dialog.close).props('flat')
 
                 async def delete() -> None:
                     await self.root.sync.delete_channel(channel.id)
                     dialog.close()
                     await self.events.now(channel.id)
-                ui.button('Delete', on_click=delete).props('color=negative').mark('confirm-delete')
+                ui.button(_('Delete'), on_click=delete).props('color=negative').mark('confirm-delete')
         dialog.on('hide', lambda: self.dialogs.remove(dialog))
         dialog.open()
 
@@ -255,7 +263,7 @@ def register(root: Root) -> None:
     @ui.page('/dashboard/channels')
     async def channels_page(q: str = '', status: str = '', tag: str = '', sort: str = '', order: str = '',
                             page: str = '') -> None:
-        with frame('Channels'):
+        with frame(_('Channels')):
             if not root.settings.telegram_configured:
                 empty_state()
                 return

@@ -9,8 +9,21 @@ from app.i18n import LANGUAGES, STORAGE_KEY, current_language, lazy, render
 DARK_KEY = 'dark'  # None follows the system, True dark, False light
 DARK_ICONS = {None: 'brightness_auto', True: 'dark_mode', False: 'light_mode'}
 DARK_NEXT = {None: True, True: False, False: None}
-CSS = '.notice.bg-amber-50, .notice.bg-red-50 { color: #1f2937; } ' \
-      '.body--dark .text-grey-7, .body--dark .text-grey-8 { color: #b0b7c3 !important; }'
+# Phone widths (Quasar's xs, under 600 px): rows wrap instead of pushing the page sideways; `pg-` classes mark
+# the few places that need it. Dark mode: notices keep dark text on their light backgrounds.
+CSS = """
+.notice.bg-amber-50, .notice.bg-red-50 { color: #1f2937; }
+.body--dark .text-grey-7, .body--dark .text-grey-8 { color: #b0b7c3 !important; }
+.pg-break { overflow-wrap: anywhere; }
+@media (max-width: 599.98px) {
+  .pg-wrap { flex-wrap: wrap !important; }
+  .pg-wrap > .pg-full { width: 100% !important; flex: 1 1 100% !important; }
+  .pg-wrap > .pg-share { width: auto !important; flex: 1 1 28% !important; min-width: 0; }
+  .pg-counts { order: 10; width: 100%; flex-direction: row !important; flex-wrap: wrap; column-gap: 0.75rem;
+               align-items: baseline !important; padding-left: 2.25rem; }
+  .pg-title { font-size: 1.25rem !important; }
+}
+"""
 
 
 def choose_language(language: str) -> None:

@@ -1,17 +1,9 @@
-// "3 min ago" and "waiting 12 s" computed in the browser: the server sends a moment once, never a ticking text.
+// "3 minutes ago" and "waiting 12 s" computed in the browser: the server sends a moment once, never a ticking text.
+// The words (`texts`) come from the server's catalog; Intl.PluralRules picks the plural form for the language.
 const MINUTE = 60, HOUR = 3600, DAY = 86400;
 
-function ago(seconds, at) {
-  if (seconds < MINUTE) return "just now";
-  if (seconds < HOUR) return `${Math.floor(seconds / MINUTE)} min ago`;
-  if (seconds < DAY) return `${Math.floor(seconds / HOUR)} h ago`;
-  return new Date(at).toISOString().slice(0, 10);
-}
-
-function left(seconds) {
-  if (seconds < MINUTE) return `${seconds} s`;
-  if (seconds < HOUR) return `${Math.floor(seconds / MINUTE)} min ${seconds % MINUTE} s`;
-  return `${Math.floor(seconds / HOUR)} h ${Math.floor((seconds % HOUR) / MINUTE)} min`;
+function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
 }
 
 export default {
@@ -19,19 +11,41 @@ export default {
   props: {
     at: Number, // epoch milliseconds, or null
     mode: String, // "ago" or "countdown"
-    prefix: String,
-    suffix: String,
+    template: String, // "synced {time}"
     never: String,
+    texts: Object,
   },
   data() {
     return { now: Date.now() };
   },
   computed: {
+    plurals() {
+      return new Intl.PluralRules(this.texts.language);
+    },
     text() {
       if (this.at == null) return this.never || "";
       const seconds = Math.max(0, Math.floor((this.mode === "countdown" ? this.at - this.now : this.now - this.at) / 1000));
-      const body = this.mode === "countdown" ? left(seconds) : ago(seconds, this.at);
-      return `${this.prefix || ""}${body}${this.suffix || ""}`;
+      const body = this.mode === "countdown" ? this.left(seconds) : this.ago(seconds);
+      return fill(this.template || "{time}", { time: body });
+    },
+  },
+  methods: {
+    counted(forms, n) {
+      const form = forms[this.plurals.select(n)] || forms.other;
+      return fill(form, { n: n.toLocaleString(this.texts.language) });
+    },
+    ago(seconds) {
+      const t = this.texts;
+      if (seconds < MINUTE) return t.just_now;
+      if (seconds < HOUR) return this.counted(t.minutes_ago, Math.floor(seconds / MINUTE));
+      if (seconds < DAY) return this.counted(t.hours_ago, Math.floor(seconds / HOUR));
+      return new Date(this.at).toLocaleDateString(t.language, { year: "numeric", month: "short", day: "numeric" });
+    },
+    left(seconds) {
+      const t = this.texts;
+      if (seconds < MINUTE) return fill(t.seconds_left, { s: seconds });
+      if (seconds < HOUR) return fill(t.minutes_left, { m: Math.floor(seconds / MINUTE), s: seconds % MINUTE });
+      return fill(t.hours_left, { h: Math.floor(seconds / HOUR), m: Math.floor((seconds % HOUR) / MINUTE) });
     },
   },
   mounted() {

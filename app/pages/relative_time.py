@@ -1,4 +1,6 @@
-"""A moment shown relative to now ("3 min ago", "12 s" left), ticking in the browser rather than from the server."""
+"""A moment shown relative to now ("3 minutes ago", "12 s" left), ticking in the browser rather than from the
+server. Its words come from the catalog in the page's language; the browser picks the plural form with
+Intl.PluralRules (1 минуту, 2 минуты, 5 минут)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -6,15 +8,31 @@ from typing import Any, Literal
 
 from nicegui import ui
 
+from app.i18n import _, current_language, plural_forms
+
+
+def relative_texts() -> dict[str, Any]:
+    return {
+        'language': current_language(),
+        'just_now': _('just now'),
+        'minutes_ago': plural_forms('{n} minute ago', '{n} minutes ago'),
+        'hours_ago': plural_forms('{n} hour ago', '{n} hours ago'),
+        'seconds_left': _('{s} s'),
+        'minutes_left': _('{m} min {s} s'),
+        'hours_left': _('{h} h {m} min'),
+    }
+
 
 class RelativeTime(ui.element, component='relative_time.js'):
+    """`template` places the time in a sentence ('synced {time}'); `never` is shown while there is no moment."""
+
     def __init__(self, moment: datetime | None = None, *, mode: Literal['ago', 'countdown'] = 'ago',
-                 prefix: str = '', suffix: str = '', never: str = 'never') -> None:
+                 template: str = '{time}', never: str = '') -> None:
         super().__init__()
-        self._props.update(mode=mode, prefix=prefix, suffix=suffix, never=never, at=_millis(moment))
+        self._props.update(mode=mode, template=template, never=never, at=_millis(moment), texts=relative_texts())
 
     def show(self, moment: datetime | None, **texts: str) -> None:
-        """Point it at another moment (or change `prefix`, `suffix`, `never`); sends nothing when nothing changed."""
+        """Point it at another moment (or change `template`, `never`); sends nothing when nothing changed."""
         wanted: dict[str, Any] = {'at': _millis(moment), **texts}
         if any(self._props.get(name) != value for name, value in wanted.items()):
             self._props.update(wanted)
