@@ -20,6 +20,7 @@ from app.crypto import SecretBox
 from app.db.client import Database
 from app.db.repos import Repos
 from app.events import EventBus
+from app.i18n import lazy
 from app.mtproto.accounts import AccountManager, process_owner_id
 from app.mtproto.add_queue import AddQueue
 from app.mtproto.channels import ChannelService
@@ -93,9 +94,9 @@ class Root:
 
     def require_ready(self) -> None:
         if not self.database.ready:
-            raise NotReady('DB_NOT_READY', 'The database is not ready yet; try again in a moment.')
+            raise NotReady('DB_NOT_READY', lazy('The database is not ready yet; try again in a moment.'))
         if not self.lifecycle.started:
-            raise NotReady('NOT_READY', 'Parsegram is still starting; try again in a few seconds.')
+            raise NotReady('NOT_READY', lazy('Parsegram is still starting; try again in a few seconds.'))
 
     def launch(self) -> None:
         """Start in the background (an app start-up handler); see `start`."""

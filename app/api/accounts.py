@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from app.api.deps import ReadyRootDep, TokenHolderDep
 from app.api.errors import ApiError
 from app.api.params import IdPath
+from app.i18n import lazy
 from app.mtproto.accounts import AccountInfo
 from app.mtproto.login import LoginStep
 
@@ -93,5 +94,5 @@ async def delete_account(account_id: IdPath, root: ReadyRootDep) -> LogoutAnswer
     """Log the account out of Telegram and drop its session; an already logged-out account is removed."""
     result = await root.accounts.log_out(account_id)
     if result is None:
-        raise ApiError(404, 'ACCOUNT_NOT_FOUND', f'There is no account {account_id}.')
+        raise ApiError(404, 'ACCOUNT_NOT_FOUND', lazy('There is no account {account_id}.', account_id=account_id))
     return LogoutAnswer(account_id=account_id, status=result)

@@ -24,6 +24,7 @@ from app.db.channel_list import (
 from app.db.models import Channel, ChannelRefEntry, RefState
 from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_record, stream_export
+from app.i18n import lazy
 from app.mtproto.add_queue import MAX_REFS_PER_PASTE
 from app.mtproto.bulk import MAX_BULK, BulkAction, BulkError, run_bulk
 from app.root import Root
@@ -94,7 +95,7 @@ async def channel_view(root: Root, channel: Channel, *, created: bool | None = N
 async def _get_channel(root: Root, channel_id: int) -> Channel:
     channel = await root.channels.repos.channels.get(channel_id)
     if channel is None:
-        raise ApiError(404, 'CHANNEL_NOT_FOUND', f'No channel {channel_id} is stored.')
+        raise ApiError(404, 'CHANNEL_NOT_FOUND', lazy('No channel {channel_id} is stored.', channel_id=channel_id))
     return channel
 
 
@@ -157,7 +158,7 @@ async def join_ref(entry_id: IdPath, root: ReadyRootDep) -> RefEntryView:
     """Confirm an invite preview (`needs_join`): the queue joins it."""
     entry = await root.add_queue.confirm_join(entry_id)
     if entry is None:
-        raise ApiError(404, 'NOT_FOUND', f'No queued reference {entry_id}.')
+        raise ApiError(404, 'NOT_FOUND', lazy('No queued reference {entry_id}.', entry_id=entry_id))
     return RefEntryView.of(entry)
 
 
@@ -227,7 +228,8 @@ async def update_schedule(channel_id: ChannelIdPath, body: ScheduleBody, root: R
     """Change a channel's sync schedule: `{"sync_enabled": false}` or `{"interval_seconds": 900}`."""
     await _get_channel(root, channel_id)
     if body.sync_enabled is None and body.interval_seconds is None:
-        raise ApiError(400, 'BAD_REQUEST', 'Send `sync_enabled` and/or `interval_seconds` to change the schedule.')
+        raise ApiError(400, 'BAD_REQUEST', lazy('Send `sync_enabled` and/or `interval_seconds` to change the '
+                                                'schedule.'))
     await root.sync.set_schedule(channel_id, enabled=body.sync_enabled,
                                               interval_seconds=body.interval_seconds)
     return await channel_view(root, await _get_channel(root, channel_id))
@@ -242,7 +244,7 @@ async def sync_channel(channel_id: ChannelIdPath, root: ReadyRootDep) -> JobView
 
 def _filter(q: str | None, since: datetime | None, until: datetime | None, has_media: bool | None) -> PostFilter:
     if since and until and since > until:
-        raise ApiError(400, 'BAD_REQUEST', '`since` is after `until`.')
+        raise ApiError(400, 'BAD_REQUEST', lazy('`since` is after `until`.'))
     return PostFilter(q=q or None, since=since, until=until, has_media=has_media)
 
 

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from loguru import logger
 
 from app.api.errors import ApiError
+from app.i18n import lazy
 from app.root import Root
 
 TOKEN_CHECK_TIMEOUT = 3.0
@@ -36,16 +37,16 @@ async def require_token(request: Request, root: RootDep) -> None:
     header = request.headers.get('authorization', '')
     scheme, _, token = header.partition(' ')
     if scheme.lower() != 'bearer' or not token.strip():
-        raise ApiError(401, 'UNAUTHORIZED', 'Send Authorization: Bearer <token>. Tokens are made on the '
-                       'dashboard Settings page or set with API_TOKEN.', UNAUTHORIZED)
+        raise ApiError(401, 'UNAUTHORIZED', lazy('Send Authorization: Bearer <token>. Tokens are made on the '
+                                                 'dashboard Settings page or set with API_TOKEN.'), UNAUTHORIZED)
     try:
         holder = await asyncio.wait_for(root.api_tokens.holder(token.strip()), TOKEN_CHECK_TIMEOUT)
     except Exception as error:
         logger.warning('API token check failed ({})', type(error).__name__)
-        raise ApiError(503, 'DB_UNAVAILABLE', 'The database is not reachable, so the token cannot be checked.',
+        raise ApiError(503, 'DB_UNAVAILABLE', lazy('The database is not reachable, so the token cannot be checked.'),
                        {'Retry-After': '5'}) from None
     if holder is None:
-        raise ApiError(401, 'UNAUTHORIZED', 'The token is not valid or has been revoked.', UNAUTHORIZED)
+        raise ApiError(401, 'UNAUTHORIZED', lazy('The token is not valid or has been revoked.'), UNAUTHORIZED)
     request.state.token_holder = holder
 
 

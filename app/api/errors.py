@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.i18n import current_language, lazy, request_language, translate_text, use_language
 from app.mtproto.errors import ServiceError
 from app.root import NotReady
 
@@ -36,7 +37,8 @@ COMMON_ERRORS = (400, 401, 413, 500, 503)
 
 class ErrorDetail(BaseModel):
     code: str = Field(description='a stable upper-case code, such as CHANNEL_NOT_FOUND or FLOOD_WAIT')
-    message: str = Field(description='what happened and what to do, for people')
+    message: str = Field(description='what happened and what to do, for people, in the language of Accept-Language '
+                                     '(English or Russian); the code does not change with the language')
 
 
 class ErrorBody(BaseModel):
@@ -58,45 +60,54 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({'error': {'code': code, 'message': message}}, status_code=status, headers=headers)
+# Starlette's own details, in the catalog so that `translate_text` finds them
+STANDARD_DETAILS = (lazy('Not Found'), lazy('Method Not Allowed'), lazy('Unauthorized'), lazy('Forbidden'),
+                    lazy('Bad Request'))
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None, *,
+                   request: Request | None = None) -> JSONResponse:
+    """The error in its documented shape; `message` in the request's language (Accept-Language)."""
+    with use_language(request_language(request) if request is not None else current_language()):
+        text = translate_text(message)
+    return JSONResponse({'error': {'code': code, 'message': text}}, status_code=status, headers=headers)
 
 
 def _describe_validation(errors: list[Any]) -> str:
     parts = []
     for error in errors[:5]:
         if error.get('type') == 'json_invalid':
-            return 'The request body is not valid JSON.'
+            return lazy('The request body is not valid JSON.')
         location = '.'.join(str(part) for part in error.get('loc', ()) if part != 'body')
-        parts.append(f'{location or "body"}: {error.get("msg", "invalid")}')
-    return '; '.join(parts) or 'The request is not valid.'
+        parts.append(f'{location or "body"}: {error.get("msg", "invalid")}')  # pydantic's words, in English
+    return '; '.join(parts) or lazy('The request is not valid.')
 
 
-async def _api_error(_: Request, error: Exception) -> JSONResponse:
+async def _api_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
-    return error_response(error.status, error.code, error.message, error.headers)
+    return error_response(error.status, error.code, error.message, error.headers, request=request)
 
 
-async def _service_error(_: Request, error: Exception) -> JSONResponse:
+async def _service_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ServiceError)
     headers = {'Retry-After': str(error.retry_after)} if error.retry_after is not None else None
-    return error_response(error.status, error.code, error.message, headers)
+    return error_response(error.status, error.code, error.message, headers, request=request)
 
 
-async def _not_ready(_: Request, error: Exception) -> JSONResponse:
+async def _not_ready(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, NotReady)
-    return error_response(503, error.code, error.message, {'Retry-After': '5'})
+    return error_response(503, error.code, error.message, {'Retry-After': '5'}, request=request)
 
 
-async def _validation_error(_: Request, error: Exception) -> JSONResponse:
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    return error_response(400, 'BAD_REQUEST', _describe_validation(list(error.errors())))
+    return error_response(400, 'BAD_REQUEST', _describe_validation(list(error.errors())), request=request)
 
 
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
     logger.warning('Database error during {} {}: {}', request.method, request.url.path, type(error).__name__)
-    return error_response(503, 'DB_UNAVAILABLE', 'The database is not reachable right now; try again shortly.',
-                          {'Retry-After': '5'})
+    return error_response(503, 'DB_UNAVAILABLE', lazy('The database is not reachable right now; try again shortly.'),
+                          {'Retry-After': '5'}, request=request)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -116,8 +127,9 @@ def install_error_handlers(app: FastAPI) -> None:
                 code = STATUS_CODES.get(error.status_code, 'ERROR')
                 detail = error.detail if isinstance(error.detail, str) else code
                 if error.status_code == 400 and detail == 'There was an error parsing the body':
-                    detail = 'The request body could not be read: send JSON encoded as UTF-8.'
-                return error_response(error.status_code, code, detail, getattr(error, 'headers', None))
+                    detail = lazy('The request body could not be read: send JSON encoded as UTF-8.')
+                return error_response(error.status_code, code, detail, getattr(error, 'headers', None),
+                                      request=request)
             return await _previous(request, error)
 
         handler.wrapped = previous  # type: ignore[attr-defined]

@@ -16,12 +16,13 @@ from loguru import logger
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import error_response
+from app.i18n import lazy
 
 DEFAULT_BODY_LIMIT = 1 << 20
 
 
 async def send_error(scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str) -> None:
-    await error_response(status, code, message)(scope, receive, send)
+    await error_response(status, code, message, request=Request(scope))(scope, receive, send)
 
 
 class RequestGuards:
@@ -33,7 +34,8 @@ class RequestGuards:
         if scope['type'] != 'http':
             await self.app(scope, receive, send)
             return
-        too_large = f'The request body is larger than {self.body_limit:,} bytes; send less at once.'
+        too_large = lazy('The request body is larger than {limit} bytes; send less at once.',
+                         limit=f'{self.body_limit:,}')
         if _content_length(scope) > self.body_limit:
             await send_error(scope, receive, send, 413, 'TOO_LARGE', too_large)
             return
@@ -113,14 +115,14 @@ def log_unexpected(error: BaseException, method: str, path: str) -> str:
 
 
 def internal_message(error_id: str) -> str:
-    return (f'Something went wrong on the server (error id {error_id}); try again, and if it keeps happening '
-            'report this id with the server log.')
+    return lazy('Something went wrong on the server (error id {id}); try again, and if it keeps happening report '
+                'this id with the server log.', id=error_id)
 
 
 async def internal_error(request: Request, error: Exception) -> JSONResponse:
     """Any exception no other handler took: 500 in the error shape, with an id that is also in the log."""
     error_id = log_unexpected(error, request.method, request.url.path)
-    return error_response(500, 'INTERNAL', internal_message(error_id))
+    return error_response(500, 'INTERNAL', internal_message(error_id), request=request)
 
 
 def install_request_guards(app: FastAPI, *, body_limit: int) -> None:

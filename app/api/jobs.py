@@ -7,17 +7,20 @@ from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
 from app.api.params import IdPath
 from app.db.models import Job
+from app.i18n import lazy
 from app.root import Root
 from app.views import JobView
 
 router = APIRouter(prefix='/mtproto')
-PAST = {'pause': 'paused', 'resume': 'resumed', 'cancel': 'cancelled'}
+REFUSED = {'pause': lazy('The job is {status}; it cannot be paused now.'),
+           'resume': lazy('The job is {status}; it cannot be resumed now.'),
+           'cancel': lazy('The job is {status}; it cannot be cancelled now.')}
 
 
 async def _job(root: Root, job_id: str) -> Job:
     job = await root.sync.repos.jobs.get(job_id)
     if job is None:
-        raise ApiError(404, 'JOB_NOT_FOUND', f'No job {job_id}.')
+        raise ApiError(404, 'JOB_NOT_FOUND', lazy('No job {job_id}.', job_id=job_id))
     return job
 
 
@@ -30,7 +33,7 @@ async def _act(root: Root, job_id: str, action: str) -> JobView:
     current = await _job(root, job_id)
     changed = await getattr(root.sync, action)(job_id)
     if changed is None:
-        raise ApiError(409, 'JOB_STATE', f'The job is {current.status}; it cannot be {PAST[action]} now.')
+        raise ApiError(409, 'JOB_STATE', lazy(REFUSED[action], status=current.status))
     return JobView.of(changed)
 
 

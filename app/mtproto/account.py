@@ -15,9 +15,10 @@ from telethon import TelegramClient, errors
 
 from app.db.models import Account
 from app.events import AccountChanged, EventBus
+from app.i18n import lazy
 
-HELD_REASON = 'held by another Parsegram process'
-LOGGED_OUT_REASON = 'logged out'
+HELD_REASON = lazy('held by another Parsegram process')
+LOGGED_OUT_REASON = lazy('logged out')
 
 
 class LiveState(StrEnum):
@@ -102,9 +103,9 @@ class _SessionUnreadable(Exception):
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, errors.RPCError):
-        return f'Telegram error {exc.code}: {exc.message}'
+        return lazy('Telegram error {code}: {message}', code=exc.code, message=exc.message)
     if isinstance(exc, TimeoutError):
-        return 'Telegram did not answer in time'
+        return lazy('Telegram did not answer in time')
     if isinstance(exc, OSError | ConnectionError):
-        return f'cannot reach Telegram ({type(exc).__name__})'
+        return lazy('cannot reach Telegram ({name})', name=type(exc).__name__)
     return type(exc).__name__

@@ -19,6 +19,7 @@ from app.crypto import SecretBox
 from app.db.accounts_repo import AccountsRepo
 from app.db.models import Account, AccountStatus, utcnow
 from app.events import AccountChanged, EventBus, FloodWaitChanged
+from app.i18n import lazy
 from app.mtproto.account import (  # noqa: F401 (re-exported)
     HELD_REASON,
     LOGGED_OUT_REASON,
@@ -353,7 +354,7 @@ class AccountManager(SupervisorMixin):
         elif account.status == AccountStatus.ERROR:
             state, reason = LiveState.ERROR, account.status_reason
         elif not self.settings.telegram_configured:
-            state, reason = LiveState.OFFLINE, 'Telegram is not configured'
+            state, reason = LiveState.OFFLINE, lazy('Telegram is not configured')
         elif live is None:
             lease = account.lease
             if lease is not None and lease.owner != self.owner_id and lease.until > now:

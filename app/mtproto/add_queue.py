@@ -18,6 +18,7 @@ from app.db.channel_list import MAX_TAG_LENGTH, normalize_tag
 from app.db.models import ChannelRefEntry, RefState, utcnow
 from app.db.repos import Repos
 from app.events import ChannelChanged
+from app.i18n import lazy
 from app.mtproto.channels import ChannelError, ChannelService, ClientProvider
 from app.mtproto.limits import MethodClass
 from app.mtproto.refs import parse_refs
@@ -63,8 +64,9 @@ class AddQueue:
         """Queue every line of a paste (duplicates once); a line that is not a reference is an error at once."""
         lines = parse_refs(text)
         if len(lines) > MAX_REFS_PER_PASTE:
-            raise ChannelError(413, 'TOO_MANY_REFERENCES', f'{len(lines):,} references in one paste; add at most '
-                               f'{MAX_REFS_PER_PASTE:,} at a time.')
+            raise ChannelError(413, 'TOO_MANY_REFERENCES', lazy('{count} references in one paste; add at most {most} '
+                                                                'at a time.', count=f'{len(lines):,}',
+                                                                most=f'{MAX_REFS_PER_PASTE:,}'))
         fields = []
         for line in lines:
             try:
@@ -81,10 +83,10 @@ class AddQueue:
         a member of each and knows its access hash, so no username look-up or join is spent."""
         folder = next((f for f in await self.channels.folders(account_id) if f.id == folder_id), None)
         if folder is None:
-            raise ChannelError(404, 'FOLDER_NOT_FOUND', f'This account has no chat folder {folder_id}; '
-                               'list its folders again.')
+            raise ChannelError(404, 'FOLDER_NOT_FOUND', lazy('This account has no chat folder {folder_id}; list its '
+                                                             'folders again.', folder_id=folder_id))
         if not folder.channels:
-            raise ChannelError(400, 'FOLDER_EMPTY', f'The folder “{folder.title}” holds no channels.')
+            raise ChannelError(400, 'FOLDER_EMPTY', lazy('The folder “{title}” holds no channels.', title=folder.title))
         tags = [normalize_tag(folder.title[:MAX_TAG_LENGTH])] if folder.title.strip() else []
         entries = await self.repos.channel_refs.add_many([
             {'ref': f'-100{channel_id}', 'account_id': account_id, 'access_hash': access_hash, 'tags': tags}
@@ -214,7 +216,8 @@ class AddQueue:
             raise
         except Exception as error:  # noqa: BLE001 - keep the queue going; the entry says what happened
             logger.exception('adding {} failed', entry.ref)
-            await refs.update(entry.id, RefState.ERROR, code='INTERNAL', reason=f'Adding failed: {error}. Try again.')
+            await refs.update(entry.id, RefState.ERROR, code='INTERNAL',
+                              reason=lazy('Adding failed: {error}. Try again.', error=error))
         else:
             if result.needs_join:
                 preview = result.preview

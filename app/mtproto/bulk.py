@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from app.db.channel_list import MAX_TAGS, normalize_tag
 from app.events import ChannelChanged
+from app.i18n import lazy
 
 if TYPE_CHECKING:
     from app.mtproto.sync import SyncService
@@ -40,9 +41,9 @@ def clean_tags(tags: list[str]) -> list[str]:
     except ValueError as error:
         raise BulkError(str(error)) from None
     if not cleaned:
-        raise BulkError('Name at least one tag.')
+        raise BulkError(lazy('Name at least one tag.'))
     if len(cleaned) > MAX_TAGS:
-        raise BulkError(f'At most {MAX_TAGS} tags at once.')
+        raise BulkError(lazy('At most {most} tags at once.', most=MAX_TAGS))
     return cleaned
 
 
@@ -50,9 +51,9 @@ async def run_bulk(sync: SyncService, action: BulkAction, channel_ids: list[int]
                    tags: list[str] | None = None) -> BulkResult:
     ids = list(dict.fromkeys(channel_ids))
     if not ids:
-        raise BulkError('Select at least one channel.')
+        raise BulkError(lazy('Select at least one channel.'))
     if len(ids) > MAX_BULK:
-        raise BulkError(f'At most {MAX_BULK:,} channels at once.')
+        raise BulkError(lazy('At most {most} channels at once.', most=f'{MAX_BULK:,}'))
     repo = sync.repos.channels
     result = BulkResult(action)
     if action in (BulkAction.TAG, BulkAction.UNTAG):

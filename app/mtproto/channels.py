@@ -15,6 +15,7 @@ from telethon import TelegramClient, errors, functions, types
 
 from app.db.models import Channel, Metric, MetricKind, utcnow
 from app.events import ChannelChanged, EventBus
+from app.i18n import lazy
 from app.mtproto.errors import ServiceError
 from app.mtproto.limits import MAX_CHANNELS_PER_ACCOUNT, BudgetSpent, MethodClass, RequestLimiter
 from app.mtproto.mapping import channel_from_tl, photo_data_url
@@ -74,20 +75,22 @@ class AddResult:
 
 def _not_a_channel(chat: Any, ref: Any) -> ChannelError | None:
     if isinstance(chat, types.User):
-        return ChannelError(400, 'NOT_A_CHANNEL', f'{ref} is a user, not a channel.')
+        return ChannelError(400, 'NOT_A_CHANNEL', lazy('{ref} is a user, not a channel.', ref=ref))
     if isinstance(chat, (types.Chat, types.ChatForbidden)) or getattr(chat, 'megagroup', False):
-        return ChannelError(400, 'NOT_A_CHANNEL', f'{ref} is a group, not a channel.')
+        return ChannelError(400, 'NOT_A_CHANNEL', lazy('{ref} is a group, not a channel.', ref=ref))
     if isinstance(chat, types.ChannelForbidden):
-        return ChannelError(403, 'CHANNEL_PRIVATE', f'{ref} is private and this account cannot read it.')
+        return ChannelError(403, 'CHANNEL_PRIVATE', lazy('{ref} is private and this account cannot read it.', ref=ref))
     if not isinstance(chat, types.Channel):
-        return ChannelError(400, 'NOT_A_CHANNEL', f'{ref} is not a channel.')
+        return ChannelError(400, 'NOT_A_CHANNEL', lazy('{ref} is not a channel.', ref=ref))
     return None
 
 
 def flood_wait_error(seconds: int, kind: MethodClass | None = None) -> ChannelError:
-    what = f'{kind.value.replace("_", " ")} request' if kind is not None else 'request of this kind'
-    return ChannelError(429, 'FLOOD_WAIT', f'Telegram asked this account to wait {seconds} s before its next {what}; '
-                        'try then, or with another account.', retry_after=seconds)
+    what = lazy('{kind} request', kind=lazy(kind.value.replace('_', ' '))) if kind is not None \
+        else lazy('request of this kind')
+    return ChannelError(429, 'FLOOD_WAIT', lazy('Telegram asked this account to wait {seconds} s before its next '
+                                                '{what}; try then, or with another account.',
+                                                seconds=seconds, what=what), retry_after=seconds)
 
 
 def map_rpc_error(error: Exception, ref: Any) -> ChannelError:
@@ -97,26 +100,32 @@ def map_rpc_error(error: Exception, ref: Any) -> ChannelError:
     if isinstance(error, BudgetSpent):
         wait = max(1, int((error.retry_at - utcnow()).total_seconds()))
         return ChannelError(429, 'BUDGET_SPENT',
-                            f"This account has used today's {error.kind.value} requests; {ref} can be added after "
-                            f'{error.retry_at:%H:%M} UTC, or with another account.', retry_after=wait)
+                            lazy("This account has used today's {kind} requests; {ref} can be added after {time} "
+                                 'UTC, or with another account.',
+                                 kind=error.kind.value, ref=ref, time=f'{error.retry_at:%H:%M}'), retry_after=wait)
     if isinstance(error, errors.FloodWaitError):
         return flood_wait_error(error.seconds)
     if isinstance(error, (errors.UsernameNotOccupiedError, errors.UsernameInvalidError)):
-        return ChannelError(404, 'CHANNEL_NOT_FOUND', f'No channel is called {ref}.')
+        return ChannelError(404, 'CHANNEL_NOT_FOUND', lazy('No channel is called {ref}.', ref=ref))
     if isinstance(error, (errors.InviteHashExpiredError, errors.InviteHashInvalidError,
                           errors.InviteHashEmptyError)):
-        return ChannelError(404, 'INVITE_INVALID', f'The invite link {ref} is invalid or has expired.')
+        return ChannelError(404, 'INVITE_INVALID', lazy('The invite link {ref} is invalid or has expired.', ref=ref))
     if isinstance(error, errors.InviteRequestSentError):
         return ChannelError(403, 'JOIN_REQUEST_SENT',
-                            f'{ref} needs an admin to approve the join request; add it again once approved.')
+                            lazy('{ref} needs an admin to approve the join request; add it again once approved.',
+                                 ref=ref))
     if isinstance(error, (errors.ChannelPrivateError, errors.ChannelInvalidError, errors.ChannelPublicGroupNaError)):
-        return ChannelError(403, 'CHANNEL_PRIVATE', f'{ref} is private and this account has not joined it.')
+        return ChannelError(403, 'CHANNEL_PRIVATE', lazy('{ref} is private and this account has not joined it.',
+                                                         ref=ref))
     if isinstance(error, errors.ChannelsTooMuchError):
-        return ChannelError(409, 'CHANNELS_TOO_MUCH', 'Telegram says this account is in too many channels to join '
-                            f'another; leave one in Telegram, or join {ref} with another account.')
+        return ChannelError(409, 'CHANNELS_TOO_MUCH', lazy('Telegram says this account is in too many channels to '
+                                                           'join another; leave one in Telegram, or join {ref} with '
+                                                           'another account.', ref=ref))
     if isinstance(error, errors.RPCError):
-        return ChannelError(502, error.message or 'TELEGRAM_ERROR', f'Telegram refused {ref}: {error.message}.')
-    return ChannelError(502, 'TELEGRAM_ERROR', f'Telegram could not be reached for {ref}: {error}.')
+        return ChannelError(502, error.message or 'TELEGRAM_ERROR', lazy('Telegram refused {ref}: {message}.',
+                                                                         ref=ref, message=error.message))
+    return ChannelError(502, 'TELEGRAM_ERROR', lazy('Telegram could not be reached for {ref}: {error}.',
+                                                    ref=ref, error=error))
 
 
 class ChannelService:
@@ -144,19 +153,20 @@ class ChannelService:
     def pick_account(self, account_id: str | None = None, channel: Channel | None = None
                      ) -> tuple[str, TelegramClient]:
         if self.accounts is None:
-            raise ChannelError(503, 'TELEGRAM_NOT_CONFIGURED', 'Telegram is not configured on this server.')
+            raise ChannelError(503, 'TELEGRAM_NOT_CONFIGURED', lazy('Telegram is not configured on this server.'))
         usable = self.accounts.usable_account_ids()
         if account_id is not None:
             client = self.accounts.client(account_id) if account_id in usable else None
             if client is None:
-                raise ChannelError(409, 'ACCOUNT_UNAVAILABLE', 'That account is not connected right now.')
+                raise ChannelError(409, 'ACCOUNT_UNAVAILABLE', lazy('That account is not connected right now.'))
             return account_id, client
         preferred = [a for a in usable if channel is not None and a in channel.access_hashes] + usable
         for candidate in preferred:
             client = self.accounts.client(candidate)
             if client is not None:
                 return candidate, client
-        raise ChannelError(409, 'NO_ACCOUNT', 'No Telegram account is connected. Log one in on the Accounts page.')
+        raise ChannelError(409, 'NO_ACCOUNT', lazy('No Telegram account is connected. Log one in on the Accounts '
+                                                   'page.'))
 
     # ------------------------------------------------------------ adding
 
@@ -251,7 +261,7 @@ class ChannelService:
                                            client(functions.contacts.ResolveUsernameRequest(username=ref.username)))
         peer = resolved.peer
         if isinstance(peer, types.PeerUser):
-            raise ChannelError(400, 'NOT_A_CHANNEL', f'{ref} is a user, not a channel.')
+            raise ChannelError(400, 'NOT_A_CHANNEL', lazy('{ref} is a user, not a channel.', ref=ref))
         wanted = peer.channel_id if isinstance(peer, types.PeerChannel) else getattr(peer, 'chat_id', None)
         chat = next((c for c in resolved.chats if c.id == wanted), None)
         problem = _not_a_channel(chat, ref)
@@ -270,16 +280,17 @@ class ChannelService:
                 raise problem
             return invite.chat, False
         if not invite.channel or invite.megagroup or not invite.broadcast:
-            raise ChannelError(400, 'NOT_A_CHANNEL', f'{ref} invites to a group, not a channel.')
+            raise ChannelError(400, 'NOT_A_CHANNEL', lazy('{ref} invites to a group, not a channel.', ref=ref))
         if not join:
             return InvitePreview(title=invite.title, participants_count=invite.participants_count,
                                  about=getattr(invite, 'about', None), photo=photo_data_url(invite.photo),
                                  broadcast=True)
         joined = await self.repos.channels.count_joined(account_id)
         if joined >= MAX_CHANNELS_PER_ACCOUNT:
-            raise ChannelError(409, 'CHANNELS_TOO_MUCH', f"This account is already in {joined} channels, Telegram's "
-                               f'limit is {MAX_CHANNELS_PER_ACCOUNT}; leave one in Telegram, or join {ref} with '
-                               'another account.')
+            raise ChannelError(409, 'CHANNELS_TOO_MUCH', lazy('This account is already in {joined} channels, '
+                                                              "Telegram's limit is {limit}; leave one in Telegram, "
+                                                              'or join {ref} with another account.',
+                                                              joined=joined, limit=MAX_CHANNELS_PER_ACCOUNT, ref=ref))
         await self._acquire(account_id, MethodClass.JOIN)
         try:
             updates = await self._flood_noted(account_id, MethodClass.JOIN,
@@ -308,7 +319,8 @@ class ChannelService:
             chat = await self._from_dialogs(client, ref.channel_id)
         if chat is None:
             raise ChannelError(403, 'CHANNEL_PRIVATE',
-                               f'{ref} is not a channel this account has joined (t.me/c/ links open only for members).')
+                               lazy('{ref} is not a channel this account has joined (t.me/c/ links open only for '
+                                    'members).', ref=ref))
         problem = _not_a_channel(chat, ref)
         if problem:
             raise problem
@@ -354,15 +366,17 @@ class ChannelService:
     async def reresolve(self, client: TelegramClient, account_id: str, channel: Channel) -> Channel:
         """Telegram called this account's stored access hash invalid: look the username up once more."""
         if not channel.username:
-            raise ChannelError(403, 'CHANNEL_INVALID', f"Telegram no longer accepts this account's access to "
-                               f'{channel.title or channel.id}, and a private channel cannot be looked up again; '
-                               'add it again by its invite link.')
+            raise ChannelError(403, 'CHANNEL_INVALID', lazy("Telegram no longer accepts this account's access to "
+                                                            '{channel}, and a private channel cannot be looked up '
+                                                            'again; add it again by its invite link.',
+                                                            channel=channel.title or channel.id))
         ref = UsernameRef(channel.username)
         try:
             chat = await self._from_username(client, account_id, ref)
             if chat.id != channel.id:
-                raise ChannelError(409, 'USERNAME_MOVED', f'{ref} now names another channel; '
-                                   f'“{channel.title}” is kept with the posts stored so far.')
+                raise ChannelError(409, 'USERNAME_MOVED', lazy('{ref} now names another channel; “{title}” is kept '
+                                                               'with the posts stored so far.',
+                                                               ref=ref, title=channel.title))
             stored, _ = await self.store(client, account_id, chat)
         except Exception as error:  # noqa: BLE001
             raise map_rpc_error(error, ref) from None
@@ -372,7 +386,8 @@ class ChannelService:
     def input_channel(self, channel: Channel, account_id: str) -> types.InputChannel:
         access_hash = channel.access_hashes.get(account_id)
         if access_hash is None:
-            raise ChannelError(403, 'NO_ACCESS', f'This account has no access to {channel.title or channel.id}.')
+            raise ChannelError(403, 'NO_ACCESS', lazy('This account has no access to {channel}.',
+                                                      channel=channel.title or channel.id))
         return types.InputChannel(channel.id, access_hash)
 
     async def folders(self, account_id: str) -> list[Folder]:

@@ -11,6 +11,7 @@ from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
 from app.config import Settings
+from app.i18n import lazy
 
 DEVICE_MODEL = 'Parsegram'
 APP_VERSION = '0.1.0'
@@ -28,8 +29,8 @@ class TelegramNotConfigured(RuntimeError):
     """TELEGRAM_API_ID / TELEGRAM_API_HASH are missing."""
 
     def __init__(self) -> None:
-        super().__init__('Telegram is not configured: set TELEGRAM_API_ID and TELEGRAM_API_HASH '
-                         '(create them at https://my.telegram.org → API development tools) and restart.')
+        super().__init__(lazy('Telegram is not configured: set TELEGRAM_API_ID and TELEGRAM_API_HASH (create them at '
+                              'https://my.telegram.org → API development tools) and restart.'))
 
 
 @cache

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from telethon import errors
 
+from app.i18n import lazy
+
 
 class LoginState(StrEnum):
     CODE_SENT = 'code_sent'
@@ -44,85 +46,88 @@ class ErrorRule:
 
 
 _START_AGAIN = LoginState.FAILED
-_REVOKED = 'Telegram ended this session. Start the login again.'
+_REVOKED = lazy('Telegram ended this session. Start the login again.')
 
 LOGIN_ERRORS: dict[type[Exception], ErrorRule] = {
     errors.PhoneNumberInvalidError: ErrorRule(
         _START_AGAIN, 400, 'PHONE_NUMBER_INVALID',
-        'Telegram does not accept this phone number. Enter it in international format, e.g. +44 7700 900123.'),
+        lazy('Telegram does not accept this phone number. Enter it in international format, e.g. +44 7700 900123.')),
     errors.PhoneNumberUnoccupiedError: ErrorRule(
         _START_AGAIN, 400, 'PHONE_NUMBER_UNOCCUPIED',
-        'No Telegram account uses this number. Sign up in a Telegram app first, then log in here.'),
+        lazy('No Telegram account uses this number. Sign up in a Telegram app first, then log in here.')),
     errors.PhoneNumberBannedError: ErrorRule(
         _START_AGAIN, 400, 'PHONE_NUMBER_BANNED',
-        'Telegram has banned this phone number. Contact Telegram support, or use another account.'),
+        lazy('Telegram has banned this phone number. Contact Telegram support, or use another account.')),
     errors.PhoneNumberFloodError: ErrorRule(
         _START_AGAIN, 429, 'PHONE_NUMBER_FLOOD',
-        'Too many login attempts for this number. Wait a few hours before trying again.'),
+        lazy('Too many login attempts for this number. Wait a few hours before trying again.')),
     errors.PhoneNumberAppSignupForbiddenError: ErrorRule(
         _START_AGAIN, 400, 'PHONE_NUMBER_APP_SIGNUP_FORBIDDEN',
-        'This number has no Telegram account and cannot sign up from here. Sign up in a Telegram app first.'),
+        lazy('This number has no Telegram account and cannot sign up from here. Sign up in a Telegram app first.')),
     errors.SendCodeUnavailableError: ErrorRule(
         _START_AGAIN, 400, 'SEND_CODE_UNAVAILABLE',
-        'Telegram has used every way to send a code to this number. Wait a while, then start again.'),
+        lazy('Telegram has used every way to send a code to this number. Wait a while, then start again.')),
     errors.AuthRestartError: ErrorRule(
-        _START_AGAIN, 503, 'AUTH_RESTART', 'Telegram asked to restart the login. Start again.'),
+        _START_AGAIN, 503, 'AUTH_RESTART', lazy('Telegram asked to restart the login. Start again.')),
     errors.ApiIdInvalidError: ErrorRule(
         _START_AGAIN, 503, 'API_ID_INVALID',
-        'Telegram rejects TELEGRAM_API_ID / TELEGRAM_API_HASH. Copy both from https://my.telegram.org and restart.'),
+        lazy('Telegram rejects TELEGRAM_API_ID / TELEGRAM_API_HASH. Copy both from https://my.telegram.org and '
+             'restart.')),
     errors.ApiIdPublishedFloodError: ErrorRule(
         _START_AGAIN, 503, 'API_ID_PUBLISHED_FLOOD',
-        'Telegram blocks this TELEGRAM_API_ID because it was published. Create your own at https://my.telegram.org.'),
+        lazy('Telegram blocks this TELEGRAM_API_ID because it was published. Create your own at '
+             'https://my.telegram.org.')),
     errors.PhoneCodeInvalidError: ErrorRule(
-        None, 400, 'PHONE_CODE_INVALID', 'That code is not right. Check it and type it again.'),
+        None, 400, 'PHONE_CODE_INVALID', lazy('That code is not right. Check it and type it again.')),
     errors.PhoneCodeEmptyError: ErrorRule(
-        None, 400, 'PHONE_CODE_EMPTY', 'Type the code Telegram sent you.'),
+        None, 400, 'PHONE_CODE_EMPTY', lazy('Type the code Telegram sent you.')),
     errors.PhoneCodeExpiredError: ErrorRule(
-        None, 400, 'PHONE_CODE_EXPIRED', 'That code has expired. Press “Resend” to get a new one.'),
+        None, 400, 'PHONE_CODE_EXPIRED', lazy('That code has expired. Press “Resend” to get a new one.')),
     errors.PhoneCodeHashEmptyError: ErrorRule(
-        _START_AGAIN, 400, 'PHONE_CODE_HASH_EMPTY', 'This login lost its code request. Start again.'),
+        _START_AGAIN, 400, 'PHONE_CODE_HASH_EMPTY', lazy('This login lost its code request. Start again.')),
     errors.SessionPasswordNeededError: ErrorRule(
         LoginState.PASSWORD_REQUIRED, 401, 'SESSION_PASSWORD_NEEDED',
-        'This account has two-step verification. Enter its password.'),
+        lazy('This account has two-step verification. Enter its password.')),
     errors.PasswordHashInvalidError: ErrorRule(
-        None, 400, 'PASSWORD_HASH_INVALID', 'That password is not right. Type it again (see the hint).'),
+        None, 400, 'PASSWORD_HASH_INVALID', lazy('That password is not right. Type it again (see the hint).')),
     errors.PasswordEmptyError: ErrorRule(
-        None, 400, 'PASSWORD_EMPTY', 'Type the two-step verification password.'),
+        None, 400, 'PASSWORD_EMPTY', lazy('Type the two-step verification password.')),
     errors.SrpIdInvalidError: ErrorRule(
-        None, 400, 'SRP_ID_INVALID', 'Telegram changed the password challenge. Type the password again.'),
+        None, 400, 'SRP_ID_INVALID', lazy('Telegram changed the password challenge. Type the password again.')),
     errors.PhonePasswordFloodError: ErrorRule(
-        None, 429, 'PHONE_PASSWORD_FLOOD', 'Too many password attempts. Wait a while before trying again.'),
+        None, 429, 'PHONE_PASSWORD_FLOOD', lazy('Too many password attempts. Wait a while before trying again.')),
     errors.AuthTokenExpiredError: ErrorRule(
-        LoginState.EXPIRED, 400, 'AUTH_TOKEN_EXPIRED', 'The QR code expired before it was scanned. Start again.'),
+        LoginState.EXPIRED, 400, 'AUTH_TOKEN_EXPIRED', lazy('The QR code expired before it was scanned. Start again.')),
     errors.AuthTokenInvalidError: ErrorRule(
-        _START_AGAIN, 400, 'AUTH_TOKEN_INVALID', 'Telegram did not accept the QR code. Start again.'),
+        _START_AGAIN, 400, 'AUTH_TOKEN_INVALID', lazy('Telegram did not accept the QR code. Start again.')),
     errors.AuthTokenAlreadyAcceptedError: ErrorRule(
-        _START_AGAIN, 400, 'AUTH_TOKEN_ALREADY_ACCEPTED', 'This QR code was already used. Start again.'),
+        _START_AGAIN, 400, 'AUTH_TOKEN_ALREADY_ACCEPTED', lazy('This QR code was already used. Start again.')),
     errors.AuthKeyUnregisteredError: ErrorRule(_START_AGAIN, 409, 'AUTH_KEY_UNREGISTERED', _REVOKED),
     errors.SessionRevokedError: ErrorRule(_START_AGAIN, 409, 'SESSION_REVOKED', _REVOKED),
     errors.SessionExpiredError: ErrorRule(_START_AGAIN, 409, 'SESSION_EXPIRED', _REVOKED),
     errors.UserDeactivatedError: ErrorRule(
-        _START_AGAIN, 403, 'USER_DEACTIVATED', 'Telegram has deleted or deactivated this account.'),
+        _START_AGAIN, 403, 'USER_DEACTIVATED', lazy('Telegram has deleted or deactivated this account.')),
     errors.UserDeactivatedBanError: ErrorRule(
-        _START_AGAIN, 403, 'USER_DEACTIVATED_BAN', 'Telegram has banned this account.'),
+        _START_AGAIN, 403, 'USER_DEACTIVATED_BAN', lazy('Telegram has banned this account.')),
     errors.FloodWaitError: ErrorRule(
-        None, 429, 'FLOOD_WAIT', 'Telegram asks to wait {seconds} seconds before trying again.'),
+        None, 429, 'FLOOD_WAIT', lazy('Telegram asks to wait {seconds} seconds before trying again.')),
     errors.FloodPremiumWaitError: ErrorRule(
-        None, 429, 'FLOOD_WAIT', 'Telegram asks to wait {seconds} seconds before trying again.'),
+        None, 429, 'FLOOD_WAIT', lazy('Telegram asks to wait {seconds} seconds before trying again.')),
     errors.FloodTestPhoneWaitError: ErrorRule(
-        None, 429, 'FLOOD_WAIT', 'Telegram asks to wait {seconds} seconds before trying again.'),
+        None, 429, 'FLOOD_WAIT', lazy('Telegram asks to wait {seconds} seconds before trying again.')),
 }
 
 _FALLBACKS: list[tuple[type[BaseException] | tuple[type[BaseException], ...], ErrorRule]] = [
-    (errors.FloodError, ErrorRule(None, 429, 'FLOOD', 'Telegram asks to slow down. Wait a minute and try again.')),
+    (errors.FloodError, ErrorRule(None, 429, 'FLOOD',
+                                  lazy('Telegram asks to slow down. Wait a minute and try again.'))),
     (errors.UnauthorizedError, ErrorRule(_START_AGAIN, 409, 'UNAUTHORIZED', _REVOKED)),
     (errors.ServerError, ErrorRule(None, 502, 'TELEGRAM_SERVER_ERROR',
-                                   'Telegram had an internal problem. Try again in a moment.')),
-    (errors.RPCError, ErrorRule(None, 502, 'TELEGRAM_ERROR', 'Telegram answered with an error: {name}.')),
-    (TimeoutError, ErrorRule(None, 503, 'TELEGRAM_TIMEOUT', 'Telegram did not answer in time. Try again.')),
+                                   lazy('Telegram had an internal problem. Try again in a moment.'))),
+    (errors.RPCError, ErrorRule(None, 502, 'TELEGRAM_ERROR', lazy('Telegram answered with an error: {name}.'))),
+    (TimeoutError, ErrorRule(None, 503, 'TELEGRAM_TIMEOUT', lazy('Telegram did not answer in time. Try again.'))),
     # refused, reset, or closed mid-answer (asyncio.IncompleteReadError is an EOFError)
     ((OSError, EOFError), ErrorRule(None, 503, 'TELEGRAM_UNREACHABLE',
-                                    'Cannot reach Telegram right now. Check the network and try again.')),
+                                    lazy('Cannot reach Telegram right now. Check the network and try again.'))),
 ]
 
 # Errors after which the stored session is useless: the account must log in again.
@@ -130,7 +135,7 @@ REVOCATION_ERRORS: tuple[type[Exception], ...] = (
     errors.AuthKeyUnregisteredError, errors.SessionRevokedError, errors.SessionExpiredError,
     errors.UserDeactivatedError, errors.UserDeactivatedBanError, errors.AuthKeyInvalidError,
 )
-REVOKED_REASON = 'revoked — log in again'
+REVOKED_REASON = lazy('revoked — log in again')
 
 
 def rule_for(exc: BaseException) -> ErrorRule | None:
@@ -152,9 +157,10 @@ def to_login_error(exc: BaseException) -> tuple[LoginError, LoginState | None]:
     """The LoginError to answer with and the state the login moves to (None: stays where it is)."""
     rule = rule_for(exc)
     if rule is None:
-        return LoginError(500, 'INTERNAL', f'Unexpected error during login: {type(exc).__name__}.'), LoginState.FAILED
+        return LoginError(500, 'INTERNAL', lazy('Unexpected error during login: {name}.',
+                                                name=type(exc).__name__)), LoginState.FAILED
     seconds = flood_seconds(exc)
-    message = rule.message.format(seconds=seconds, name=type(exc).__name__)
+    message = lazy(rule.message, seconds=seconds, name=type(exc).__name__)
     return LoginError(rule.status, rule.code, message, retry_after=seconds), rule.state
 
 

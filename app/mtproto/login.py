@@ -28,6 +28,7 @@ from telethon import TelegramClient, errors, events, functions, types
 
 from app.config import Settings
 from app.db.models import utcnow
+from app.i18n import lazy
 from app.mtproto.accounts import AccountManager, mask_phone
 from app.mtproto.client_factory import TelegramNotConfigured, make_client
 from app.mtproto.errors import TERMINAL_STATES, LoginError, LoginState, to_login_error
@@ -39,9 +40,9 @@ ALLOWED: dict[LoginState, frozenset[str]] = {
     LoginState.QR_PENDING: frozenset({'qr_status', 'cancel'}),
 }
 WAITING_FOR = {
-    LoginState.CODE_SENT: 'the login code',
-    LoginState.PASSWORD_REQUIRED: 'the two-step verification password',
-    LoginState.QR_PENDING: 'the QR code to be scanned',
+    LoginState.CODE_SENT: lazy('the login code'),
+    LoginState.PASSWORD_REQUIRED: lazy('the two-step verification password'),
+    LoginState.QR_PENDING: lazy('the QR code to be scanned'),
 }
 FINISHED_KEEP_SECONDS = 600.0
 CONNECT_TIMEOUT = 30.0
@@ -119,8 +120,8 @@ def normalize_phone(phone: str) -> str:
     digits = digits.removeprefix('+')
     if not re.fullmatch(r'[0-9]{5,15}', digits):
         raise LoginError(400, 'PHONE_NUMBER_INVALID',
-                         'Enter the phone number in international format with its country code, in the digits 0-9, '
-                         'e.g. +44 7700 900123.')
+                         lazy('Enter the phone number in international format with its country code, in the digits '
+                              '0-9, e.g. +44 7700 900123.'))
     return digits
 
 
@@ -185,7 +186,7 @@ class LoginService:
         self._require_configured()
         account_id = await self.accounts.find_account_id(phone=phone)
         if account_id is not None and self.accounts.is_live(account_id):
-            raise LoginError(409, 'ALREADY_LOGGED_IN', 'This account is already logged in and connected.')
+            raise LoginError(409, 'ALREADY_LOGGED_IN', lazy('This account is already logged in and connected.'))
         for other in list(self._pending.values()):
             if other.phone == phone:
                 await self._finish(other, LoginState.CANCELLED)
@@ -212,7 +213,7 @@ class LoginService:
             self._expect(pending, 'verify')
             code = re.sub(r'[\s\-]', '', code or '')
             if not code:
-                raise LoginError(400, 'PHONE_CODE_EMPTY', 'Type the code Telegram sent you.')
+                raise LoginError(400, 'PHONE_CODE_EMPTY', lazy('Type the code Telegram sent you.'))
             pending.last_activity = self._now()
             try:
                 user = await pending.client.sign_in(pending.phone, code, phone_code_hash=pending.phone_code_hash)
@@ -228,7 +229,7 @@ class LoginService:
         async with pending.lock:
             self._expect(pending, 'password')
             if not password:
-                raise LoginError(400, 'PASSWORD_EMPTY', 'Type the two-step verification password.')
+                raise LoginError(400, 'PASSWORD_EMPTY', lazy('Type the two-step verification password.'))
             pending.last_activity = self._now()
             try:
                 user = await pending.client.sign_in(password=password)
@@ -281,7 +282,7 @@ class LoginService:
                 raise self._error(exc, 'creating a QR login') from None
             if not isinstance(token, types.auth.LoginToken):
                 await _disconnect(client)
-                raise LoginError(502, 'TELEGRAM_ERROR', 'Telegram answered the QR login unexpectedly. Try again.')
+                raise LoginError(502, 'TELEGRAM_ERROR', lazy('Telegram answered the QR login unexpectedly. Try again.'))
             pending.token, pending.token_expires = token.token, token.expires
 
             async def on_login_token(_update: object) -> None:
@@ -302,26 +303,29 @@ class LoginService:
         waiting = sorted(self._pending.values(), key=lambda p: p.started)
         mine = [p for p in waiting if p.owner == owner]
         if len(mine) + self._starting[owner] >= self.max_pending_per_owner:
-            candidates, cap = mine, f'{self.max_pending_per_owner} logins started from one place'
+            candidates, cap = mine, lazy('{count} logins started from one place', count=self.max_pending_per_owner)
         elif len(waiting) + sum(self._starting.values()) >= self.max_pending:
-            candidates, cap = waiting, f'{self.max_pending} logins'
+            candidates, cap = waiting, lazy('{count} logins', count=self.max_pending)
         else:
             candidates, cap = None, ''
         if candidates is not None and not candidates:
-            raise LoginError(429, 'TOO_MANY_LOGINS', f'At most {cap} can wait at once, and that many are being '
-                             'started right now. Try again in a few seconds.', retry_after=5)
+            raise LoginError(429, 'TOO_MANY_LOGINS', lazy('At most {cap} can wait at once, and that many are being '
+                                                          'started right now. Try again in a few seconds.',
+                                                          cap=cap), retry_after=5)
         notes: list[str] = []
         self._starting[owner] += 1
         try:
             if candidates:
                 oldest = candidates[0]
                 self._pending.pop(oldest.account_id, None)  # taken now, so no other start closes it too
-                oldest.error = LoginError(409, 'LOGIN_CLOSED', 'This login was closed to make room for a newer '
-                                          f'one: at most {cap} can wait at once. Start it again.')
+                oldest.error = LoginError(409, 'LOGIN_CLOSED', lazy('This login was closed to make room for a newer '
+                                                                    'one: at most {cap} can wait at once. Start it '
+                                                                    'again.', cap=cap))
                 await self._finish(oldest, LoginState.CANCELLED)
-                which = mask_phone(oldest.phone) if oldest.phone else 'a QR login'
+                which = mask_phone(oldest.phone) if oldest.phone else lazy('a QR login')
                 logger.info('Login {}: closed to make room (at most {} wait at once)', oldest.account_id, cap)
-                notes.append(f'At most {cap} can wait at once, so the oldest one ({which}) was closed.')
+                notes.append(lazy('At most {cap} can wait at once, so the oldest one ({which}) was closed.', cap=cap,
+                                  which=which))
             yield notes
         finally:
             self._starting[owner] -= 1
@@ -329,7 +333,7 @@ class LoginService:
     async def qr_status(self, account_id: str) -> LoginStep:
         pending = self._pending.get(account_id) or self._finished.get(account_id)
         if pending is None:
-            raise LoginError(404, 'ACCOUNT_NOT_FOUND', 'There is no login with this account_id. Start a new one.')
+            raise LoginError(404, 'ACCOUNT_NOT_FOUND', lazy('There is no login with this account_id. Start a new one.'))
         return pending.step()
 
     async def _watch_qr(self, pending: _Pending) -> None:
@@ -373,7 +377,7 @@ class LoginService:
             user = result.authorization.user
             await client._on_login(user)
             return user
-        raise LoginError(502, 'TELEGRAM_ERROR', 'Telegram answered the QR login unexpectedly. Start again.')
+        raise LoginError(502, 'TELEGRAM_ERROR', lazy('Telegram answered the QR login unexpectedly. Start again.'))
 
     # ------------------------------------------------------------ transitions
 
@@ -393,8 +397,8 @@ class LoginService:
             account_id = await self.accounts.adopt(pending.account_id, pending.client, user)
         except Exception as exc:
             logger.exception('Login {}: storing the authorized account failed', pending.account_id)
-            pending.error = LoginError(503, 'STORAGE_ERROR', 'Logged in, but the account could not be saved. '
-                                       'Check the database and log in again.')
+            pending.error = LoginError(503, 'STORAGE_ERROR', lazy('Logged in, but the account could not be saved. '
+                                                                  'Check the database and log in again.'))
             await self._finish(pending, LoginState.FAILED)
             raise pending.error from exc
         self._pending.pop(pending.account_id, None)
@@ -433,23 +437,23 @@ class LoginService:
         finished = self._finished.get(account_id)
         if finished is not None and finished.state == LoginState.EXPIRED:
             minutes = max(1, round(self.pending_ttl / 60))
-            raise LoginError(404, 'LOGIN_EXPIRED', f'This login expired after {minutes} min without an answer. '
-                             'Start again.')
+            raise LoginError(404, 'LOGIN_EXPIRED', lazy('This login expired after {minutes} min without an answer. '
+                                                        'Start again.', minutes=minutes))
         if finished is not None and finished.state == LoginState.AUTHORIZED:
-            raise LoginError(409, 'ALREADY_AUTHORIZED', 'This login is already complete.')
+            raise LoginError(409, 'ALREADY_AUTHORIZED', lazy('This login is already complete.'))
         if finished is not None and finished.state == LoginState.CANCELLED:
-            raise LoginError(404, 'LOGIN_CANCELLED', 'This login was cancelled. Start again.')
+            raise LoginError(404, 'LOGIN_CANCELLED', lazy('This login was cancelled. Start again.'))
         if finished is not None and finished.error is not None:
             raise LoginError(finished.error.status, finished.error.code, finished.error.message)
-        raise LoginError(404, 'ACCOUNT_NOT_FOUND', 'There is no login in progress with this account_id. '
-                         'Start with /auth/start or /auth/qr.')
+        raise LoginError(404, 'ACCOUNT_NOT_FOUND', lazy('There is no login in progress with this account_id. Start '
+                                                        'with /auth/start or /auth/qr.'))
 
     @staticmethod
     def _expect(pending: _Pending, action: str) -> None:
         if action not in ALLOWED.get(pending.state, frozenset()):
             waiting = WAITING_FOR.get(pending.state)
-            raise LoginError(409, 'WRONG_STEP', f'This login waits for {waiting}.' if waiting
-                             else f'This login is {pending.state.value}.')
+            raise LoginError(409, 'WRONG_STEP', lazy('This login waits for {step}.', step=waiting) if waiting
+                             else lazy('This login is {state}.', state=pending.state.value))
 
     def _require_configured(self) -> None:
         if not self.settings.telegram_configured:
@@ -501,7 +505,7 @@ class LoginService:
                 last = pending.started if pending.kind == 'qr' and pending.state == LoginState.QR_PENDING \
                     else pending.last_activity
                 if now - last >= self.pending_ttl and not pending.lock.locked():
-                    pending.error = LoginError(404, 'LOGIN_EXPIRED', 'This login expired. Start again.')
+                    pending.error = LoginError(404, 'LOGIN_EXPIRED', lazy('This login expired. Start again.'))
                     await self._finish(pending, LoginState.EXPIRED)
                     logger.info('Login {} expired', pending.account_id)
             for key, done in list(self._finished.items()):

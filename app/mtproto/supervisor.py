@@ -15,6 +15,7 @@ from loguru import logger
 from telethon import TelegramClient, functions, types
 
 from app.db.models import Account, AccountStatus
+from app.i18n import lazy
 from app.mtproto.account import HELD_REASON, LiveState, _describe, _Live, _SessionUnreadable
 from app.mtproto.client_factory import ACCOUNT_FLOOD_SLEEP_THRESHOLD, make_client
 from app.mtproto.errors import flood_seconds, is_revocation
@@ -53,7 +54,8 @@ class SupervisorMixin:
                     leased = account is not None and self._should_run(account) and await self.repo.acquire_lease(
                         account_id=live.account_id, owner=self.owner_id, until=self._lease_until())
                 except Exception as exc:  # the database is away; keep trying without a traceback each time
-                    live.state, live.reason = LiveState.ERROR, f'database unavailable ({type(exc).__name__})'
+                    live.state, live.reason = LiveState.ERROR, lazy('database unavailable ({name})',
+                                                                    name=type(exc).__name__)
                     await self._sleep(live, backoff)
                     backoff = min(backoff * 2, self.max_backoff)
                     continue
@@ -77,7 +79,7 @@ class SupervisorMixin:
                     seconds = flood_seconds(exc)
                     if seconds:
                         await self.note_flood_wait(live.account_id, seconds)
-                        live.state, live.reason = LiveState.FLOOD_WAIT, f'FloodWait {seconds} s'
+                        live.state, live.reason = LiveState.FLOOD_WAIT, lazy('FloodWait {seconds} s', seconds=seconds)
                         await self._sleep(live, seconds)
                         continue
                     if isinstance(exc, _SessionUnreadable):
@@ -101,7 +103,7 @@ class SupervisorMixin:
                     await self.note_revoked(live.account_id)
                     return
                 if not self._stopping and not live.closed:
-                    live.state, live.reason = LiveState.CONNECTING, 'connection lost; reconnecting'
+                    live.state, live.reason = LiveState.CONNECTING, lazy('connection lost; reconnecting')
                     logger.info('Account {} lost its connection; reconnecting', live.account_id)
                     await self._sleep(live, backoff)
                     backoff = min(backoff * 2, self.max_backoff)

@@ -23,6 +23,7 @@ from app.db.channel_list import ChannelQuery
 from app.db.jobs_repo import ACTIVE
 from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus
 from app.events import ChannelChanged, JobChanged
+from app.i18n import lazy
 from app.mtproto.channels import ChannelError, ChannelService
 from app.mtproto.jobs import done_ranges
 from app.mtproto.live import LiveUpdates
@@ -131,7 +132,7 @@ class SyncService(SchedulerMixin, RunnerMixin):
             return active
         channel = await self.repos.channels.get(channel_id)
         if channel is None:
-            raise ChannelError(404, 'CHANNEL_NOT_FOUND', 'No such channel is stored.')
+            raise ChannelError(404, 'CHANNEL_NOT_FOUND', lazy('No such channel is stored.'))
         if kind is None:
             kind = JobKind.SYNC if channel.state.backfilled else JobKind.BACKFILL
         checkpoint = await self._stored_ranges(channel_id) if kind == JobKind.BACKFILL else None
