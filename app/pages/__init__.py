@@ -42,7 +42,10 @@ def _page_module(name: str):
 
 
 def register_pages(root: Root) -> None:
+    from app.pages.errors import install_page_errors
+
     app.add_middleware(AuthMiddleware)
+    install_page_errors(app)
 
     @ui.page('/')
     def index() -> RedirectResponse:
