@@ -18,6 +18,8 @@ from pymongo.errors import BulkWriteError
 
 from app.db.models import Channel, Post, utcnow
 
+ID_CEILING = 2**31  # message ids are 32-bit in Telegram's schema: none is stored at or above this
+
 WORD_RE = re.compile(r'\w+', re.UNICODE)
 MAX_TOKENS = 400
 MAX_WINDOW = 1 << 20
@@ -305,9 +307,9 @@ class PostsRepo:
 
         lo, hi = 0, 2  # invariant: no id below lo, some below hi
         while not await any_below(hi):
-            if hi > 1 << 64:
+            if hi >= ID_CEILING:  # no posts at all
                 return 0
-            lo, hi = hi, hi * 4
+            lo, hi = hi, min(hi * 4, ID_CEILING)
         return await _first_true(any_below, lo, hi) - 1  # the first x with an id below x is the lowest id + 1
 
     async def page(self, *, channel_id: int, limit: int = 50, before_id: int | None = None,

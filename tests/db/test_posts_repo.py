@@ -40,6 +40,15 @@ async def test_pages_newest_first_with_cursor(repos):
     assert seen == list(range(250, 0, -1))
 
 
+async def test_a_channel_without_posts_pages_and_exports_nothing(repos):
+    """A channel just added, before its first posts arrive: its page and export are empty, not an error."""
+    await repos.posts.bulk_upsert([_post(i, channel_id=11) for i in range(1, 5)])  # another channel's posts
+    for hint in (0, 500):
+        assert await repos.posts.page(channel_id=10, limit=30, newest_hint=hint) == ([], None)
+        assert await repos.posts.page(channel_id=10, limit=30, before_id=2**31 - 1, newest_hint=hint) == ([], None)
+        assert [post async for post in repos.posts.stream(channel_id=10, newest_hint=hint)] == []
+
+
 async def test_sparse_ids_are_paged_without_gaps(repos):
     ids = [1, 2, 3000, 3001, 90_000, 200_000]
     await repos.posts.bulk_upsert([_post(i) for i in ids])
