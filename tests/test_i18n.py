@@ -7,7 +7,7 @@ import re
 import pytest
 
 from app.i18n import _, negotiate, plural_forms, use_language
-from app.i18n.catalog import extract, load
+from app.i18n.catalog import APP_DIR, extract, load
 
 PLACEHOLDER = re.compile(r'\{(\w*)\}')
 
@@ -35,6 +35,15 @@ def test_every_message_in_the_source_has_a_russian_translation() -> None:
         wanted = set(PLACEHOLDER.findall(key))
         for string in _strings(message):
             assert set(PLACEHOLDER.findall(string)) == wanted, f'placeholders differ: {key!r} → {string!r}'
+
+
+def test_no_message_hides_inside_an_f_string() -> None:
+    """Babel reads an f-string as one string: a `_()` inside it never reaches the catalog."""
+    hidden = [f'{path.relative_to(APP_DIR.parent)}:{number}'
+              for path in sorted(APP_DIR.rglob('*.py'))
+              for number, line in enumerate(path.read_text(encoding='utf-8').splitlines(), 1)
+              if re.search(r"""f(['"]).*\{(_|n_|lazy)\(""", line)]
+    assert not hidden, f'compute the message before the f-string: {hidden}'
 
 
 @pytest.mark.parametrize(('header', 'language'), [

@@ -9,6 +9,7 @@ from nicegui import ui
 from app.db.models import Channel, JobStatus, utcnow
 from app.i18n import _, lazy, n_, number, render
 from app.mtproto.sync import WAIT_NO_ACCOUNT
+from app.pages.chrome import titled
 from app.pages.relative_time import RelativeTime
 
 if TYPE_CHECKING:
@@ -107,14 +108,14 @@ class JobControls:
         self.after = after
         self.job_id: str | None = None
         with ui.row().classes('gap-0 no-wrap'):
-            ui.button(icon='sync', on_click=self.sync_now).props(f'flat round dense title="{_("Sync now")}"') \
+            titled(ui.button(icon='sync', on_click=self.sync_now), _('Sync now')).props('flat round dense') \
                 .mark('sync-now')
-            self.resume = ui.button(icon='play_arrow', on_click=lambda: self._act('resume')) \
-                .props(f'flat round dense title="{_("Resume")}"').mark('resume-job')
-            self.pause = ui.button(icon='pause', on_click=lambda: self._act('pause')) \
-                .props(f'flat round dense title="{_("Pause")}"').mark('pause-job')
-            self.cancel = ui.button(icon='cancel', on_click=lambda: self._act('cancel')) \
-                .props(f'flat round dense title="{_("Cancel this job")}"').mark('cancel-job')
+            self.resume = titled(ui.button(icon='play_arrow', on_click=lambda: self._act('resume')), _('Resume')) \
+                .props('flat round dense').mark('resume-job')
+            self.pause = titled(ui.button(icon='pause', on_click=lambda: self._act('pause')), _('Pause')) \
+                .props('flat round dense').mark('pause-job')
+            self.cancel = titled(ui.button(icon='cancel', on_click=lambda: self._act('cancel')), _('Cancel this job')) \
+                .props('flat round dense').mark('cancel-job')
 
     def menu_items(self) -> None:
         """The same actions as items of a menu (phones): each shown while its button would be."""

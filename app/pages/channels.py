@@ -17,6 +17,7 @@ from app.pages.add_channels import AddChannels
 from app.pages.channel_bulk import BulkBar
 from app.pages.channel_list import PAGE_SIZE, ListView, Toolbar
 from app.pages.channel_widgets import AvatarSlot, JobControls, ProgressLine, empty_state, show_status, subscribers_text
+from app.pages.chrome import titled
 from app.pages.folder_import import FolderImport
 from app.pages.layout import frame
 from app.pages.live import ChannelEvents
@@ -53,9 +54,9 @@ class ChannelRow:
                 self.badge = ui.badge().mark('channel-status')
                 with ui.row().classes('gap-0 no-wrap gt-xs'):
                     self.controls = JobControls(table.root, channel.id, after=lambda: table.events.now(channel.id))
-                    ui.button(icon='delete', on_click=lambda: table.confirm_delete(self)) \
-                        .props(f'flat round dense color=negative title="{_("Delete")}"').mark('delete-channel')
-                with ui.button(icon='more_vert').props(f'flat round dense title="{_("Actions")}"').classes('lt-sm') \
+                    titled(ui.button(icon='delete', on_click=lambda: table.confirm_delete(self)), _('Delete')) \
+                        .props('flat round dense color=negative').mark('delete-channel')
+                with titled(ui.button(icon='more_vert'), _('Actions')).props('flat round dense').classes('lt-sm') \
                         .mark('row-menu'):
                     with ui.menu():
                         self.controls.menu_items()

@@ -2,10 +2,13 @@
 the language switch."""
 from __future__ import annotations
 
+from typing import TypeVar
+
 from nicegui import app, ui
 
 from app.i18n import LANGUAGES, STORAGE_KEY, current_language, lazy, render
 
+E = TypeVar('E', bound=ui.element)
 DARK_KEY = 'dark'  # None follows the system, True dark, False light
 DARK_ICONS = {None: 'brightness_auto', True: 'dark_mode', False: 'light_mode'}
 DARK_NEXT = {None: True, True: False, False: None}
@@ -18,12 +21,19 @@ CSS = """
 @media (max-width: 599.98px) {
   .pg-wrap { flex-wrap: wrap !important; }
   .pg-wrap > .pg-full { width: 100% !important; flex: 1 1 100% !important; }
-  .pg-wrap > .pg-share { width: auto !important; flex: 1 1 28% !important; min-width: 0; }
+  .pg-wrap > .pg-share { width: auto !important; flex: 1 1 40% !important; min-width: 0; }
   .pg-counts { order: 10; width: 100%; flex-direction: row !important; flex-wrap: wrap; column-gap: 0.75rem;
                align-items: baseline !important; padding-left: 2.25rem; }
   .pg-title { font-size: 1.25rem !important; }
 }
 """
+
+
+def titled(element: E, title: str) -> E:
+    """An icon button's hover text and accessible name, in the page's language."""
+    element.props['title'] = title
+    element.update()
+    return element
 
 
 def choose_language(language: str) -> None:
@@ -51,7 +61,7 @@ def dark_toggle(dark: ui.dark_mode, *, flat_white: bool = True) -> ui.button:
     def show() -> None:
         value = app.storage.user.get(DARK_KEY)
         button.props(f'icon={DARK_ICONS[value]}')
-        button.props(f'title="{render(titles[value])}"')
+        titled(button, render(titles[value]))
     button = ui.button(on_click=toggle).props('flat round dense' + (' color=white' if flat_white else '')) \
         .mark('dark-toggle')
     show()

@@ -93,6 +93,8 @@ async def sign_in_russian(user: User) -> None:
                                   '/dashboard/settings'])
 async def test_every_page_in_russian_shows_no_english_of_its_own(russian: User, app_root, path: str):
     await russian.open(path)
+    if path == '/dashboard/channels':
+        await russian.should_see(marker=f'channel-{CHANNEL_ID}')  # its row, with the actions menu
     if path == f'/dashboard/channels/{CHANNEL_ID}':
         await russian.should_see(marker='posts-list', retries=100)
         await russian.should_see('пост 5', retries=100)
