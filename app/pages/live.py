@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from nicegui import background_tasks, ui
 
 from app.events import ChannelChanged, JobChanged, PostsStored
+from app.i18n import current_language, use_language
 
 if TYPE_CHECKING:
     from app.root import Root
@@ -29,6 +30,7 @@ class ChannelEvents:
         self._structural = False
         self._dirty: set[int] = set()
         self._scheduled = False
+        self.language = current_language()  # events come from jobs, outside the page's request
         subscription = root.events.subscribe((ChannelChanged, JobChanged, PostsStored), self._changed)
         ui.context.client.on_disconnect(subscription.close)
 
@@ -44,7 +46,8 @@ class ChannelEvents:
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(COALESCE_SECONDS)
-        await self.now()
+        with use_language(self.language):
+            await self.now()
 
     async def now(self, *channel_ids: int) -> None:
         """Refresh these channels and whatever else changed, right away (after a click)."""

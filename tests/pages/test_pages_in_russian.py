@@ -2,6 +2,7 @@
 Russian plural forms, the language switch is remembered, and unknown pages get the dashboard's own 404 page."""
 from __future__ import annotations
 
+import contextvars
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ from nicegui.testing import User
 
 from app.db.models import Channel, Post
 from app.db.posts_repo import PostsRepo
+from app.events import ChannelChanged
 from tests.support import sign_in
 
 RUSSIAN = 'ru-RU,ru;q=0.9,en;q=0.8'
@@ -171,3 +173,13 @@ async def test_a_page_that_fails_shows_the_error_page_in_the_frame(user: User, a
     assert 'page failed on purpose' not in answer.text
     assert 'page failed on purpose' in log_capture.text
     caplog.clear()  # the error it logged was the point of this test
+
+
+async def test_rows_updated_by_events_stay_in_russian(russian: User, app_root):
+    """Events arrive from the sync jobs, outside any request: the rows they redraw keep the page's language."""
+    await russian.open('/dashboard/channels')
+    await russian.should_see('5 постов сохранено')
+    await app_root.repos.channels.set_state(CHANNEL_ID, posts_stored=7)
+    contextvars.Context().run(app_root.events.publish, ChannelChanged(channel_id=CHANNEL_ID))  # as a job would
+    await russian.should_see('7 постов сохранено', retries=50)
+    await russian.should_not_see('7 posts stored')
