@@ -2,6 +2,7 @@
 the language switch."""
 from __future__ import annotations
 
+import copy
 from typing import TypeVar
 
 from nicegui import app, ui
@@ -9,6 +10,7 @@ from nicegui import app, ui
 from app.i18n import LANGUAGES, STORAGE_KEY, current_language, lazy, render
 
 E = TypeVar('E', bound=ui.element)
+QUASAR_LANGUAGES = {'en': 'en-US', 'ru': 'ru'}
 DARK_KEY = 'dark'  # None follows the system, True dark, False light
 DARK_ICONS = {None: 'brightness_auto', True: 'dark_mode', False: 'light_mode'}
 DARK_NEXT = {None: True, True: False, False: None}
@@ -44,6 +46,9 @@ def choose_language(language: str) -> None:
 def page_style() -> ui.dark_mode:
     """Colours, phone-width rules and the remembered dark mode (None: follow the system) for every page."""
     ui.colors(primary='#2f6fb3')
+    client = ui.context.client  # its own copy of the route's page: <html lang>, Quasar's and NiceGUI's own words
+    client.page = copy.copy(client.page)
+    client.page.language = QUASAR_LANGUAGES.get(current_language(), 'en-US')
     ui.add_css(CSS)
     dark = ui.dark_mode(app.storage.user.get(DARK_KEY))
     return dark

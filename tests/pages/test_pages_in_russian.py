@@ -151,6 +151,7 @@ async def test_an_unknown_page_is_the_dashboards_own_404_in_its_language(user: U
     russian = await user.http_client.get(path, headers={'Accept-Language': RUSSIAN})
     assert russian.status_code == 404
     assert 'Страница не найдена' in russian.text and 'Выйти' in russian.text and 'Page not found' not in russian.text
+    assert '<html lang="ru"' in russian.text and '<html lang="en-US"' in english.text
 
 
 async def test_the_api_and_downloads_keep_their_own_404(user: User, app_root):
