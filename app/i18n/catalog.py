@@ -24,19 +24,30 @@ def extract() -> Catalog:
     return template
 
 
+HEADER = {'project': 'Parsegram', 'version': '', 'copyright_holder': 'the Parsegram authors',
+          'msgid_bugs_address': '', 'last_translator': 'the Parsegram authors', 'language_team': ''}
+
+
 def load(language: str) -> Catalog:
     path = catalog_path(language)
     if not path.exists():
-        return Catalog(locale=language, project='Parsegram', fuzzy=False)
+        return Catalog(locale=language, fuzzy=False, **HEADER)
     with path.open('rb') as source:
         return read_po(source, locale=language)
 
 
 def update(language: str) -> tuple[Catalog, int]:
-    """Merge the source's messages into the language's catalog: new ones empty, vanished ones dropped."""
+    """Merge the source's messages into the language's catalog: new ones empty, vanished ones dropped; the
+    header is the same each time, so the file changes only where its messages do."""
     catalog = load(language)
-    catalog.update(extract(), no_fuzzy_matching=True, update_header_comment=False)
+    template = extract()
+    template.creation_date = catalog.creation_date
+    catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
     catalog.obsolete.clear()
+    for name, value in HEADER.items():
+        setattr(catalog, name, value)
+    catalog.header_comment = f'# Parsegram in "{language}"; python -m app.i18n keeps it in step with the source.'
+    catalog.revision_date = catalog.creation_date
     path = catalog_path(language)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open('wb') as target:
