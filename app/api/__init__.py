@@ -33,6 +33,9 @@ def register_api(app: FastAPI, root: Root) -> None:
     app.state.root = root
     install_error_handlers(app)
     install_openapi(app, version=VERSION)
+    # Our routers have no lifespan of their own, but each include_router wraps the app's lifespan in one more
+    # merged context; registered again and again (every test of the app), the nesting ends in a RecursionError.
+    lifespan = app.router.lifespan_context
     app.include_router(health.router, prefix='/api', tags=['health'], responses=error_responses(500))
     protected = [Depends(require_token)]
     for name in ('tokens', *OPTIONAL_ROUTERS):
@@ -40,3 +43,4 @@ def register_api(app: FastAPI, root: Root) -> None:
         if router is not None:
             app.include_router(router, prefix='/api', dependencies=protected, tags=[name],
                                responses=error_responses(*COMMON_ERRORS, *ROUTER_ERRORS[name]))
+    app.router.lifespan_context = lifespan

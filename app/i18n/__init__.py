@@ -11,6 +11,8 @@ from __future__ import annotations
 import gettext
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from functools import cache
@@ -134,18 +136,14 @@ def current_language() -> str:
     return request_language(request_contextvar.get())
 
 
-class use_language:  # noqa: N801 (used like a function: `with use_language('ru'):`)
+@contextmanager
+def use_language(language: str) -> Iterator[str]:
     """Answer in `language` inside the block, whatever the request says (tests, background work)."""
-
-    def __init__(self, language: str) -> None:
-        self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
-
-    def __enter__(self) -> str:
-        self._token = _forced.set(self.language)
-        return self.language
-
-    def __exit__(self, *exc: object) -> None:
-        _forced.reset(self._token)
+    token = _forced.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    try:
+        yield _forced.get() or DEFAULT_LANGUAGE
+    finally:
+        _forced.reset(token)
 
 
 def _(message: str, /, **params: Any) -> str:

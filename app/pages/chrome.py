@@ -26,7 +26,6 @@ CSS = """
   .pg-wrap > .pg-share { width: auto !important; flex: 1 1 40% !important; min-width: 0; }
   .pg-counts { order: 10; width: 100%; flex-direction: row !important; flex-wrap: wrap; column-gap: 0.75rem;
                align-items: baseline !important; padding-left: 2.25rem; }
-  .pg-title { font-size: 1.25rem !important; }
 }
 """
 

@@ -1,5 +1,5 @@
-"""The shared page frame: header (navigation, language, dark mode; a menu on phones), notices about missing
-Telegram credentials or the database, and the dashboard's own 404 and error pages."""
+"""The shared page frame: header (navigation, language, dark mode; a menu on phones) and notices about missing
+Telegram credentials or the database."""
 from __future__ import annotations
 
 from collections.abc import Iterator

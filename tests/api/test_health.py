@@ -102,3 +102,17 @@ class TestDatabaseDown:
         env_token = await user.http_client.get('/api/tokens', headers=bearer(app_env['API_TOKEN']))
         assert env_token.status_code == 503  # the token is fine, the route's database call is not
         assert env_token.json()['error']['code'] == 'DB_UNAVAILABLE'
+
+
+async def test_registering_the_api_again_does_not_nest_the_apps_lifespan(user: User, app_root) -> None:
+    """Every test registers the API on the same app object; each registration used to wrap the app's lifespan once
+    more, until a run of a few hundred tests ended in a RecursionError at start-up."""
+    from nicegui import app
+
+    from app.api import register_api
+
+    lifespan = app.router.lifespan_context
+    register_api(app, app_root)
+    register_api(app, app_root)
+    assert app.router.lifespan_context is lifespan
+    assert (await user.http_client.get('/api/health')).status_code == 200
