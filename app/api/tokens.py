@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from app.api.deps import RootDep
 from app.api.errors import ApiError
+from app.api.params import IdPath
 from app.db.models import ApiToken
 from app.i18n import lazy
 
@@ -48,7 +48,7 @@ async def create_token(body: TokenCreate, root: RootDep) -> TokenCreated:
 
 
 @router.delete('/{token_id}', response_model=TokenOut)
-async def revoke_token(token_id: Annotated[str, Path(max_length=64)], root: RootDep) -> TokenOut:
+async def revoke_token(token_id: IdPath, root: RootDep) -> TokenOut:
     if not await root.api_tokens.revoke(token_id=token_id):
         raise ApiError(404, 'NOT_FOUND', lazy('No active token with this id.'))
     token = await root.repos.api_tokens.get(token_id=token_id)

@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -206,7 +205,12 @@ def number(value: float, language: str | None = None) -> str:
 def plural_forms(singular: str, plural: str, language: str | None = None) -> dict[str, str]:
     """One counted message in every CLDR plural category of the language ({'one': ..., 'few': ..., 'many': ...}),
     for the browser to choose with Intl.PluralRules."""
-    language = language or current_language()
+    return dict(_plural_forms(singular, plural, language or current_language()))
+
+
+@cache
+def _plural_forms(singular: str, plural: str, language: str) -> tuple[tuple[str, str], ...]:
+    """Each relative time on a page asks for these: the catalogs do not change, so each is worked out once."""
     rule = Locale.parse(language).plural_form
     forms: dict[str, str] = {}
     for n in range(0, 200):
@@ -214,11 +218,5 @@ def plural_forms(singular: str, plural: str, language: str | None = None) -> dic
         if category not in forms:
             forms[category] = translations(language).ngettext(singular, plural, n)
     forms.setdefault('other', forms.get('many', plural))
-    return forms
+    return tuple(forms.items())
 
-
-def format_moment(moment: datetime | None, language: str | None = None) -> str:
-    from babel.dates import format_datetime  # noqa: PLC0415
-    if moment is None:
-        return ''
-    return format_datetime(moment, 'medium', locale=language or current_language())

@@ -15,6 +15,7 @@ from app.export import FORMATS, export_filename, post_link, stream_export
 from app.i18n import _, lazy, n_, number, render, translate_text
 from app.mtproto.refs import MAX_CHANNEL_ID
 from app.pages.channel_widgets import AvatarSlot, JobControls, progress_text, show_status, subscribers_text
+from app.pages.chrome import titled
 from app.pages.layout import frame
 from app.pages.live import ChannelEvents
 from app.pages.relative_time import RelativeTime
@@ -131,7 +132,7 @@ class PostsList:
                 counters = (('visibility', post.views, _('views')), ('shortcut', post.forwards, _('forwards')),
                             ('chat_bubble_outline', post.replies, _('replies')))
                 for icon, value, meaning in counters:
-                    with ui.row().classes('items-center gap-1 no-wrap').props(f'title="{meaning}"'):
+                    with titled(ui.row(), meaning).classes('items-center gap-1 no-wrap'):
                         ui.icon(icon, size='xs')
                         ui.label(number(value or 0))
                 if post.reactions:

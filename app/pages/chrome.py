@@ -31,9 +31,9 @@ CSS = """
 
 
 def titled(element: E, title: str) -> E:
-    """An icon button's hover text and accessible name, in the page's language."""
+    """An icon button's hover text and accessible name, in the page's language (props observe their changes, so a
+    new title reaches the browser by itself)."""
     element.props['title'] = title
-    element.update()
     return element
 
 
