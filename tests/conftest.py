@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import subprocess
 import sys
@@ -32,6 +33,25 @@ pytest_plugins = ['tests.run_guard', 'tests.telegram_dc.pytest_plugin', 'tests.s
 ADMIN_PASSWORD = 'correct horse battery staple 42'
 CHROMIUM = os.environ.get('CHROMIUM_BINARY', '/usr/bin/chromium')
 CHROMEDRIVER = os.environ.get('CHROMEDRIVER', '/usr/bin/chromedriver')
+
+
+# ---------------------------------------------------------------- order
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption('--shuffle', metavar='SEED', type=int, default=None,
+                     help='run the tests in an order shuffled by SEED (the same order in every xdist worker), '
+                          'to show that none depends on another having run first')
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    seed = config.getoption('shuffle')
+    if seed is not None:
+        random.Random(seed).shuffle(items)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    seed = config.getoption('shuffle')
+    return None if seed is None else f'tests shuffled with --shuffle {seed}'
 
 
 # ---------------------------------------------------------------- database

@@ -2,8 +2,8 @@
 
 - SIGTERM (what `scripts/test` sends when the whole run passes its time limit) is handled like Ctrl+C:
   pytest stops the test, runs every fixture's teardown (the database, the test DC, the browser) and exits 2.
-- When a run is stopped by either signal, the summary names the test that was running and shows every
-  thread's stack at the moment the signal came.
+- When a run is stopped by either signal, the summary names the tests that were running (in every xdist
+  worker, whose test reports reach this process) and shows every thread's stack at the moment the signal came.
 - The per-test limit itself comes from pytest-timeout (`timeout` in pyproject.toml), which shows the stacks of
   all threads; for an async test this adds the stack of every task of its event loop, since the main thread's
   stack then only shows the loop waiting.
@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import threading
@@ -20,7 +19,8 @@ from types import FrameType
 
 import pytest
 
-_interrupted: tuple[str, str | None, str] | None = None
+_interrupted: tuple[str, list[str], str] | None = None
+_running: dict[str, None] = {}  # node ids of the tests under way, in this process or (under xdist) its workers
 
 
 def _stacks() -> str:
@@ -34,7 +34,7 @@ def _stacks() -> str:
 def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
     global _interrupted
     if _interrupted is None:  # keep the first moment: a second Ctrl+C lands in teardown
-        _interrupted = (signal.Signals(signum).name, os.environ.get('PYTEST_CURRENT_TEST'), _stacks())
+        _interrupted = (signal.Signals(signum).name, list(_running), _stacks())
     raise KeyboardInterrupt(f'stopped by {signal.Signals(signum).name}')
 
 
@@ -45,6 +45,14 @@ _previous_handlers = pytest.StashKey[dict]()
 def pytest_configure(config: pytest.Config) -> None:
     if threading.current_thread() is threading.main_thread():
         config.stash[_previous_handlers] = {sig: signal.signal(sig, _on_stop_signal) for sig in _STOP_SIGNALS}
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple) -> None:
+    _running[nodeid] = None
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple) -> None:
+    _running.pop(nodeid, None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -80,7 +88,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     name, running, stacks = _interrupted
     terminalreporter.section(f'run stopped by {name}', sep='!')
     if running:
-        terminalreporter.write_line(f'The run was stopped while this test was running: {running}')
+        which = 'this test was' if len(running) == 1 else 'these tests were'
+        terminalreporter.write_line(f'The run was stopped while {which} running: {", ".join(running)}')
     else:
         terminalreporter.write_line('The run was stopped between tests.')
     terminalreporter.write_line('Threads at that moment:')
