@@ -15,6 +15,8 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
+from tests.conftest import drop_test_databases
+
 ROOT = Path(__file__).resolve().parent.parent
 GRACE = 2
 
@@ -68,5 +70,6 @@ def served(tmp_path: Path, mongo_uri: str, telegram_dc) -> Iterator[Served]:
             process.kill()
             process.wait(10)
         log.close()
-        with MongoClient(mongo_uri, serverSelectionTimeoutMS=2000) as client:
-            client.drop_database(env['MONGO_DB'])
+        if drop_test_databases():
+            with MongoClient(mongo_uri, serverSelectionTimeoutMS=2000) as client:
+                client.drop_database(env['MONGO_DB'])

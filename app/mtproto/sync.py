@@ -95,6 +95,10 @@ class SyncService(SchedulerMixin, RunnerMixin):
     def wake(self) -> None:
         self._wake.set()
 
+    def is_running(self, job_id: str) -> bool:
+        """Whether this process is running the job now; a stopped job's run ends after its batch in flight."""
+        return job_id in self._running
+
     # ------------------------------------------------------------ writes that announce themselves
 
     async def _set_state(self, channel_id: int, **fields: Any) -> None:

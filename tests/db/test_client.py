@@ -13,6 +13,7 @@ from pymongo import WriteConcern
 from app.config import Settings
 from app.db.client import Database
 from app.db.embedded import free_port
+from tests.support import eventually
 
 
 def embedded_settings(data_dir: Path) -> Settings:
@@ -121,8 +122,8 @@ async def test_start_keeps_retrying_until_the_server_appears(tmp_path: Path) -> 
     database = Database(Settings(_env_file=None, data_dir=tmp_path,
                                  mongo_uri=f'mongodb://127.0.0.1:{port}/?directConnection=true'))
     task = asyncio.ensure_future(database.start())
-    await asyncio.sleep(4.5)  # one failed attempt takes the 3 s server-selection timeout
-    assert not database.ready and database.last_error
+    await eventually(lambda: database.last_error, timeout=20)  # one failed attempt: the 3 s server selection
+    assert not database.ready
     server = subprocess.Popen([sys.executable, '-m', 'secantus', '--host', '127.0.0.1', '--port', str(port),
                                '--storage-path', ':memory:'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -20,6 +20,7 @@ from telethon.errors import (
 from telethon.sessions import StringSession
 from telethon.tl.tlobject import TLRequest
 
+from tests.support import eventually
 from tests.telegram_dc.handshake import decrypt_inner_data
 from tests.telegram_dc.keys import ServerKey
 from tests.telegram_dc.server import TelegramDC
@@ -292,8 +293,7 @@ async def test_salt_is_learnt_and_ping_delay_disconnect_drops_an_idle_connection
         session_id = client._sender._state.id
         connection = next(c for c in list(proto_dc.connections) if session_id in c.clients)
         await client(functions.PingDelayDisconnectRequest(ping_id=1, disconnect_delay=1))
-        await asyncio.sleep(1.5)
-        assert connection.closed
+        await eventually(lambda: connection.closed, timeout=10)
         assert (await asyncio.wait_for(client(functions.PingRequest(ping_id=2)), 15)).ping_id == 2
     finally:
         await client.disconnect()

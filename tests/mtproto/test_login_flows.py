@@ -14,6 +14,7 @@ from app.db.models import AccountStatus
 from app.mtproto.accounts import AccountManager
 from app.mtproto.errors import LoginError, LoginState
 from app.mtproto.login import LoginService
+from tests.support import eventually
 
 
 def make_settings(telegram_dc, tmp_path: Path, **overrides) -> Settings:
@@ -199,8 +200,7 @@ async def test_unfinished_login_expires_and_closes(telegram_dc, manager):
     phone = telegram_dc.new_phone(1)
     telegram_dc.create_user(phone, 'Hal')
     step = await logins.start(phone)
-    await asyncio.sleep(1.5)
-    assert logins.state_of(step.account_id) is None
+    await eventually(lambda: logins.state_of(step.account_id) is None, timeout=10)
     with pytest.raises(LoginError) as expired:
         await logins.verify(step.account_id, '11111')
     assert (expired.value.status, expired.value.code) == (404, 'LOGIN_EXPIRED')

@@ -195,13 +195,10 @@ async def test_pause_resume_and_cancel(stack, telegram_dc):
     paused = await stack.sync.pause(job.id)
     assert paused.status == JobStatus.PAUSED
 
-    async def settled_progress():  # a batch already being written when the pause came may still land
-        before = (await stack.repos.jobs.get(job.id)).progress.done
-        await asyncio.sleep(0.5)
-        after = (await stack.repos.jobs.get(job.id)).progress.done
-        return after if after == before else None
-    frozen = await eventually(settled_progress, timeout=10)
-    await asyncio.sleep(1)
+    assert not stack.sync.is_running(job.id)  # the pause returns once its batch in flight is written
+    frozen = (await stack.repos.jobs.get(job.id)).progress.done
+    await stack.sync.next_pass()  # the schedule must not take a paused job up again
+    assert not stack.sync.is_running(job.id)
     still = await stack.repos.jobs.get(job.id)
     assert still.status == JobStatus.PAUSED and still.progress.done == frozen < 3000
     stack.channels.limiter.set_budget(MethodClass.HISTORY, Budget(per_second=1000, burst=50))
