@@ -5,13 +5,13 @@ import base64
 import hashlib
 import hmac
 import secrets
-import time
 import uuid
 from dataclasses import dataclass, field
 
 from loguru import logger
 from nicegui import run
 
+from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.db.admin_repo import AdminRepo
 from app.db.api_tokens_repo import ApiTokensRepo
@@ -78,11 +78,15 @@ class LoginThrottle:
     base_delay: float = 2.0
     max_delay: float = 300.0
     forget_after: float = 3600.0
+    clock: Clock = field(default_factory=SystemClock)
     _failures: dict[str, _Failures] = field(default_factory=dict)
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
 
     def _entry(self, key: str) -> _Failures | None:
         entry = self._failures.get(key)
-        if entry and time.monotonic() - entry.last > self.forget_after:
+        if entry and self._now() - entry.last > self.forget_after:
             del self._failures[key]
             return None
         return entry
@@ -97,12 +101,12 @@ class LoginThrottle:
         entry = self._entry(key)
         if entry is None:
             return 0.0
-        return max(0.0, entry.last + self.delay_for(entry.count) - time.monotonic())
+        return max(0.0, entry.last + self.delay_for(entry.count) - self._now())
 
     def failed(self, key: str) -> float:
         entry = self._entry(key) or self._failures.setdefault(key, _Failures())
         entry.count += 1
-        entry.last = time.monotonic()
+        entry.last = self._now()
         return self.delay_for(entry.count)
 
     def succeeded(self, key: str) -> None:

@@ -176,6 +176,6 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
         settings=settings, clock=clock, events=events, database=database, repos=repos, secret_box=secret_box,
         admin_auth=AdminAuth(settings=settings, repo=repos.admin),
         api_tokens=ApiTokens(settings=settings, repo=repos.api_tokens),
-        login_throttle=LoginThrottle(),
+        login_throttle=LoginThrottle(clock=clock),
         accounts=accounts, logins=LoginService(settings=settings, accounts=accounts),
         channels=channels, sync=sync, add_queue=AddQueue(repos=repos, channels=channels, accounts=accounts))

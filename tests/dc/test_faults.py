@@ -9,6 +9,7 @@ import pytest
 from telethon import functions
 from telethon.errors import FloodWaitError, ServerError
 
+from tests.support import eventually
 from tests.telegram_dc.faults import Faults, error_code, tl_name
 from tests.telegram_dc.pytest_plugin import DcHandle
 
@@ -123,7 +124,7 @@ async def test_slow_answers_do_not_hold_up_other_requests(dc: DcHandle) -> None:
         dc.add_fault('help.getConfig', 'SLOW', seconds=1.0)
         start = time.monotonic()
         slow = asyncio.ensure_future(client(functions.help.GetConfigRequest()))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: dc.faults_left() == 0)  # the slowed call has reached the DC
         pong = await client(functions.PingRequest(ping_id=99))
         fast_elapsed = time.monotonic() - start
         await slow
@@ -170,7 +171,7 @@ async def test_request_in_flight_survives_a_dropped_connection(dc: DcHandle) -> 
     try:
         dc.add_fault('help.getConfig', 'SLOW', seconds=2.0)
         pending = asyncio.ensure_future(client(functions.help.GetConfigRequest()))
-        await asyncio.sleep(0.3)
+        await eventually(lambda: dc.faults_left() == 0)  # the slowed call has reached the DC
         assert dc.disconnect_all() >= 1
         cfg = await asyncio.wait_for(pending, 15)  # Telethon sends it again on its new connection
         assert cfg.this_dc == dc.dc_id

@@ -87,7 +87,10 @@ WORKER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.timeout(150)  # 6,000 posts fetched and stored, about 25 s here with the teardown that drops them
+# One of the suite's slowest, on purpose: a second process (its own interpreter, Telethon and driver) backfills
+# until it is killed after 2,000 of 6,000 posts, then the resume reads the rest; about 15 s alone, up to 70 s
+# while the other workers run their own backfills. Fewer posts would not leave a batch in flight to lose.
+@pytest.mark.timeout(150)
 async def test_sigkill_mid_backfill_then_resume_gives_exactly_every_post(telegram_dc, repos, db, mongo_uri, reader):
     info = telegram_dc.create_channel('Six thousand', username='bf_six_k', posts=6_000, seed=12)
     channel, peer = await _add(repos, reader, 'bf_six_k')
