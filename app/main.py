@@ -23,6 +23,11 @@ def server_options(settings: Settings) -> dict[str, Any]:
     return {'timeout_graceful_shutdown': settings.shutdown_grace_seconds, 'proxy_headers': bool(proxies),
             'forwarded_allow_ips': proxies or ''}
 
+# How long a page waits for its browser to come back. NiceGUI's default of 3 s gives the browser 2 s to answer a
+# ping: a phone on a weak network, or a host busy for a moment, misses that, and the page is drawn anew. 15 s
+# allows 6 s for an answer and keeps the page as it was through such a gap.
+RECONNECT_SECONDS = 15.0
+
 
 def main() -> None:
     settings = load_settings()
@@ -42,7 +47,7 @@ def main() -> None:
         ui.run(host=settings.host, port=settings.port, title='Parsegram', storage_secret=storage_secret,
                reload=False, show=False, favicon='📨', uvicorn_logging_level='warning', log_config=None,
                show_welcome_message=True, fastapi_docs=True,  # title and description: app.api.openapi
-               **server_options(settings))
+               reconnect_timeout=RECONNECT_SECONDS, **server_options(settings))
     except KeyboardInterrupt:  # Ctrl+C: the server has already shut down cleanly
         pass
 

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import functools
 import os
 import random
 import secrets
@@ -100,14 +101,6 @@ def _wait_for_database(process: subprocess.Popen, uri: str, log_path: Path) -> N
         client.close()
 
 
-def drop_test_databases() -> bool:
-    """Whether a test drops the databases it made. Every test has databases of its own names, so this is only
-    about space: the session's own server lives in memory and goes with the session, and a drop there costs
-    about as long as the writes did (7 s after a 20,000-post backfill), so only a server given by TEST_MONGO_URI,
-    which outlives the run, is cleaned test by test."""
-    return bool(os.environ.get('TEST_MONGO_URI'))
-
-
 @pytest.fixture
 async def db(mongo_uri: str) -> AsyncIterator[AsyncDatabase]:
     client: AsyncMongoClient = AsyncMongoClient(mongo_uri, tz_aware=True, serverSelectionTimeoutMS=5000)
@@ -116,8 +109,7 @@ async def db(mongo_uri: str) -> AsyncIterator[AsyncDatabase]:
         yield client[name]
     finally:
         try:
-            if drop_test_databases():
-                await client.drop_database(name)
+            await client.drop_database(name)
         finally:
             await client.close()
 
@@ -159,8 +151,6 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mongo_uri: str,
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     yield env
-    if not drop_test_databases():
-        return
     client: MongoClient = MongoClient(env['MONGO_URI'], serverSelectionTimeoutMS=2000)
     try:
         client.drop_database(env['MONGO_DB'])
@@ -170,13 +160,25 @@ def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mongo_uri: str,
         client.close()
 
 
+# What a page shows can take seconds to appear while the other workers of a parallel run keep both cores busy,
+# where a quiet machine shows it at once: the `user` checks, and a browser's first page, wait that long before
+# they fail. (The browser's implicit wait stays NiceGUI's 4 s: it also delays every look for what is rightly
+# absent.)
+PATIENCE_SECONDS = 15
+
+
 @pytest.fixture
 async def user(app_env: dict[str, str], user):  # noqa: F811 - extends NiceGUI's fixture: env first
+    retries = {'retries': PATIENCE_SECONDS * 10}  # should_see sleeps 0.1 s between tries (should_not_see 0.05 s)
+    user.should_see = functools.partial(user.should_see, **retries)  # a test's own retries= still wins
+    user.should_not_see = functools.partial(user.should_not_see, **retries)
     yield user
 
 
 @pytest.fixture
 def screen(app_env: dict[str, str], screen):  # noqa: F811 - extends NiceGUI's fixture: env first
+    # the first page of a test also starts the app in this process, which a busy machine may not finish in 3 s
+    screen.open = functools.partial(screen.open, timeout=PATIENCE_SECONDS)
     yield screen
 
 

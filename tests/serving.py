@@ -15,8 +15,6 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
-from tests.conftest import drop_test_databases
-
 ROOT = Path(__file__).resolve().parent.parent
 GRACE = 2
 
@@ -70,6 +68,5 @@ def served(tmp_path: Path, mongo_uri: str, telegram_dc) -> Iterator[Served]:
             process.kill()
             process.wait(10)
         log.close()
-        if drop_test_databases():
-            with MongoClient(mongo_uri, serverSelectionTimeoutMS=2000) as client:
-                client.drop_database(env['MONGO_DB'])
+        with MongoClient(mongo_uri, serverSelectionTimeoutMS=2000) as client:
+            client.drop_database(env['MONGO_DB'])

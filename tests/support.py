@@ -43,6 +43,16 @@ def visible(screen: Screen, css: str, timeout: float = 10.0):
         time.sleep(0.1)
 
 
+def shows(screen: Screen, text: str, timeout: float = 20.0) -> None:
+    """Wait for `text` in what the page shows, for steps that can take longer than the browser's implicit wait
+    (a count over thousands of posts on a busy machine)."""
+    deadline = time.monotonic() + timeout
+    while text not in screen.selenium.find_element(By.TAG_NAME, 'body').text:
+        if time.monotonic() > deadline:
+            raise AssertionError(f'not shown within {timeout} s: {text}')
+        time.sleep(0.1)
+
+
 async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
     """Poll `check` (plain or async) until it returns something truthy, and return that; fail after `timeout` s."""
     deadline = asyncio.get_running_loop().time() + timeout

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from nicegui.testing import Screen
 from pymongo import MongoClient
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.wait import WebDriverWait
@@ -113,7 +113,7 @@ def test_every_page_fits_a_phone_and_its_actions_take_a_tap(phone: Screen, app_e
     reachable(phone, f"//button[@title='{words['actions']}']").click()
     reachable(phone, f"//div[contains(@class, 'q-menu')]//div[normalize-space()='{words['sync']}']")
     phone.selenium.find_element(By.TAG_NAME, 'body').send_keys(Keys.ESCAPE)
-    WebDriverWait(phone.selenium, 5).until(
+    WebDriverWait(phone.selenium, 5, ignored_exceptions=[StaleElementReferenceException]).until(  # a closing menu
         lambda driver: not [e for e in driver.find_elements(By.CSS_SELECTOR, '.q-menu') if e.is_displayed()])
     reachable(phone, "//button[.//i[normalize-space()='menu']]").click()
     reachable(phone, f"//div[contains(@class, 'q-menu')]//div[normalize-space()='{words['settings']}']").click()
