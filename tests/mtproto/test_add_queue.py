@@ -85,7 +85,7 @@ async def states(repos, entries) -> dict[str, list]:
 
 
 # One of the suite's slowest, on purpose: 250 pasted references against Telegram's daily budget of 200 resolves,
-# each resolved, read in full and stored in turn, then a restart; about 30 s alone, up to 45 s in a busy run. The
+# each resolved, read in full and stored in turn, then a restart; about 30 s alone, up to 75 s in a busy run. The
 # budget's edge (200 added, 50 waiting for tomorrow) is the subject, at Telegram's own numbers.
 @pytest.mark.timeout(240)
 @pytest.mark.dc_limits('realistic', **DC_RESOLVES)
