@@ -43,14 +43,21 @@ def visible(screen: Screen, css: str, timeout: float = 10.0):
         time.sleep(0.1)
 
 
+def wait_for(screen: Screen, condition: Callable[[], Any], timeout: float = 20.0, what: str = '') -> Any:
+    """Poll `condition` until it returns something truthy, and return that; fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f'not seen within {timeout} s: {what}')
+
+
 def shows(screen: Screen, text: str, timeout: float = 20.0) -> None:
     """Wait for `text` in what the page shows, for steps that can take longer than the browser's implicit wait
     (a count over thousands of posts on a busy machine)."""
-    deadline = time.monotonic() + timeout
-    while text not in screen.selenium.find_element(By.TAG_NAME, 'body').text:
-        if time.monotonic() > deadline:
-            raise AssertionError(f'not shown within {timeout} s: {text}')
-        time.sleep(0.1)
+    wait_for(screen, lambda: text in screen.selenium.find_element(By.TAG_NAME, 'body').text, timeout, what=text)
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

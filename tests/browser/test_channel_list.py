@@ -13,7 +13,7 @@ from selenium.webdriver.common.keys import Keys
 
 from app.db.models import Channel
 from tests.browser.test_channel_sync import sign_in_with_an_account
-from tests.support import visible
+from tests.support import visible, wait_for
 
 CHANNELS = 300
 
@@ -57,16 +57,6 @@ def keep(screen: Screen, name: str, channel_id: int) -> None:
 def still_same(screen: Screen, name: str, channel_id: int) -> bool:
     return screen.selenium.execute_script(
         f'return document.querySelector(\'[data-channel="{channel_id}"]\') === window.{name}')
-
-
-def wait_for(screen: Screen, condition, timeout: float = 20.0, what: str = ''):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f'not seen within {timeout} s: {what}')
 
 
 @pytest.mark.timeout(150)  # a 6 s watch, a login and a backfill of its own pace
