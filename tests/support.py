@@ -33,17 +33,11 @@ def visible(screen: Screen, css: str, timeout: float = 10.0):
     """The first displayed element matching `css` (NiceGUI keeps hidden dialogs and tabs in the page).
 
     Waits for it: a dialog that is still opening has its inputs in the page but not yet displayed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for element in screen.selenium.find_elements(By.CSS_SELECTOR, css):
-            if element.is_displayed():
-                return element
-        if time.monotonic() > deadline:
-            raise AssertionError(f'no visible {css}')
-        time.sleep(0.1)
+    return wait_for(lambda: next((element for element in screen.selenium.find_elements(By.CSS_SELECTOR, css)
+                                  if element.is_displayed()), None), timeout, what=f'a visible {css}')
 
 
-def wait_for(screen: Screen, condition: Callable[[], Any], timeout: float = 20.0, what: str = '') -> Any:
+def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = '') -> Any:
     """Poll `condition` until it returns something truthy, and return that; fail after `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -57,7 +51,7 @@ def wait_for(screen: Screen, condition: Callable[[], Any], timeout: float = 20.0
 def shows(screen: Screen, text: str, timeout: float = 20.0) -> None:
     """Wait for `text` in what the page shows, for steps that can take longer than the browser's implicit wait
     (a count over thousands of posts on a busy machine)."""
-    wait_for(screen, lambda: text in screen.selenium.find_element(By.TAG_NAME, 'body').text, timeout, what=text)
+    wait_for(lambda: text in screen.selenium.find_element(By.TAG_NAME, 'body').text, timeout, what=text)
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

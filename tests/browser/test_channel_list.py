@@ -13,7 +13,7 @@ from selenium.webdriver.common.keys import Keys
 
 from app.db.models import Channel
 from tests.browser.test_channel_sync import sign_in_with_an_account
-from tests.support import visible, wait_for
+from tests.support import shows, visible, wait_for
 
 CHANNELS = 300
 
@@ -67,7 +67,7 @@ def test_rows_stay_put_the_filter_narrows_and_a_bulk_tag_reaches_every_selected(
     ids = seed(app_env)  # before the app's first look at the list: straight into the database, unannounced
     sign_in_with_an_account(screen, telegram_dc, app_env)
     screen.open('/dashboard/channels')
-    wait_for(screen, lambda: len(rows(screen)) == 50, what='one page of 50 rows')
+    wait_for(lambda: len(rows(screen)) == 50, what='one page of 50 rows')
     screen.should_contain(f'1–50 of {CHANNELS}')
     js = screen.selenium.execute_script
     keep(screen, 'firstRow', ids[0])
@@ -81,11 +81,10 @@ def test_rows_stay_put_the_filter_narrows_and_a_bulk_tag_reaches_every_selected(
                        headers=headers, timeout=30)
     assert added.status_code == 201, added.text
     busy_id = added.json()['id']
-    wait_for(screen, lambda: ' / 4,000 · ETA' in screen.selenium.find_element(By.TAG_NAME, 'body').text,
-             what='the new channel at the top of the list, backfilling')
+    shows(screen, ' / 4,000 · ETA')  # the new channel at the top of the list, backfilling
     keep(screen, 'busyRow', busy_id)
     before = screen.selenium.find_element(By.CSS_SELECTOR, f'[data-channel="{busy_id}"]').text
-    after = wait_for(screen, lambda: (text := screen.selenium.find_element(
+    after = wait_for(lambda: (text := screen.selenium.find_element(
         By.CSS_SELECTOR, f'[data-channel="{busy_id}"]').text) != before and text, what='the backfill moving its row on')
     assert ' / 4,000 · ETA' in after, 'the backfill should still run and its row follow it'
     assert still_same(screen, 'busyRow', busy_id) and still_same(screen, 'firstRow', ids[0])
@@ -93,7 +92,7 @@ def test_rows_stay_put_the_filter_narrows_and_a_bulk_tag_reaches_every_selected(
 
     box = visible(screen, '.channel-filter input')
     box.send_keys('channel 01')
-    wait_for(screen, lambda: len(rows(screen)) == 10, what='the ten channels "Channel 010" to "Channel 019"')
+    wait_for(lambda: len(rows(screen)) == 10, what='the ten channels "Channel 010" to "Channel 019"')
     assert 'q=channel+01' in screen.selenium.current_url
     assert all('Channel 01' in row.text for row in rows(screen))
 
@@ -106,5 +105,5 @@ def test_rows_stay_put_the_filter_narrows_and_a_bulk_tag_reaches_every_selected(
     screen.should_contain('10 channels tagged')
     chosen = ids[10:20]
     assert tags_of(app_env, chosen) == {channel_id: ['regional'] for channel_id in chosen}
-    wait_for(screen, lambda: sum('regional' in row.text for row in rows(screen)) == 10, what='the tag on each row')
+    wait_for(lambda: sum('regional' in row.text for row in rows(screen)) == 10, what='the tag on each row')
     assert js('return performance.timeOrigin === window.origin0'), 'the page reloaded by itself'
