@@ -1,4 +1,4 @@
-"""GET /api/health: answers quickly even when the database is down."""
+"""GET /api/health: readiness that tells the truth, answered quickly even when the database is down."""
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
@@ -24,15 +24,27 @@ class AccountCounts(BaseModel):
 
 
 class Health(BaseModel):
-    """Whether Parsegram can work: `ok` with the database reachable, `degraded` (503) without it."""
-    status: Literal['ok', 'degraded']
+    """Whether Parsegram would serve a request now.
+
+    `starting` (503) until the database answers and every service has started; `ok` (200) only when the API would
+    serve a request; `degraded` (503) when the database is lost after start-up or never answered.
+    """
+    status: Literal['starting', 'ok', 'degraded']
     db: Literal['ok', 'starting', 'down']
     accounts: AccountCounts
     version: str
 
 
+def overall_status(db_ok: bool, db_state: str, started: bool) -> Literal['starting', 'ok', 'degraded']:
+    if db_ok and started:
+        return 'ok'
+    if db_state == 'down':
+        return 'degraded'
+    return 'starting'
+
+
 @router.get('/health', response_model=Health,
-            responses={503: {'model': Health, 'description': 'The database is not reachable (or not yet).'}})
+            responses={503: {'model': Health, 'description': 'Still starting, or the database is not reachable.'}})
 async def health(root: RootDep) -> JSONResponse:
     failed_before = root.database.last_error is not None
     db_ok = await root.database.ping(timeout=1.5)
@@ -42,11 +54,12 @@ async def health(root: RootDep) -> JSONResponse:
         db_state = 'starting'
     else:
         db_state = 'down'
+    status = overall_status(db_ok, db_state, root.started)
     connected, total = root.accounts.counts()
     body = {
-        'status': 'ok' if db_ok else 'degraded',
+        'status': status,
         'db': db_state,
         'accounts': {'connected': connected, 'total': total},
         'version': VERSION,
     }
-    return JSONResponse(body, status_code=200 if db_ok else 503)
+    return JSONResponse(body, status_code=200 if status == 'ok' else 503)

@@ -17,9 +17,9 @@ CLEARED = ('TELEGRAM_', 'MONGO_', 'NICEGUI_', 'PYTEST_')
 CLEARED_NAMES = {'PORT', 'HOST', 'DATA_DIR', 'SECRET_KEY', 'ADMIN_PASSWORD', 'API_TOKEN', 'LOG_LEVEL'}
 
 
-def start_app(tmp_path: Path, port: int, log_name: str) -> tuple[subprocess.Popen[bytes], Path]:
+def start_app(tmp_path: Path, port: int, log_name: str, **extra: str) -> tuple[subprocess.Popen[bytes], Path]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED) and k not in CLEARED_NAMES}
-    env.update(PORT=str(port), DATA_DIR=str(tmp_path / 'data'), PYTHONPATH=str(ROOT))
+    env.update(PORT=str(port), DATA_DIR=str(tmp_path / 'data'), PYTHONPATH=str(ROOT), **extra)
     log = tmp_path / log_name
     with open(log, 'wb') as out:
         process = subprocess.Popen([sys.executable, '-m', 'app'], cwd=tmp_path, env=env, stdout=out,
@@ -27,26 +27,24 @@ def start_app(tmp_path: Path, port: int, log_name: str) -> tuple[subprocess.Pope
     return process, log
 
 
-def wait_healthy(process: subprocess.Popen[bytes], port: int, log: Path) -> dict:
+def wait_healthy(process: subprocess.Popen[bytes], port: int, log: Path) -> tuple[dict, list[str]]:
+    """Poll health as a load balancer would; the first `ok` answer, and every status seen before it."""
+    seen: list[str] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()
         try:
             response = httpx.get(f'http://127.0.0.1:{port}/api/health', timeout=3)
-            if response.status_code == 200:
-                return response.json()
         except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
+            time.sleep(0.05)
+            continue
+        body = response.json()
+        assert (response.status_code == 200) == (body['status'] == 'ok'), body
+        if response.status_code == 200:
+            return body, seen
+        seen.append(body['status'])
+        time.sleep(0.05)
     raise AssertionError(f'app did not become healthy:\n{log.read_text()}')
-
-
-def wait_ready(log: Path) -> None:
-    """Health answers as soon as the database does; start-up (indexes, password) finishes just after."""
-    deadline = time.monotonic() + 30
-    while 'Parsegram is ready' not in log.read_text():
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.2)
 
 
 def stop_app(process: subprocess.Popen[bytes]) -> int:
@@ -61,10 +59,14 @@ def database_servers(storage: Path) -> list[int]:
 
 def test_first_start_needs_no_configuration_and_a_restart_keeps_everything(tmp_path: Path) -> None:
     port = free_port()
-    first, log = start_app(tmp_path, port, 'first.log')
+    token = f'start-test-token-{os.getpid()}-{port}-long-enough'
+    first, log = start_app(tmp_path, port, 'first.log', API_TOKEN=token)
     try:
-        health = wait_healthy(first, port, log)
-        wait_ready(log)
+        health, before = wait_healthy(first, port, log)
+        # the moment health first says ok, the API serves: no NOT_READY from a start-up still finishing
+        served = httpx.get(f'http://127.0.0.1:{port}/api/tokens', headers={'Authorization': f'Bearer {token}'})
+        assert served.status_code == 200, served.text
+        assert before and set(before) == {'starting'}, before  # polled from the first answer: never degraded
         assert health['db'] == 'ok' and health['status'] == 'ok'
         assert httpx.get(f'http://127.0.0.1:{port}/api/tokens').status_code == 401
         page = httpx.get(f'http://127.0.0.1:{port}/dashboard/channels', follow_redirects=False)
@@ -84,7 +86,6 @@ def test_first_start_needs_no_configuration_and_a_restart_keeps_everything(tmp_p
     second, log2 = start_app(tmp_path, port, 'second.log')
     try:
         wait_healthy(second, port, log2)
-        wait_ready(log2)
     finally:
         assert stop_app(second) == 0
     again = log2.read_text()
