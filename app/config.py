@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1 << 20
     shutdown_grace_seconds: int = 10
     trusted_proxies: str = ''
+    # Set by `parsegram --demo` only: the dashboard says it is talking to the demo server, not Telegram.
+    demo: bool = False
 
     @property
     def telegram_configured(self) -> bool:

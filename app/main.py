@@ -1,12 +1,14 @@
 """Wiring only: settings → logging → the composition root → API and pages → start-up/shut-down → ui.run."""
 from __future__ import annotations
 
+import argparse
 import os
 from typing import Any
 
-from nicegui import app, ui
+from nicegui import app, background_tasks, ui
 from nicegui.storage import Storage
 
+from app import demo
 from app.api import register_api
 from app.api.guards import install_request_guards
 from app.config import Settings, load_settings, protect_data_dir, resolve_secret_key
@@ -29,9 +31,23 @@ def server_options(settings: Settings) -> dict[str, Any]:
 RECONNECT_SECONDS = 15.0
 
 
-def main() -> None:
-    settings = load_settings()
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog='parsegram', description='A self-hosted Telegram channel parser. '
+                                     'Settings come from the environment or .env (see the README).')
+    parser.add_argument('--demo', action='store_true', help='run against a local demo server instead of Telegram: '
+                        'a demo account logged in, demo channels filling with posts, its own data directory')
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     os.umask(0o077)  # sessions, keys and the embedded database under DATA_DIR are this user's alone
+    settings = load_settings()
+    server = None
+    if args.demo:
+        data_dir = demo.demo_data_dir(settings.data_dir)
+        server = demo.start_demo_server(data_dir)
+        settings = demo.demo_settings(settings, server, data_dir)
     protect_data_dir(settings.data_dir)
     setup_logging(settings.log_level)
     root = build_root(settings)
@@ -40,6 +56,11 @@ def main() -> None:
     install_request_guards(app, body_limit=settings.max_body_bytes)
     app.on_startup(root.launch)
     app.on_shutdown(root.stop)
+    if server is not None:
+        app.on_startup(lambda: background_tasks.create(demo.sign_in_and_add_channels(root, server.world),
+                                                        name='demo sign-in'))
+        app.on_shutdown(server.stop)
+        demo.announce(settings, server.world)
     storage_secret = derive_key(resolve_secret_key(settings), b'browser-storage').hex()
     if 'NICEGUI_STORAGE_PATH' not in os.environ:  # dashboard sessions live with the rest of the local state
         Storage.path = (settings.data_dir / 'sessions').resolve()
@@ -50,6 +71,9 @@ def main() -> None:
                reconnect_timeout=RECONNECT_SECONDS, **server_options(settings))
     except KeyboardInterrupt:  # Ctrl+C: the server has already shut down cleanly
         pass
+    finally:
+        if server is not None:
+            server.stop()
 
 
 if __name__ in {'__main__', '__mp_main__'}:

@@ -50,6 +50,16 @@ def _telegram_notice(root: Root) -> None:
                               '(environment or `.env`) and restart Parsegram.'))
 
 
+def _demo_notice(root: Root) -> None:
+    if not root.settings.demo:
+        return
+    with ui.card().classes('w-full bg-sky-50 border border-sky-300 notice').props('flat').mark('demo-notice'):
+        with ui.row().classes('items-center no-wrap gap-3'):
+            ui.icon('science', color='light-blue-9').classes('text-2xl')
+            ui.label(_('Demo: these accounts, channels and posts come from a local demo server, not from Telegram. '
+                       'Its data is emptied at every demo start.')).classes('min-w-0')
+
+
 def _database_notice(root: Root) -> None:
     card = ui.card().classes('w-full bg-red-50 border border-red-300 notice').props('flat').mark('database-notice')
     with card, ui.row().classes('items-center no-wrap gap-3'):
@@ -105,6 +115,7 @@ def frame(title: str) -> Iterator[None]:
                             ui.label(_('Log out'))
     with ui.column().classes('w-full max-w-5xl mx-auto p-2 sm:p-4 gap-4'):
         if root is not None:
+            _demo_notice(root)
             _telegram_notice(root)
             _database_notice(root)
         ui.label(title).classes('text-2xl font-semibold')

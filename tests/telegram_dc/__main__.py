@@ -22,6 +22,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--demo', action='store_true', help='seed demo channels and a demo user')
     parser.add_argument('--limits', choices=('realistic', 'off'), default=None,
                         help="Telegram's request limits (FLOOD_WAIT); default realistic with --demo, else off")
+    parser.add_argument('--publish-every', type=float, default=0.0, metavar='SECONDS',
+                        help='with --demo: post a new message to a demo channel this often (0 = never)')
     parser.add_argument('--log-level', default='WARNING')
     return parser.parse_args(argv)
 
@@ -49,8 +51,35 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    publisher = None
+    if args.demo and args.publish_every > 0:
+        channels = [info['channel_id'] for info in demo['channels'] if info['posts']]
+        publisher = asyncio.create_task(publish_now_and_then(dc, channels, args.publish_every, stop))
     await stop.wait()
+    if publisher is not None:
+        await publisher
     await dc.stop()
+
+
+DEMO_NEWS = (
+    'Breaking: the demo city council approved the new bike lanes. Details: https://example.org/bikes #city',
+    'Новости демо-канала: открылась новая библиотека. Подробности: https://example.org/library #город',
+    'Weekly digest: five links worth reading this week. #digest',
+    'Обновление: курс демо-валюты вырос на 0,5 %. #экономика',
+    'Release notes for version 2.4 are out: faster sync, fewer bugs. #release',
+)
+
+
+async def publish_now_and_then(dc: TelegramDC, channels: list[int], every: float, stop: asyncio.Event) -> None:
+    """Keep the demo alive: a new post every `every` seconds, round the channels, until `stop` is set."""
+    count = 0
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            channel = channels[count % len(channels)]
+            dc.world.post_message(channel, DEMO_NEWS[count % len(DEMO_NEWS)], views=1 + count)
+            count += 1
 
 
 def main(argv: list[str] | None = None) -> None:
