@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
 from telethon.password import compute_check
 from telethon.tl import functions, types
 
+from tests.support import eventually
 from tests.telegram_dc import srp
+from tests.telegram_dc.__main__ import publish_now_and_then
 from tests.telegram_dc.content import detect_entities, utf16_len
 from tests.telegram_dc.errors import RpcError
 from tests.telegram_dc.state import window
@@ -159,3 +162,17 @@ def test_demo_seed_has_what_the_readme_promises():
     assert len(world.channel_messages(next(c['channel_id'] for c in demo['channels']
                                            if c['username'] == 'parsegram_demo_news'))) == 5000
     assert any(c['username'] is None and c['invite_hash'] for c in demo['channels'])
+
+
+async def test_the_demo_server_keeps_publishing_until_stopped():
+    world = World()
+    demo = world.seed_demo()
+    channels = [c['channel_id'] for c in demo['channels'] if c['username'] and c['posts']]
+    before = {channel: len(world.channel_messages(channel)) for channel in channels}
+    stop = asyncio.Event()
+    task = asyncio.create_task(publish_now_and_then(world, channels, 0.01, stop))
+    await eventually(lambda: all(len(world.channel_messages(c)) > before[c] for c in channels), timeout=5)
+    stop.set()
+    await asyncio.wait_for(task, 1)  # stops at once, not after its interval
+    newest = world.channel_messages(channels[0])[-1]
+    assert newest.message and newest.views >= 1  # a post a person can read, not an empty message

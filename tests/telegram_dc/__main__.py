@@ -10,6 +10,7 @@ import signal
 from pathlib import Path
 
 from .server import TelegramDC
+from .world import World
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,7 +55,7 @@ async def serve(args: argparse.Namespace) -> None:
     publisher = None
     if args.demo and args.publish_every > 0:
         channels = [info['channel_id'] for info in demo['channels'] if info['posts']]
-        publisher = asyncio.create_task(publish_now_and_then(dc, channels, args.publish_every, stop))
+        publisher = asyncio.create_task(publish_now_and_then(dc.world, channels, args.publish_every, stop))
     await stop.wait()
     if publisher is not None:
         await publisher
@@ -70,7 +71,7 @@ DEMO_NEWS = (
 )
 
 
-async def publish_now_and_then(dc: TelegramDC, channels: list[int], every: float, stop: asyncio.Event) -> None:
+async def publish_now_and_then(world: World, channels: list[int], every: float, stop: asyncio.Event) -> None:
     """Keep the demo alive: a new post every `every` seconds, round the channels, until `stop` is set."""
     count = 0
     while not stop.is_set():
@@ -78,7 +79,7 @@ async def publish_now_and_then(dc: TelegramDC, channels: list[int], every: float
             await asyncio.wait_for(stop.wait(), every)
         except TimeoutError:
             channel = channels[count % len(channels)]
-            dc.world.post_message(channel, DEMO_NEWS[count % len(DEMO_NEWS)], views=1 + count)
+            world.post_message(channel, DEMO_NEWS[count % len(DEMO_NEWS)], views=1 + count)
             count += 1
 
 
