@@ -5,7 +5,7 @@ import argparse
 import os
 from typing import Any
 
-from nicegui import app, background_tasks, ui
+from nicegui import app, background_tasks, helpers, ui
 from nicegui.storage import Storage
 
 from app import demo
@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
+    if argv is None and helpers.is_pytest():  # NiceGUI's test fixtures run this file with pytest's arguments
+        argv = []
     args = parse_args(argv)
     os.umask(0o077)  # sessions, keys and the embedded database under DATA_DIR are this user's alone
     settings = load_settings()

@@ -85,3 +85,29 @@ def test_one_command_shows_demo_channels_with_posts_and_ctrl_c_stops_everything(
     assert processes_under(tmp_path) == []  # the demo server and the embedded database stopped with it
     assert (tmp_path / 'data-demo' / '.parsegram-demo').is_file()  # its own data, apart from DATA_DIR
     assert not (tmp_path / 'data' / 'db').exists()
+
+
+def test_a_demo_never_writes_into_the_configured_database_or_data(tmp_path: Path, monkeypatch):
+    from app.config import load_settings
+    from app.demo import DemoServer, demo_data_dir, demo_settings
+
+    monkeypatch.setenv('MONGO_URI', 'mongodb://db.example:27017/')
+    monkeypatch.setenv('ADMIN_PASSWORD', 'the-real-dashboard-password')
+    real = tmp_path / 'data'
+    data_dir = demo_data_dir(real)
+    assert data_dir == tmp_path / 'data-demo'
+    (data_dir / 'key.pem').write_bytes(b'-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n')
+    server = DemoServer(process=None, world={}, values={  # type: ignore[arg-type] - only its printed values are read
+        'TELEGRAM_DC': '127.0.0.1:1', 'TELEGRAM_DC_ID': '2', 'TELEGRAM_PUBLIC_KEY': str(data_dir / 'key.pem')})
+    settings = demo_settings(load_settings(), server, data_dir)
+    assert settings.mongo_uri is None and settings.data_dir == data_dir and settings.demo
+    assert settings.admin_password != 'the-real-dashboard-password'
+
+    (data_dir / 'left-from-last-demo').write_text('x')
+    assert not (demo_data_dir(real) / 'left-from-last-demo').exists()  # every demo starts empty
+
+    (tmp_path / 'notes-demo').mkdir()
+    (tmp_path / 'notes-demo' / 'mine.txt').write_text('keep me')
+    with pytest.raises(SystemExit, match='not a demo directory'):
+        demo_data_dir(tmp_path / 'notes')  # a directory that only looks like one is never emptied
+    assert (tmp_path / 'notes-demo' / 'mine.txt').read_text() == 'keep me'
