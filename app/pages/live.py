@@ -30,6 +30,7 @@ class ChannelEvents:
         self._structural = False
         self._dirty: set[int] = set()
         self._scheduled = False
+        self._refreshing = asyncio.Lock()
         self.language = current_language()  # events come from jobs, outside the page's request
         subscription = root.events.subscribe((ChannelChanged, JobChanged, PostsStored), self._changed)
         ui.context.client.on_disconnect(subscription.close)
@@ -50,11 +51,15 @@ class ChannelEvents:
             await self.now()
 
     async def now(self, *channel_ids: int) -> None:
-        """Refresh these channels and whatever else changed, right away (after a click)."""
-        dirty, self._dirty = self._dirty | set(channel_ids), set()
-        structural, self._structural = self._structural, False
-        self._scheduled = False
-        if structural and self.on_structure is not None:
-            await self.on_structure()
-        elif dirty:
-            await self.refresh(dirty)
+        """Refresh these channels and whatever else changed, right away (after a click).
+
+        One refresh at a time: two that overlap (a click's and a coalesced one) could finish out of order, and the
+        one that read the database first would leave its older numbers on the page until the next event."""
+        async with self._refreshing:
+            dirty, self._dirty = self._dirty | set(channel_ids), set()
+            structural, self._structural = self._structural, False
+            self._scheduled = False
+            if structural and self.on_structure is not None:
+                await self.on_structure()
+            elif dirty:
+                await self.refresh(dirty)
