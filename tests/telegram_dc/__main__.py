@@ -54,7 +54,7 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     publisher = None
     if args.demo and args.publish_every > 0:
-        channels = [info['channel_id'] for info in demo['channels'] if info['posts']]
+        channels = [info['channel_id'] for info in demo['channels'] if info['posts'] and info['username']]
         publisher = asyncio.create_task(publish_now_and_then(dc.world, channels, args.publish_every, stop))
     await stop.wait()
     if publisher is not None:
