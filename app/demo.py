@@ -111,7 +111,7 @@ async def sign_in_and_add_channels(root: Any, world: dict[str, Any]) -> None:
     if not await root.wait_started(timeout=120):
         logger.warning('Demo: Parsegram did not start; the demo account was not logged in')
         return
-    user = world['user']
+    user, refs = world['user'], demo_refs(world)
     try:
         step = await root.logins.start(user['phone'])
         if step.status == LoginState.CODE_SENT:
@@ -121,12 +121,12 @@ async def sign_in_and_add_channels(root: Any, world: dict[str, Any]) -> None:
         if step.status != LoginState.AUTHORIZED:
             logger.warning('Demo: the demo login ended as {} ({})', step.status, step.message)
             return
-        await root.add_queue.submit('\n'.join(demo_refs(world)), account_id=step.account_id)
+        await root.add_queue.submit('\n'.join(refs), account_id=step.account_id)
     except Exception:
         logger.exception('Demo: logging in the demo account failed; log in on the Accounts page with the demo '
                          'phone printed at start')
         return
-    logger.info('Demo: account {} logged in; {} channels queued', user['phone'], len(demo_refs(world)))
+    logger.info('Demo: account {} logged in; {} channels queued', user['phone'], len(refs))
 
 
 def announce(settings: Settings, world: dict[str, Any]) -> None:

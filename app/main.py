@@ -61,7 +61,6 @@ def main(argv: list[str] | None = None) -> None:
     if server is not None:
         app.on_startup(lambda: background_tasks.create(demo.sign_in_and_add_channels(root, server.world),
                                                         name='demo sign-in'))
-        app.on_shutdown(server.stop)
         demo.announce(settings, server.world)
     storage_secret = derive_key(resolve_secret_key(settings), b'browser-storage').hex()
     if 'NICEGUI_STORAGE_PATH' not in os.environ:  # dashboard sessions live with the rest of the local state
@@ -73,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
                reconnect_timeout=RECONNECT_SECONDS, **server_options(settings))
     except KeyboardInterrupt:  # Ctrl+C: the server has already shut down cleanly
         pass
-    finally:
+    finally:  # after Parsegram's own shutdown: its clients leave the demo server before the server goes
         if server is not None:
             server.stop()
 

@@ -3,18 +3,11 @@ has installed the dev tools and Chromium). Starts `parsegram --demo` on a free p
 directory, signs in with the password it prints, and saves docs/screenshots/channels.png and channel.png."""
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import httpx
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -24,23 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / 'docs' / 'screenshots'
 sys.path.insert(0, str(ROOT))
 
-from app.db.embedded import free_port  # noqa: E402 - after the path that makes it importable
+# after the path that makes them importable: the demo is started and watched as its test does
+from app.db.embedded import free_port  # noqa: E402
+from tests.serving import printed_password, rows_with_posts, start_app, stop_app, wait_healthy  # noqa: E402
+from tests.support import visible, wait_for  # noqa: E402
 
-
-def wait(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            raise SystemExit(f'gave up waiting for {what}')
-        time.sleep(0.3)
-    return value
-
-
-def healthy(url: str) -> bool:
-    try:
-        return httpx.get(f'{url}/api/health', timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+SLOW = 90.0  # seconds: the news channel's first batches at the demo's realistic pace
 
 
 def browser() -> webdriver.Chrome:
@@ -57,31 +39,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         port = free_port()
         url = f'http://127.0.0.1:{port}'
-        env = {**os.environ, 'PORT': str(port), 'DATA_DIR': str(Path(work) / 'data'), 'PYTHONPATH': str(ROOT)}
-        log = Path(work) / 'demo.log'
-        with open(log, 'wb') as out:
-            process = subprocess.Popen([sys.executable, '-m', 'app', '--demo'], cwd=work, env=env, stdout=out,
-                                       stderr=subprocess.STDOUT)
+        process, log = start_app(Path(work), port, 'demo.log', '--demo')
         driver = browser()
         try:
-            password = wait('the printed password', lambda: re.search(r'Password:\s+(\S+)', log.read_text()))[1]
-            wait('health to say ok', lambda: healthy(url))
+            password = wait_for(lambda: printed_password(log), SLOW, what='the printed password')
+            wait_healthy(process, port, log)
             driver.get(f'{url}/login')
-            wait('the password field', lambda: driver.find_elements(By.CSS_SELECTOR, 'input[type=password]'))[0] \
-                .send_keys(password + Keys.ENTER)
-            wait('every demo channel with posts', lambda: len(re.findall(
-                r'[1-9][\d,]* posts? stored', driver.find_element(By.TAG_NAME, 'body').text)) >= 3)
+            visible(driver, 'input[type=password]', 15).send_keys(password + Keys.ENTER)
+            wait_for(lambda: len(rows_with_posts(driver)) >= 3, SLOW, what='every demo channel with posts')
             time.sleep(1)  # let the progress bars settle before the picture
             driver.save_screenshot(str(OUT / 'channels.png'))
             row = driver.find_element(By.CSS_SELECTOR, '[data-channel]')
             driver.get(f'{url}/dashboard/channels/{row.get_attribute("data-channel")}')
-            wait('the channel page', lambda: 'posts stored' in driver.find_element(By.TAG_NAME, 'body').text)
+            wait_for(lambda: 'posts stored' in driver.find_element(By.TAG_NAME, 'body').text, SLOW,
+                     what='the channel page')
             time.sleep(2)  # the chart draws after the page
             driver.save_screenshot(str(OUT / 'channel.png'))
         finally:
             driver.quit()
-            process.send_signal(signal.SIGINT)
-            process.wait(30)
+            stop_app(process)
     print(f'saved {OUT / "channels.png"} and {OUT / "channel.png"}')
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -14,9 +16,16 @@ from pathlib import Path
 import httpx
 import pytest
 from pymongo import MongoClient
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from app.db.embedded import _cmdline
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACE = 2
+# what a person starting Parsegram for the first time would not have set
+CLEARED = ('TELEGRAM_', 'MONGO_', 'NICEGUI_', 'PYTEST_')
+CLEARED_NAMES = {'PORT', 'HOST', 'DATA_DIR', 'SECRET_KEY', 'ADMIN_PASSWORD', 'API_TOKEN', 'LOG_LEVEL'}
 
 
 @dataclass
@@ -35,6 +44,63 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
         return probe.getsockname()[1]
+
+
+def start_app(tmp_path: Path, port: int, log_name: str, *args: str, **extra: str
+              ) -> tuple[subprocess.Popen[bytes], Path]:
+    """`python -m app *args` with nothing configured but the port and DATA_DIR (and `extra`), run in `tmp_path`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED) and k not in CLEARED_NAMES}
+    env.update(PORT=str(port), DATA_DIR=str(tmp_path / 'data'), PYTHONPATH=str(ROOT), **extra)
+    log = tmp_path / log_name
+    with open(log, 'wb') as out:
+        process = subprocess.Popen([sys.executable, '-m', 'app', *args], cwd=tmp_path, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    return process, log
+
+
+def wait_healthy(process: subprocess.Popen[bytes], port: int, log: Path) -> tuple[dict, list[str]]:
+    """Poll health as a load balancer would; the first `ok` answer, and every status seen before it."""
+    seen: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        try:
+            response = httpx.get(f'http://127.0.0.1:{port}/api/health', timeout=3)
+        except httpx.HTTPError:
+            time.sleep(0.05)
+            continue
+        body = response.json()
+        assert (response.status_code == 200) == (body['status'] == 'ok'), body
+        if response.status_code == 200:
+            return body, seen
+        seen.append(body['status'])
+        time.sleep(0.05)
+    raise AssertionError(f'app did not become healthy:\n{log.read_text()}')
+
+
+def stop_app(process: subprocess.Popen[bytes]) -> int:
+    """Ctrl+C, and the exit code."""
+    process.send_signal(signal.SIGINT)
+    return process.wait(30)
+
+
+def processes_with(*words: str) -> list[int]:
+    """Processes whose command line holds every one of `words` (a data path, a program name)."""
+    pids = [int(p.name) for p in Path('/proc').iterdir() if p.name.isdigit()]
+    return [pid for pid in pids if all(word in ' '.join(_cmdline(pid)) for word in words)]
+
+
+def printed_password(log: Path) -> str | None:
+    """The dashboard password a demo start printed, once it has."""
+    found = re.search(r'Password:\s+(\S+)', log.read_text())
+    return found.group(1) if found else None
+
+
+def rows_with_posts(driver: WebDriver) -> list[str]:
+    """The channel list's rows (in a browser) that show at least one stored post."""
+    texts = [row.text for row in driver.find_elements(By.CSS_SELECTOR, '[data-channel]')]
+    return [text for text in texts if (found := re.search(r'([\d,]+) posts? stored', text))
+            and int(found.group(1).replace(',', '')) > 0]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 
 from nicegui.testing import Screen, User
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from app.mtproto.limits import DEFAULT_BUDGETS, RequestLimiter
 from tests.conftest import ADMIN_PASSWORD
@@ -29,11 +30,13 @@ async def sign_in(user: User, *, retries: int = 150) -> None:
     await user.should_see('Channels', retries=retries)
 
 
-def visible(screen: Screen, css: str, timeout: float = 10.0):
-    """The first displayed element matching `css` (NiceGUI keeps hidden dialogs and tabs in the page).
+def visible(browser: Screen | WebDriver, css: str, timeout: float = 10.0):
+    """The first displayed element matching `css` (NiceGUI keeps hidden dialogs and tabs in the page), in a
+    `screen` or a bare driver (a page served by another process).
 
     Waits for it: a dialog that is still opening has its inputs in the page but not yet displayed."""
-    return wait_for(lambda: next((element for element in screen.selenium.find_elements(By.CSS_SELECTOR, css)
+    driver = browser.selenium if isinstance(browser, Screen) else browser
+    return wait_for(lambda: next((element for element in driver.find_elements(By.CSS_SELECTOR, css)
                                   if element.is_displayed()), None), timeout, what=f'a visible {css}')
 
 

@@ -1,73 +1,34 @@
 """`parsegram --demo` as a new user runs it: one command, a password printed, channels filling with posts."""
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from app.db.embedded import _cmdline, free_port
-from tests.support import wait_for
+from app.db.embedded import free_port
+from tests.serving import printed_password, processes_with, rows_with_posts, start_app, stop_app, wait_healthy
+from tests.support import visible, wait_for
 
-ROOT = Path(__file__).resolve().parents[1]
-CLEARED = ('TELEGRAM_', 'MONGO_', 'NICEGUI_', 'PYTEST_')
-CLEARED_NAMES = {'HOST', 'DATA_DIR', 'SECRET_KEY', 'ADMIN_PASSWORD', 'API_TOKEN', 'LOG_LEVEL'}
 FIRST_POSTS_WITHIN = 60.0  # seconds from the command to channels with posts on the screen: the issue's promise
-
-
-def printed_password(log: Path) -> str | None:
-    found = re.search(r'Password:\s+(\S+)', log.read_text())
-    return found.group(1) if found else None
-
-
-def healthy(url: str) -> bool:
-    try:
-        return httpx.get(f'{url}/api/health', timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def rows_with_posts(driver) -> list[str]:
-    texts = [row.text for row in driver.find_elements(By.CSS_SELECTOR, '[data-channel]')]
-    return [text for text in texts if (found := re.search(r'([\d,]+) posts? stored', text))
-            and int(found.group(1).replace(',', '')) > 0]
-
-
-def processes_under(path: Path) -> list[int]:
-    pids = [int(p.name) for p in Path('/proc').iterdir() if p.name.isdigit()]
-    return [pid for pid in pids if str(path) in ' '.join(_cmdline(pid))]
 
 
 @pytest.mark.timeout(150)  # a minute for the demo's promise, its start and stop, a browser
 def test_one_command_shows_demo_channels_with_posts_and_ctrl_c_stops_everything(tmp_path: Path, nicegui_driver):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED) and k not in CLEARED_NAMES}
     port = free_port()
-    env.update(PORT=str(port), DATA_DIR=str(tmp_path / 'data'), PYTHONPATH=str(ROOT))
     url = f'http://127.0.0.1:{port}'
-    log = tmp_path / 'demo.log'
     started = time.monotonic()
-    with open(log, 'wb') as out:
-        process = subprocess.Popen([sys.executable, '-m', 'app', '--demo'], cwd=tmp_path, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
+    process, log = start_app(tmp_path, port, 'demo.log', '--demo')
     driver = nicegui_driver
     try:
         password = wait_for(lambda: printed_password(log), FIRST_POSTS_WITHIN, what=f'a password in\n{log}')
         assert f'Dashboard: {url}' in log.read_text()
-        wait_for(lambda: healthy(url) or process.poll() is not None, FIRST_POSTS_WITHIN, what='health to say ok')
-        assert process.poll() is None, log.read_text()
+        wait_healthy(process, port, log)
 
         driver.get(f'{url}/login')
-        field = wait_for(lambda: next((e for e in driver.find_elements(By.CSS_SELECTOR, 'input[type=password]')
-                                       if e.is_displayed()), None), 15, what='the password field')
-        field.send_keys(password + Keys.ENTER)
+        visible(driver, 'input[type=password]', 15).send_keys(password + Keys.ENTER)
         left = FIRST_POSTS_WITHIN - (time.monotonic() - started)
         wait_for(lambda: rows_with_posts(driver), max(left, 0.1),
                  what=f'a channel row with posts within {FIRST_POSTS_WITHIN:.0f} s of the command')
@@ -77,12 +38,11 @@ def test_one_command_shows_demo_channels_with_posts_and_ctrl_c_stops_everything(
     finally:
         driver.delete_all_cookies()
         driver.get('about:blank')
-        process.send_signal(signal.SIGINT)  # Ctrl+C
-        code = process.wait(30)
+        code = stop_app(process)
     output = log.read_text()
     assert code == 0, output
     assert 'Traceback' not in output
-    assert processes_under(tmp_path) == []  # the demo server and the embedded database stopped with it
+    assert processes_with(str(tmp_path)) == []  # the demo server and the embedded database stopped with it
     assert (tmp_path / 'data-demo' / '.parsegram-demo').is_file()  # its own data, apart from DATA_DIR
     assert not (tmp_path / 'data' / 'db').exists()
 

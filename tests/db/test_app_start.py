@@ -2,59 +2,12 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from app.db.embedded import _cmdline, free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-CLEARED = ('TELEGRAM_', 'MONGO_', 'NICEGUI_', 'PYTEST_')
-CLEARED_NAMES = {'PORT', 'HOST', 'DATA_DIR', 'SECRET_KEY', 'ADMIN_PASSWORD', 'API_TOKEN', 'LOG_LEVEL'}
-
-
-def start_app(tmp_path: Path, port: int, log_name: str, **extra: str) -> tuple[subprocess.Popen[bytes], Path]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED) and k not in CLEARED_NAMES}
-    env.update(PORT=str(port), DATA_DIR=str(tmp_path / 'data'), PYTHONPATH=str(ROOT), **extra)
-    log = tmp_path / log_name
-    with open(log, 'wb') as out:
-        process = subprocess.Popen([sys.executable, '-m', 'app'], cwd=tmp_path, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
-    return process, log
-
-
-def wait_healthy(process: subprocess.Popen[bytes], port: int, log: Path) -> tuple[dict, list[str]]:
-    """Poll health as a load balancer would; the first `ok` answer, and every status seen before it."""
-    seen: list[str] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            response = httpx.get(f'http://127.0.0.1:{port}/api/health', timeout=3)
-        except httpx.HTTPError:
-            time.sleep(0.05)
-            continue
-        body = response.json()
-        assert (response.status_code == 200) == (body['status'] == 'ok'), body
-        if response.status_code == 200:
-            return body, seen
-        seen.append(body['status'])
-        time.sleep(0.05)
-    raise AssertionError(f'app did not become healthy:\n{log.read_text()}')
-
-
-def stop_app(process: subprocess.Popen[bytes]) -> int:
-    process.send_signal(signal.SIGINT)
-    return process.wait(30)
-
-
-def database_servers(storage: Path) -> list[int]:
-    pids = [int(p.name) for p in Path('/proc').iterdir() if p.name.isdigit()]
-    return [pid for pid in pids if str(storage) in _cmdline(pid) and 'secantus' in ' '.join(_cmdline(pid))]
+from app.db.embedded import free_port
+from tests.serving import processes_with, start_app, stop_app, wait_healthy
 
 
 def test_first_start_needs_no_configuration_and_a_restart_keeps_everything(tmp_path: Path) -> None:
@@ -80,7 +33,7 @@ def test_first_start_needs_no_configuration_and_a_restart_keeps_everything(tmp_p
     password = output.split('shown only once): ')[1].split()[0]
     assert len(password) >= 20
     storage = (tmp_path / 'data' / 'db').resolve()
-    assert database_servers(storage) == []  # the embedded server stopped with the app
+    assert processes_with(str(storage), 'secantus') == []  # the embedded server stopped with the app
     assert (tmp_path / 'data' / 'secret_key').is_file()
 
     second, log2 = start_app(tmp_path, port, 'second.log')
@@ -90,4 +43,4 @@ def test_first_start_needs_no_configuration_and_a_restart_keeps_everything(tmp_p
         assert stop_app(second) == 0
     again = log2.read_text()
     assert 'shown only once' not in again and password not in again  # same stored password, not a new one
-    assert database_servers(storage) == []
+    assert processes_with(str(storage), 'secantus') == []
