@@ -118,16 +118,7 @@ def served(tmp_path: Path, mongo_uri: str, telegram_dc) -> Iterator[Served]:
     process = subprocess.Popen([sys.executable, '-m', 'app'], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f'http://127.0.0.1:{port}'
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / 'app.log').read_text()
-            try:
-                if httpx.get(f'{url}/api/health', timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, 'the app did not start'
-            time.sleep(0.2)
+        wait_healthy(process, port, tmp_path / 'app.log')
         yield Served(process, url, env, data_dir)
     finally:
         if process.poll() is None:
