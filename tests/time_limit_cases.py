@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import threading
+import time
 from pathlib import Path
 
 from tests.leftovers import MARKER, marked_processes
@@ -20,8 +22,17 @@ def report_started_processes() -> None:
     Path(os.environ['CASES_REPORT']).write_text(json.dumps(sorted(started)))
 
 
+def report_once_blocked(thread_id: int) -> None:
+    """Report only once that thread waits in threading.Event().wait(), so a stop always finds it there."""
+    def watch() -> None:
+        while (frame := sys._current_frames().get(thread_id)) is None or frame.f_code.co_name != 'wait':
+            time.sleep(0.01)
+        report_started_processes()
+    threading.Thread(target=watch, name='report-once-blocked', daemon=True).start()
+
+
 def test_a_thread_blocked_for_ever(mongo_uri, telegram_dc) -> None:
-    report_started_processes()
+    report_once_blocked(threading.get_ident())
     threading.Event().wait()
 
 

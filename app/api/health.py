@@ -46,14 +46,13 @@ def overall_status(db_ok: bool, db_state: str, started: bool) -> Literal['starti
 @router.get('/health', response_model=Health,
             responses={503: {'model': Health, 'description': 'Still starting, or the database is not reachable.'}})
 async def health(root: RootDep) -> JSONResponse:
-    failed_before = root.database.last_error is not None
     db_ok = await root.database.ping(timeout=1.5)
     if db_ok:
         db_state = 'ok'
-    elif not failed_before and not root.started:
-        db_state = 'starting'
-    else:
+    elif root.started or root.database.failed_attempts:
         db_state = 'down'
+    else:  # a slow answer while the database is still being started is not a lost database
+        db_state = 'starting'
     status = overall_status(db_ok, db_state, root.started)
     connected, total = root.accounts.counts()
     body = {

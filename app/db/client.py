@@ -34,6 +34,7 @@ class Database:
         self.settings = settings
         self.ready = False
         self.last_error: str | None = None
+        self.failed_attempts = 0  # connection attempts of start() that failed since it last succeeded
         self.embedded: EmbeddedServer | None = None
         if settings.mongo_uri:
             self.uri = settings.mongo_uri
@@ -89,6 +90,7 @@ class Database:
                 raise
             except Exception as error:
                 message = _short(error)
+                self.failed_attempts += 1
                 self._set_ready(False, message)
                 logger.warning('Database not reachable ({}), attempt {}: {}; retrying in {:.1f} s',
                                self.description, attempt, message, delay)
@@ -97,6 +99,7 @@ class Database:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
                 continue
+            self.failed_attempts = 0
             self._set_ready(True)
             logger.info('Database ready ({})', self.description)
             return True
