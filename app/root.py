@@ -24,6 +24,7 @@ from app.i18n import lazy
 from app.mtproto.accounts import AccountManager, process_owner_id
 from app.mtproto.add_queue import AddQueue
 from app.mtproto.channels import ChannelService
+from app.mtproto.door import TelegramDoor
 from app.mtproto.limits import RequestLimiter
 from app.mtproto.login import LoginService
 from app.mtproto.sync import SyncService
@@ -167,10 +168,10 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
     database = Database(settings)
     repos = Repos.create(database.db)
     secret_box = SecretBox(resolve_secret_key(settings))
+    door = TelegramDoor(RequestLimiter.from_settings(settings), record_call=repos.accounts.record_call)
     accounts = AccountManager(settings=settings, repo=repos.accounts, secret_box=secret_box,
-                              owner_id=process_owner_id(), events=events)
-    channels = ChannelService(repos=repos, accounts=accounts, limiter=RequestLimiter.from_settings(settings),
-                              events=events)
+                              owner_id=process_owner_id(), events=events, door=door)
+    channels = ChannelService(repos=repos, accounts=accounts, events=events)
     sync = SyncService(repos=repos, channels=channels, accounts=accounts, owner_id=accounts.owner_id, clock=clock)
     return Root(
         settings=settings, clock=clock, events=events, database=database, repos=repos, secret_box=secret_box,

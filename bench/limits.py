@@ -32,6 +32,7 @@ from app.mtproto.channels import ChannelService
 from app.mtproto.limits import RequestLimiter
 from app.mtproto.sync import SyncService
 from bench.ingest import start_database
+from tests.support import door_client
 from tests.telegram_dc.limits import PROFILES
 from tests.telegram_dc.pytest_plugin import API_HASH, API_ID, DcHandle
 from tests.telegram_dc.server import TelegramDC
@@ -60,7 +61,7 @@ async def run(dc: DcHandle, uri: str, data: Path, usernames: list[str], accounts
         for i in range(accounts):
             phone = dc.new_phone(digit)
             users.append(dc.create_user(phone, f'Bench {accounts}.{i}'))
-            client = dc.make_client()
+            client = door_client(dc, manager.door)
             account_id = await manager.adopt(f'bench-{uuid.uuid4().hex[:6]}', client, await dc.login(client, phone))
             if i == 0:
                 first = account_id

@@ -12,6 +12,7 @@ from nicegui.testing import Screen, User
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from app.mtproto.door import DoorClient, TelegramDoor
 from app.mtproto.limits import DEFAULT_BUDGETS, RequestLimiter
 from tests.conftest import ADMIN_PASSWORD
 
@@ -20,6 +21,12 @@ def unpaced() -> RequestLimiter:
     """Request pacing for tests that do not study it: every rate a thousand times the safe one."""
     return RequestLimiter({kind: replace(budget, per_second=budget.per_second * 1000, burst=max(budget.burst, 50))
                            for kind, budget in DEFAULT_BUDGETS.items()})
+
+
+def door_client(telegram_dc: Any, door: TelegramDoor, key: str = 'login', session: str = '', **kw: Any) -> DoorClient:
+    """A client of the test DC whose requests go through `door` as `key`'s, as every client of the app does."""
+    return telegram_dc.make_client(session, client_class=DoorClient, door=door, door_key=key,
+                                   flood_sleep_threshold=0, **kw)
 
 
 async def sign_in(user: User, *, retries: int = 150) -> None:

@@ -32,7 +32,9 @@ from app.mtproto.account import (  # noqa: F401 (re-exported)
     process_owner_id,
 )
 from app.mtproto.client_factory import ACCOUNT_FLOOD_SLEEP_THRESHOLD, make_client
+from app.mtproto.door import DoorClient, TelegramDoor
 from app.mtproto.errors import REVOKED_REASON
+from app.mtproto.limits import RequestLimiter
 from app.mtproto.supervisor import SupervisorMixin
 
 OnConnected = Callable[[str, TelegramClient], Awaitable[None]]
@@ -42,8 +44,10 @@ OnDisconnected = Callable[[str], Awaitable[None]]
 class AccountManager(SupervisorMixin):
     def __init__(self, *, settings: Settings, repo: AccountsRepo, secret_box: SecretBox, owner_id: str,
                  lease_seconds: float = 60.0, tick_seconds: float | None = None, health_seconds: float = 30.0,
-                 max_backoff: float = 60.0, events: EventBus | None = None) -> None:
+                 max_backoff: float = 60.0, events: EventBus | None = None, door: TelegramDoor | None = None) -> None:
         self.settings = settings
+        self.door = door or TelegramDoor(RequestLimiter.from_settings(settings), record_call=repo.record_call)
+        self.door.floods = self
         self.repo = repo
         self.secret_box = secret_box
         self.owner_id = owner_id
@@ -169,9 +173,13 @@ class AccountManager(SupervisorMixin):
             existing = await self.repo.find_by_phone(phone)
         if existing is not None:
             account_id = existing.id
+        if not isinstance(client, DoorClient) or client.door is not self.door:
+            raise TypeError('an account is adopted only with a client made through the door of its manager')
         old = self._live.pop(account_id, None)
         if old is not None:
             await self._close(old, release=False)
+        self.door.rekey(client.door_key, account_id)
+        client.door_key = account_id
         client.flood_sleep_threshold = ACCOUNT_FLOOD_SLEEP_THRESHOLD  # the login's client is the account's now
         session = client.session.save()
         account = await self.repo.save_authorized(
@@ -238,8 +246,8 @@ class AccountManager(SupervisorMixin):
             await self._close(live, release=False)
         try:
             if client is None and account.session_encrypted and self.settings.telegram_configured:
-                client = make_client(self.settings, self._decrypt(account.session_encrypted) or '',
-                                     flood_sleep_threshold=ACCOUNT_FLOOD_SLEEP_THRESHOLD)
+                client = make_client(self.settings, self._decrypt(account.session_encrypted) or '', door=self.door,
+                                     door_key=account_id, flood_sleep_threshold=ACCOUNT_FLOOD_SLEEP_THRESHOLD)
                 await asyncio.wait_for(client.connect(), timeout=15)
             if client is not None:
                 await asyncio.wait_for(client(functions.auth.LogOutRequest()), timeout=15)

@@ -104,7 +104,7 @@ def map_rpc_error(error: Exception, ref: Any) -> ChannelError:
                                  'UTC, or with another account.',
                                  kind=error.kind.value, ref=ref, time=f'{error.retry_at:%H:%M}'), retry_after=wait)
     if isinstance(error, errors.FloodWaitError):
-        return flood_wait_error(error.seconds)
+        return flood_wait_error(error.seconds, getattr(error, 'kind', None))
     if isinstance(error, (errors.UsernameNotOccupiedError, errors.UsernameInvalidError)):
         return ChannelError(404, 'CHANNEL_NOT_FOUND', lazy('No channel is called {ref}.', ref=ref))
     if isinstance(error, (errors.InviteHashExpiredError, errors.InviteHashInvalidError,
@@ -133,7 +133,11 @@ class ChannelService:
                  limiter: RequestLimiter | None = None, events: EventBus | None = None) -> None:
         self.repos = repos
         self.accounts = accounts
-        self.limiter = limiter or RequestLimiter()
+        door = getattr(accounts, 'door', None)
+        # the pacing of every request is the door's; a limiter given here (a test's) becomes the door's
+        self.limiter = limiter or (door.limiter if door is not None else RequestLimiter())
+        if door is not None:
+            door.limiter = self.limiter
         self.events = events or EventBus()
         # Called after a channel is stored for the first time (the SyncService starts its backfill).
         self.on_added: list[Callable[[Channel], Awaitable[None]]] = []
@@ -226,26 +230,6 @@ class ChannelService:
         waiting = self.accounts is not None and self.accounts.flood_wait_until(account_id, kind) is not None
         return not waiting and self.limiter.left_today(account_id, kind) != 0
 
-    async def _acquire(self, account_id: str, kind: MethodClass) -> None:
-        """Wait for the account's pacing; refuse at once while Telegram's FloodWait on this class lasts."""
-        until = self.accounts.flood_wait_until(account_id, kind) if self.accounts is not None else None
-        if until is not None:
-            seconds = max(1, int((until - utcnow()).total_seconds()))
-            raise flood_wait_error(seconds, kind)
-        await self.limiter.acquire(account_id, kind)
-        per_day = self.limiter.budgets[kind].per_day
-        if per_day is not None:
-            await self.repos.accounts.record_call(account_id=account_id, kind=kind.value, at=utcnow(), keep=per_day)
-
-    async def _flood_noted(self, account_id: str, kind: MethodClass, call: Awaitable[Any]) -> Any:
-        """Await a Telegram call; a FloodWait it draws is stored for this account and method class only."""
-        try:
-            return await call
-        except errors.FloodWaitError as error:
-            if self.accounts is not None:
-                await self.accounts.note_flood_wait(account_id, error.seconds, kind)
-            raise
-
     async def known(self, parsed: ChannelRef) -> Channel | None:
         if isinstance(parsed, ChannelIdRef):
             return await self.repos.channels.get(parsed.channel_id)
@@ -256,9 +240,7 @@ class ChannelService:
         return None
 
     async def _from_username(self, client: TelegramClient, account_id: str, ref: UsernameRef) -> types.Channel:
-        await self._acquire(account_id, MethodClass.RESOLVE)
-        resolved = await self._flood_noted(account_id, MethodClass.RESOLVE,
-                                           client(functions.contacts.ResolveUsernameRequest(username=ref.username)))
+        resolved = await client(functions.contacts.ResolveUsernameRequest(username=ref.username))
         peer = resolved.peer
         if isinstance(peer, types.PeerUser):
             raise ChannelError(400, 'NOT_A_CHANNEL', lazy('{ref} is a user, not a channel.', ref=ref))
@@ -271,9 +253,7 @@ class ChannelService:
 
     async def _from_invite(self, client: TelegramClient, account_id: str, ref: InviteRef, *,
                            join: bool) -> InvitePreview | tuple[types.Channel, bool]:
-        await self._acquire(account_id, MethodClass.RESOLVE)
-        invite = await self._flood_noted(account_id, MethodClass.RESOLVE,
-                                         client(functions.messages.CheckChatInviteRequest(hash=ref.hash)))
+        invite = await client(functions.messages.CheckChatInviteRequest(hash=ref.hash))
         if isinstance(invite, (types.ChatInviteAlready, types.ChatInvitePeek)):
             problem = _not_a_channel(invite.chat, ref)
             if problem:
@@ -291,10 +271,8 @@ class ChannelService:
                                                               "Telegram's limit is {limit}; leave one in Telegram, "
                                                               'or join {ref} with another account.',
                                                               joined=joined, limit=MAX_CHANNELS_PER_ACCOUNT, ref=ref))
-        await self._acquire(account_id, MethodClass.JOIN)
         try:
-            updates = await self._flood_noted(account_id, MethodClass.JOIN,
-                                              client(functions.messages.ImportChatInviteRequest(hash=ref.hash)))
+            updates = await client(functions.messages.ImportChatInviteRequest(hash=ref.hash))
             chats = getattr(updates, 'chats', [])
         except errors.UserAlreadyParticipantError:
             again = await client(functions.messages.CheckChatInviteRequest(hash=ref.hash))
@@ -314,8 +292,7 @@ class ChannelService:
             input_channel = types.InputChannel(ref.channel_id, access_hash)
             result = await client(functions.channels.GetChannelsRequest(id=[input_channel]))
             chat = next((c for c in result.chats if c.id == ref.channel_id), None)
-        else:
-            await self.limiter.acquire(account_id, MethodClass.DIALOGS)
+        else:  # every page of the walk is one dialogs request through the door
             chat = await self._from_dialogs(client, ref.channel_id)
         if chat is None:
             raise ChannelError(403, 'CHANNEL_PRIVATE',
@@ -338,7 +315,6 @@ class ChannelService:
 
     async def store(self, client: TelegramClient, account_id: str, chat: types.Channel) -> tuple[Channel, bool]:
         """Fetch the full channel, store its metadata and access hash, and record a subscriber snapshot."""
-        await self.limiter.acquire(account_id, MethodClass.FULL_CHANNEL)
         full = await client(functions.channels.GetFullChannelRequest(
             channel=types.InputChannel(chat.id, chat.access_hash)))
         fresh = next((c for c in full.chats if c.id == chat.id), chat)
@@ -358,8 +334,8 @@ class ChannelService:
             refreshed, _ = await self.store(client, account_id, chat)
             self.events.publish(ChannelChanged(channel_id=channel.id))
             return refreshed
-        except errors.ChannelInvalidError:
-            raise  # the stored access hash: the caller resolves the channel again
+        except (errors.ChannelInvalidError, errors.FloodWaitError):
+            raise  # the stored access hash: the caller resolves the channel again; a FloodWait: the job waits
         except Exception as error:  # noqa: BLE001
             raise map_rpc_error(error, f'channel {channel.title or channel.id}') from None
 
@@ -393,10 +369,8 @@ class ChannelService:
     async def folders(self, account_id: str) -> list[Folder]:
         """The account's chat folders and the channels in each (with its access hashes: no look-ups needed)."""
         account_id, client = self.pick_account(account_id)
-        await self._acquire(account_id, MethodClass.DIALOGS)
         try:
-            answer = await self._flood_noted(account_id, MethodClass.DIALOGS,
-                                             client(functions.messages.GetDialogFiltersRequest()))
+            answer = await client(functions.messages.GetDialogFiltersRequest())
         except Exception as error:  # noqa: BLE001 - every Telegram failure becomes a ChannelError
             raise map_rpc_error(error, 'chat folders') from None
         found = []

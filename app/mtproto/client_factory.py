@@ -6,12 +6,12 @@ import socket
 from functools import cache
 from pathlib import Path
 
-from telethon import TelegramClient
 from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
 from app.config import Settings
 from app.i18n import lazy
+from app.mtproto.door import DoorClient, TelegramDoor
 
 DEVICE_MODEL = 'Parsegram'
 APP_VERSION = '0.1.0'
@@ -56,9 +56,10 @@ def server_address(settings: Settings) -> tuple[int, str, int] | None:
     return settings.telegram_dc_id or DEFAULT_DC_ID, _resolve(host.strip('[]')), int(port)
 
 
-def make_client(settings: Settings, session: str = '', *,
-                flood_sleep_threshold: int = FLOOD_SLEEP_THRESHOLD) -> TelegramClient:
-    """A configured, not yet connected client. Call it inside the event loop that will connect it."""
+def make_client(settings: Settings, session: str = '', *, door: TelegramDoor, door_key: str,
+                flood_sleep_threshold: int = FLOOD_SLEEP_THRESHOLD) -> DoorClient:
+    """A configured, not yet connected client whose requests go through `door` as `door_key`'s. Call it inside
+    the event loop that will connect it."""
     if not settings.telegram_configured:
         raise TelegramNotConfigured()
     if settings.telegram_public_key:
@@ -70,7 +71,7 @@ def make_client(settings: Settings, session: str = '', *,
         # A stored session keeps its auth key; only its address follows the configured server (same DC).
         if not session or string_session.dc_id == dc_id:
             string_session.set_dc(dc_id, ip, port)
-    return TelegramClient(
+    return DoorClient(
         string_session,
         int(settings.telegram_api_id),
         str(settings.telegram_api_hash),
@@ -84,4 +85,6 @@ def make_client(settings: Settings, session: str = '', *,
         auto_reconnect=True,
         timeout=10,
         receive_updates=True,
+        door=door,
+        door_key=door_key,
     )

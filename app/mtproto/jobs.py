@@ -27,24 +27,15 @@ COALESCE = 300  # at most this many posts per write when batches queue up behind
 POST_SNAPSHOT_EVERY = timedelta(hours=1)  # views/forwards/reactions history of recent posts, not one row per sync
 DEEP_CHECK_PAGES = 3  # older pages re-read per sync to notice old edits and deletions, a little each time
 
-Pace = Callable[[], Awaitable[None]]
-
-
-async def _no_pace() -> None:
-    return None
-
-
-async def top_message_id(client: TelegramClient, peer: types.InputChannel, pace: Pace = _no_pace) -> int:
-    await pace()
+async def top_message_id(client: TelegramClient, peer: types.InputChannel) -> int:
     result = await client(functions.messages.GetHistoryRequest(
         peer=as_peer(peer), offset_id=0, offset_date=None, add_offset=0, limit=1, max_id=0, min_id=0, hash=0))
     return max((m.id for m in result.messages), default=0)
 
 
 async def history_page(client: TelegramClient, peer: types.InputChannel, *, offset_id: int, limit: int = BATCH,
-                       min_id: int = 0, pace: Pace = _no_pace) -> list[Any]:
+                       min_id: int = 0) -> list[Any]:
     """Messages with id < offset_id (0: from the newest), newest first."""
-    await pace()
     result = await client(functions.messages.GetHistoryRequest(
         peer=as_peer(peer), offset_id=offset_id, offset_date=None, add_offset=0, limit=limit, max_id=0, min_id=min_id,
         hash=0))
@@ -75,7 +66,7 @@ class BackfillProgress:
 
 
 async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.InputChannel, *,
-                   pace: Pace = _no_pace, batch: int = BATCH, queue_size: int = QUEUE_SIZE,
+                   batch: int = BATCH, queue_size: int = QUEUE_SIZE,
                    on_progress: Callable[[BackfillProgress], Awaitable[None]] | None = None) -> Job:
     """Fetch the history from the newest post down, writing each batch and a checkpoint as it goes.
 
@@ -87,7 +78,7 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
     checkpoint = dict(job.checkpoint)
     skip = [tuple(r) for r in checkpoint.get('done_ranges', [])]  # stored completely by an earlier backfill
     if 'top_id' not in checkpoint:
-        top = await top_message_id(client, peer, pace)
+        top = await top_message_id(client, peer)
         checkpoint = {'top_id': top, 'offset_id': top + 1, 'done_ranges': skip}
         await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=0, total=top, eta_seconds=None)
     top_id, offset_id = checkpoint['top_id'], checkpoint['offset_id']
@@ -100,7 +91,7 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
         # Fetches and maps (in a worker thread, so the event loop stays responsive) ahead of the writer.
         offset = offset_id
         while (offset := _below_done(offset, skip)) > 1:
-            page = await history_page(client, peer, offset_id=offset, limit=batch, pace=pace)
+            page = await history_page(client, peer, offset_id=offset, limit=batch)
             if not page:
                 break
             offset, short = page[-1].id, len(page) < batch
@@ -237,7 +228,7 @@ def post_snapshot(post: Post, at: datetime) -> Metric:
 
 async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, peer: types.InputChannel, *,
                        last_message_id: int, refresh_days: int = 7, deep_before: int = 0,
-                       pace: Pace = _no_pace, now: datetime | None = None) -> SyncResult:
+                       now: datetime | None = None) -> SyncResult:
     """New posts since the last one, fresh counters and edits of the last `refresh_days`, deletions marked.
 
     Walks the history from the newest post down until it has passed both the last stored post and the refresh
@@ -252,7 +243,7 @@ async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, pe
     snapshots: list[Metric] = []
     offset, hi = 0, None
     while True:
-        page = await history_page(client, peer, offset_id=offset, pace=pace)
+        page = await history_page(client, peer, offset_id=offset)
         bottom = len(page) < BATCH
         if offset == 0:
             result.top_id = page[0].id if page else 0
@@ -268,7 +259,7 @@ async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, pe
     # Rolling check of older history: continue where the previous sync stopped, wrap to the top at the end.
     cursor = deep_before if 0 < deep_before < offset else offset
     for _ in range(DEEP_CHECK_PAGES if cursor > 1 and not bottom else 0):
-        page = await history_page(client, peer, offset_id=cursor, pace=pace)
+        page = await history_page(client, peer, offset_id=cursor)
         page_bottom = len(page) < BATCH
         await _apply_page(repos, channel_id, page, cursor - 1, page_bottom, result)
         if page_bottom:

@@ -35,6 +35,11 @@ class MethodClass(StrEnum):
     VIEWS = 'views'
     FILES = 'files'
     DIALOGS = 'dialogs'
+    CHANNELS = 'channels'  # channels.getChannels: a look-up by a known access hash
+    UPDATES = 'updates'  # getState and the differences Telethon asks for after a reconnect
+    ACCOUNT = 'account'  # the account's own profile and settings
+    LOGIN = 'login'  # auth.*: codes, passwords, QR tokens, log-out
+    OTHER = 'other'  # any request not in the door's table: paced conservatively
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,11 @@ DEFAULT_BUDGETS: dict[MethodClass, Budget] = {
     MethodClass.VIEWS: Budget(per_second=0.5, burst=5),
     MethodClass.FILES: Budget(per_second=2.0, burst=10),
     MethodClass.DIALOGS: Budget(per_second=1 / 10, burst=3),
+    MethodClass.CHANNELS: Budget(per_second=1.0, burst=5),
+    MethodClass.UPDATES: Budget(per_second=2.0, burst=20),
+    MethodClass.ACCOUNT: Budget(per_second=0.5, burst=5),
+    MethodClass.LOGIN: Budget(per_second=0.5, burst=5),
+    MethodClass.OTHER: Budget(per_second=0.5, burst=2),
 }
 
 
@@ -177,12 +187,6 @@ class RequestLimiter:
         while len(times) < count:  # beyond one day's budget: the same slots a day later
             times.append(times[len(times) - per_day] + timedelta(seconds=DAY + DAY_MARGIN))
         return times[:count]
-
-    def pacer(self, account_id: str, kind: MethodClass = MethodClass.HISTORY) -> Callable[[], Awaitable[None]]:
-        async def pace() -> None:
-            await self.acquire(account_id, kind)
-
-        return pace
 
     # ---- what the accounts page shows ---------------------------------------------------------------
 

@@ -459,9 +459,13 @@ class LoginService:
         if not self.settings.telegram_configured:
             raise LoginError(503, 'TELEGRAM_NOT_CONFIGURED', str(TelegramNotConfigured()))
 
+    def _new_client(self) -> TelegramClient:
+        # a login's requests are paced and counted under a key of their own until the account adopts the client
+        return make_client(self.settings, door=self.accounts.door, door_key=f'login-{_new_id()}')
+
     async def _connected_client(self) -> TelegramClient:
         try:
-            client = make_client(self.settings)
+            client = self._new_client()
         except TelegramNotConfigured as exc:
             raise LoginError(503, 'TELEGRAM_NOT_CONFIGURED', str(exc)) from None
         attempt = 1
@@ -477,7 +481,7 @@ class LoginService:
                     raise self._error(exc, 'connecting to Telegram') from None
             logger.info('Login: connecting to Telegram failed; trying again')
             await asyncio.sleep(CONNECT_RETRY_SECONDS)
-            client, attempt = make_client(self.settings), attempt + 1
+            client, attempt = self._new_client(), attempt + 1
 
     @staticmethod
     def _error(exc: BaseException, doing: str) -> LoginError:

@@ -17,7 +17,6 @@ from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus
 from app.events import JobChanged, PostsStored
 from app.mtproto.channels import ChannelError
 from app.mtproto.jobs import BackfillProgress, backfill, sync_channel
-from app.mtproto.limits import MethodClass
 from app.mtproto.scheduler import CANNOT_READ_RETRY, WAIT_FLOOD, Accounts
 
 if TYPE_CHECKING:
@@ -56,7 +55,6 @@ class RunnerMixin:
 
     async def run_job(self, job: Job, channel: Channel, account_id: str, client: TelegramClient) -> None:
         """Run a claimed job to its end, or leave it waiting/queued/failed with a reason."""
-        pace = self.channels.limiter.pacer(account_id, MethodClass.HISTORY)
         status = SyncStatus.BACKFILLING if job.kind == JobKind.BACKFILL else SyncStatus.SYNCING
         await self._set_state(channel.id, status=status, job_id=job.id, account_id=account_id)
         try:
@@ -72,7 +70,7 @@ class RunnerMixin:
                                                     posts_stored=stored))
                     self.events.publish(JobChanged(job_id=job.id, channel_id=channel.id, status=JobStatus.RUNNING,
                                                    done=step.done, total=step.total))
-                job = await backfill(client, self.repos, job, peer, pace=pace, on_progress=progress)
+                job = await backfill(client, self.repos, job, peer, on_progress=progress)
                 await self._set_state(
                     channel.id, backfilled=True, last_message_id=job.checkpoint.get('top_id', 0),
                     top_message_id=job.checkpoint.get('top_id', 0))
@@ -82,7 +80,7 @@ class RunnerMixin:
                 channel = await self.channels.refresh(client, account_id, channel)
                 result = await sync_channel(
                     client, self.repos, channel.id, peer, last_message_id=channel.state.last_message_id,
-                    refresh_days=channel.sync.refresh_days, deep_before=channel.state.deep_check_before, pace=pace)
+                    refresh_days=channel.sync.refresh_days, deep_before=channel.state.deep_check_before)
                 await self._set_state(
                     channel.id, last_message_id=max(result.top_id, channel.state.last_message_id),
                     top_message_id=result.top_id, deep_check_before=result.deep_before)
@@ -106,8 +104,6 @@ class RunnerMixin:
         except errors.FloodWaitError as error:
             until = self.clock.now() + timedelta(seconds=error.seconds)
             logger.info('account {} must wait {} s (job {})', account_id, error.seconds, job.id)
-            if self.accounts is not None:
-                await self.accounts.note_flood_wait(account_id, error.seconds, MethodClass.HISTORY)
             await self._transition(job.id, to=JobStatus.WAITING, allowed_from=(JobStatus.RUNNING,),
                                    wait_until=until, wait_reason=WAIT_FLOOD)
             await self._set_state(channel.id, status=SyncStatus.WAITING)

@@ -77,8 +77,7 @@ class SupervisorMixin:
                         await self.note_revoked(live.account_id)
                         return
                     seconds = flood_seconds(exc)
-                    if seconds:
-                        await self.note_flood_wait(live.account_id, seconds)
+                    if seconds:  # the door stored it for the class that drew it
                         live.state, live.reason = LiveState.FLOOD_WAIT, lazy('FloodWait {seconds} s', seconds=seconds)
                         await self._sleep(live, seconds)
                         continue
@@ -113,7 +112,7 @@ class SupervisorMixin:
         if session is None:
             raise _SessionUnreadable('the stored session cannot be decrypted (SECRET_KEY changed?) — log in again')
         live.state, live.reason = LiveState.CONNECTING, None
-        client = live.client = make_client(self.settings, session,
+        client = live.client = make_client(self.settings, session, door=self.door, door_key=account.id,
                                            flood_sleep_threshold=ACCOUNT_FLOOD_SLEEP_THRESHOLD)
         await asyncio.wait_for(client.connect(), timeout=30)
         me = (await client(functions.users.GetUsersRequest([types.InputUserSelf()])))[0]
@@ -197,9 +196,7 @@ class SupervisorMixin:
         except Exception as exc:
             if is_revocation(exc):
                 await self.note_revoked(live.account_id)
-            elif (seconds := flood_seconds(exc)) is not None:
-                await self.note_flood_wait(live.account_id, seconds)
-            else:
+            elif flood_seconds(exc) is None:  # a FloodWait was stored by the door, for GetState's class
                 logger.info('Health check of account {} failed: {}', live.account_id, _describe(exc))
 
     async def _save_session_if_changed(self, live: _Live) -> None:

@@ -36,7 +36,9 @@ WHERE_SENT = {
 METHOD_CLASSES = {MethodClass.HISTORY: lazy('history'), MethodClass.RESOLVE: lazy('resolve'),
                   MethodClass.JOIN: lazy('join'), MethodClass.FULL_CHANNEL: lazy('full channel'),
                   MethodClass.VIEWS: lazy('views'), MethodClass.FILES: lazy('files'),
-                  MethodClass.DIALOGS: lazy('dialogs')}
+                  MethodClass.DIALOGS: lazy('dialogs'), MethodClass.CHANNELS: lazy('channel look-ups'),
+                  MethodClass.UPDATES: lazy('updates'), MethodClass.ACCOUNT: lazy('profile'),
+                  MethodClass.LOGIN: lazy('log-in'), MethodClass.OTHER: lazy('other requests')}
 STATE_NAMES = {LiveState.CONNECTING: lazy('connecting'), LiveState.OFFLINE: lazy('offline')}
 CHIP_COLORS = {
     LiveState.CONNECTED: 'positive', LiveState.CONNECTING: 'grey-7', LiveState.HELD: 'blue-grey',

@@ -14,7 +14,7 @@ from app.mtproto.add_queue import AddQueue
 from app.mtproto.channels import ChannelService
 from app.mtproto.limits import Budget, MethodClass
 from tests.mtproto.test_login_flows import make_settings
-from tests.support import eventually, unpaced
+from tests.support import door_client, eventually, unpaced
 
 # Telegram's shape (a daily budget of resolves, waits of 15 hours for going over), fast enough for a test.
 DC_RESOLVES = {'contacts.resolveUsername': {'rate': 200, 'burst': 20, 'wait': 54_000, 'daily': 200},
@@ -47,7 +47,7 @@ class QueueStack:
     async def add_account(self, name: str) -> str:
         phone = self.telegram_dc.new_phone(6)
         user_id = self.telegram_dc.create_user(phone, name)
-        client = self.telegram_dc.make_client(flood_sleep_threshold=0)
+        client = door_client(self.telegram_dc, self.accounts.door)
         user = await self.telegram_dc.login(client, phone)
         account_id = await self.accounts.adopt(f'acc-{uuid.uuid4().hex[:6]}', client, user)
         await eventually(lambda: account_id in self.accounts.usable_account_ids())

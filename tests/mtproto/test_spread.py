@@ -13,7 +13,7 @@ from app.mtproto.channels import ChannelService
 from app.mtproto.limits import Budget, MethodClass
 from app.mtproto.sync import SyncService
 from tests.mtproto.test_login_flows import make_settings
-from tests.support import eventually, unpaced, within_bucket
+from tests.support import door_client, eventually, unpaced, within_bucket
 
 # Telegram's shape twenty times as fast (see test_limits); Parsegram paces each account at 0.9 of it.
 DC_HISTORY = {'rate': 20, 'burst': 10}
@@ -42,7 +42,7 @@ async def test_channels_backfill_side_by_side_on_every_account_each_within_its_l
         for i in range(accounts):
             phone = telegram_dc.new_phone(5)
             user_id = telegram_dc.create_user(phone, f'Spread {i}')
-            client = telegram_dc.make_client(flood_sleep_threshold=0)
+            client = door_client(telegram_dc, manager.door)
             account_id = await manager.adopt(f'acc-{uuid.uuid4().hex[:6]}', client,
                                              await telegram_dc.login(client, phone))
             users[account_id] = user_id

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -17,7 +19,9 @@ from app.mtproto.limits import Budget, MethodClass
 from app.mtproto.sync import WAIT_NO_ACCOUNT, SyncService
 from app.pages.channel_widgets import progress_text
 from tests.mtproto.test_login_flows import make_settings
-from tests.support import eventually, unpaced
+from tests.support import door_client, eventually, unpaced
+
+HANDSHAKE = {'invokeWithLayer', 'initConnection', 'help.getConfig'}  # the connection's own set-up, not a request
 
 
 class Stack:
@@ -38,7 +42,7 @@ class Stack:
         await self.sync.start()
         phone = self.telegram_dc.new_phone(6)
         self.user_id = self.telegram_dc.create_user(phone, 'Syncer')
-        client = self.telegram_dc.make_client()
+        client = door_client(self.telegram_dc, self.accounts.door)
         user = await self.telegram_dc.login(client, phone)
         self.account_id = await self.accounts.adopt(f'acc-{uuid.uuid4().hex[:6]}', client, user)
         await eventually(lambda: self.account_id in self.accounts.usable_account_ids())
@@ -132,12 +136,13 @@ async def _status(stack, job_id, status):
     return job if job and job.status == status else None
 
 
-async def test_flood_wait_makes_the_job_wait_then_it_completes_by_itself(stack, telegram_dc):
+@pytest.mark.parametrize('method', ['messages.getHistory', 'channels.getFullChannel'])
+async def test_flood_wait_makes_the_job_wait_then_it_completes_by_itself(stack, telegram_dc, method):
     username = _name('flood')
     info = telegram_dc.create_channel('Flooded', username=username, posts=120, seed=22)
     await stack.channels.add(f'@{username}')
     await stack.settle(info['channel_id'])
-    telegram_dc.add_fault('messages.getHistory', 'FLOOD_WAIT', seconds=3, count=1)
+    telegram_dc.add_fault(method, 'FLOOD_WAIT', seconds=3, count=1)
     job = await stack.sync.enqueue(info['channel_id'])
     waiting = await eventually(lambda: _status(stack, job.id, JobStatus.WAITING), timeout=30, interval=0.02)
     assert waiting.wait_until is not None and waiting.wait_until > utcnow()
@@ -145,6 +150,41 @@ async def test_flood_wait_makes_the_job_wait_then_it_completes_by_itself(stack, 
     assert stats['sync_status'] == 'waiting' and stats['progress']['wait_until'] is not None
     done = await eventually(lambda: _status(stack, job.id, JobStatus.DONE), timeout=20)
     assert done.finished_at >= waiting.wait_until - timedelta(seconds=0.5)
+
+
+async def test_every_request_passes_the_door_and_is_counted_there(stack, telegram_dc):
+    door = stack.accounts.door
+    before = Counter(door.sent_by(stack.account_id))
+    telegram_dc.reset_stats()
+    info = telegram_dc.create_channel('Counted', username=_name('counted'), posts=250, seed=24)
+    telegram_dc.add_member(info['channel_id'], stack.user_id)
+    await stack.channels.add(f'@{info["username"]}')
+    await stack.settle(info['channel_id'])
+    telegram_dc.post_message(info['channel_id'], 'a live post')
+    telegram_dc.disconnect_all()  # a reconnect: getUsers, getState and the catch-up's differences
+    await eventually(lambda: stack.account_id in stack.accounts.usable_account_ids(), timeout=30)
+    await stack.sync.enqueue(info['channel_id'])
+    await eventually(lambda: _status_of_latest(stack, info['channel_id'], JobStatus.DONE), timeout=30)
+
+    def received() -> Counter:
+        calls = telegram_dc.stats()['users'].get(str(stack.user_id), {})
+        return Counter({name: call['calls'] for name, call in calls.items() if name not in HANDSHAKE})
+
+    def sent_now() -> Counter:
+        return Counter(door.sent_by(stack.account_id)) - before
+
+    with contextlib.suppress(AssertionError):  # the last answers may still be on their way
+        await eventually(lambda: sent_now() == received(), timeout=10)
+    sent = sent_now()
+    assert sent == received(), f'the door counted {dict(sent)}, the DC received {dict(received())}'
+    assert {'messages.getHistory', 'contacts.resolveUsername', 'channels.getFullChannel', 'users.getUsers',
+            'updates.getState'} <= set(sent), sent
+    assert telegram_dc.stats()['flood_waits'] == []
+
+
+async def _status_of_latest(stack, channel_id, status):
+    job = await stack.repos.jobs.collection.find_one({'channel_id': channel_id}, sort=[('created_at', -1)])
+    return job if job and job['status'] == status.value else None
 
 
 async def test_live_updates_arrive_and_missed_ones_are_caught_up(stack, telegram_dc):
@@ -249,7 +289,7 @@ async def test_a_revoked_accounts_channels_move_to_another_account(stack, telegr
 
     phone = telegram_dc.new_phone(7)
     telegram_dc.create_user(phone, 'Second')
-    client = telegram_dc.make_client()
+    client = door_client(telegram_dc, stack.accounts.door)
     second_user = await telegram_dc.login(client, phone)
     second = await stack.accounts.adopt(f'acc-{uuid.uuid4().hex[:6]}', client, second_user)
     await eventually(lambda: second in stack.accounts.usable_account_ids())

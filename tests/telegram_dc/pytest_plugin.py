@@ -122,11 +122,12 @@ class DcHandle:
             'TELEGRAM_PUBLIC_KEY': str(self.public_key_path),
         }
 
-    def make_client(self, session: str = '', **kw: Any) -> TelegramClient:
-        """A configured, not yet connected client; create it inside the test's running loop."""
+    def make_client(self, session: str = '', *, client_class: type[TelegramClient] = TelegramClient,
+                    **kw: Any) -> TelegramClient:
+        """A configured, not yet connected client (of `client_class`); create it inside the test's running loop."""
         string_session = StringSession(session or None)
         string_session.set_dc(self.dc_id, self.host, self.port)
-        return TelegramClient(string_session, API_ID, API_HASH, **kw)
+        return client_class(string_session, API_ID, API_HASH, **kw)
 
     async def login(self, client: TelegramClient, phone: str, password: str | None = None) -> Any:
         """Sign the client in with the code flow (and the 2FA password if the account has one)."""

@@ -1,0 +1,173 @@
+"""The one door to Telegram: every request of every client the app makes passes through `TelegramDoor.send`.
+
+`DoorClient` is the only TelegramClient the app builds (client_factory); it hands every request Telethon sends —
+the app's own, and those Telethon makes by itself (`GetState`, `catch_up`'s differences, each page of
+`iter_dialogs`, the calls behind `sign_in`) — to the door, which, per account ("key") and method class:
+
+1. classifies the request by its TL type (`REQUEST_CLASSES`; a type not in the table is `OTHER`, paced
+   conservatively);
+2. refuses at once while a FloodWait stored for that class lasts (`StoredFloodWait`, a FloodWaitError with the
+   seconds left), so a wait outlives a restart and a log-out and in;
+3. waits for that class's token bucket (`RequestLimiter`; a daily class is also recorded, so it survives restarts);
+4. counts the request, sends it, and stores every FloodWait Telegram answers for that account and class.
+
+The caller decides what a FloodWait means: a job waits and goes on, an API request answers 429.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from telethon import TelegramClient, errors, functions
+from telethon.tl.tlobject import TLRequest
+
+from app.db.models import utcnow
+from app.mtproto.limits import MethodClass, RequestLimiter
+
+C = MethodClass
+REQUEST_CLASSES: dict[type[TLRequest], MethodClass] = {
+    functions.messages.GetHistoryRequest: C.HISTORY,
+    functions.messages.GetMessagesRequest: C.HISTORY,
+    functions.channels.GetMessagesRequest: C.HISTORY,
+    functions.messages.SearchRequest: C.HISTORY,
+    functions.messages.GetRepliesRequest: C.HISTORY,
+    functions.contacts.ResolveUsernameRequest: C.RESOLVE,
+    functions.messages.CheckChatInviteRequest: C.RESOLVE,
+    functions.messages.ImportChatInviteRequest: C.JOIN,
+    functions.channels.JoinChannelRequest: C.JOIN,
+    functions.channels.GetFullChannelRequest: C.FULL_CHANNEL,
+    functions.channels.GetChannelsRequest: C.CHANNELS,
+    functions.messages.GetMessagesViewsRequest: C.VIEWS,
+    functions.upload.GetFileRequest: C.FILES,
+    functions.upload.GetFileHashesRequest: C.FILES,
+    functions.messages.GetDialogsRequest: C.DIALOGS,
+    functions.messages.GetPeerDialogsRequest: C.DIALOGS,
+    functions.messages.GetDialogFiltersRequest: C.DIALOGS,
+    functions.messages.GetPinnedDialogsRequest: C.DIALOGS,
+    functions.updates.GetStateRequest: C.UPDATES,
+    functions.updates.GetDifferenceRequest: C.UPDATES,
+    functions.updates.GetChannelDifferenceRequest: C.UPDATES,
+    functions.users.GetUsersRequest: C.ACCOUNT,
+    functions.users.GetFullUserRequest: C.ACCOUNT,
+    functions.account.GetPasswordRequest: C.ACCOUNT,
+    functions.help.GetConfigRequest: C.ACCOUNT,
+    functions.auth.SendCodeRequest: C.LOGIN,
+    functions.auth.ResendCodeRequest: C.LOGIN,
+    functions.auth.CancelCodeRequest: C.LOGIN,
+    functions.auth.SignInRequest: C.LOGIN,
+    functions.auth.CheckPasswordRequest: C.LOGIN,
+    functions.auth.ExportLoginTokenRequest: C.LOGIN,
+    functions.auth.ImportLoginTokenRequest: C.LOGIN,
+    functions.auth.LogOutRequest: C.LOGIN,
+}
+
+
+def classify(request: TLRequest) -> MethodClass:
+    return REQUEST_CLASSES.get(type(request), MethodClass.OTHER)
+
+
+def request_name(request: TLRequest) -> str:
+    """`messages.getHistory` for functions.messages.GetHistoryRequest: the method's name in Telegram's schema."""
+    cls = type(request)
+    name = cls.__name__.removesuffix('Request')
+    namespace = cls.__module__.rsplit('.', 1)[-1]
+    name = name[:1].lower() + name[1:]
+    return name if namespace == 'functions' else f'{namespace}.{name}'
+
+
+class StoredFloodWait(errors.FloodWaitError):
+    """Refused before sending: Telegram's FloodWait on this account's `kind` requests still lasts `seconds`."""
+
+    def __init__(self, request: TLRequest, seconds: int, kind: MethodClass) -> None:
+        super().__init__(request=request, capture=seconds)
+        self.kind = kind
+
+
+class FloodWaits(Protocol):
+    """Where FloodWaits are kept beyond this process (the AccountManager, per account and class)."""
+
+    def flood_wait_until(self, account_id: str, kind: str | None = None) -> datetime | None: ...
+
+    async def note_flood_wait(self, account_id: str, seconds: int, kind: str | None = None) -> None: ...
+
+
+RecordCall = Callable[..., Awaitable[Any]]
+
+
+class TelegramDoor:
+    def __init__(self, limiter: RequestLimiter, *, record_call: RecordCall | None = None) -> None:
+        self.limiter = limiter
+        self.record_call = record_call
+        self.floods: FloodWaits | None = None
+        self.sent: Counter[tuple[str, str]] = Counter()  # (key, method name) → requests sent
+        self._waits: dict[tuple[str, MethodClass], datetime] = {}  # keys no account record holds (logins)
+
+    def wait_until(self, key: str, kind: MethodClass) -> datetime | None:
+        now = utcnow()
+        stored = self.floods.flood_wait_until(key, kind) if self.floods is not None else None
+        mine = self._waits.get((key, kind))
+        active = [until for until in (stored, mine) if until is not None and until > now]
+        return max(active) if active else None
+
+    async def send(self, key: str, request: TLRequest, call: Callable[[], Awaitable[Any]]) -> Any:
+        kind = classify(request)
+        until = self.wait_until(key, kind)
+        if until is not None:
+            raise StoredFloodWait(request, max(1, round((until - utcnow()).total_seconds())), kind)
+        await self.limiter.acquire(key, kind)
+        per_day = self.limiter.budgets[kind].per_day
+        if per_day is not None and self.record_call is not None:
+            await self.record_call(account_id=key, kind=kind.value, at=utcnow(), keep=per_day)
+        self.sent[(key, request_name(request))] += 1
+        try:
+            return await call()
+        except errors.FloodWaitError as error:
+            await self.note(key, error.seconds, kind)
+            raise
+
+    async def note(self, key: str, seconds: int, kind: MethodClass) -> None:
+        self._waits[(key, kind)] = utcnow() + timedelta(seconds=max(int(seconds), 0))
+        if self.floods is not None:
+            await self.floods.note_flood_wait(key, seconds, kind)
+
+    def sent_by(self, key: str) -> dict[str, int]:
+        return {name: count for (sent_key, name), count in self.sent.items() if sent_key == key}
+
+    def rekey(self, old: str, new: str) -> None:
+        """A login's client became an account's: what it sent and must wait for is the account's now."""
+        for (key, name), count in list(self.sent.items()):
+            if key == old:
+                self.sent[(new, name)] += count
+                del self.sent[(key, name)]
+        for (key, kind), until in list(self._waits.items()):
+            if key == old:
+                self._waits[(new, kind)] = max(until, self._waits.get((new, kind), until))
+                del self._waits[(key, kind)]
+
+
+class _Forgetful(dict):
+    """Telethon's own memory of FloodWaits, disabled: the door keeps them, per class and beyond a restart."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
+class DoorClient(TelegramClient):
+    """A TelegramClient whose every request goes through a TelegramDoor under `door_key` (an account's id)."""
+
+    def __init__(self, *args: Any, door: TelegramDoor, door_key: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.door = door
+        self.door_key = door_key
+        self._flood_waited_requests = _Forgetful()
+
+    async def _call(self, sender: Any, request: Any, ordered: bool = False,
+                    flood_sleep_threshold: int | None = None) -> Any:
+        call = super()._call
+        if isinstance(request, list | tuple):  # a batch goes through the door one request at a time
+            return [await self._call(sender, item, ordered, flood_sleep_threshold) for item in request]
+        return await self.door.send(self.door_key, request,
+                                    lambda: call(sender, request, ordered, flood_sleep_threshold))
+
