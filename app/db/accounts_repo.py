@@ -50,14 +50,14 @@ class AccountsRepo:
     async def save_authorized(self, *, account_id: str, phone: str | None, user_id: int, first_name: str | None,
                               last_name: str | None, username: str | None, dc_id: int | None,
                               session_encrypted: str, lease_owner: str, lease_until: datetime) -> Account:
-        """Create or update the record of an account that just logged in, taking its lease."""
+        """Create or update the record of an account that just logged in, taking its lease. Its FloodWaits are
+        kept: Telegram counts them against the user, whatever login of it asks next."""
         now = utcnow()
         doc = await self.collection.find_one_and_update(
             {'_id': account_id},
             {'$set': {'phone': phone, 'user_id': user_id, 'first_name': first_name, 'last_name': last_name,
                       'username': username, 'dc_id': dc_id, 'session_encrypted': session_encrypted,
-                      'status': AccountStatus.AUTHORIZED.value, 'status_reason': None, 'flood_wait_until': None,
-                      'flood_waits': {},
+                      'status': AccountStatus.AUTHORIZED.value, 'status_reason': None,
                       'lease': {'owner': lease_owner, 'until': lease_until}, 'updated_at': now},
              '$setOnInsert': {'created_at': now}},
             upsert=True, return_document=ReturnDocument.AFTER)

@@ -201,17 +201,19 @@ class AccountManager(SupervisorMixin):
                 self._maintenance = self._spawn(self._maintenance_loop(), 'accounts-maintenance')
         return account_id
 
-    async def note_flood_wait(self, account_id: str, seconds: int, kind: str | None = None) -> None:
-        """Store a FloodWait (it survives a restart): for the whole account, or only for one method class."""
+    async def note_flood_wait(self, account_id: str, seconds: int, kind: str | None = None) -> bool:
+        """Store a FloodWait (it survives a restart): for the whole account, or only for one method class.
+        False when there is no such account (a login's client before it is adopted)."""
+        record = self._records.get(account_id)
+        if record is None:
+            return False
         until = utcnow() + timedelta(seconds=max(int(seconds), 0))
         await self.repo.set_flood_wait(account_id=account_id, until=until, kind=kind)
-        record = self._records.get(account_id)
-        if record is not None:
-            update = ({'flood_wait_until': until} if kind is None
-                      else {'flood_waits': record.flood_waits | {kind: until}})
-            self._records[account_id] = record.model_copy(update=update)
+        update = {'flood_wait_until': until} if kind is None else {'flood_waits': record.flood_waits | {kind: until}}
+        self._records[account_id] = record.model_copy(update=update)
         logger.warning('Account {} must wait {} s (FloodWait{})', account_id, seconds, f' on {kind}' if kind else '')
         self.events.publish(FloodWaitChanged(account_id=account_id, kind=kind or 'all', until=until))
+        return True
 
     async def note_revoked(self, account_id: str, reason: str = REVOKED_REASON) -> None:
         await self.repo.set_status(account_id=account_id, status=AccountStatus.REVOKED, reason=reason,

@@ -34,8 +34,6 @@ class ClientProvider(Protocol):
 
     def flood_wait_until(self, account_id: str, kind: str | None = None) -> datetime | None: ...
 
-    async def note_flood_wait(self, account_id: str, seconds: int, kind: str | None = None) -> None: ...
-
 
 @dataclass(frozen=True)
 class Folder:

@@ -90,7 +90,8 @@ class FloodWaits(Protocol):
 
     def flood_wait_until(self, account_id: str, kind: str | None = None) -> datetime | None: ...
 
-    async def note_flood_wait(self, account_id: str, seconds: int, kind: str | None = None) -> None: ...
+    async def note_flood_wait(self, account_id: str, seconds: int, kind: str | None = None) -> bool:
+        """Store the wait; False when no account is stored under `account_id`."""
 
 
 RecordCall = Callable[..., Awaitable[Any]]
@@ -128,9 +129,9 @@ class TelegramDoor:
             raise
 
     async def note(self, key: str, seconds: int, kind: MethodClass) -> None:
-        self._waits[(key, kind)] = utcnow() + timedelta(seconds=max(int(seconds), 0))
-        if self.floods is not None:
-            await self.floods.note_flood_wait(key, seconds, kind)
+        kept = self.floods is not None and await self.floods.note_flood_wait(key, seconds, kind)
+        if not kept:  # a login's client, before it is an account's: remembered here, moved over by rekey()
+            self._waits[(key, kind)] = utcnow() + timedelta(seconds=max(int(seconds), 0))
 
     def sent_by(self, key: str) -> dict[str, int]:
         return {name: count for (sent_key, name), count in self.sent.items() if sent_key == key}

@@ -40,7 +40,7 @@ class Stack:
     async def start(self):
         await self.accounts.start()
         await self.sync.start()
-        phone = self.telegram_dc.new_phone(6)
+        self.phone = phone = self.telegram_dc.new_phone(6)
         self.user_id = self.telegram_dc.create_user(phone, 'Syncer')
         client = door_client(self.telegram_dc, self.accounts.door)
         user = await self.telegram_dc.login(client, phone)
@@ -185,6 +185,24 @@ async def test_every_request_passes_the_door_and_is_counted_there(stack, telegra
 async def _status_of_latest(stack, channel_id, status):
     job = await stack.repos.jobs.collection.find_one({'channel_id': channel_id}, sort=[('created_at', -1)])
     return job if job and job['status'] == status.value else None
+
+
+async def test_a_resolve_wait_outlives_logging_the_account_out_and_in_again(stack, telegram_dc):
+    username = telegram_dc.create_channel('Wanted', username=_name('wanted'), posts=3)['username']
+    telegram_dc.add_fault('contacts.resolveUsername', 'FLOOD_WAIT', seconds=540)
+    with pytest.raises(ChannelError):
+        await stack.channels.add(f'@{username}')
+    assert await stack.accounts.log_out(stack.account_id) == 'logged_out'
+    client = door_client(telegram_dc, stack.accounts.door)
+    again = await stack.accounts.adopt('acc-again', client, await telegram_dc.login(client, stack.phone))
+    assert again == stack.account_id  # the same Telegram user: the same record, with its waits
+    await eventually(lambda: again in stack.accounts.usable_account_ids())
+    telegram_dc.reset_stats()
+    with pytest.raises(ChannelError) as refused:
+        await stack.channels.add(f'@{username}')
+    assert refused.value.code == 'FLOOD_WAIT' and 530 <= refused.value.retry_after <= 540
+    calls = telegram_dc.stats()['users'].get(str(stack.user_id), {})
+    assert 'contacts.resolveUsername' not in calls, 'the new login asked Telegram during the wait'
 
 
 async def test_live_updates_arrive_and_missed_ones_are_caught_up(stack, telegram_dc):
