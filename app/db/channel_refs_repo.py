@@ -71,7 +71,7 @@ class ChannelRefsRepo:
                                              sort=[('retry_at', ASCENDING)])
         return doc['retry_at'] if doc else None
 
-    async def claim(self, entry_id: str, account_id: str) -> ChannelRefEntry | None:
+    async def claim(self, entry_id: str, account_id: str | None) -> ChannelRefEntry | None:
         """Move a queued entry to `resolving` for one account; None when another worker took it first."""
         doc = await self.collection.find_one_and_update(
             {'_id': entry_id, 'state': RefState.QUEUED.value},

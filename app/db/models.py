@@ -107,6 +107,8 @@ class SyncState(BaseModel):
     last_post_at: datetime | None = None  # date of the newest stored post
     backfilled: bool = False  # the whole history has been fetched once
     deep_check_before: int = 0  # rolling cursor of the older-history check (see app.mtproto.jobs)
+    # set by a backfill, cleared by the next sync: the refresh window was just read, so that sync reads new posts only
+    backfill_read_at: datetime | None = None
     account_id: str | None = None  # the account that currently reads this channel
 
 

@@ -21,7 +21,7 @@ from app.events import ChannelChanged
 from app.i18n import lazy
 from app.mtproto.channels import ChannelError, ChannelService, ClientProvider
 from app.mtproto.limits import MethodClass
-from app.mtproto.refs import parse_refs
+from app.mtproto.refs import UsernameRef, parse_refs
 
 MAX_REFS_PER_PASTE = 1000
 BUDGET_CODES = {'BUDGET_SPENT', 'FLOOD_WAIT'}
@@ -36,6 +36,7 @@ class AddQueue:
         self.idle_seconds = idle_seconds
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task] = {}
+        self._not_stored: set[str] = set()  # lines that named no stored channel when first looked up
         self._task: asyncio.Task | None = None
         self._seen_accounts: set[str] = set()
 
@@ -129,6 +130,21 @@ class AddQueue:
     def _usable(self) -> list[str]:
         return self.accounts.usable_account_ids() if self.accounts is not None else []
 
+    async def _stored(self, entry: ChannelRefEntry) -> bool:
+        """Whether a stored channel some account reads answers this line. Looked up once per line: a line that
+        named no stored channel when first seen is not looked up again on every pass (a long paste would cost a
+        database scan per line and pass)."""
+        if entry.id in self._not_stored:
+            return False
+        try:
+            known = await self.channels.known(ChannelService.parse(entry.ref))
+        except ChannelError:
+            known = None
+        if known is not None and known.access_hashes:
+            return True
+        self._not_stored.add(entry.id)
+        return False
+
     async def _choose(self, entry: ChannelRefEntry, free: list[str]) -> str | None:
         """The free account this entry should use now, or None when it has to wait."""
         candidates = [a for a in free if entry.account_id in (None, a)]
@@ -137,7 +153,7 @@ class AddQueue:
         if entry.access_hash is not None:  # a folder's channel: its own account reads it, no look-up needed
             return candidates[0] if self.channels.can_call(candidates[0], MethodClass.FULL_CHANNEL) else None
         parsed = ChannelService.parse(entry.ref)
-        known = await self.channels.known(parsed)
+        known = None if entry.id in self._not_stored else await self.channels.known(parsed)
         if known is not None:
             readers = [a for a in candidates if a in known.access_hashes]
             if readers:
@@ -152,10 +168,16 @@ class AddQueue:
             await self.repos.channel_refs.clear_waits()
         self._seen_accounts = set(usable)
         free = [a for a in usable if a not in self._busy]
+        offered = bool(free) or not usable
         limit = max(50, 10 * len(usable))
         due = await self.repos.channel_refs.due(utcnow(), limit=limit)
         waiting: list[ChannelRefEntry] = []
         for entry in due:
+            if entry.account_id is None and await self._stored(entry):  # answered from the database: no account
+                claimed = await self.repos.channel_refs.claim(entry.id, None)
+                if claimed is not None:
+                    await self._work(claimed, None)
+                continue
             account_id = await self._choose(entry, free) if free else None
             if account_id is None:
                 waiting.append(entry)
@@ -167,7 +189,9 @@ class AddQueue:
             # services run outside NiceGUI's loop in tests and tools: plain tasks, kept in _busy until done
             self._busy[account_id] = asyncio.get_running_loop().create_task(self._work(claimed, account_id),
                                                                             name=f'add {entry.ref}')
-        if waiting and not self._busy:
+        # only when free accounts could take none of them: an account that came free while this pass awaited the
+        # database was not offered them, and scheduling them now would let the lines behind them go first
+        if waiting and offered and not self._busy:
             await self._schedule(waiting, usable)
             if len(due) == limit:
                 self.wake()  # more lines behind these may need no budget at all: look at them next
@@ -197,16 +221,21 @@ class AddQueue:
             slots.extend(max(at, until) if until is not None else at for at in times)
         return sorted(slots)[:count]
 
-    async def _work(self, entry: ChannelRefEntry, account_id: str) -> None:
+    async def _work(self, entry: ChannelRefEntry, account_id: str | None) -> None:
         refs = self.repos.channel_refs
         try:
-            result = await self.channels.add(entry.ref, account_id=account_id, join=entry.join,
+            if entry.account_id is None and not isinstance(ChannelService.parse(entry.ref), UsernameRef):
+                acting = None  # a private link: the rule tries the accounts that may be members first
+            else:
+                acting = account_id
+            result = await self.channels.add(entry.ref, account_id=acting, join=entry.join,
                                              access_hash=entry.access_hash if account_id == entry.account_id else None)
             if not result.needs_join and entry.tags:
                 await self.repos.channels.add_tags([result.channel.id], entry.tags)
                 self.channels.events.publish(ChannelChanged(channel_id=result.channel.id))
         except ChannelError as error:
             if error.code in BUDGET_CODES:  # this account is out of budget: another may take it, or later
+                logger.info('{} waits: {}', entry.ref, error.message)
                 # due again in a second: by then the spent account is passed over and the line waits its turn
                 await refs.update(entry.id, RefState.QUEUED, worked_by=None, reason=error.message,
                                   retry_at=utcnow() + timedelta(seconds=1))

@@ -83,6 +83,10 @@ def _not_a_channel(chat: Any, ref: Any) -> ChannelError | None:
     return None
 
 
+def no_account_error() -> ChannelError:
+    return ChannelError(409, 'NO_ACCOUNT', lazy('No Telegram account is connected. Log one in on the Accounts page.'))
+
+
 def flood_wait_error(seconds: int, kind: MethodClass | None = None) -> ChannelError:
     what = lazy('{kind} request', kind=lazy(kind.value.replace('_', ' '))) if kind is not None \
         else lazy('request of this kind')
@@ -167,17 +171,87 @@ class ChannelService:
             client = self.accounts.client(candidate)
             if client is not None:
                 return candidate, client
-        raise ChannelError(409, 'NO_ACCOUNT', lazy('No Telegram account is connected. Log one in on the Accounts '
-                                                   'page.'))
+        raise no_account_error()
+
+    def able(self, kind: MethodClass, channel: Channel | None = None) -> list[str]:
+        """The one rule for which account makes a `kind` request now: connected and authorised, not waiting on
+        that class, budget left today; those holding the channel's access hash first, then the most budget left."""
+        if self.accounts is None:
+            return []
+        able = [a for a in self.accounts.usable_account_ids() if self.can_call(a, kind)]
+        return sorted(able, key=lambda a: (channel is None or a not in channel.access_hashes,
+                                           -(self.limiter.left_today(a, kind) or 0)))
+
+    def none_able(self, kind: MethodClass) -> ChannelError:
+        """Why no account can make a `kind` request now, and when the first one can."""
+        if self.accounts is None or not self.accounts.usable_account_ids():
+            return no_account_error()
+        now = utcnow()
+        soonest = []
+        for account_id in self.accounts.usable_account_ids():
+            until = self.accounts.flood_wait_until(account_id, kind)
+            free = self.limiter.free_times(account_id, kind, 1)[0]
+            soonest.append((max(until or now, free), until is not None and until >= free))
+        at, flood = min(soonest)
+        seconds = max(1, round((at - now).total_seconds()))
+        if flood:
+            return flood_wait_error(seconds, kind)
+        return ChannelError(429, 'BUDGET_SPENT', lazy("Every connected account has used today's {kind} requests; try "
+                                                      'again after {time} UTC, or log in another account.',
+                                                      kind=kind.value, time=f'{at:%H:%M}'), retry_after=seconds)
+
+    async def _with_any_account(self, ref: str, parsed: ChannelRef, known: Channel | None, *, join: bool
+                                ) -> AddResult:
+        """Add with whichever account the rule picks. A private channel or an invite is tried with each account
+        in turn before any of them joins: an account that is already a member reads it with no join."""
+        kind = MethodClass.DIALOGS if isinstance(parsed, ChannelIdRef) else MethodClass.RESOLVE
+        candidates = self.able(kind, known)
+        if not candidates:
+            raise self.none_able(kind)
+        if isinstance(parsed, UsernameRef):
+            return await self._add(self._client(candidates[0]), candidates[0], ref, parsed, known, join=join)
+        preview: AddResult | None = None
+        refused: ChannelError | None = None
+        for account_id in candidates:
+            try:
+                result = await self._add(self._client(account_id), account_id, ref, parsed, known, join=False)
+            except ChannelError as error:
+                if error.code != 'CHANNEL_PRIVATE':
+                    raise
+                refused = refused or error
+                continue
+            if not result.needs_join:
+                return result
+            preview = preview or result
+        if preview is None:
+            raise refused or no_account_error()
+        if not join:
+            return preview
+        joiners = [a for a in self.able(MethodClass.JOIN) if self.can_call(a, MethodClass.RESOLVE)]
+        if not joiners:
+            raise self.none_able(MethodClass.JOIN)
+        return await self._add(self._client(joiners[0]), joiners[0], ref, parsed, known, join=True)
+
+    def _client(self, account_id: str) -> TelegramClient:
+        client = self.accounts.client(account_id) if self.accounts is not None else None
+        if client is None:
+            raise ChannelError(409, 'ACCOUNT_UNAVAILABLE', lazy('That account is not connected right now.'))
+        return client
 
     # ------------------------------------------------------------ adding
 
     async def add(self, ref: str, *, account_id: str | None = None, join: bool = False,
                   access_hash: int | None = None) -> AddResult:
         """Add a channel by reference; `access_hash` (the account's own, e.g. from its chat folders) spares a
-        look-up for a `-100…` id."""
+        look-up for a `-100…` id. A stored channel some account reads is answered from the database."""
         parsed = self.parse(ref)
         known = await self.known(parsed)
+        if known is not None and known.access_hashes and (account_id is None or account_id in known.access_hashes):
+            return AddResult(ref=ref, channel=known)  # stored and readable: no request at all
+        if account_id is None and access_hash is None:
+            if self.accounts is None:
+                raise ChannelError(503, 'TELEGRAM_NOT_CONFIGURED', lazy('Telegram is not configured on this server.'))
+            return await self._with_any_account(ref, parsed, known, join=join)
         account_id, client = self.pick_account(account_id, known)
         return await self._add(client, account_id, ref, parsed, known, join=join, access_hash=access_hash)
 

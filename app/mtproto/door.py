@@ -103,6 +103,7 @@ class TelegramDoor:
         self.record_call = record_call
         self.floods: FloodWaits | None = None
         self.sent: Counter[tuple[str, str]] = Counter()  # (key, method name) → requests sent
+        self.sent_classes: Counter[tuple[str, MethodClass]] = Counter()  # (key, method class) → requests sent
         self._waits: dict[tuple[str, MethodClass], datetime] = {}  # keys no account record holds (logins)
 
     def wait_until(self, key: str, kind: MethodClass) -> datetime | None:
@@ -122,6 +123,7 @@ class TelegramDoor:
         if per_day is not None and self.record_call is not None:
             await self.record_call(account_id=key, kind=kind.value, at=utcnow(), keep=per_day)
         self.sent[(key, request_name(request))] += 1
+        self.sent_classes[(key, kind)] += 1
         try:
             return await call()
         except errors.FloodWaitError as error:
@@ -142,6 +144,10 @@ class TelegramDoor:
             if key == old:
                 self.sent[(new, name)] += count
                 del self.sent[(key, name)]
+        for (key, kind), count in list(self.sent_classes.items()):
+            if key == old:
+                self.sent_classes[(new, kind)] += count
+                del self.sent_classes[(key, kind)]
         for (key, kind), until in list(self._waits.items()):
             if key == old:
                 self._waits[(new, kind)] = max(until, self._waits.get((new, kind), until))

@@ -228,8 +228,9 @@ def post_snapshot(post: Post, at: datetime) -> Metric:
 
 async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, peer: types.InputChannel, *,
                        last_message_id: int, refresh_days: int = 7, deep_before: int = 0,
-                       now: datetime | None = None) -> SyncResult:
+                       now: datetime | None = None, new_only: bool = False) -> SyncResult:
     """New posts since the last one, fresh counters and edits of the last `refresh_days`, deletions marked.
+    With `new_only` (a backfill has just read everything else) only the pages down to the last stored post.
 
     Walks the history from the newest post down until it has passed both the last stored post and the refresh
     window; then re-reads a few older pages below `deep_before` (a rolling cursor) so old edits and deletions
@@ -237,7 +238,7 @@ async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, pe
     """
     result = SyncResult()
     now = now or utcnow()
-    since = now - timedelta(days=refresh_days)
+    since = now if new_only else now - timedelta(days=refresh_days)
     last_snapshot = await repos.metrics.latest_at(channel_id=channel_id, kind=MetricKind.POST)
     take_snapshots = last_snapshot is None or now - last_snapshot >= POST_SNAPSHOT_EVERY
     snapshots: list[Metric] = []
@@ -258,7 +259,7 @@ async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, pe
             break
     # Rolling check of older history: continue where the previous sync stopped, wrap to the top at the end.
     cursor = deep_before if 0 < deep_before < offset else offset
-    for _ in range(DEEP_CHECK_PAGES if cursor > 1 and not bottom else 0):
+    for _ in range(DEEP_CHECK_PAGES if cursor > 1 and not bottom and not new_only else 0):
         page = await history_page(client, peer, offset_id=cursor)
         page_bottom = len(page) < BATCH
         await _apply_page(repos, channel_id, page, cursor - 1, page_bottom, result)
@@ -266,6 +267,6 @@ async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, pe
             cursor = 0
             break
         cursor = page[-1].id
-    result.deep_before = cursor
+    result.deep_before = deep_before if new_only else cursor
     await repos.metrics.add_many(snapshots)
     return result

@@ -70,20 +70,28 @@ class RunnerMixin:
                                                     posts_stored=stored))
                     self.events.publish(JobChanged(job_id=job.id, channel_id=channel.id, status=JobStatus.RUNNING,
                                                    done=step.done, total=step.total))
+                began = self.clock.now()
                 job = await backfill(client, self.repos, job, peer, on_progress=progress)
                 await self._set_state(
                     channel.id, backfilled=True, last_message_id=job.checkpoint.get('top_id', 0),
-                    top_message_id=job.checkpoint.get('top_id', 0))
+                    top_message_id=job.checkpoint.get('top_id', 0), backfill_read_at=began)
                 next_sync = self.clock.now()  # catch what was posted during the backfill right away
                 newest = job.checkpoint.get('top_id', 0)
             else:
-                channel = await self.channels.refresh(client, account_id, channel)
+                read_at = channel.state.backfill_read_at
+                # right after a backfill, its sync reads only what was posted since: the backfill has just read
+                # the refresh window and the channel's metadata
+                new_only = read_at is not None and self.clock.now() - read_at < timedelta(
+                    seconds=channel.sync.interval_seconds)
+                if not new_only:
+                    channel = await self.channels.refresh(client, account_id, channel)
                 result = await sync_channel(
                     client, self.repos, channel.id, peer, last_message_id=channel.state.last_message_id,
-                    refresh_days=channel.sync.refresh_days, deep_before=channel.state.deep_check_before)
+                    refresh_days=channel.sync.refresh_days, deep_before=channel.state.deep_check_before,
+                    new_only=new_only)
                 await self._set_state(
                     channel.id, last_message_id=max(result.top_id, channel.state.last_message_id),
-                    top_message_id=result.top_id, deep_check_before=result.deep_before)
+                    top_message_id=result.top_id, deep_check_before=result.deep_before, backfill_read_at=None)
                 await self.repos.jobs.save_checkpoint(
                     job.id, checkpoint={'new': result.new, 'updated': result.updated, 'deleted': result.deleted},
                     done=1, total=1, eta_seconds=0)

@@ -14,7 +14,7 @@ from loguru import logger
 from telethon import TelegramClient
 
 from app.db.jobs_repo import ACTIVE
-from app.db.models import Channel, JobStatus, SyncStatus, utcnow
+from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus, utcnow
 from app.mtproto.channels import ChannelError
 from app.mtproto.limits import MethodClass
 
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 MAX_JOBS_PER_ACCOUNT = 2
 NO_ACCOUNT_RETRY = 15  # seconds before a job without a usable account looks again
 CANNOT_READ_RETRY = 3600  # seconds before an account that failed to resolve a channel tries it again
+# A look-up (200 a day, the harshest waits) is spent to spread history only on a backfill with at least this many
+# posts left: 20 pages, 20 s of an account's history pace and more. A sync reads a page or a few: never spread.
+SPREAD_MIN_POSTS = 2_000
 WAIT_FLOOD = 'flood_wait'  # Telegram asked the accounts that can read the channel to wait
 WAIT_NO_ACCOUNT = 'no_account'  # no connected account can read the channel
 
@@ -119,7 +122,7 @@ class SchedulerMixin:
             if channel is None:
                 await self._transition(job.id, to=JobStatus.CANCELLED, allowed_from=ACTIVE)
                 continue
-            chosen = await self._choose_account(channel)
+            chosen = await self._choose_account(channel, job)
             if chosen is None:
                 continue  # its accounts are busy with other jobs: it stays queued until one finishes
             if isinstance(chosen, Wait):
@@ -140,11 +143,12 @@ class SchedulerMixin:
     def _busy(self, account_id: str) -> int:
         return sum(1 for _, running_account in self._running.values() if running_account == account_id)
 
-    async def _choose_account(self, channel: Channel) -> tuple[str, TelegramClient] | Wait | None:
+    async def _choose_account(self, channel: Channel, job: Job) -> tuple[str, TelegramClient] | Wait | None:
         """A usable account that can read the channel; None while they are all busy; else how long to wait.
 
         History work is spread: when every account that reads a public channel is busy, an idle account with
-        resolves left today resolves it once and reads it too, so N accounts backfill N channels side by side.
+        resolves left today resolves it once and reads it too, so N accounts backfill N channels side by side;
+        only a backfill that pays for the look-up is spread (`SPREAD_MIN_POSTS`).
         """
         if self.accounts is None:
             return Wait(self.clock.now() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
@@ -153,7 +157,9 @@ class SchedulerMixin:
         usable = [a for a in connected if self._busy(a) < MAX_JOBS_PER_ACCOUNT]
         readers = sorted((a for a in usable if a in channel.access_hashes),
                          key=lambda a: (self._busy(a), a != channel.state.account_id))
-        if channel.username and not (readers and self._busy(readers[0]) == 0):
+        orphaned = not any(a in channel.access_hashes for a in connected)  # a look-up is the only way to read it
+        if channel.username and (orphaned or _pays_for_a_look_up(channel, job)) and not (
+                readers and self._busy(readers[0]) == 0):
             others = [a for a in usable if a not in channel.access_hashes]
             if readers or any(a in channel.access_hashes for a in connected):
                 # worth a resolve only for an idle account that has one to spend
@@ -189,3 +195,10 @@ class SchedulerMixin:
             self._cannot_read[(account_id, channel.id)] = self.clock.now() + timedelta(seconds=wait)
             return None
         return account_id, client
+
+
+def _pays_for_a_look_up(channel: Channel, job: Job) -> bool:
+    if job.kind != JobKind.BACKFILL:
+        return False
+    top = job.checkpoint.get('top_id') or channel.state.top_message_id
+    return not top or top - channel.state.posts_stored >= SPREAD_MIN_POSTS  # a size not yet known: spread

@@ -205,6 +205,48 @@ async def test_a_resolve_wait_outlives_logging_the_account_out_and_in_again(stac
     assert 'contacts.resolveUsername' not in calls, 'the new login asked Telegram during the wait'
 
 
+async def test_the_sync_after_a_backfill_reads_only_what_was_posted_since(stack, telegram_dc):
+    info = telegram_dc.create_channel('Read once', username=_name('once'), posts=200, seed=26)
+    for i in range(150):  # posted this week: inside the sync's 7-day refresh window
+        telegram_dc.post_message(info['channel_id'], f'recent {i}')
+    telegram_dc.reset_stats()
+    await stack.channels.add(f'@{info["username"]}')
+    await stack.settle(info['channel_id'])
+    calls = telegram_dc.stats()['users'][str(stack.user_id)]
+    # the backfill: the newest id, then 350 posts in pages of 100 (4 pages); its sync: the newest page, once
+    assert calls['messages.getHistory']['calls'] == 1 + 4 + 1, calls
+    assert calls['channels.getFullChannel']['calls'] == 1  # when it was added, not again for the sync
+    assert await stack.repos.posts.count(channel_id=info['channel_id']) == 350
+
+    edited = telegram_dc.post_message(info['channel_id'], 'to be corrected')
+    await stack.sync.enqueue(info['channel_id'])  # the next sync reads the window again: edits are seen
+    await eventually(lambda: _status_of_latest(stack, info['channel_id'], JobStatus.DONE), timeout=30)
+    telegram_dc.edit_message(info['channel_id'], edited, 'corrected')
+    await stack.sync.enqueue(info['channel_id'])
+    await eventually(lambda: _text(stack.repos.posts, info['channel_id'], edited, 'corrected'), timeout=30)
+
+
+async def test_a_sync_is_read_by_its_own_busy_account_rather_than_spend_a_look_up(stack, telegram_dc):
+    small = telegram_dc.create_channel('Small', username=_name('small'), posts=50, seed=27)
+    await stack.channels.add(f'@{small["username"]}')
+    await stack.settle(small['channel_id'])
+    phone = telegram_dc.new_phone(8)
+    second_user_id = telegram_dc.create_user(phone, 'Idle')
+    client = door_client(telegram_dc, stack.accounts.door)
+    second = await stack.accounts.adopt(f'acc-{uuid.uuid4().hex[:6]}', client, await telegram_dc.login(client, phone))
+    await eventually(lambda: second in stack.accounts.usable_account_ids())
+    stack.channels.limiter.set_budget(MethodClass.HISTORY, Budget(per_second=3))  # the big backfill takes seconds
+    big = telegram_dc.create_channel('Big', username=_name('big'), posts=1500, seed=28)
+    await stack.channels.add(f'@{big["username"]}')
+    await eventually(lambda: _status_of_latest(stack, big['channel_id'], JobStatus.RUNNING), interval=0.02)
+    telegram_dc.reset_stats()
+
+    job = await stack.sync.enqueue(small['channel_id'])  # its only reader is busy with the big backfill
+    done = await eventually(lambda: _status(stack, job.id, JobStatus.DONE), timeout=30)
+    assert done.account_id == stack.account_id
+    assert 'contacts.resolveUsername' not in telegram_dc.stats()['users'].get(str(second_user_id), {})
+
+
 async def test_live_updates_arrive_and_missed_ones_are_caught_up(stack, telegram_dc):
     info = telegram_dc.create_channel('Live', username=_name('live'), posts=30, seed=23)
     channel_id = info['channel_id']
