@@ -83,6 +83,10 @@ def _not_a_channel(chat: Any, ref: Any) -> ChannelError | None:
     return None
 
 
+def not_configured_error() -> ChannelError:
+    return ChannelError(503, 'TELEGRAM_NOT_CONFIGURED', lazy('Telegram is not configured on this server.'))
+
+
 def no_account_error() -> ChannelError:
     return ChannelError(409, 'NO_ACCOUNT', lazy('No Telegram account is connected. Log one in on the Accounts page.'))
 
@@ -159,7 +163,7 @@ class ChannelService:
     def pick_account(self, account_id: str | None = None, channel: Channel | None = None
                      ) -> tuple[str, TelegramClient]:
         if self.accounts is None:
-            raise ChannelError(503, 'TELEGRAM_NOT_CONFIGURED', lazy('Telegram is not configured on this server.'))
+            raise not_configured_error()
         usable = self.accounts.usable_account_ids()
         if account_id is not None:
             client = self.accounts.client(account_id) if account_id in usable else None
@@ -250,7 +254,7 @@ class ChannelService:
             return AddResult(ref=ref, channel=known)  # stored and readable: no request at all
         if account_id is None and access_hash is None:
             if self.accounts is None:
-                raise ChannelError(503, 'TELEGRAM_NOT_CONFIGURED', lazy('Telegram is not configured on this server.'))
+                raise not_configured_error()
             return await self._with_any_account(ref, parsed, known, join=join)
         account_id, client = self.pick_account(account_id, known)
         return await self._add(client, account_id, ref, parsed, known, join=join, access_hash=access_hash)
