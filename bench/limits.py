@@ -86,11 +86,12 @@ async def run(dc: DcHandle, uri: str, data: Path, usernames: list[str], accounts
     readers = sum(1 for user in users if stats['users'].get(str(user), {}).get(HISTORY, {}).get('calls'))
     # requests a minute of each method class, the busiest account's, against the pace Parsegram allows it
     per_class: dict[MethodClass, tuple[float, float, int]] = {}
-    for (key, kind), count in manager.door.sent_classes.items():
-        if key in account_ids and kind not in (MethodClass.LOGIN, MethodClass.ACCOUNT):
-            rate = count / seconds * 60
-            budget = channels.limiter.budgets[kind]
-            per_class[kind] = (max(rate, per_class.get(kind, (0.0, 0.0, 0))[0]), budget.per_second * 60, budget.burst)
+    for account_id in account_ids:
+        for kind, count in manager.door.sent_by_class(account_id).items():
+            if kind not in (MethodClass.LOGIN, MethodClass.ACCOUNT):
+                budget = channels.limiter.budgets[kind]
+                busiest = max(count / seconds * 60, per_class.get(kind, (0.0, 0.0, 0))[0])
+                per_class[kind] = (busiest, budget.per_second * 60, budget.burst)
     return {'seconds': seconds, 'posts_s': stored / seconds, 'per_account': stored / seconds / accounts,
             'readers': readers, 'flood_waits': len(stats['flood_waits']), 'per_class': per_class}
 

@@ -102,8 +102,7 @@ class TelegramDoor:
         self.limiter = limiter
         self.record_call = record_call
         self.floods: FloodWaits | None = None
-        self.sent: Counter[tuple[str, str]] = Counter()  # (key, method name) → requests sent
-        self.sent_classes: Counter[tuple[str, MethodClass]] = Counter()  # (key, method class) → requests sent
+        self.sent: Counter[tuple[str, MethodClass, str]] = Counter()  # (key, class, method name) → requests sent
         self._waits: dict[tuple[str, MethodClass], datetime] = {}  # keys no account record holds (logins)
 
     def wait_until(self, key: str, kind: MethodClass) -> datetime | None:
@@ -122,8 +121,7 @@ class TelegramDoor:
         per_day = self.limiter.budgets[kind].per_day
         if per_day is not None and self.record_call is not None:
             await self.record_call(account_id=key, kind=kind.value, at=utcnow(), keep=per_day)
-        self.sent[(key, request_name(request))] += 1
-        self.sent_classes[(key, kind)] += 1
+        self.sent[(key, kind, request_name(request))] += 1
         try:
             return await call()
         except errors.FloodWaitError as error:
@@ -135,19 +133,24 @@ class TelegramDoor:
         if not kept:  # a login's client, before it is an account's: remembered here, moved over by rekey()
             self._waits[(key, kind)] = utcnow() + timedelta(seconds=max(int(seconds), 0))
 
-    def sent_by(self, key: str) -> dict[str, int]:
-        return {name: count for (sent_key, name), count in self.sent.items() if sent_key == key}
+    def sent_by(self, key: str) -> Counter[str]:
+        """Requests `key` sent, by method name."""
+        return Counter({name: count for (sent_key, _, name), count in self.sent.items() if sent_key == key})
+
+    def sent_by_class(self, key: str) -> Counter[MethodClass]:
+        """Requests `key` sent, by method class."""
+        by_class: Counter[MethodClass] = Counter()
+        for (sent_key, kind, _), count in self.sent.items():
+            if sent_key == key:
+                by_class[kind] += count
+        return by_class
 
     def rekey(self, old: str, new: str) -> None:
         """A login's client became an account's: what it sent and must wait for is the account's now."""
-        for (key, name), count in list(self.sent.items()):
+        for (key, kind, name), count in list(self.sent.items()):
             if key == old:
-                self.sent[(new, name)] += count
-                del self.sent[(key, name)]
-        for (key, kind), count in list(self.sent_classes.items()):
-            if key == old:
-                self.sent_classes[(new, kind)] += count
-                del self.sent_classes[(key, kind)]
+                self.sent[(new, kind, name)] += count
+                del self.sent[(key, kind, name)]
         for (key, kind), until in list(self._waits.items()):
             if key == old:
                 self._waits[(new, kind)] = max(until, self._waits.get((new, kind), until))
