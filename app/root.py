@@ -168,7 +168,8 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
     database = Database(settings)
     repos = Repos.create(database.db)
     secret_box = SecretBox(resolve_secret_key(settings))
-    door = TelegramDoor(RequestLimiter.from_settings(settings), record_call=repos.accounts.record_call)
+    door = TelegramDoor(RequestLimiter.from_settings(settings, clock), record_call=repos.accounts.record_call,
+                        clock=clock)
     accounts = AccountManager(settings=settings, repo=repos.accounts, secret_box=secret_box,
                               owner_id=process_owner_id(), events=events, door=door)
     channels = ChannelService(repos=repos, accounts=accounts, events=events)

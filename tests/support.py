@@ -12,15 +12,17 @@ from nicegui.testing import Screen, User
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from app.clock import Clock, SystemClock
 from app.mtproto.door import DoorClient, TelegramDoor
 from app.mtproto.limits import DEFAULT_BUDGETS, RequestLimiter
 from tests.conftest import ADMIN_PASSWORD
 
 
-def unpaced() -> RequestLimiter:
-    """Request pacing for tests that do not study it: every rate a thousand times the safe one."""
+def unpaced(clock: Clock | None = None) -> RequestLimiter:
+    """Request pacing for tests that do not study it: every rate a thousand times the safe one. With `clock` the
+    daily budgets are told by it (the pacing itself stays on real time: it is too fast to matter)."""
     return RequestLimiter({kind: replace(budget, per_second=budget.per_second * 1000, burst=max(budget.burst, 50))
-                           for kind, budget in DEFAULT_BUDGETS.items()})
+                           for kind, budget in DEFAULT_BUDGETS.items()}, wall=(clock or SystemClock()).now)
 
 
 def door_client(telegram_dc: Any, door: TelegramDoor, key: str = 'login', session: str = '', **kw: Any) -> DoorClient:

@@ -8,9 +8,9 @@ whole index is read again now and then, for changes made behind the events' back
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING
 
+from app.clock import Clock, SystemClock
 from app.db.channel_list import LIST_FIELDS, ChannelQuery, ListEntry
 from app.db.models import JobStatus
 from app.events import ChannelChanged, Event, JobChanged, PostsStored
@@ -23,8 +23,10 @@ RELOAD_SECONDS = 60.0
 
 
 class ChannelDirectory:
-    def __init__(self, repos: Repos, events: EventBus, *, reload_seconds: float = RELOAD_SECONDS) -> None:
+    def __init__(self, repos: Repos, events: EventBus, *, reload_seconds: float = RELOAD_SECONDS,
+                 clock: Clock | None = None) -> None:
         self.repos = repos
+        self.clock = clock or SystemClock()
         self.reload_seconds = reload_seconds
         self._entries: dict[int, ListEntry] = {}
         self._loaded_at: float | None = None
@@ -51,7 +53,7 @@ class ChannelDirectory:
 
     async def entries(self) -> list[ListEntry]:
         async with self._lock:
-            if self._loaded_at is None or time.monotonic() - self._loaded_at > self.reload_seconds:
+            if self._loaded_at is None or self.clock.monotonic() - self._loaded_at > self.reload_seconds:
                 await self._load()
             elif self._dirty:
                 await self._reread(self._dirty)
@@ -59,7 +61,7 @@ class ChannelDirectory:
 
     async def _load(self) -> None:
         self._dirty.clear()
-        self._loaded_at = time.monotonic()
+        self._loaded_at = self.clock.monotonic()
         docs = await self.repos.channels.collection.find({}, LIST_FIELDS).to_list()
         statuses = await self._job_statuses(docs)
         self._entries = {doc['_id']: ListEntry.of(doc, statuses.get((doc.get('state') or {}).get('job_id')))

@@ -14,6 +14,7 @@ from typing import Any
 from loguru import logger
 from telethon import TelegramClient, functions, types
 
+from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.crypto import SecretBox
 from app.db.accounts_repo import AccountsRepo
@@ -44,9 +45,13 @@ OnDisconnected = Callable[[str], Awaitable[None]]
 class AccountManager(SupervisorMixin):
     def __init__(self, *, settings: Settings, repo: AccountsRepo, secret_box: SecretBox, owner_id: str,
                  lease_seconds: float = 60.0, tick_seconds: float | None = None, health_seconds: float = 30.0,
-                 max_backoff: float = 60.0, events: EventBus | None = None, door: TelegramDoor | None = None) -> None:
+                 max_backoff: float = 60.0, events: EventBus | None = None, door: TelegramDoor | None = None,
+                 clock: Clock | None = None) -> None:
         self.settings = settings
-        self.door = door or TelegramDoor(RequestLimiter.from_settings(settings), record_call=repo.record_call)
+        # FloodWaits are told by this clock (a test's moves by hand); leases by the database's wall clock
+        self.clock = clock or (door.clock if door is not None else SystemClock())
+        self.door = door or TelegramDoor(RequestLimiter.from_settings(settings, self.clock),
+                                         record_call=repo.record_call, clock=self.clock)
         self.door.floods = self
         self.repo = repo
         self.secret_box = secret_box
@@ -108,7 +113,7 @@ class AccountManager(SupervisorMixin):
         return connected, len(self._records)
 
     def usable_account_ids(self) -> list[str]:
-        now = utcnow()
+        now = self.clock.now()
         usable = []
         for account_id, live in self._live.items():
             record = self._records.get(account_id)
@@ -128,7 +133,7 @@ class AccountManager(SupervisorMixin):
         record = self._records.get(account_id)
         if record is None:
             return None
-        now = utcnow()
+        now = self.clock.now()
         waits = [record.flood_wait_until, record.flood_waits.get(kind) if kind is not None else None]
         active = [until for until in waits if until is not None and until > now]
         return max(active) if active else None
@@ -207,7 +212,7 @@ class AccountManager(SupervisorMixin):
         record = self._records.get(account_id)
         if record is None:
             return False
-        until = utcnow() + timedelta(seconds=max(int(seconds), 0))
+        until = self.clock.now() + timedelta(seconds=max(int(seconds), 0))
         await self.repo.set_flood_wait(account_id=account_id, until=until, kind=kind)
         update = {'flood_wait_until': until} if kind is None else {'flood_waits': record.flood_waits | {kind: until}}
         self._records[account_id] = record.model_copy(update=update)
@@ -357,7 +362,7 @@ class AccountManager(SupervisorMixin):
 
     def _info(self, account: Account) -> AccountInfo:
         live = self._live.get(account.id)
-        now = utcnow()
+        now = self.clock.now()
         flood_until = account.flood_wait_until if account.flood_wait_until and account.flood_wait_until > now else None
         if account.status == AccountStatus.REVOKED:
             state, reason = LiveState.REVOKED, account.status_reason or REVOKED_REASON
@@ -367,7 +372,7 @@ class AccountManager(SupervisorMixin):
             state, reason = LiveState.OFFLINE, lazy('Telegram is not configured')
         elif live is None:
             lease = account.lease
-            if lease is not None and lease.owner != self.owner_id and lease.until > now:
+            if lease is not None and lease.owner != self.owner_id and lease.until > utcnow():
                 state, reason = LiveState.HELD, HELD_REASON
             else:
                 state, reason = (LiveState.CONNECTING, None) if self._started else (LiveState.OFFLINE, None)

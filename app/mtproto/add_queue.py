@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from loguru import logger
 
+from app.clock import Clock
 from app.db.channel_list import MAX_TAG_LENGTH, normalize_tag
-from app.db.models import ChannelRefEntry, RefState, utcnow
+from app.db.models import ChannelRefEntry, RefState
 from app.db.repos import Repos
 from app.events import ChannelChanged
 from app.i18n import lazy
@@ -29,9 +30,10 @@ BUDGET_CODES = {'BUDGET_SPENT', 'FLOOD_WAIT'}
 
 class AddQueue:
     def __init__(self, *, repos: Repos, channels: ChannelService, accounts: ClientProvider | None,
-                 idle_seconds: float = 5.0) -> None:
+                 idle_seconds: float = 5.0, clock: Clock | None = None) -> None:
         self.repos = repos
         self.channels = channels
+        self.clock = clock or channels.clock
         self.accounts = accounts
         self.idle_seconds = idle_seconds
         self._wake = asyncio.Event()
@@ -125,7 +127,7 @@ class AddQueue:
         retry_at = await self.repos.channel_refs.next_retry_at()
         if retry_at is None:
             return self.idle_seconds
-        return min(self.idle_seconds, max(0.05, (retry_at - utcnow()).total_seconds()))
+        return min(self.idle_seconds, max(0.05, (retry_at - self.clock.now()).total_seconds()))
 
     def _usable(self) -> list[str]:
         return self.accounts.usable_account_ids() if self.accounts is not None else []
@@ -158,7 +160,8 @@ class AddQueue:
             readers = [a for a in candidates if a in known.access_hashes]
             if readers:
                 return readers[0]  # answered from the database: costs nothing
-        able = [a for a in candidates if self.channels.can_call(a, MethodClass.RESOLVE)
+        kind = ChannelService.look_up_kind(parsed)
+        able = [a for a in candidates if self.channels.can_call(a, kind)
                 and (not entry.join or self.channels.can_call(a, MethodClass.JOIN))]
         return max(able, key=lambda a: self.channels.limiter.left_today(a, MethodClass.RESOLVE) or 0, default=None)
 
@@ -170,7 +173,7 @@ class AddQueue:
         free = [a for a in usable if a not in self._busy]
         offered = bool(free) or not usable
         limit = max(50, 10 * len(usable))
-        due = await self.repos.channel_refs.due(utcnow(), limit=limit)
+        due = await self.repos.channel_refs.due(self.clock.now(), limit=limit)
         waiting: list[ChannelRefEntry] = []
         for entry in due:
             if entry.account_id is None and await self._stored(entry):  # answered from the database: no account
@@ -201,23 +204,28 @@ class AddQueue:
         if not usable:
             for entry in waiting:
                 await self.repos.channel_refs.set_retry_at(
-                    entry.id, utcnow() + timedelta(seconds=self.idle_seconds),
+                    entry.id, self.clock.now() + timedelta(seconds=self.idle_seconds),
                     'waiting for a connected account: log one in on the Accounts page')
             return
         # the entries already given a later time are ahead in line: these take the slots after theirs
-        ahead = await self.repos.channel_refs.count_waiting(utcnow(), exclude=[e.id for e in waiting])
-        slots = self._free_slots(usable, ahead + len(waiting))[ahead:]
-        soonest = utcnow() + timedelta(seconds=self.idle_seconds)
-        for entry, at in zip(waiting, slots, strict=False):
-            at = max(at, soonest)
-            await self.repos.channel_refs.set_retry_at(entry.id, at, _waiting_reason(at))
+        ahead = await self.repos.channel_refs.count_waiting(self.clock.now(), exclude=[e.id for e in waiting])
+        soonest = self.clock.now() + timedelta(seconds=self.idle_seconds)
+        by_kind: dict[MethodClass, list[ChannelRefEntry]] = {}
+        for entry in waiting:
+            by_kind.setdefault(_look_up_kind(entry), []).append(entry)
+        for kind, entries in by_kind.items():
+            slots = self._free_slots(usable, ahead + len(entries), kind)[ahead:]
+            for entry, at in zip(entries, slots, strict=False):
+                at = max(at, soonest)
+                await self.repos.channel_refs.set_retry_at(entry.id, at, _waiting_reason(at))
 
-    def _free_slots(self, usable: list[str], count: int) -> list[datetime]:
+    def _free_slots(self, usable: list[str], count: int, kind: MethodClass) -> list[datetime]:
+        """When the next `count` requests of `kind` fit, over every account: its daily budget and its FloodWait."""
         assert self.accounts is not None
         slots: list[datetime] = []
         for account_id in usable:
-            times = self.channels.limiter.free_times(account_id, MethodClass.RESOLVE, count)
-            until = self.accounts.flood_wait_until(account_id, MethodClass.RESOLVE)
+            times = self.channels.limiter.free_times(account_id, kind, count)
+            until = self.accounts.flood_wait_until(account_id, kind)
             slots.extend(max(at, until) if until is not None else at for at in times)
         return sorted(slots)[:count]
 
@@ -238,7 +246,7 @@ class AddQueue:
                 logger.info('{} waits: {}', entry.ref, error.message)
                 # due again in a second: by then the spent account is passed over and the line waits its turn
                 await refs.update(entry.id, RefState.QUEUED, worked_by=None, reason=error.message,
-                                  retry_at=utcnow() + timedelta(seconds=1))
+                                  retry_at=self.clock.now() + timedelta(seconds=1))
             else:
                 await refs.update(entry.id, RefState.ERROR, code=error.code, reason=error.message, retry_at=None)
         except asyncio.CancelledError:
@@ -259,6 +267,13 @@ class AddQueue:
         finally:
             self._busy.pop(account_id, None)
             self.wake()
+
+
+def _look_up_kind(entry: ChannelRefEntry) -> MethodClass:
+    try:
+        return ChannelService.look_up_kind(ChannelService.parse(entry.ref))
+    except ChannelError:
+        return MethodClass.RESOLVE
 
 
 def _waiting_reason(at: datetime) -> str:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from loguru import logger
 from telethon import TelegramClient, errors, functions, types
 
-from app.db.models import Channel, Metric, MetricKind, utcnow
+from app.clock import Clock, SystemClock
+from app.db.models import Channel, Metric, MetricKind
 from app.events import ChannelChanged, EventBus
 from app.i18n import lazy
 from app.mtproto.errors import ServiceError
@@ -104,7 +105,7 @@ def map_rpc_error(error: Exception, ref: Any) -> ChannelError:
     if isinstance(error, ChannelError):
         return error
     if isinstance(error, BudgetSpent):
-        wait = max(1, int((error.retry_at - utcnow()).total_seconds()))
+        wait = max(1, int(error.retry_in))
         return ChannelError(429, 'BUDGET_SPENT',
                             lazy("This account has used today's {kind} requests; {ref} can be added after {time} "
                                  'UTC, or with another account.',
@@ -139,6 +140,7 @@ class ChannelService:
                  limiter: RequestLimiter | None = None, events: EventBus | None = None) -> None:
         self.repos = repos
         self.accounts = accounts
+        self.clock: Clock = getattr(accounts, 'clock', None) or SystemClock()  # the accounts' clock tells waits
         door = getattr(accounts, 'door', None)
         # the pacing of every request is the door's; a limiter given here (a test's) becomes the door's
         self.limiter = limiter or (door.limiter if door is not None else RequestLimiter())
@@ -190,7 +192,7 @@ class ChannelService:
         """Why no account can make a `kind` request now, and when the first one can."""
         if self.accounts is None or not self.accounts.usable_account_ids():
             return no_account_error()
-        now = utcnow()
+        now = self.clock.now()
         soonest = []
         for account_id in self.accounts.usable_account_ids():
             until = self.accounts.flood_wait_until(account_id, kind)
@@ -208,7 +210,7 @@ class ChannelService:
                                 ) -> AddResult:
         """Add with whichever account the rule picks. A private channel or an invite is tried with each account
         in turn before any of them joins: an account that is already a member reads it with no join."""
-        kind = MethodClass.DIALOGS if isinstance(parsed, ChannelIdRef) else MethodClass.RESOLVE
+        kind = self.look_up_kind(parsed)
         candidates = self.able(kind, known)
         if not candidates:
             raise self.none_able(kind)
@@ -235,6 +237,12 @@ class ChannelService:
         if not joiners:
             raise self.none_able(MethodClass.JOIN)
         return await self._add(self._client(joiners[0]), joiners[0], ref, parsed, known, join=True)
+
+    @staticmethod
+    def look_up_kind(parsed: ChannelRef) -> MethodClass:
+        """The class of request that finds a channel not yet stored: a `-100…` id is looked for among the
+        account's dialogs, a username or an invite is looked up."""
+        return MethodClass.DIALOGS if isinstance(parsed, ChannelIdRef) else MethodClass.RESOLVE
 
     def _client(self, account_id: str) -> TelegramClient:
         client = self.accounts.client(account_id) if self.accounts is not None else None

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from telethon import TelegramClient, errors, functions
 from telethon.tl.tlobject import TLRequest
 
-from app.db.models import utcnow
+from app.clock import Clock, SystemClock
 from app.mtproto.limits import MethodClass, RequestLimiter
 
 C = MethodClass
@@ -98,15 +98,17 @@ RecordCall = Callable[..., Awaitable[Any]]
 
 
 class TelegramDoor:
-    def __init__(self, limiter: RequestLimiter, *, record_call: RecordCall | None = None) -> None:
+    def __init__(self, limiter: RequestLimiter, *, record_call: RecordCall | None = None,
+                 clock: Clock | None = None) -> None:
         self.limiter = limiter
+        self.clock = clock or SystemClock()
         self.record_call = record_call
         self.floods: FloodWaits | None = None
         self.sent: Counter[tuple[str, MethodClass, str]] = Counter()  # (key, class, method name) → requests sent
         self._waits: dict[tuple[str, MethodClass], datetime] = {}  # keys no account record holds (logins)
 
     def wait_until(self, key: str, kind: MethodClass) -> datetime | None:
-        now = utcnow()
+        now = self.clock.now()
         stored = self.floods.flood_wait_until(key, kind) if self.floods is not None else None
         mine = self._waits.get((key, kind))
         active = [until for until in (stored, mine) if until is not None and until > now]
@@ -116,22 +118,23 @@ class TelegramDoor:
         kind = classify(request)
         until = self.wait_until(key, kind)
         if until is not None:
-            raise StoredFloodWait(request, max(1, round((until - utcnow()).total_seconds())), kind)
+            raise StoredFloodWait(request, max(1, round((until - self.clock.now()).total_seconds())), kind)
         await self.limiter.acquire(key, kind)
         per_day = self.limiter.budgets[kind].per_day
         if per_day is not None and self.record_call is not None:
-            await self.record_call(account_id=key, kind=kind.value, at=utcnow(), keep=per_day)
+            await self.record_call(account_id=key, kind=kind.value, at=self.clock.now(), keep=per_day)
         self.sent[(key, kind, request_name(request))] += 1
         try:
             return await call()
         except errors.FloodWaitError as error:
             await self.note(key, error.seconds, kind)
+            error.kind = kind  # what it holds back, for the message that tells of it
             raise
 
     async def note(self, key: str, seconds: int, kind: MethodClass) -> None:
         kept = self.floods is not None and await self.floods.note_flood_wait(key, seconds, kind)
         if not kept:  # a login's client, before it is an account's: remembered here, moved over by rekey()
-            self._waits[(key, kind)] = utcnow() + timedelta(seconds=max(int(seconds), 0))
+            self._waits[(key, kind)] = self.clock.now() + timedelta(seconds=max(int(seconds), 0))
 
     def sent_by(self, key: str) -> Counter[str]:
         """Requests `key` sent, by method name."""

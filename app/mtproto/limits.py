@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from app.db.models import utcnow
 
 if TYPE_CHECKING:
+    from app.clock import Clock
     from app.config import Settings
 
 DAY = 86_400.0
@@ -72,10 +73,11 @@ DEFAULT_BUDGETS: dict[MethodClass, Budget] = {
 class BudgetSpent(Exception):
     """The day's budget of a method class is spent; the next call fits at `retry_at`."""
 
-    def __init__(self, kind: MethodClass, retry_at: datetime) -> None:
+    def __init__(self, kind: MethodClass, retry_at: datetime, retry_in: float) -> None:
         super().__init__(f'the daily budget of {kind.value} requests is spent until {retry_at:%Y-%m-%d %H:%M} UTC')
         self.kind = kind
         self.retry_at = retry_at
+        self.retry_in = retry_in
 
 
 @dataclass
@@ -91,14 +93,21 @@ class _Bucket:
 class RequestLimiter:
     def __init__(self, budgets: dict[MethodClass, Budget] | None = None, *,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 wall: Callable[[], datetime] = utcnow) -> None:
         self.budgets = DEFAULT_BUDGETS | (budgets or {})
         self.clock = clock
         self.sleep = sleep
+        self.wall = wall  # the time of day the daily budgets are told in
         self._buckets: dict[tuple[str, MethodClass], _Bucket] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RequestLimiter:
+    def on(cls, clock: Clock, budgets: dict[MethodClass, Budget] | None = None) -> RequestLimiter:
+        """A limiter that paces and tells the day by `clock` (a test's moves by hand)."""
+        return cls(budgets, clock=clock.monotonic, sleep=clock.sleep, wall=clock.now)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> RequestLimiter:
         budgets = DEFAULT_BUDGETS | {
             MethodClass.HISTORY: Budget(per_second=settings.history_requests_per_second,
                                         burst=settings.history_burst),
@@ -107,7 +116,8 @@ class RequestLimiter:
             MethodClass.JOIN: Budget(per_second=1 / settings.join_interval_seconds, burst=1),
         }
         scale = settings.request_pace_scale
-        return cls({kind: replace(b, per_second=b.per_second * scale) for kind, b in budgets.items()})
+        scaled = {kind: replace(b, per_second=b.per_second * scale) for kind, b in budgets.items()}
+        return cls.on(clock, scaled) if clock is not None else cls(scaled)
 
     def set_budget(self, kind: MethodClass, budget: Budget) -> None:
         """Change a class's budget for every account from the next call on."""
@@ -156,12 +166,12 @@ class RequestLimiter:
             return
         if self._calls_today(bucket, now) >= per_day:
             free_in = bucket.day[0] + DAY + DAY_MARGIN - now
-            raise BudgetSpent(kind, utcnow() + timedelta(seconds=free_in))
+            raise BudgetSpent(kind, self.wall() + timedelta(seconds=free_in), free_in)
 
     def restore(self, account_id: str, kind: MethodClass, times: list[datetime]) -> None:
         """Count calls made before a restart (wall-clock times) in today's budget."""
         bucket = self._bucket(account_id, kind)
-        now, wall = self.clock(), utcnow()
+        now, wall = self.clock(), self.wall()
         known = set(bucket.day)
         for at in sorted(times):
             moment = now - (wall - at).total_seconds()
@@ -173,7 +183,7 @@ class RequestLimiter:
     def free_times(self, account_id: str, kind: MethodClass, count: int) -> list[datetime]:
         """When each of the next `count` calls fits in the daily budget (now, or as older calls leave the day)."""
         per_day = self.budgets[kind].per_day
-        wall = utcnow()
+        wall = self.wall()
         if per_day is None:
             return [wall] * count
         bucket = self._buckets.get((account_id, kind))

@@ -27,7 +27,6 @@ from pydantic import BaseModel
 from telethon import TelegramClient, errors, events, functions, types
 
 from app.config import Settings
-from app.db.models import utcnow
 from app.i18n import lazy
 from app.mtproto.accounts import AccountManager, mask_phone
 from app.mtproto.client_factory import TelegramNotConfigured, make_client
@@ -339,7 +338,8 @@ class LoginService:
     async def _watch_qr(self, pending: _Pending) -> None:
         """Wait for the token to be accepted; refresh it shortly before it expires."""
         while pending.state == LoginState.QR_PENDING:
-            remaining = (pending.token_expires - utcnow()).total_seconds() if pending.token_expires else 30.0
+            expires = pending.token_expires
+            remaining = (expires - self.accounts.clock.now()).total_seconds() if expires else 30.0
             margin = min(self.qr_refresh_margin, max(remaining, 0) / 3)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(pending.qr_event.wait(), timeout=max(remaining - margin, 0.2))
@@ -516,9 +516,8 @@ class LoginService:
                 if done.finished_at is not None and now - done.finished_at > FINISHED_KEEP_SECONDS:
                     self._finished.pop(key, None)
 
-    @staticmethod
-    def _now() -> float:
-        return asyncio.get_running_loop().time()
+    def _now(self) -> float:
+        return self.accounts.clock.monotonic()  # how long a login has been idle, by the accounts' clock
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
         # This package does not import nicegui, so it keeps its own strong task references.

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from telethon import TelegramClient
 
-from app.clock import Clock, SystemClock
+from app.clock import Clock
 from app.db.channel_directory import ChannelDirectory
 from app.db.channel_list import ChannelQuery
 from app.db.jobs_repo import ACTIVE
@@ -46,14 +46,15 @@ class SyncService(SchedulerMixin, RunnerMixin):
         self.events = channels.events  # one bus for the services that work on channels
         self.accounts = accounts
         self.owner_id = owner_id
+        self.clock = clock or channels.clock
         self.tick_seconds = tick_seconds
         # A running job whose record has not changed for this long belongs to a process that died.
         self.orphan_seconds = orphan_seconds
         self.live = LiveUpdates(repos, self.events, on_reconnect=self._catch_up)
-        self.directory = ChannelDirectory(repos, self.events)  # what the channel list filters and sorts by
+        # what the channel list filters and sorts by
+        self.directory = ChannelDirectory(repos, self.events, clock=self.clock)
         self._running: dict[str, tuple[asyncio.Task, str]] = {}  # job id -> (task, account id)
         self._stop_reason: dict[str, JobStatus] = {}
-        self.clock = clock or SystemClock()
         self._wake = asyncio.Event()
         self._passes = 0
         self._pass_done = asyncio.Event()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.clock import ManualClock
 from app.crypto import SecretBox
 from app.db.models import RefState, utcnow
 from app.mtproto.accounts import AccountManager
@@ -22,18 +23,18 @@ DC_RESOLVES = {'contacts.resolveUsername': {'rate': 200, 'burst': 20, 'wait': 54
 
 
 class QueueStack:
-    def __init__(self, telegram_dc, repos, tmp_path, per_day: int = 200) -> None:
+    def __init__(self, telegram_dc, repos, tmp_path, per_day: int = 200, clock=None) -> None:
         self.telegram_dc, self.repos, self.per_day = telegram_dc, repos, per_day
         self.accounts = AccountManager(settings=make_settings(telegram_dc, tmp_path), repo=repos.accounts,
                                        secret_box=SecretBox('s' * 32), owner_id=f'test-{uuid.uuid4().hex[:6]}',
-                                       lease_seconds=3, tick_seconds=0.3, health_seconds=0.5)
+                                       lease_seconds=3, tick_seconds=0.3, health_seconds=0.5, clock=clock)
         self.user_ids: dict[str, int] = {}
         self.channels: ChannelService | None = None
         self.queue: AddQueue | None = None
 
     async def start_services(self) -> None:
         """ChannelService and AddQueue, as the app starts them: a fresh limiter that learns the day from storage."""
-        limiter = unpaced()
+        limiter = unpaced(self.accounts.clock)
         limiter.set_budget(MethodClass.RESOLVE, Budget(per_second=100, burst=5, per_day=self.per_day))
         self.channels = ChannelService(repos=self.repos, accounts=self.accounts, limiter=limiter)
         self.queue = AddQueue(repos=self.repos, channels=self.channels, accounts=self.accounts, idle_seconds=0.5)
@@ -54,9 +55,9 @@ class QueueStack:
         self.user_ids[account_id] = user_id
         return account_id
 
-    def resolves(self, account_id: str) -> int:
+    def resolves(self, account_id: str, method: str = 'contacts.resolveUsername') -> int:
         calls = self.telegram_dc.stats()['users'].get(str(self.user_ids[account_id]), {})
-        return calls.get('contacts.resolveUsername', {}).get('calls', 0)
+        return calls.get(method, {}).get('calls', 0)
 
 
 @pytest.fixture
@@ -158,3 +159,53 @@ async def test_resolves_are_spread_over_the_accounts_each_within_its_own_budget(
     finally:
         await made.stop_services()
         await made.accounts.stop()
+
+
+@pytest.mark.parametrize(('method', 'seconds'), [('contacts.resolveUsername', 600), ('messages.getDialogs', 300)])
+async def test_a_look_up_flood_wait_holds_the_line_exactly_that_long_then_it_is_added(telegram_dc, repos, tmp_path,
+                                                                                      method, seconds):
+    clock = ManualClock()
+    made = QueueStack(telegram_dc, repos, tmp_path, clock=clock)
+    await made.accounts.start()
+    await made.start_services()
+    try:
+        account_id = await made.add_account('Patient')
+        name = f'q{uuid.uuid4().hex[:6]}_patient'
+        channel_id = telegram_dc.create_channel('Patient', username=name, posts=3)['channel_id']
+        telegram_dc.add_member(channel_id, made.user_ids[account_id])  # in its dialogs: a -100… id is found there
+        ref = f'@{name}' if method == 'contacts.resolveUsername' else f'-100{channel_id}'
+        telegram_dc.add_fault(method, 'FLOOD_WAIT', seconds=seconds, count=1)
+        telegram_dc.reset_stats()
+        [entry] = await made.queue.submit(ref)
+        until = clock.now() + timedelta(seconds=seconds)
+
+        async def held():
+            found = await repos.channel_refs.get(entry.id)
+            return found if found.state == RefState.QUEUED and found.retry_at and found.reason else None
+        waiting = await eventually(held)
+        assert made.accounts.flood_wait_until(account_id, ChannelService.look_up_kind(ChannelService.parse(ref))) \
+            == until
+        await clock.advance(seconds - 1)  # the line comes due and is given the wait's end, not a second try
+        made.queue.wake()
+        await eventually(lambda: _retry_at(repos, entry.id, at_least=until))
+        assert (await repos.channel_refs.get(entry.id)).state == RefState.QUEUED
+        # one request, the one Telegram answered with the wait: none went out during it
+        assert made.accounts.door.sent_by(account_id)[method] == 1 and made.resolves(account_id, method) == 0
+        assert 'resolve' in waiting.reason or 'dialogs' in waiting.reason
+        await clock.advance(2)
+        made.queue.wake()
+        added = await eventually(lambda: _in_state(repos, entry.id, RefState.ADDED))
+        assert added.channel_id == channel_id and made.resolves(account_id, method) == 1
+    finally:
+        await made.stop_services()
+        await made.accounts.stop()
+
+
+async def _retry_at(repos, entry_id, at_least):
+    found = await repos.channel_refs.get(entry_id)
+    return found if found.retry_at is not None and found.retry_at >= at_least - timedelta(milliseconds=1) else None
+
+
+async def _in_state(repos, entry_id, state):
+    found = await repos.channel_refs.get(entry_id)
+    return found if found.state == state else None

@@ -25,13 +25,13 @@ HANDSHAKE = {'invokeWithLayer', 'initConnection', 'help.getConfig'}  # the conne
 
 
 class Stack:
-    def __init__(self, telegram_dc, repos, tmp_path):
+    def __init__(self, telegram_dc, repos, tmp_path, clock=None):
         self.telegram_dc = telegram_dc
         self.repos = repos
         self.accounts = AccountManager(settings=make_settings(telegram_dc, tmp_path), repo=repos.accounts,
                                        secret_box=SecretBox('s' * 32), owner_id=f'test-{uuid.uuid4().hex[:6]}',
-                                       lease_seconds=3, tick_seconds=0.3, health_seconds=0.5)
-        self.channels = ChannelService(repos=repos, accounts=self.accounts, limiter=unpaced())
+                                       lease_seconds=3, tick_seconds=0.3, health_seconds=0.5, clock=clock)
+        self.channels = ChannelService(repos=repos, accounts=self.accounts, limiter=unpaced(clock))
         self.sync = SyncService(repos=repos, channels=self.channels, accounts=self.accounts,
                                 owner_id=self.accounts.owner_id, tick_seconds=0.2)
         self.user_id = None
@@ -57,17 +57,27 @@ class Stack:
                 {'channel_id': channel_id, 'kind': kind.value, 'status': JobStatus.DONE.value})
         return await eventually(finished, timeout)
 
-    async def settle(self, channel_id: int):
+    async def settle(self, channel_id: int, now=None):
         """The backfill and the catch-up sync that follows it are done; nothing is scheduled soon."""
         await self.job_done(channel_id, JobKind.BACKFILL)
         await self.job_done(channel_id, JobKind.SYNC)
         await self.repos.channels.set_sync_settings(channel_id, interval_seconds=3600)
-        await self.repos.channels.set_state(channel_id, next_sync_at=utcnow() + timedelta(hours=1))
+        await self.repos.channels.set_state(channel_id, next_sync_at=(now or utcnow()) + timedelta(hours=1))
 
 
 @pytest.fixture
 async def stack(telegram_dc, repos, tmp_path):
     made = Stack(telegram_dc, repos, tmp_path)
+    await made.start()
+    yield made
+    await made.stop()
+    telegram_dc.clear_faults()
+
+
+@pytest.fixture
+async def clocked(telegram_dc, repos, tmp_path):
+    """The stack on a clock the test moves: every wait is told by it, from the door to the scheduler."""
+    made = Stack(telegram_dc, repos, tmp_path, clock=ManualClock())
     await made.start()
     yield made
     await made.stop()
@@ -137,19 +147,25 @@ async def _status(stack, job_id, status):
 
 
 @pytest.mark.parametrize('method', ['messages.getHistory', 'channels.getFullChannel'])
-async def test_flood_wait_makes_the_job_wait_then_it_completes_by_itself(stack, telegram_dc, method):
+async def test_flood_wait_makes_the_job_wait_then_it_completes_by_itself(clocked, telegram_dc, method):
+    clock = clocked.accounts.clock
     username = _name('flood')
     info = telegram_dc.create_channel('Flooded', username=username, posts=120, seed=22)
-    await stack.channels.add(f'@{username}')
-    await stack.settle(info['channel_id'])
-    telegram_dc.add_fault(method, 'FLOOD_WAIT', seconds=3, count=1)
-    job = await stack.sync.enqueue(info['channel_id'])
-    waiting = await eventually(lambda: _status(stack, job.id, JobStatus.WAITING), timeout=30, interval=0.02)
-    assert waiting.wait_until is not None and waiting.wait_until > utcnow()
-    stats = await stack.sync.channel_stats(await stack.repos.channels.get(info['channel_id']))
-    assert stats['sync_status'] == 'waiting' and stats['progress']['wait_until'] is not None
-    done = await eventually(lambda: _status(stack, job.id, JobStatus.DONE), timeout=20)
-    assert done.finished_at >= waiting.wait_until - timedelta(seconds=0.5)
+    await clocked.channels.add(f'@{username}')
+    await clocked.settle(info['channel_id'], now=clock.now())
+    telegram_dc.add_fault(method, 'FLOOD_WAIT', seconds=420, count=1)
+    job = await clocked.sync.enqueue(info['channel_id'])
+    waiting = await eventually(lambda: _status(clocked, job.id, JobStatus.WAITING), timeout=30, interval=0.02)
+    assert abs(waiting.wait_until - (clock.now() + timedelta(seconds=420))) < timedelta(milliseconds=1)
+    stats = await clocked.sync.channel_stats(await clocked.repos.channels.get(info['channel_id']))
+    assert stats['sync_status'] == 'waiting' and stats['progress']['wait_until'] == waiting.wait_until
+    await clock.advance(419)
+    await clocked.sync.next_pass()
+    assert (await clocked.repos.jobs.get(job.id)).status == JobStatus.WAITING  # not a second early
+    await clock.advance(2)
+    clocked.sync.wake()
+    done = await eventually(lambda: _status(clocked, job.id, JobStatus.DONE), timeout=20)
+    assert done.error is None
 
 
 async def test_every_request_passes_the_door_and_is_counted_there(stack, telegram_dc):
