@@ -179,13 +179,17 @@ class ChannelService:
                 return candidate, client
         raise no_account_error()
 
-    def able(self, kind: MethodClass, channel: Channel | None = None) -> list[str]:
+    def able(self, kind: MethodClass, channel: Channel | None = None, *, load: Callable[[str], int] | None = None,
+             prefer: str | None = None) -> list[str]:
         """The one rule for which account makes a `kind` request now: connected and authorised, not waiting on
-        that class, budget left today; those holding the channel's access hash first, then the most budget left."""
+        that class, budget left today. In order: those holding the channel's access hash (they spend no look-up),
+        the least loaded (`load`: an account's running jobs), `prefer` (the account that read it last), the most
+        budget left."""
         if self.accounts is None:
             return []
         able = [a for a in self.accounts.usable_account_ids() if self.can_call(a, kind)]
         return sorted(able, key=lambda a: (channel is None or a not in channel.access_hashes,
+                                           load(a) if load is not None else 0, a != prefer,
                                            -(self.limiter.left_today(a, kind) or 0)))
 
     def none_able(self, kind: MethodClass) -> ChannelError:

@@ -16,6 +16,7 @@ from telethon import TelegramClient
 from app.db.jobs_repo import ACTIVE
 from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus, utcnow
 from app.mtproto.channels import ChannelError
+from app.mtproto.jobs import top_message_id
 from app.mtproto.limits import MethodClass
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class SchedulerMixin:
     _enqueue_lock: asyncio.Lock
     _started: bool
     _cannot_read: dict[tuple[str, int], datetime]
+    _unsized: set[str]
     _passes: int
     _pass_done: asyncio.Event
     clock: Clock
@@ -144,41 +146,69 @@ class SchedulerMixin:
         return sum(1 for _, running_account in self._running.values() if running_account == account_id)
 
     async def _choose_account(self, channel: Channel, job: Job) -> tuple[str, TelegramClient] | Wait | None:
-        """A usable account that can read the channel; None while they are all busy; else how long to wait.
+        """The account that reads the channel now (the one rule, `ChannelService.able`); None while the accounts
+        that can are all busy; else how long to wait.
 
         History work is spread: when every account that reads a public channel is busy, an idle account with
-        resolves left today resolves it once and reads it too, so N accounts backfill N channels side by side;
-        only a backfill that pays for the look-up is spread (`SPREAD_MIN_POSTS`).
+        look-ups left resolves it once and reads it too, so N accounts backfill N channels side by side; only a
+        backfill whose size pays for the look-up is spread (`SPREAD_MIN_POSTS`), or a channel no connected account
+        can read any more.
         """
         if self.accounts is None:
             return Wait(self.clock.now() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
-        connected = [a for a in self.accounts.usable_account_ids()
-                     if self.accounts.flood_wait_until(a, MethodClass.HISTORY) is None]
-        usable = [a for a in connected if self._busy(a) < MAX_JOBS_PER_ACCOUNT]
-        readers = sorted((a for a in usable if a in channel.access_hashes),
-                         key=lambda a: (self._busy(a), a != channel.state.account_id))
-        orphaned = not any(a in channel.access_hashes for a in connected)  # a look-up is the only way to read it
-        if channel.username and (orphaned or _pays_for_a_look_up(channel, job)) and not (
-                readers and self._busy(readers[0]) == 0):
-            others = [a for a in usable if a not in channel.access_hashes]
-            if readers or any(a in channel.access_hashes for a in connected):
-                # worth a resolve only for an idle account that has one to spend
-                others = [a for a in others if self._busy(a) == 0 and self.channels.can_call(a, MethodClass.RESOLVE)]
-            for account_id in sorted(others, key=self._busy):
+        able = self.channels.able(MethodClass.HISTORY, channel, load=self._busy, prefer=channel.state.account_id)
+        holders = [a for a in able if a in channel.access_hashes]
+        readers = [a for a in holders if self._busy(a) < MAX_JOBS_PER_ACCOUNT]
+        if channel.username and not (readers and self._busy(readers[0]) == 0) \
+                and await self._pays_for_a_look_up(channel, job, holders):
+            spenders = [a for a in self.channels.able(MethodClass.RESOLVE, load=self._busy)
+                        if a in able and a not in channel.access_hashes and self._busy(a) < MAX_JOBS_PER_ACCOUNT
+                        and (not holders or self._busy(a) == 0)]  # with a reader to wait for: an idle one only
+            for account_id in spenders:
                 chosen = await self._read_through(account_id, channel)
                 if chosen is not None:
                     return chosen
-        if any(a in channel.access_hashes for a in connected) and not readers:
-            return None
         for account_id in readers:
             client = self.accounts.client(account_id)
             if client is not None:
                 return account_id, client
+        if holders:
+            return None
         waits = [w for a in channel.access_hashes
                  if (w := self.accounts.flood_wait_until(a, MethodClass.HISTORY)) is not None]
         if waits:
             return Wait(min(waits), WAIT_FLOOD)
         return Wait(self.clock.now() + timedelta(seconds=NO_ACCOUNT_RETRY), WAIT_NO_ACCOUNT)
+
+    async def _pays_for_a_look_up(self, channel: Channel, job: Job, holders: list[str]) -> bool:
+        if not holders:
+            return True  # no connected account reads it: a look-up is the only way to read it
+        if job.kind != JobKind.BACKFILL:
+            return False  # a sync reads a page or a few
+        top = job.checkpoint.get('top_id') or channel.state.top_message_id or await self._newest_id(channel, job,
+                                                                                                      holders)
+        return bool(top) and top - channel.state.posts_stored >= SPREAD_MIN_POSTS
+
+    async def _newest_id(self, channel: Channel, job: Job, holders: list[str]) -> int:
+        """The backfill's first request (the newest post's id), made now by a busy account that reads the channel,
+        so that the channel's size decides on a look-up; the backfill starts from it. 0 when it cannot be had."""
+        assert self.accounts is not None
+        if job.id in self._unsized:
+            return 0
+        self._unsized.add(job.id)  # asked once per job
+        account_id = holders[0]
+        client = self.accounts.client(account_id)
+        if client is None:
+            return 0
+        try:
+            top = await top_message_id(client, self.channels.input_channel(channel, account_id))
+        except Exception as error:  # noqa: BLE001 - no size: no look-up; the backfill itself will meet the error
+            logger.info('the size of channel {} is not known: {}', channel.id, error)
+            return 0
+        checkpoint = {'top_id': top, 'offset_id': top + 1, 'done_ranges': job.checkpoint.get('done_ranges', [])}
+        await self.repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=0, total=top, eta_seconds=None)
+        job.checkpoint = checkpoint
+        return top
 
     async def _read_through(self, account_id: str, channel: Channel) -> tuple[str, TelegramClient] | None:
         """Resolve a public channel with another account so that it can read it as well."""
@@ -196,9 +226,3 @@ class SchedulerMixin:
             return None
         return account_id, client
 
-
-def _pays_for_a_look_up(channel: Channel, job: Job) -> bool:
-    if job.kind != JobKind.BACKFILL:
-        return False
-    top = job.checkpoint.get('top_id') or channel.state.top_message_id
-    return not top or top - channel.state.posts_stored >= SPREAD_MIN_POSTS  # a size not yet known: spread

@@ -63,6 +63,7 @@ class SyncService(SchedulerMixin, RunnerMixin):
         self._started = False
         # (account, channel) pairs that failed to resolve: not tried again before then, so never in a loop
         self._cannot_read: dict[tuple[str, int], datetime] = {}
+        self._unsized: set[str] = set()  # backfills whose size was asked for, to decide on a look-up
         self._reresolved: dict[tuple[str, int], datetime] = {}  # when an invalid access hash was last resolved
         channels.on_added.append(self._on_channel_added)
 

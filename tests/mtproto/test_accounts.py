@@ -218,17 +218,17 @@ async def test_dropped_connections_come_back_by_themselves(telegram_dc, new_mana
     await manager.start()
     account_id, user_id, _ = await log_in(telegram_dc, LoginService(settings=manager.settings, accounts=manager), 6)
     assert telegram_dc.disconnect_all() >= 1
-    me = None
-    for _ in range(3):
-        await asyncio.sleep(0.5)
+
+    async def answers():
         client = manager.client(account_id)
-        if client is not None:
-            try:
-                me = await asyncio.wait_for(client.get_me(), timeout=10)
-                break
-            except ConnectionError:
-                continue
-    assert me is not None and me.id == user_id
+        if client is None:
+            return None
+        try:
+            return await asyncio.wait_for(client.get_me(), timeout=10)
+        except ConnectionError:
+            return None
+    me = await eventually(answers, timeout=20, interval=0.1)
+    assert me.id == user_id
     assert manager.counts() == (1, 1)
 
 

@@ -346,7 +346,7 @@ async def test_unfinished_job_of_a_dead_process_is_resumed_from_its_checkpoint(s
                             tick_seconds=0.2, orphan_seconds=1.5)
     stack.sync = restarted
     await restarted.start()
-    await asyncio.sleep(0.7)
+    await restarted.next_pass()  # a whole pass, well within the 1.5 s a silent process is given
     running = await repos.jobs.get(job.id)
     assert running.owner == 'a-process-that-died' and running.progress.done == 0  # not taken while it may be alive
     await eventually(lambda: _status(stack, job.id, JobStatus.DONE), timeout=30)
