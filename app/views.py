@@ -70,18 +70,21 @@ class ChannelView(BaseModel):
     state: SyncState
     added_at: datetime
     updated_at: datetime
-    accounts: list[str] = Field(description='accounts that can read it')
-    joined: bool = Field(description='an account is a member: live updates arrive')
+    accounts: list[str] = Field(description='accounts logged in now that can read it')
+    joined: bool = Field(description='an account logged in now is a member: live updates arrive')
     link: str | None = None
     stats: ChannelStats
     created: bool | None = Field(default=None, description='on add: whether it was new')
 
     @classmethod
-    def of(cls, channel: Channel, stats: dict[str, Any], *, created: bool | None = None) -> ChannelView:
+    def of(cls, channel: Channel, stats: dict[str, Any], *, readers: set[str], created: bool | None = None
+           ) -> ChannelView:
+        """`readers`: the accounts logged in now; a revoked or logged-out one reads nothing."""
         link = f'https://t.me/{channel.username}' if channel.username else None
-        return cls(**channel.model_dump(exclude={'access_hashes', 'joined_by'}), accounts=sorted(channel.access_hashes),
-                   joined=bool(channel.joined_by), link=link, stats=ChannelStats.model_validate(stats),
-                   created=created)
+        return cls(**channel.model_dump(exclude={'access_hashes', 'joined_by'}),
+                   accounts=sorted(a for a in channel.access_hashes if a in readers),
+                   joined=any(a in readers for a in channel.joined_by), link=link,
+                   stats=ChannelStats.model_validate(stats), created=created)
 
 
 class ChannelList(BaseModel):

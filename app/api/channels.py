@@ -89,7 +89,8 @@ class ScheduleBody(BaseModel):
 
 
 async def channel_view(root: Root, channel: Channel, *, created: bool | None = None) -> ChannelView:
-    return ChannelView.of(channel, await root.sync.channel_stats(channel), created=created)
+    stats = await root.sync.channel_stats(channel)
+    return ChannelView.of(channel, stats, readers=root.accounts.authorized_account_ids(), created=created)
 
 
 async def _get_channel(root: Root, channel_id: int) -> Channel:
@@ -184,7 +185,9 @@ async def list_channels(
                          descending=None if order is None else order == 'desc')
     channels, stats, total = await root.sync.channel_page(query)
     following = offset + len(channels)
-    return ChannelList(items=[ChannelView.of(channel, item) for channel, item in zip(channels, stats, strict=True)],
+    readers = root.accounts.authorized_account_ids()
+    return ChannelList(items=[ChannelView.of(channel, item, readers=readers)
+                              for channel, item in zip(channels, stats, strict=True)],
                        total=total, next_cursor=encode_cursor(following) if following < total else None)
 
 

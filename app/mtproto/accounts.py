@@ -144,6 +144,12 @@ class AccountManager(SupervisorMixin):
             if live.announced and live.client is not None:
                 self._spawn(self._call_listener(on_connected, live.account_id, live.client), 'listener')
 
+    def authorized_account_ids(self) -> set[str]:
+        """Accounts logged in, connected now or not: a channel's readers. Revoked and logged-out ones are not (their
+        access hashes are kept: the same Telegram user logging in again reads with them, no look-up spent)."""
+        return {account_id for account_id, record in self._records.items()
+                if record.status == AccountStatus.AUTHORIZED}
+
     async def list_accounts(self) -> list[AccountInfo]:
         await self._refresh_records()
         return [self._info(account) for account in self._records.values()]

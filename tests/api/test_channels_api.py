@@ -125,6 +125,12 @@ async def test_add_backfill_page_search_and_export(telegram_dc, api, app_root):
         assert bad.status_code == 400 and bad.json()['error']['message'], body
     assert (await api.patch('/api/mtproto/channels/1', json={'sync_enabled': True})).status_code == 404
 
+    assert (await api.delete(f'/api/mtproto/accounts/{account_id}')).json()['status'] == 'logged_out'
+    gone = (await api.get(path)).json()  # a logged-out account reads nothing and is not listed as a reader
+    assert gone['accounts'] == [] and gone['joined'] is False
+    listed = (await api.get('/api/mtproto/channels')).json()['items']
+    assert [c['accounts'] for c in listed] == [[]]
+
     deleted = await api.delete(f'/api/mtproto/channels/{info["channel_id"]}')
     assert deleted.status_code == 200
     missing = await api.get(f'/api/mtproto/channels/{info["channel_id"]}')
