@@ -6,8 +6,10 @@ import re
 
 import pytest
 
-from app.i18n import _, negotiate, plural_forms, use_language
+from app.i18n import _, negotiate, plural_forms, render, use_language
 from app.i18n.catalog import APP_DIR, extract, load
+from app.mtproto.channels import flood_wait_error
+from app.mtproto.limits import CLASS_LABELS, MethodClass
 
 PLACEHOLDER = re.compile(r'\{(\w*)\}')
 
@@ -73,3 +75,14 @@ def test_russian_text_and_its_placeholders() -> None:
 def test_plural_forms_for_the_browser() -> None:
     assert set(plural_forms('{n} minute ago', '{n} minutes ago', 'en')) == {'one', 'other'}
     assert set(plural_forms('{n} minute ago', '{n} minutes ago', 'ru')) >= {'one', 'few', 'many', 'other'}
+
+
+@pytest.mark.parametrize('kind', list(MethodClass))
+def test_a_wait_names_its_request_class_in_the_reader_s_language(kind) -> None:
+    error = flood_wait_error(90, kind)
+    with use_language('ru'):
+        russian = render(error.message)
+    with use_language('en'):
+        english = render(error.message)
+    assert not re.search(r'[A-Za-z]{3,}', russian.replace('Telegram', '')), russian  # no English word left in it
+    assert str(CLASS_LABELS[kind]) in english

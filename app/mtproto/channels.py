@@ -18,7 +18,7 @@ from app.db.models import Channel, Metric, MetricKind
 from app.events import ChannelChanged, EventBus
 from app.i18n import lazy
 from app.mtproto.errors import ServiceError
-from app.mtproto.limits import MAX_CHANNELS_PER_ACCOUNT, BudgetSpent, MethodClass, RequestLimiter
+from app.mtproto.limits import MAX_CHANNELS_PER_ACCOUNT, BudgetSpent, MethodClass, RequestLimiter, class_label
 from app.mtproto.mapping import channel_from_tl, photo_data_url
 from app.mtproto.refs import ChannelIdRef, ChannelRef, InviteRef, RefError, UsernameRef, parse_ref
 
@@ -93,7 +93,7 @@ def no_account_error() -> ChannelError:
 
 
 def flood_wait_error(seconds: int, kind: MethodClass | None = None) -> ChannelError:
-    what = lazy('{kind} request', kind=lazy(kind.value.replace('_', ' '))) if kind is not None \
+    what = lazy('{kind} request', kind=class_label(kind)) if kind is not None \
         else lazy('request of this kind')
     return ChannelError(429, 'FLOOD_WAIT', lazy('Telegram asked this account to wait {seconds} s before its next '
                                                 '{what}; try then, or with another account.',
@@ -109,7 +109,8 @@ def map_rpc_error(error: Exception, ref: Any) -> ChannelError:
         return ChannelError(429, 'BUDGET_SPENT',
                             lazy("This account has used today's {kind} requests; {ref} can be added after {time} "
                                  'UTC, or with another account.',
-                                 kind=error.kind.value, ref=ref, time=f'{error.retry_at:%H:%M}'), retry_after=wait)
+                                 kind=class_label(error.kind), ref=ref, time=f'{error.retry_at:%H:%M}'),
+                            retry_after=wait)
     if isinstance(error, errors.FloodWaitError):
         return flood_wait_error(error.seconds, getattr(error, 'kind', None))
     if isinstance(error, (errors.UsernameNotOccupiedError, errors.UsernameInvalidError)):
@@ -208,7 +209,7 @@ class ChannelService:
             return flood_wait_error(seconds, kind)
         return ChannelError(429, 'BUDGET_SPENT', lazy("Every connected account has used today's {kind} requests; try "
                                                       'again after {time} UTC, or log in another account.',
-                                                      kind=kind.value, time=f'{at:%H:%M}'), retry_after=seconds)
+                                                      kind=class_label(kind), time=f'{at:%H:%M}'), retry_after=seconds)
 
     async def _with_any_account(self, ref: str, parsed: ChannelRef, known: Channel | None, *, join: bool
                                 ) -> AddResult:

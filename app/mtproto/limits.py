@@ -13,9 +13,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.db.models import utcnow
+from app.i18n import lazy
 
 if TYPE_CHECKING:
     from app.clock import Clock
@@ -41,6 +42,22 @@ class MethodClass(StrEnum):
     ACCOUNT = 'account'  # the account's own profile and settings
     LOGIN = 'login'  # auth.*: codes, passwords, QR tokens, log-out
     OTHER = 'other'  # any request not in the door's table: paced conservatively
+
+
+# What each class is called on the Accounts page and in the errors that name it.
+CLASS_LABELS = {MethodClass.HISTORY: lazy('history'), MethodClass.RESOLVE: lazy('resolve'),
+                MethodClass.JOIN: lazy('join'), MethodClass.FULL_CHANNEL: lazy('full channel'),
+                MethodClass.VIEWS: lazy('views'), MethodClass.FILES: lazy('files'),
+                MethodClass.DIALOGS: lazy('dialogs'), MethodClass.CHANNELS: lazy('channel look-ups'),
+                MethodClass.UPDATES: lazy('updates'), MethodClass.ACCOUNT: lazy('profile'),
+                MethodClass.LOGIN: lazy('log-in'), MethodClass.OTHER: lazy('other requests')}
+
+
+def class_label(kind: str) -> Any:
+    try:
+        return CLASS_LABELS[MethodClass(kind)]
+    except ValueError:
+        return kind.replace('_', ' ')
 
 
 @dataclass(frozen=True)

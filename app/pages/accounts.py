@@ -13,7 +13,7 @@ from app.db.models import utcnow
 from app.i18n import _, lazy, number, render, translate_text
 from app.mtproto.accounts import AccountInfo, LiveState
 from app.mtproto.errors import LoginError, LoginState
-from app.mtproto.limits import MAX_CHANNELS_PER_ACCOUNT, MethodClass
+from app.mtproto.limits import MAX_CHANNELS_PER_ACCOUNT, MethodClass, class_label
 from app.mtproto.login import LoginStep
 from app.pages.layout import frame
 
@@ -33,12 +33,6 @@ WHERE_SENT = {
     'fragment_sms': lazy('to your Fragment number'),
     'firebase_sms': lazy('by SMS'),
 }
-METHOD_CLASSES = {MethodClass.HISTORY: lazy('history'), MethodClass.RESOLVE: lazy('resolve'),
-                  MethodClass.JOIN: lazy('join'), MethodClass.FULL_CHANNEL: lazy('full channel'),
-                  MethodClass.VIEWS: lazy('views'), MethodClass.FILES: lazy('files'),
-                  MethodClass.DIALOGS: lazy('dialogs'), MethodClass.CHANNELS: lazy('channel look-ups'),
-                  MethodClass.UPDATES: lazy('updates'), MethodClass.ACCOUNT: lazy('profile'),
-                  MethodClass.LOGIN: lazy('log-in'), MethodClass.OTHER: lazy('other requests')}
 STATE_NAMES = {LiveState.CONNECTING: lazy('connecting'), LiveState.OFFLINE: lazy('offline')}
 CHIP_COLORS = {
     LiveState.CONNECTED: 'positive', LiveState.CONNECTING: 'grey-7', LiveState.HELD: 'blue-grey',
@@ -64,7 +58,7 @@ def _duration(seconds: int) -> str:
 
 def method_waits_text(info: AccountInfo) -> str:
     """'Telegram asked to wait: resolve 2 h 59 min, join 4 min 10 s' — only those classes wait, the rest go on."""
-    waits = [f'{render(METHOD_CLASSES.get(kind, kind.replace("_", " ")))} {_duration(seconds)}'
+    waits = [f'{render(class_label(kind))} {_duration(seconds)}'
              for kind, seconds in info.flood_waits.items() if seconds > 0]
     return _('Telegram asked to wait: {waits}', waits=', '.join(waits)) if waits else ''
 

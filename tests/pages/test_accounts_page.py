@@ -148,13 +148,16 @@ async def test_states_revoked_flood_wait_and_log_out(telegram_dc, user: User, ap
     await manager.note_revoked(ids['Revokee'][2])
     await manager.note_flood_wait(ids['Waiter'][2], 90)
     await manager.note_flood_wait(ids['Waiter'][2], 3 * 3600, 'resolve')
+    await manager.note_flood_wait(ids['Waiter'][2], 2 * 3600 + 1800, 'channels')  # classes the door brought
+    await manager.note_flood_wait(ids['Waiter'][2], 3600 + 600, 'updates')
 
     await open_accounts(user)
     await user.should_see('revoked — log in again', retries=WAIT)
     await user.should_see('Log in again', retries=WAIT)
     await user.should_see('FloodWait — ', retries=WAIT)
     await user.should_see(' s left', retries=WAIT)
-    await user.should_see('Telegram asked to wait: resolve 2 h 59 min', retries=WAIT)
+    await user.should_see('Telegram asked to wait: channel look-ups 2 h 29 min, resolve 2 h 59 min, updates 1 h 09 min',
+                          retries=WAIT)
 
     # "Log in again" opens the wizard for the same number and the account is logged in in place
     user.find(marker='account-relogin').click()
