@@ -144,6 +144,11 @@ class AccountManager(SupervisorMixin):
             if live.announced and live.client is not None:
                 self._spawn(self._call_listener(on_connected, live.account_id, live.client), 'listener')
 
+    def name(self, account_id: str) -> str:
+        """What a person calls the account: its name in Telegram, else its masked phone number."""
+        record = self._records.get(account_id)
+        return display_name(record) if record is not None else account_id
+
     def authorized_account_ids(self) -> set[str]:
         """Accounts logged in, connected now or not: a channel's readers. Revoked and logged-out ones are not (their
         access hashes are kept: the same Telegram user logging in again reads with them, no look-up spent)."""

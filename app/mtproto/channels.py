@@ -35,6 +35,8 @@ class ClientProvider(Protocol):
 
     def flood_wait_until(self, account_id: str, kind: str | None = None) -> datetime | None: ...
 
+    def name(self, account_id: str) -> str: ...
+
 
 @dataclass(frozen=True)
 class Folder:
@@ -202,14 +204,19 @@ class ChannelService:
         for account_id in self.accounts.usable_account_ids():
             until = self.accounts.flood_wait_until(account_id, kind)
             free = self.limiter.free_times(account_id, kind, 1)[0]
-            soonest.append((max(until or now, free), until is not None and until >= free))
-        at, flood = min(soonest)
+            soonest.append((max(until or now, free), until is not None and until >= free, account_id))
+        at, flood, first = min(soonest)
         seconds = max(1, round((at - now).total_seconds()))
+        name = self.accounts.name(first)
         if flood:
-            return flood_wait_error(seconds, kind)
-        return ChannelError(429, 'BUDGET_SPENT', lazy("Every connected account has used today's {kind} requests; try "
-                                                      'again after {time} UTC, or log in another account.',
-                                                      kind=class_label(kind), time=f'{at:%H:%M}'), retry_after=seconds)
+            return ChannelError(429, 'FLOOD_WAIT', lazy('Telegram asked every connected account to wait before its '
+                                                        'next {kind} request; the first, {name}, can make one in '
+                                                        '{seconds} s.', kind=class_label(kind), name=name,
+                                                        seconds=seconds), retry_after=seconds)
+        return ChannelError(429, 'BUDGET_SPENT', lazy("Every connected account has used today's {kind} requests; the "
+                                                      'first, {name}, can make one after {time} UTC. Or log in '
+                                                      'another account.', kind=class_label(kind), name=name,
+                                                      time=f'{at:%H:%M}'), retry_after=seconds)
 
     async def _with_any_account(self, ref: str, parsed: ChannelRef, known: Channel | None, *, join: bool
                                 ) -> AddResult:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.db.models import RefState
+from app.i18n import render
+from app.mtproto.channels import ChannelError
 from app.mtproto.limits import MethodClass
 from tests.mtproto.test_add_queue import QueueStack, make_channels, states
 from tests.support import eventually
@@ -34,6 +36,14 @@ async def test_an_account_waiting_on_look_ups_leaves_the_look_up_to_another_at_o
     added = await three.channels.add(f'@{name}')  # any connected account
     assert added.created and list(added.channel.access_hashes) == [third]
     assert three.resolves(first) == three.resolves(second) == 0
+
+    await three.accounts.note_flood_wait(third, 5400, MethodClass.RESOLVE)
+    await three.accounts.note_flood_wait(second, 600, MethodClass.RESOLVE)
+    with pytest.raises(ChannelError) as refused:  # none can now: the error says which can first, and when
+        await three.channels.add(f'@{make_channels(telegram_dc, 1)[0]}')
+    assert refused.value.code == 'FLOOD_WAIT' and 590 <= refused.value.retry_after <= 600
+    assert 'the first, Second, can make one in' in render(refused.value.message)
+    assert sum(three.resolves(a) for a in three.ids) == 1
 
 
 async def test_pasting_stored_channels_costs_no_look_up_however_busy_the_accounts_are(three, telegram_dc,
