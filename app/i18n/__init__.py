@@ -174,6 +174,16 @@ def lazy(message: str, /, **params: Any) -> LazyText:
     return LazyText(message, params)
 
 
+def duration(seconds: float) -> LazyText:
+    """'45 s', '4 min 5 s', '3 h 0 min': a wait or a time left, rendered in the reader's language."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return lazy('{s} s', s=seconds)
+    if seconds < 3600:
+        return lazy('{m} min {s} s', m=seconds // 60, s=seconds % 60)
+    return lazy('{h} h {m} min', h=seconds // 3600, m=seconds % 3600 // 60)
+
+
 def translate_text(text: str) -> str:
     """English text made from a catalog message (an error stored with a job, a reason kept with a queued
     reference, a message from the service layer) in the current language, its values kept; text that no

@@ -16,7 +16,7 @@ from telethon import TelegramClient, errors, functions, types
 from app.clock import Clock, SystemClock
 from app.db.models import Channel, Metric, MetricKind
 from app.events import ChannelChanged, EventBus
-from app.i18n import lazy
+from app.i18n import duration, lazy
 from app.mtproto.errors import ServiceError
 from app.mtproto.limits import MAX_CHANNELS_PER_ACCOUNT, BudgetSpent, MethodClass, RequestLimiter, class_label
 from app.mtproto.mapping import channel_from_tl, photo_data_url
@@ -211,8 +211,9 @@ class ChannelService:
         if flood:
             return ChannelError(429, 'FLOOD_WAIT', lazy('Telegram asked every connected account to wait before its '
                                                         'next {kind} request; the first, {name}, can make one in '
-                                                        '{seconds} s.', kind=class_label(kind), name=name,
-                                                        seconds=seconds), retry_after=seconds)
+                                                        '{wait}. Try then, or log in another account.',
+                                                        kind=class_label(kind), name=name, wait=duration(seconds)),
+                                retry_after=seconds)
         return ChannelError(429, 'BUDGET_SPENT', lazy("Every connected account has used today's {kind} requests; the "
                                                       'first, {name}, can make one after {time} UTC. Or log in '
                                                       'another account.', kind=class_label(kind), name=name,

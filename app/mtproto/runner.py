@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from app.events import EventBus
     from app.mtproto.channels import ChannelService
 
+WAIT_CODES = ('FLOOD_WAIT', 'BUDGET_SPENT')
 REVOKED_ERRORS = (errors.AuthKeyUnregisteredError, errors.SessionRevokedError, errors.UserDeactivatedError,
                   errors.AuthKeyDuplicatedError, errors.SessionExpiredError, errors.UserDeactivatedBanError)
 
@@ -110,11 +111,8 @@ class RunnerMixin:
             if finished is not None and finished.follow_up:
                 await self.enqueue(channel.id, kind=JobKind.SYNC)
         except errors.FloodWaitError as error:
-            until = self.clock.now() + timedelta(seconds=error.seconds)
             logger.info('account {} must wait {} s (job {})', account_id, error.seconds, job.id)
-            await self._transition(job.id, to=JobStatus.WAITING, allowed_from=(JobStatus.RUNNING,),
-                                   wait_until=until, wait_reason=WAIT_FLOOD)
-            await self._set_state(channel.id, status=SyncStatus.WAITING)
+            await self._wait(job, channel, error.seconds)
         except errors.ChannelInvalidError:
             await self._access_hash_invalid(job, channel, account_id, client)
         except REVOKED_ERRORS as error:
@@ -127,6 +125,12 @@ class RunnerMixin:
             message = error.message if isinstance(error, ChannelError) else f'{type(error).__name__}: {error}'
             logger.warning('job {} for channel {} failed: {}', job.id, channel.id, message)
             await self._fail(job, channel, message)
+
+    async def _wait(self, job: Job, channel: Channel, seconds: float) -> None:
+        """Telegram asked to wait (or a day's budget is spent): the job goes on by itself once it is over."""
+        await self._transition(job.id, to=JobStatus.WAITING, allowed_from=(JobStatus.RUNNING,),
+                               wait_until=self.clock.now() + timedelta(seconds=seconds), wait_reason=WAIT_FLOOD)
+        await self._set_state(channel.id, status=SyncStatus.WAITING)
 
     async def _fail(self, job: Job, channel: Channel, message: str) -> None:
         # the channel first: whoever sees the job failed then finds the reason on the channel as well
@@ -148,6 +152,10 @@ class RunnerMixin:
         try:
             await self.channels.reresolve(client, account_id, channel)
         except ChannelError as error:
+            if error.code in WAIT_CODES and error.retry_after:  # the look-up has to wait: so does the job
+                del self._reresolved[key]
+                await self._wait(job, channel, error.retry_after)
+                return
             await self._fail(job, channel, error.message)
             return
         await self._transition(job.id, to=JobStatus.QUEUED, allowed_from=(JobStatus.RUNNING,))

@@ -8,6 +8,7 @@ from nicegui import ui
 
 from app.db.models import Channel, JobStatus, utcnow
 from app.i18n import _, lazy, n_, number, render
+from app.i18n import duration as i18n_duration
 from app.mtproto.sync import WAIT_NO_ACCOUNT
 from app.pages.chrome import titled
 from app.pages.relative_time import RelativeTime
@@ -35,12 +36,7 @@ def empty_state() -> None:
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return '…'
-    seconds = int(seconds)
-    if seconds < 60:
-        return _('{s} s', s=seconds)
-    if seconds < 3600:
-        return _('{m} min {s} s', m=seconds // 60, s=seconds % 60)
-    return _('{h} h {m} min', h=seconds // 3600, m=seconds % 3600 // 60)
+    return render(i18n_duration(seconds))
 
 
 def progress_text(stats: dict[str, Any]) -> str:
