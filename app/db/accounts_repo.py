@@ -9,12 +9,18 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.db.models import Account, AccountStatus, utcnow
 
+# What Telegram counts against a user (its FloodWaits, the day's look-ups) outlives a removed account's record for
+# this long, for the next login of the same user; Telegram's longest waits are a day.
+LEFTOVERS_KEEP_SECONDS = 2 * 86_400
+COUNTED_BY_TELEGRAM = ('flood_wait_until', 'flood_waits', 'day_calls')
+
 
 class AccountsRepo:
     collection_name = 'accounts'
 
     def __init__(self, db: AsyncDatabase) -> None:
         self.collection = db[self.collection_name]
+        self.leftovers = db['account_leftovers']  # by Telegram user id: what a removed record's user still owes
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index(
@@ -23,6 +29,8 @@ class AccountsRepo:
         await self.collection.create_index([('user_id', ASCENDING)], name='user_id')
         await self.collection.create_index([('status', ASCENDING)], name='status')
         await self.collection.create_index([('lease.owner', ASCENDING), ('lease.until', ASCENDING)], name='lease')
+        await self.leftovers.create_index([('kept_at', ASCENDING)], name='kept_ttl',
+                                          expireAfterSeconds=LEFTOVERS_KEEP_SECONDS)
 
     # ------------------------------------------------------------ reads
 
@@ -100,8 +108,24 @@ class AccountsRepo:
         return {doc['_id']: doc['day_calls'][kind] for doc in docs}
 
     async def delete(self, account_id: str) -> bool:
-        result = await self.collection.delete_one({'_id': account_id})
-        return result.deleted_count == 1
+        """Remove an account's record; what Telegram still counts against its user is kept aside by user id."""
+        doc = await self.collection.find_one_and_delete({'_id': account_id})
+        if doc is None:
+            return False
+        kept = {field: doc[field] for field in COUNTED_BY_TELEGRAM if doc.get(field)}
+        if doc.get('user_id') is not None and kept:
+            await self.leftovers.replace_one({'_id': doc['user_id']}, kept | {'kept_at': utcnow()}, upsert=True)
+        return True
+
+    async def take_leftovers(self, account_id: str, user_id: int) -> Account | None:
+        """A new record of a user whose earlier one was removed takes over its waits and day's calls."""
+        kept = await self.leftovers.find_one_and_delete({'_id': user_id})
+        if kept is None:
+            return None
+        doc = await self.collection.find_one_and_update(
+            {'_id': account_id}, {'$set': {field: kept[field] for field in COUNTED_BY_TELEGRAM if field in kept}},
+            return_document=ReturnDocument.AFTER)
+        return Account.from_doc(doc) if doc is not None else None
 
     # ------------------------------------------------------------ leases
 

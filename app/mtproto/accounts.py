@@ -35,7 +35,7 @@ from app.mtproto.account import (  # noqa: F401 (re-exported)
 from app.mtproto.client_factory import ACCOUNT_FLOOD_SLEEP_THRESHOLD, make_client
 from app.mtproto.door import DoorClient, TelegramDoor
 from app.mtproto.errors import REVOKED_REASON
-from app.mtproto.limits import RequestLimiter
+from app.mtproto.limits import MethodClass, RequestLimiter
 from app.mtproto.supervisor import SupervisorMixin
 
 OnConnected = Callable[[str, TelegramClient], Awaitable[None]]
@@ -203,6 +203,11 @@ class AccountManager(SupervisorMixin):
             last_name=user.last_name, username=user.username, dc_id=client.session.dc_id,
             session_encrypted=self.secret_box.encrypt(session), lease_owner=self.owner_id,
             lease_until=self._lease_until())
+        if existing is None:  # the user's earlier record may have been removed: Telegram still counts its waits
+            account = await self.repo.take_leftovers(account_id, user.id) or account
+            for kind, times in account.day_calls.items():
+                with contextlib.suppress(ValueError):  # a class this version no longer has
+                    self.door.limiter.restore(account_id, MethodClass(kind), times)
         self._records[account_id] = account
         live = _Live(account_id=account_id, client=client, state=LiveState.CONNECTED, saved_session=session,
                      events=self.events)

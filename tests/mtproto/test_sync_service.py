@@ -225,6 +225,26 @@ async def test_a_resolve_wait_outlives_logging_the_account_out_and_in_again(stac
     assert 'contacts.resolveUsername' not in calls, 'the new login asked Telegram during the wait'
 
 
+async def test_removing_the_account_and_logging_in_again_keeps_what_telegram_counts(stack, telegram_dc):
+    names = [telegram_dc.create_channel(f'Counted {i}', username=_name('count'), posts=3)['username'] for i in range(2)]
+    await stack.channels.add(f'@{names[0]}')
+    telegram_dc.add_fault('contacts.resolveUsername', 'FLOOD_WAIT', seconds=540)
+    with pytest.raises(ChannelError):
+        await stack.channels.add(f'@{names[1]}')
+    assert await stack.accounts.log_out(stack.account_id) == 'logged_out'
+    assert await stack.accounts.log_out(stack.account_id) == 'removed'  # gone from the list
+    client = door_client(telegram_dc, stack.accounts.door)
+    again = await stack.accounts.adopt('acc-new-record', client, await telegram_dc.login(client, stack.phone))
+    assert again == 'acc-new-record'  # a new record of the same Telegram user: Telegram's counts follow it
+    await eventually(lambda: again in stack.accounts.usable_account_ids())
+    assert stack.channels.limiter.left_today(again, MethodClass.RESOLVE) == 200 - 2
+    telegram_dc.reset_stats()
+    with pytest.raises(ChannelError) as refused:
+        await stack.channels.add(f'@{names[1]}')
+    assert refused.value.code == 'FLOOD_WAIT' and 530 <= refused.value.retry_after <= 540
+    assert 'contacts.resolveUsername' not in telegram_dc.stats()['users'].get(str(stack.user_id), {})
+
+
 async def test_the_sync_after_a_backfill_reads_only_what_was_posted_since(stack, telegram_dc):
     info = telegram_dc.create_channel('Read once', username=_name('once'), posts=200, seed=26)
     for i in range(150):  # posted this week: inside the sync's 7-day refresh window
