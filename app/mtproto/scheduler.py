@@ -67,6 +67,7 @@ class SchedulerMixin:
     _started: bool
     _cannot_read: dict[tuple[str, int], datetime]
     _unsized: set[str]
+    spread_min_posts: int
     _passes: int
     _pass_done: asyncio.Event
     clock: Clock
@@ -151,7 +152,7 @@ class SchedulerMixin:
 
         History work is spread: when every account that reads a public channel is busy, an idle account with
         look-ups left resolves it once and reads it too, so N accounts backfill N channels side by side; only a
-        backfill whose size pays for the look-up is spread (`SPREAD_MIN_POSTS`), or a channel no connected account
+        backfill whose size pays for the look-up is spread (`spread_min_posts`), or a channel no connected account
         can read any more.
         """
         if self.accounts is None:
@@ -187,7 +188,7 @@ class SchedulerMixin:
             return False  # a sync reads a page or a few
         top = job.checkpoint.get('top_id') or channel.state.top_message_id or await self._newest_id(channel, job,
                                                                                                       holders)
-        return bool(top) and top - channel.state.posts_stored >= SPREAD_MIN_POSTS
+        return bool(top) and top - channel.state.posts_stored >= self.spread_min_posts
 
     async def _newest_id(self, channel: Channel, job: Job, holders: list[str]) -> int:
         """The backfill's first request (the newest post's id), made now by a busy account that reads the channel,

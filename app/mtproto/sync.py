@@ -28,7 +28,7 @@ from app.mtproto.channels import ChannelError, ChannelService
 from app.mtproto.jobs import done_ranges
 from app.mtproto.live import LiveUpdates
 from app.mtproto.runner import RunnerMixin
-from app.mtproto.scheduler import WAIT_FLOOD, WAIT_NO_ACCOUNT, Accounts, SchedulerMixin, Wait
+from app.mtproto.scheduler import SPREAD_MIN_POSTS, WAIT_FLOOD, WAIT_NO_ACCOUNT, Accounts, SchedulerMixin, Wait
 
 if TYPE_CHECKING:
     from app.db.repos import Repos
@@ -40,8 +40,10 @@ STOP_WAIT = 30.0  # seconds a pause or cancel waits for the batch in flight; a w
 
 class SyncService(SchedulerMixin, RunnerMixin):
     def __init__(self, *, repos: Repos, channels: ChannelService, accounts: Accounts | None, owner_id: str,
-                 tick_seconds: float = 2.0, orphan_seconds: float = 90.0, clock: Clock | None = None) -> None:
+                 tick_seconds: float = 2.0, orphan_seconds: float = 90.0, clock: Clock | None = None,
+                 spread_min_posts: int = SPREAD_MIN_POSTS) -> None:
         self.repos = repos
+        self.spread_min_posts = spread_min_posts  # a backfill this long pays for a look-up to spread it
         self.channels = channels
         self.events = channels.events  # one bus for the services that work on channels
         self.accounts = accounts
