@@ -65,6 +65,16 @@ class BackfillProgress:
     new_ids: list[int]  # ids of this write that were not stored before
 
 
+async def start_backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.InputChannel
+                         ) -> dict[str, Any]:
+    """A backfill's first request: the newest post's id, saved as the checkpoint its reading starts from (the
+    ranges an earlier backfill stored are kept)."""
+    top = await top_message_id(client, peer)
+    checkpoint = {'top_id': top, 'offset_id': top + 1, 'done_ranges': job.checkpoint.get('done_ranges', [])}
+    await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=0, total=top, eta_seconds=None)
+    return checkpoint
+
+
 async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.InputChannel, *,
                    batch: int = BATCH, queue_size: int = QUEUE_SIZE,
                    on_progress: Callable[[BackfillProgress], Awaitable[None]] | None = None) -> Job:
@@ -78,9 +88,7 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
     checkpoint = dict(job.checkpoint)
     skip = [tuple(r) for r in checkpoint.get('done_ranges', [])]  # stored completely by an earlier backfill
     if 'top_id' not in checkpoint:
-        top = await top_message_id(client, peer)
-        checkpoint = {'top_id': top, 'offset_id': top + 1, 'done_ranges': skip}
-        await repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=0, total=top, eta_seconds=None)
+        checkpoint = await start_backfill(client, repos, job, peer)
     top_id, offset_id = checkpoint['top_id'], checkpoint['offset_id']
     queue: asyncio.Queue[tuple[list[dict[str, Any]], int] | None] = asyncio.Queue(maxsize=queue_size)
 

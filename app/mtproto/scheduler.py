@@ -16,7 +16,7 @@ from telethon import TelegramClient
 from app.db.jobs_repo import ACTIVE
 from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus, utcnow
 from app.mtproto.channels import ChannelError
-from app.mtproto.jobs import top_message_id
+from app.mtproto.jobs import start_backfill
 from app.mtproto.limits import MethodClass
 
 if TYPE_CHECKING:
@@ -202,14 +202,12 @@ class SchedulerMixin:
         if client is None:
             return 0
         try:
-            top = await top_message_id(client, self.channels.input_channel(channel, account_id))
+            job.checkpoint = await start_backfill(client, self.repos, job,
+                                                  self.channels.input_channel(channel, account_id))
         except Exception as error:  # noqa: BLE001 - no size: no look-up; the backfill itself will meet the error
             logger.info('the size of channel {} is not known: {}', channel.id, error)
             return 0
-        checkpoint = {'top_id': top, 'offset_id': top + 1, 'done_ranges': job.checkpoint.get('done_ranges', [])}
-        await self.repos.jobs.save_checkpoint(job.id, checkpoint=checkpoint, done=0, total=top, eta_seconds=None)
-        job.checkpoint = checkpoint
-        return top
+        return job.checkpoint['top_id']
 
     async def _read_through(self, account_id: str, channel: Channel) -> tuple[str, TelegramClient] | None:
         """Resolve a public channel with another account so that it can read it as well."""
@@ -226,4 +224,3 @@ class SchedulerMixin:
             self._cannot_read[(account_id, channel.id)] = self.clock.now() + timedelta(seconds=wait)
             return None
         return account_id, client
-
