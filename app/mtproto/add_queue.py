@@ -160,10 +160,9 @@ class AddQueue:
             readers = [a for a in candidates if a in known.access_hashes]
             if readers:
                 return readers[0]  # answered from the database: costs nothing
-        kind = ChannelService.look_up_kind(parsed)
-        able = [a for a in candidates if self.channels.can_call(a, kind)
+        able = [a for a in self.channels.able(ChannelService.look_up_kind(parsed)) if a in candidates
                 and (not entry.join or self.channels.can_call(a, MethodClass.JOIN))]
-        return max(able, key=lambda a: self.channels.limiter.left_today(a, MethodClass.RESOLVE) or 0, default=None)
+        return able[0] if able else None
 
     async def _dispatch(self) -> None:
         usable = self._usable()

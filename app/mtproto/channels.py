@@ -94,6 +94,10 @@ def no_account_error() -> ChannelError:
     return ChannelError(409, 'NO_ACCOUNT', lazy('No Telegram account is connected. Log one in on the Accounts page.'))
 
 
+def account_unavailable_error() -> ChannelError:
+    return ChannelError(409, 'ACCOUNT_UNAVAILABLE', lazy('That account is not connected right now.'))
+
+
 def flood_wait_error(seconds: int, kind: MethodClass | None = None) -> ChannelError:
     what = lazy('{kind} request', kind=class_label(kind)) if kind is not None \
         else lazy('request of this kind')
@@ -171,10 +175,9 @@ class ChannelService:
             raise not_configured_error()
         usable = self.accounts.usable_account_ids()
         if account_id is not None:
-            client = self.accounts.client(account_id) if account_id in usable else None
-            if client is None:
-                raise ChannelError(409, 'ACCOUNT_UNAVAILABLE', lazy('That account is not connected right now.'))
-            return account_id, client
+            if account_id not in usable:
+                raise account_unavailable_error()
+            return account_id, self._client(account_id)
         preferred = [a for a in usable if channel is not None and a in channel.access_hashes] + usable
         for candidate in preferred:
             client = self.accounts.client(candidate)
@@ -260,7 +263,7 @@ class ChannelService:
     def _client(self, account_id: str) -> TelegramClient:
         client = self.accounts.client(account_id) if self.accounts is not None else None
         if client is None:
-            raise ChannelError(409, 'ACCOUNT_UNAVAILABLE', lazy('That account is not connected right now.'))
+            raise account_unavailable_error()
         return client
 
     # ------------------------------------------------------------ adding
