@@ -174,14 +174,19 @@ def lazy(message: str, /, **params: Any) -> LazyText:
     return LazyText(message, params)
 
 
-def duration(seconds: float) -> LazyText:
-    """'45 s', '4 min 5 s', '3 h 0 min': a wait or a time left, rendered in the reader's language."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return lazy('{s} s', s=seconds)
-    if seconds < 3600:
-        return lazy('{m} min {s} s', m=seconds // 60, s=seconds % 60)
-    return lazy('{h} h {m} min', h=seconds // 3600, m=seconds % 3600 // 60)
+def duration(seconds: float, *, padded: bool = False) -> LazyText:
+    """'45 s', '4 min 5 s', '3 h 0 min': a wait or a time left, rendered in the reader's language. `padded` keeps
+    a countdown's width steady: '0 min 05 s', '1 h 09 min'."""
+    hours, rest = divmod(max(0, int(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+
+    def two(n: int) -> int | str:
+        return f'{n:02d}' if padded else n
+    if hours:
+        return lazy('{h} h {m} min', h=hours, m=two(minutes))
+    if minutes or padded:
+        return lazy('{m} min {s} s', m=minutes, s=two(secs))
+    return lazy('{s} s', s=secs)
 
 
 def translate_text(text: str) -> str:

@@ -10,7 +10,7 @@ import segno
 from nicegui import app, ui
 
 from app.db.models import utcnow
-from app.i18n import _, lazy, number, render, translate_text
+from app.i18n import _, duration, lazy, number, render, translate_text
 from app.mtproto.accounts import AccountInfo, LiveState
 from app.mtproto.errors import LoginError, LoginState
 from app.mtproto.limits import MAX_CHANNELS_PER_ACCOUNT, MethodClass, class_label
@@ -49,16 +49,9 @@ def seconds_left(until: datetime | None) -> int:
     return max(0, int((until - utcnow()).total_seconds())) if until else 0
 
 
-def _duration(seconds: int) -> str:
-    hours, rest = divmod(max(0, seconds), 3600)
-    if hours:
-        return _('{h} h {m} min', h=hours, m=f'{rest // 60:02d}')
-    return _('{m} min {s} s', m=rest // 60, s=f'{rest % 60:02d}')
-
-
 def method_waits_text(info: AccountInfo) -> str:
     """'Telegram asked to wait: resolve 2 h 59 min, join 4 min 10 s' — only those classes wait, the rest go on."""
-    waits = [f'{render(class_label(kind))} {_duration(seconds)}'
+    waits = [f'{render(class_label(kind))} {render(duration(seconds, padded=True))}'
              for kind, seconds in info.flood_waits.items() if seconds > 0]
     return _('Telegram asked to wait: {waits}', waits=', '.join(waits)) if waits else ''
 
