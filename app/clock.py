@@ -7,6 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
+def ceil_to_milliseconds(moment: datetime) -> datetime:
+    """MongoDB keeps milliseconds: a deadline rounded up to them reads back as it was kept, and never earlier."""
+    spare = moment.microsecond % 1000
+    return moment if spare == 0 else moment + timedelta(microseconds=1000 - spare)
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -30,7 +36,7 @@ class ManualClock:
     """Stands still until `advance`; a sleeper wakes once the clock has passed its deadline."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime.now(UTC)
+        self._now = start or ceil_to_milliseconds(datetime.now(UTC))
         self._sleepers: list[tuple[datetime, asyncio.Future[None]]] = []
 
     def now(self) -> datetime:

@@ -14,7 +14,7 @@ from typing import Any
 from loguru import logger
 from telethon import TelegramClient, functions, types
 
-from app.clock import Clock, SystemClock
+from app.clock import Clock, SystemClock, ceil_to_milliseconds
 from app.config import Settings
 from app.crypto import SecretBox
 from app.db.accounts_repo import AccountsRepo
@@ -228,7 +228,7 @@ class AccountManager(SupervisorMixin):
         record = self._records.get(account_id)
         if record is None:
             return False
-        until = self.clock.now() + timedelta(seconds=max(int(seconds), 0))
+        until = ceil_to_milliseconds(self.clock.now() + timedelta(seconds=max(int(seconds), 0)))
         await self.repo.set_flood_wait(account_id=account_id, until=until, kind=kind)
         update = {'flood_wait_until': until} if kind is None else {'flood_waits': record.flood_waits | {kind: until}}
         self._records[account_id] = record.model_copy(update=update)
