@@ -86,3 +86,14 @@ def test_a_wait_names_its_request_class_in_the_reader_s_language(kind) -> None:
         english = render(error.message)
     assert not re.search(r'[A-Za-z]{3,}', russian.replace('Telegram', '')), russian  # no English word left in it
     assert str(CLASS_LABELS[kind]) in english
+
+
+def test_a_queued_line_s_stored_reason_reads_in_russian_with_its_values() -> None:
+    """A waiting line's reason is kept in English in the database; the page shows it in the reader's language."""
+    from app.i18n import lazy, translate_text  # noqa: PLC0415
+    from app.mtproto.limits import class_label  # noqa: PLC0415
+    stored = str(lazy('Telegram asked {account} to wait (FLOOD_WAIT) before more {kind} requests', account='Анна',
+                      kind=class_label(MethodClass.RESOLVE)))
+    with use_language('ru'):
+        assert translate_text(stored) == ('Telegram попросил аккаунт Анна подождать (FLOOD_WAIT) перед новыми '
+                                          'запросами «поиск по имени»')

@@ -19,9 +19,9 @@ from app.db.channel_list import MAX_TAG_LENGTH, normalize_tag
 from app.db.models import ChannelRefEntry, RefState
 from app.db.repos import Repos
 from app.events import ChannelChanged
-from app.i18n import lazy
+from app.i18n import LazyText, lazy
 from app.mtproto.channels import ChannelError, ChannelService, ClientProvider
-from app.mtproto.limits import MethodClass
+from app.mtproto.limits import MethodClass, class_label
 from app.mtproto.refs import UsernameRef, parse_refs
 
 MAX_REFS_PER_PASTE = 1000
@@ -199,12 +199,12 @@ class AddQueue:
                 self.wake()  # more lines behind these may need no budget at all: look at them next
 
     async def _schedule(self, waiting: list[ChannelRefEntry], usable: list[str]) -> None:
-        """No account can take these now: give each the time its turn is expected, and say why."""
+        """No account can take these now: give each the time its turn is expected, and the true reason why."""
         if not usable:
             for entry in waiting:
                 await self.repos.channel_refs.set_retry_at(
                     entry.id, self.clock.now() + timedelta(seconds=self.idle_seconds),
-                    'waiting for a connected account: log one in on the Accounts page')
+                    lazy('waiting for a connected account: log one in on the Accounts page'))
             return
         # the entries already given a later time are ahead in line: these take the slots after theirs
         ahead = await self.repos.channel_refs.count_waiting(self.clock.now(), exclude=[e.id for e in waiting])
@@ -214,19 +214,28 @@ class AddQueue:
             by_kind.setdefault(_look_up_kind(entry), []).append(entry)
         for kind, entries in by_kind.items():
             slots = self._free_slots(usable, ahead + len(entries), kind)[ahead:]
-            for entry, at in zip(entries, slots, strict=False):
-                at = max(at, soonest)
-                await self.repos.channel_refs.set_retry_at(entry.id, at, _waiting_reason(at))
+            for entry, (at, reason) in zip(entries, slots, strict=False):
+                await self.repos.channel_refs.set_retry_at(entry.id, max(at, soonest), reason)
 
-    def _free_slots(self, usable: list[str], count: int, kind: MethodClass) -> list[datetime]:
-        """When the next `count` requests of `kind` fit, over every account: its daily budget and its FloodWait."""
+    def _free_slots(self, usable: list[str], count: int, kind: MethodClass) -> list[tuple[datetime, LazyText]]:
+        """When the next `count` requests of `kind` fit, over every account, and what holds each back: a FloodWait
+        Telegram asked for, the account's spent daily budget, or only the lines ahead of it."""
         assert self.accounts is not None
-        slots: list[datetime] = []
+        now = self.clock.now()
+        slots: list[tuple[datetime, LazyText]] = []
         for account_id in usable:
-            times = self.channels.limiter.free_times(account_id, kind, count)
+            name = self.accounts.name(account_id)
             until = self.accounts.flood_wait_until(account_id, kind)
-            slots.extend(max(at, until) if until is not None else at for at in times)
-        return sorted(slots)[:count]
+            for at in self.channels.limiter.free_times(account_id, kind, count):
+                if until is not None and until > now and until >= at:
+                    slots.append((until, lazy('Telegram asked {account} to wait (FLOOD_WAIT) before more {kind} '
+                                              'requests', account=name, kind=class_label(kind))))
+                elif at > now + timedelta(seconds=1):
+                    slots.append((at, lazy("{account} has used today's {kind} requests", account=name,
+                                           kind=class_label(kind))))
+                else:
+                    slots.append((at, lazy('waiting for its turn behind the lines ahead')))
+        return sorted(slots, key=lambda slot: slot[0])[:count]
 
     async def _work(self, entry: ChannelRefEntry, account_id: str | None) -> None:
         refs = self.repos.channel_refs
@@ -274,6 +283,3 @@ def _look_up_kind(entry: ChannelRefEntry) -> MethodClass:
     except ChannelError:
         return MethodClass.RESOLVE
 
-
-def _waiting_reason(at: datetime) -> str:
-    return f"waiting for the accounts' daily resolve budget: expected about {at:%Y-%m-%d %H:%M} UTC"

@@ -6,6 +6,7 @@ queued, resolving, added, an invite to confirm, or its error, and puts the lines
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from nicegui import ui
@@ -13,11 +14,23 @@ from nicegui import ui
 from app.db.models import ChannelRefEntry, RefState, utcnow
 from app.i18n import _, n_, number, translate_text
 from app.mtproto.channels import ChannelError
+from app.pages.relative_time import RelativeTime
 
 if TYPE_CHECKING:
     from app.root import Root
 
 FINAL = (RefState.ADDED, RefState.ERROR)
+MAX_SHOWN = 300  # queued lines shown after a reload; a larger queue is still worked through in full
+
+
+SHOWN_WAIT_SECONDS = 5  # a shorter wait is only the queue's own rhythm: not worth a reason on the line
+
+
+def waits_until(entry: ChannelRefEntry) -> datetime | None:
+    """When a queued line is expected to go on, if it waits for a reason worth telling."""
+    if entry.state != RefState.QUEUED or entry.retry_at is None or not entry.reason:
+        return None
+    return entry.retry_at if (entry.retry_at - utcnow()).total_seconds() > SHOWN_WAIT_SECONDS else None
 
 
 def entry_text(entry: ChannelRefEntry) -> tuple[str, str, str]:
@@ -37,27 +50,40 @@ def entry_text(entry: ChannelRefEntry) -> tuple[str, str, str]:
         return 'group_add', 'primary', n_('{ref}: invite to “{title}”, {n} member',
                                           '{ref}: invite to “{title}”, {n} members', entry.participants_count,
                                           ref=entry.ref, title=entry.title)
-    if entry.retry_at is not None and entry.reason and (entry.retry_at - utcnow()).total_seconds() > 60:
-        return 'schedule', 'warning', f'{entry.ref}: {translate_text(entry.reason)}'
+    if waits_until(entry) is not None:
+        return 'schedule', 'warning', _('{ref}: waits — {reason}.', ref=entry.ref,
+                                        reason=translate_text(entry.reason or ''))
     return 'hourglass_empty', 'grey-7', _('{ref}: queued', ref=entry.ref)
 
 
-def summary_text(entries: list[ChannelRefEntry]) -> str:
+def summary_text(entries: list[ChannelRefEntry], merged: int = 0) -> tuple[str, datetime | None]:
+    """What became of a paste, each outcome counted once, and when the last waiting line is expected."""
     counts = {state: sum(1 for e in entries if e.state == state) for state in RefState}
-    parts = [_('{count} added', count=number(counts[RefState.ADDED]))]
+    new = sum(1 for e in entries if e.state == RefState.ADDED and e.created)
+    parts = []
+    if new:
+        parts.append(n_('{n} added', '{n} added', new))
+    if counts[RefState.ADDED] - new:
+        parts.append(n_('{n} already here', '{n} already here', counts[RefState.ADDED] - new))
     if counts[RefState.QUEUED] or counts[RefState.RESOLVING]:
         parts.append(_('{count} in the queue', count=number(counts[RefState.QUEUED] + counts[RefState.RESOLVING])))
     if counts[RefState.NEEDS_JOIN]:
         parts.append(_('{count} to confirm', count=number(counts[RefState.NEEDS_JOIN])))
     if counts[RefState.ERROR]:
         parts.append(_('{count} failed', count=number(counts[RefState.ERROR])))
-    later = [e.retry_at for e in entries if e.state == RefState.QUEUED and e.retry_at is not None
-             and (e.retry_at - utcnow()).total_seconds() > 60]
+    if merged:
+        parts.append(n_('{n} repeated line merged', '{n} repeated lines merged', merged))
+    later = [at for at in map(waits_until, entries) if at is not None]
     text = ' · '.join(parts)
     if later:
-        text += _(' — {count} waiting for the daily resolve budget; all done by about {when} UTC',
-                  count=number(len(later)), when=f'{max(later):%Y-%m-%d %H:%M}')
-    return text
+        text += ' — ' + n_('{n} waiting; all expected by about', '{n} waiting; all expected by about', len(later))
+    return text, max(later) if later else None
+
+
+def repeated_lines(text: str) -> int:
+    """How many lines of a paste repeat one above them (the queue takes each reference once)."""
+    lines = [line.strip() for line in (text or '').splitlines() if line.strip()]
+    return len(lines) - len(set(lines))
 
 
 async def connected_accounts(root: Root) -> dict[str, str]:
@@ -78,6 +104,7 @@ class AddChannels:
         self.shown: dict[str, tuple] = {}
         self.rows: dict[str, ui.row] = {}
         self.returned: set[str] = set()  # failed entries already put back in the box
+        self.merged = 0  # repeated lines of the last paste
         with ui.card().classes('w-full gap-2').props('flat bordered'):
             ui.label(_('Add channels')).classes('text-lg font-medium')
             self.refs = ui.textarea(
@@ -91,7 +118,9 @@ class AddChannels:
                     .props('dense outlined options-dense').classes('w-80 max-w-full').mark('add-account')
                 self.account.set_visibility(False)
                 self.buttons = ui.row().classes('items-center gap-2')  # more ways to add (a chat folder)
-            self.summary = ui.label().classes('text-sm text-grey-8').mark('add-summary')
+            with ui.row().classes('items-baseline gap-1 text-sm text-grey-8'):
+                self.summary = ui.label().mark('add-summary')
+                self.summary_until = RelativeTime(mode='clock').mark('add-summary-until')
             self.results = ui.column().classes('w-full gap-1').mark('add-results')
         self.timer = ui.timer(0.5, self.follow, active=False)
 
@@ -106,6 +135,7 @@ class AddChannels:
         assert queue is not None
         try:
             entries = await queue.submit(self.refs.value or '', account_id=self.account.value)
+            merged = repeated_lines(self.refs.value or '')
         except ChannelError as error:
             self._clear()
             self.summary.set_text(translate_text(error.message))
@@ -115,11 +145,19 @@ class AddChannels:
             self.summary.set_text(_('Paste at least one channel reference.'))
             return
         self.refs.value = ''
-        await self.track(entries)
+        await self.track(entries, merged=merged)
 
-    async def track(self, entries: list[ChannelRefEntry]) -> None:
+    async def restore(self) -> None:
+        """The lines still in the queue (pasted before a reload or a restart, in another tab or through the API)
+        are shown as if just pasted, so nothing queued is out of sight."""
+        entries = await self.root.repos.channel_refs.unfinished(limit=MAX_SHOWN)
+        if entries:
+            await self.track(entries)
+
+    async def track(self, entries: list[ChannelRefEntry], *, merged: int = 0) -> None:
         """Show these queued entries, each on its line, and follow them until every one is final."""
         self._clear()
+        self.merged = merged
         self.batch = [entry.id for entry in entries]
         await self.show(entries)
         self.timer.activate()
@@ -129,7 +167,9 @@ class AddChannels:
         self.shown.clear()
         self.rows.clear()
         self.returned.clear()
+        self.merged = 0
         self.summary.set_text('')
+        self.summary_until.show(None)
 
     async def follow(self) -> None:
         """Show what changed in the last paste; stop following once every line is final."""
@@ -142,10 +182,12 @@ class AddChannels:
             self.timer.deactivate()
 
     async def show(self, entries: list[ChannelRefEntry]) -> None:
-        self.summary.set_text(summary_text(entries) if len(entries) > 1 else '')
+        text, until = summary_text(entries, self.merged) if len(entries) > 1 or self.merged else ('', None)
+        self.summary.set_text(text)
+        self.summary_until.show(until)
         newly_added = False
         for entry in entries:
-            signature = (entry.state, entry.reason, entry.retry_at, entry.title)
+            signature = (entry.state, entry.reason, waits_until(entry), entry.title)
             if self.shown.get(entry.id) == signature:
                 continue
             newly_added |= entry.state == RefState.ADDED
@@ -177,6 +219,10 @@ class AddChannels:
         with row.classes('items-center gap-2 no-wrap').mark(marker):
             ui.icon(icon, color=color)
             ui.label(text).classes(f'text-sm text-{color} min-w-0 pg-break')
+            until = waits_until(entry)
+            if until is not None:
+                RelativeTime(until, mode='clock', template=_('expected about {time}')) \
+                    .classes('text-sm text-grey-8 whitespace-nowrap').mark('add-result-until')
             if entry.state == RefState.NEEDS_JOIN:
                 ui.button(_('Join'), on_click=lambda e=entry: self.join(e)).props('dense').mark('join-channel')
 

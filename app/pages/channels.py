@@ -276,6 +276,7 @@ def register(root: Root) -> None:
             form = AddChannels(root, added)
             FolderImport(root, form)
             await form.load_accounts()
+            await form.restore()
             view = ListView.from_params({'q': q, 'status': status, 'tag': tag, 'sort': sort, 'order': order,
                                          'page': page})
             table = ChannelTable(root, view)

@@ -10,7 +10,8 @@ export default {
   template: `<span>{{ text }}</span>`,
   props: {
     at: Number, // epoch milliseconds, or null
-    mode: String, // "ago" or "countdown"
+    mode: String, // "ago", "countdown", or "clock" (the moment in the reader's own time zone)
+    after: String, // a countdown's text once it has run out
     template: String, // "synced {time}"
     never: String,
     texts: Object,
@@ -24,6 +25,8 @@ export default {
     },
     text() {
       if (this.at == null) return this.never || "";
+      if (this.mode === "clock") return fill(this.template || "{time}", { time: this.clock() });
+      if (this.mode === "countdown" && this.after && this.at <= this.now) return this.after;
       const seconds = Math.max(0, Math.floor((this.mode === "countdown" ? this.at - this.now : this.now - this.at) / 1000));
       const body = this.mode === "countdown" ? this.left(seconds) : this.ago(seconds);
       return fill(this.template || "{time}", { time: body });
@@ -33,6 +36,12 @@ export default {
     counted(forms, n) {
       const form = forms[this.plurals.select(n)] || forms.other;
       return fill(form, { n: n.toLocaleString(this.texts.language) });
+    },
+    clock() {
+      const at = new Date(this.at), language = this.texts.language;
+      const time = at.toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" });
+      if (at.toDateString() === new Date(this.now).toDateString()) return time;
+      return at.toLocaleDateString(language, { month: "short", day: "numeric" }) + ", " + time;
     },
     ago(seconds) {
       const t = this.texts;
@@ -50,7 +59,7 @@ export default {
   },
   mounted() {
     // Vue only touches the DOM when the text changes: at most once a minute per "ago", once a second per countdown
-    this.timer = setInterval(() => (this.now = Date.now()), this.mode === "countdown" ? 1000 : 5000);
+    this.timer = setInterval(() => (this.now = Date.now()), this.mode === "countdown" ? 1000 : this.mode === "clock" ? 60000 : 5000);
   },
   unmounted() {
     clearInterval(this.timer);

@@ -26,10 +26,13 @@ def relative_texts() -> dict[str, Any]:
 class RelativeTime(ui.element, component='relative_time.js'):
     """`template` places the time in a sentence ('synced {time}'); `never` is shown while there is no moment."""
 
-    def __init__(self, moment: datetime | None = None, *, mode: Literal['ago', 'countdown'] = 'ago',
-                 template: str = '{time}', never: str = '') -> None:
+    def __init__(self, moment: datetime | None = None, *, mode: Literal['ago', 'countdown', 'clock'] = 'ago',
+                 template: str = '{time}', never: str = '', after: str = '') -> None:
+        """`clock` shows the moment itself in the reader's time zone and language ('21:40', '6 Dec, 21:40');
+        `after` is what a countdown says once it has run out (else it stays at 0 s)."""
         super().__init__()
-        self._props.update(mode=mode, template=template, never=never, at=_millis(moment), texts=relative_texts())
+        self._props.update(mode=mode, template=template, never=never, after=after, at=_millis(moment),
+                           texts=relative_texts())
 
     def show(self, moment: datetime | None, **texts: str) -> None:
         """Point it at another moment (or change `template`, `never`); sends nothing when nothing changed."""

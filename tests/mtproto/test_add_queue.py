@@ -107,7 +107,8 @@ async def test_250_refs_on_a_200_a_day_budget_add_200_and_wait_for_tomorrow_acro
     found = await eventually(settled, timeout=180)
     assert [e.ref for e in found['added']] == [f'@{n}' for n in names[:200]]  # in the order pasted
     tomorrow = utcnow() + timedelta(hours=23)
-    assert all(e.retry_at > tomorrow and 'daily resolve budget' in e.reason for e in found['queued'])
+    assert all(e.retry_at > tomorrow and e.reason == "Paster has used today's resolve requests"
+               for e in found['queued'])
     assert queue_stack.resolves(account) == 200 and telegram_dc.stats()['flood_waits'] == []
     assert queue_stack.channels.limiter.left_today(account) == 0
 

@@ -74,9 +74,12 @@ async def test_add_several_refs_with_reasons_preview_join_and_the_table(telegram
     await user.should_see(f'@{public}')
     await user.should_see(marker=f'channel-{public_id}')
 
-    user.find(marker='channel-refs').type(f't.me/{public}')
+    # two forms of a stored channel and a repeated line: each outcome counted as it is, the repeat reported
+    user.find(marker='channel-refs').type(f't.me/{public}\n@{public}\nt.me/{public}')
     user.find(marker='add-channels').click()
     await user.should_see('“Page Public” is already here.', retries=WAIT)
+    await user.should_see('2 already here · 1 repeated line merged', retries=WAIT)
+    await user.should_not_see('added ·')
     assert len(await app_root.repos.channels.list()) == 2
 
     # the accounts page counts what that cost: 4 look-ups (two usernames, the invite twice), none for the repeat
@@ -199,12 +202,34 @@ async def test_a_paste_beyond_the_days_resolves_shows_what_waits_and_until_when(
     user.find(marker='channel-refs').type('\n'.join(f'@{prefix}{i}' for i in range(5)))
     user.find(marker='add-channels').click()
     await user.should_see('added “Waiting 2”', retries=WAIT)
-    await user.should_see('3 added · 2 in the queue — 2 waiting for the daily resolve budget; all done by about',
-                          retries=WAIT)
-    await user.should_see(f"@{prefix}4: waiting for the accounts' daily resolve budget: expected about", retries=WAIT)
+    await user.should_see('3 added · 2 in the queue — 2 waiting; all expected by about', retries=WAIT)
+    await user.should_see(f"@{prefix}4: waits — Budgeted has used today's resolve requests.", retries=WAIT)
+    await user.should_see(marker='add-result-until')  # the expected time, shown in the reader's own time zone
     assert sorted(c.title for c in await app_root.repos.channels.list()) == ['Waiting 0', 'Waiting 1', 'Waiting 2']
     box = next(iter(user.find(marker='channel-refs').elements))
     assert box.value == ''  # nothing failed: the waiting lines are in the queue, not lost
+
+    # after a reload (or a visit elsewhere) the page still shows what the queue holds
+    await user.open('/dashboard/accounts')
+    await user.open('/dashboard/channels')
+    await user.should_see(f"@{prefix}3: waits — Budgeted has used today's resolve requests.", retries=WAIT)
+    await user.should_see(f"@{prefix}4: waits — Budgeted has used today's resolve requests.")
+    await user.should_see('2 in the queue — 2 waiting; all expected by about')
+
+
+async def test_a_line_held_by_a_flood_wait_says_so_not_that_a_budget_is_spent(telegram_dc, user: User, app_root):
+    await telegram_account(telegram_dc, app_root, 7, 'Flooded')
+    name = f'pf_{uuid.uuid4().hex[:6]}'
+    telegram_dc.create_channel('Held Back', username=name, posts=0)
+    telegram_dc.add_fault('contacts.resolveUsername', 'FLOOD_WAIT', seconds=900, count=1)
+    await sign_in(user, retries=WAIT)
+    await user.open('/dashboard/channels')
+    user.find(marker='channel-refs').type(f'@{name}')
+    user.find(marker='add-channels').click()
+    await user.should_see(f'@{name}: waits — Telegram asked Flooded to wait (FLOOD_WAIT) before more resolve requests.',
+                          retries=WAIT)
+    await user.should_see(marker='add-result-until')
+    assert await app_root.repos.channels.list() == []
 
 
 async def test_a_running_backfill_updates_its_row_in_place_and_a_delete_dialog_stays_open(
