@@ -36,6 +36,7 @@ class JobView(BaseModel):
 
 
 class JobProgressView(BaseModel):
+    kind: JobKind = Field(default=JobKind.SYNC, description='`backfill` reads the whole history, `sync` new posts')
     done: int = 0
     total: int | None = None
     eta_seconds: float | None = None
@@ -51,6 +52,9 @@ class ChannelStats(BaseModel):
     sync_status: SyncStatus = Field(description='from the latest job; `paused` also when the schedule is off')
     progress: JobProgressView | None = Field(default=None, description='the active job, while there is one')
     job_id: str | None = None
+    history_complete: bool = Field(default=False, description='the whole history has been read to its first post')
+    history_total: int | None = Field(default=None, description='about how many posts the channel has (its newest '
+                                                                'message id), once a backfill has asked')
 
 
 class ChannelView(BaseModel):

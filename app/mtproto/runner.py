@@ -17,7 +17,7 @@ from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus
 from app.events import JobChanged, PostsStored
 from app.mtproto.channels import ChannelError
 from app.mtproto.jobs import BackfillProgress, backfill, sync_channel
-from app.mtproto.scheduler import CANNOT_READ_RETRY, WAIT_FLOOD, Accounts
+from app.mtproto.scheduler import CANNOT_READ_RETRY, WAIT_BUDGET, WAIT_FLOOD, Accounts
 
 if TYPE_CHECKING:
     from app.clock import Clock
@@ -126,10 +126,10 @@ class RunnerMixin:
             logger.warning('job {} for channel {} failed: {}', job.id, channel.id, message)
             await self._fail(job, channel, message)
 
-    async def _wait(self, job: Job, channel: Channel, seconds: float) -> None:
+    async def _wait(self, job: Job, channel: Channel, seconds: float, reason: str = WAIT_FLOOD) -> None:
         """Telegram asked to wait (or a day's budget is spent): the job goes on by itself once it is over."""
         await self._transition(job.id, to=JobStatus.WAITING, allowed_from=(JobStatus.RUNNING,),
-                               wait_until=self.clock.now() + timedelta(seconds=seconds), wait_reason=WAIT_FLOOD)
+                               wait_until=self.clock.now() + timedelta(seconds=seconds), wait_reason=reason)
         await self._set_state(channel.id, status=SyncStatus.WAITING)
 
     async def _fail(self, job: Job, channel: Channel, message: str) -> None:
@@ -154,7 +154,8 @@ class RunnerMixin:
         except ChannelError as error:
             if error.code in WAIT_CODES and error.retry_after:  # the look-up has to wait: so does the job
                 del self._reresolved[key]
-                await self._wait(job, channel, error.retry_after)
+                await self._wait(job, channel, error.retry_after,
+                                 WAIT_BUDGET if error.code == 'BUDGET_SPENT' else WAIT_FLOOD)
                 return
             await self._fail(job, channel, error.message)
             return

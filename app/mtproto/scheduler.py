@@ -32,6 +32,7 @@ CANNOT_READ_RETRY = 3600  # seconds before an account that failed to resolve a c
 SPREAD_MIN_POSTS = 2_000
 WAIT_FLOOD = 'flood_wait'  # Telegram asked the accounts that can read the channel to wait
 WAIT_NO_ACCOUNT = 'no_account'  # no connected account can read the channel
+WAIT_BUDGET = 'budget'  # the look-up a job needs waits for a day's budget of the accounts
 
 
 @dataclass(frozen=True)

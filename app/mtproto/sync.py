@@ -28,12 +28,20 @@ from app.mtproto.channels import ChannelError, ChannelService
 from app.mtproto.jobs import done_ranges
 from app.mtproto.live import LiveUpdates
 from app.mtproto.runner import RunnerMixin
-from app.mtproto.scheduler import SPREAD_MIN_POSTS, WAIT_FLOOD, WAIT_NO_ACCOUNT, Accounts, SchedulerMixin, Wait
+from app.mtproto.scheduler import (
+    SPREAD_MIN_POSTS,
+    WAIT_BUDGET,
+    WAIT_FLOOD,
+    WAIT_NO_ACCOUNT,
+    Accounts,
+    SchedulerMixin,
+    Wait,
+)
 
 if TYPE_CHECKING:
     from app.db.repos import Repos
 
-__all__ = ['WAIT_FLOOD', 'WAIT_NO_ACCOUNT', 'SyncService', 'Wait']
+__all__ = ['WAIT_BUDGET', 'WAIT_FLOOD', 'WAIT_NO_ACCOUNT', 'SyncService', 'Wait']
 
 STOP_WAIT = 30.0  # seconds a pause or cancel waits for the batch in flight; a write takes well under one
 
@@ -181,8 +189,9 @@ class SyncService(SchedulerMixin, RunnerMixin):
             stopping = self._cancel_task(job_id, JobStatus.CANCELLED)
             channel = await self.repos.channels.get(job.channel_id)
             if channel is not None:  # the cancelled run stands for this interval's: no new one right away
+                top = channel.state.top_message_id or job.checkpoint.get('top_id') or 0  # "5,300 of about 20,000"
                 await self._set_state(
-                    channel.id, status=SyncStatus.IDLE,
+                    channel.id, status=SyncStatus.IDLE, top_message_id=top,
                     next_sync_at=self.clock.now() + timedelta(seconds=channel.sync.interval_seconds))
         await self._stopped(stopping)
         return job
@@ -279,7 +288,8 @@ class SyncService(SchedulerMixin, RunnerMixin):
 def stats_of(channel: Channel, job: Job | None) -> dict[str, Any]:
     progress = None
     if job is not None and job.status in ACTIVE:
-        progress = {'done': job.progress.done, 'total': job.progress.total, 'eta_seconds': job.eta_seconds,
+        progress = {'kind': JobKind(job.kind).value, 'done': job.progress.done, 'total': job.progress.total,
+                    'eta_seconds': job.eta_seconds,
                     'status': JobStatus(job.status).value, 'wait_until': job.wait_until,
                     'wait_reason': job.wait_reason}
     status = sync_status(job)
@@ -287,7 +297,8 @@ def stats_of(channel: Channel, job: Job | None) -> dict[str, Any]:
         status = SyncStatus.PAUSED  # its schedule is off: nothing runs until someone asks
     return {'posts_stored': channel.state.posts_stored, 'last_synced_at': channel.state.last_synced_at,
             'last_post_at': channel.state.last_post_at, 'sync_status': status.value,
-            'progress': progress, 'job_id': channel.state.job_id}
+            'progress': progress, 'job_id': channel.state.job_id, 'history_complete': channel.state.backfilled,
+            'history_total': channel.state.top_message_id or None}
 
 
 def sync_status(job: Job | None) -> SyncStatus:

@@ -14,7 +14,15 @@ from app.db.posts_repo import PostFilter, newest_hint
 from app.export import FORMATS, export_filename, post_link, stream_export
 from app.i18n import _, lazy, n_, number, render, translate_text
 from app.mtproto.refs import MAX_CHANNEL_ID
-from app.pages.channel_widgets import AvatarSlot, JobControls, progress_text, show_status, subscribers_text
+from app.pages.channel_widgets import (
+    AvatarSlot,
+    JobControls,
+    ProgressLine,
+    history_incomplete,
+    history_text,
+    show_status,
+    subscribers_text,
+)
 from app.pages.chrome import titled
 from app.pages.layout import frame
 from app.pages.live import ChannelEvents
@@ -178,7 +186,6 @@ def register(root: Root) -> None:
         with header_box:
             channel_header = ChannelHeader(root, channel)
             await channel_header.refresh()
-            ui.timer(1.0, channel_header.tick)
         with charts_box:
             # Charts end at the newest post, so a quiet channel still shows its last active months.
             newest, _cursor = await root.repos.posts.page(channel_id=channel.id, limit=1,
@@ -215,10 +222,11 @@ class ChannelHeader:
                     self.stored = ui.label().mark('channel-posts')
                     self.synced = RelativeTime(template=_('synced {time}'), never=_('never synced')) \
                         .classes('text-grey-7 text-sm')
+                    self.history = ui.label().classes('text-sm text-warning').mark('history-incomplete')
                     with ui.row().classes('items-center gap-1 no-wrap'):
                         self.badge = ui.badge().mark('channel-status')
                         self.controls = JobControls(root, channel.id, after=lambda: self.events.now(channel.id))
-                    self.progress = ui.label().classes('text-sm text-grey-8').mark('job-progress-text')
+                    self.progress = ProgressLine()
                     self.error = ui.label().classes('text-sm text-negative').mark('channel-error')
                     current = channel.sync.interval_seconds if channel.sync.enabled else 0
                     options = {seconds: render(text) for seconds, text in INTERVALS.items()}
@@ -240,17 +248,15 @@ class ChannelHeader:
         self.about.set_visibility(bool(channel.about))
         self.subscribers.set_text(subscribers_text(channel))
         self.stored.set_text(n_('{n} post stored', '{n} posts stored', channel.state.posts_stored))
-        self.synced.show(channel.state.last_synced_at)
+        self.synced.show(channel.state.last_synced_at, never='' if stats.get('progress') else _('never synced'))
+        incomplete = history_incomplete(channel, stats)
+        self.history.set_visibility(incomplete)
+        self.history.set_text(history_text(channel) if incomplete else '')
         show_status(self.badge, stats)
-        self.controls.show(stats)
+        self.controls.show(stats, channel)
+        self.progress.show(stats)
         self.error.set_text(translate_text(channel.state.error or ''))
         self.error.set_visibility(not stats.get('progress') and bool(channel.state.error))
-        self.tick()
-
-    def tick(self) -> None:
-        text = progress_text(self.stats) if self.stats.get('progress') else ''
-        self.progress.set_text(text)
-        self.progress.set_visibility(bool(text))
 
     async def set_interval(self, event: Any) -> None:
         seconds = int(event.value)

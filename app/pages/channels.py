@@ -16,7 +16,17 @@ from app.mtproto.bulk import BulkAction
 from app.pages.add_channels import AddChannels
 from app.pages.channel_bulk import BulkBar
 from app.pages.channel_list import PAGE_SIZE, ListView, Toolbar
-from app.pages.channel_widgets import AvatarSlot, JobControls, ProgressLine, empty_state, show_status, subscribers_text
+from app.pages.channel_widgets import (
+    AvatarSlot,
+    JobControls,
+    ProgressLine,
+    empty_state,
+    history_incomplete,
+    history_text,
+    show_bar,
+    show_status,
+    subscribers_text,
+)
 from app.pages.chrome import titled
 from app.pages.folder_import import FolderImport
 from app.pages.layout import frame
@@ -51,9 +61,11 @@ class ChannelRow:
                     self.stored = ui.label().mark('posts-stored')
                     self.synced = RelativeTime(template=_('synced {time}'), never=_('never synced')) \
                         .classes('text-grey-7')
+                    self.history = ui.label().classes('text-warning').mark('history-incomplete')
                 self.badge = ui.badge().mark('channel-status')
                 with ui.row().classes('gap-0 no-wrap gt-xs'):
-                    self.controls = JobControls(table.root, channel.id, after=lambda: table.events.now(channel.id))
+                    self.controls = JobControls(table.root, channel.id, after=lambda: table.events.now(channel.id),
+                                                dialogs=table.dialogs)
                     titled(ui.button(icon='delete', on_click=lambda: table.confirm_delete(self)), _('Delete')) \
                         .props('flat round dense color=negative').mark('delete-channel')
                 with titled(ui.button(icon='more_vert'), _('Actions')).props('flat round dense').classes('lt-sm') \
@@ -73,9 +85,12 @@ class ChannelRow:
         self._show_tags(channel.tags)
         self.subscribers.set_text(subscribers_text(channel))
         self.stored.set_text(n_('{n} post stored', '{n} posts stored', stats.get('posts_stored') or 0))
-        self.synced.show(channel.state.last_synced_at)
+        self.synced.show(channel.state.last_synced_at, never='' if stats.get('progress') else _('never synced'))
+        incomplete = history_incomplete(channel, stats)
+        self.history.set_visibility(incomplete)
+        self.history.set_text(history_text(channel) if incomplete else '')
         show_status(self.badge, stats)
-        self.controls.show(stats)
+        self.controls.show(stats, channel)
         self._show_progress(stats)
         self._show_error(None if stats.get('progress') else channel.state.error)
         self.check.set_value(channel.id in self.table.bulk.selected)
@@ -89,11 +104,8 @@ class ChannelRow:
                 self.bar = ui.linear_progress(value=0, show_value=False).props('rounded size=8px') \
                     .mark('job-progress')
                 self.progress = ProgressLine()
-        self.bar.set_visibility(bool(progress))
         self.progress.show(stats)
-        if progress:
-            total = progress.get('total') or 0
-            self.bar.set_value(round(min(1.0, (progress.get('done') or 0) / total), 3) if total else 0.0)
+        show_bar(self.bar, stats)
 
     def _show_error(self, error: str | None) -> None:
         if self.error is None:

@@ -161,12 +161,33 @@ async def test_pause_resume_and_cancel_from_the_table(telegram_dc, user: User, a
     user.find(marker='resume-job').click()
     await until(lambda: _job_status(app_root, job.id, 'running'))
     await user.should_see(marker='cancel-job', retries=WAIT)
+    user.find(marker='cancel-job').click()  # stopping a backfill asks first and names the channel
+    await user.should_see('Stop reading the history of “Slow Channel”?', retries=WAIT)
+    user.find('Keep going').click()
+    assert (await app_root.repos.jobs.get(job.id)).status == 'running'
     user.find(marker='cancel-job').click()
+    user.find(marker='confirm-cancel').click()
     await until(lambda: _job_status(app_root, job.id, 'cancelled'))
     await user.should_not_see(marker='job-progress', retries=WAIT)
     await until(lambda: not app_root.sync.is_running(job.id))  # its batch in flight is written, then it ends
     assert await app_root.repos.posts.count(channel_id=info['channel_id']) < 3000  # it stopped part-way
     assert await app_root.repos.jobs.active_for_channel(info['channel_id']) is None  # and nothing else reads on
+
+    # the row says the history is incomplete (not "never synced") and offers to read the rest
+    await user.should_see('of about 3,000 posts: history incomplete', retries=WAIT)
+    await user.should_not_see('never synced')
+    app_root.channels.limiter.set_budget(MethodClass.HISTORY, Budget(per_second=1000.0, burst=50))
+    user.find(marker='resume-job').click()
+    await user.should_see('Reading the rest of its history', retries=WAIT)
+    await until(lambda: _backfilled(app_root, info['channel_id']))
+    await user.should_not_see(marker='history-incomplete', retries=WAIT)
+    assert await app_root.repos.posts.count(channel_id=info['channel_id']) == 3000
+
+    # a channel whose schedule is off reads "paused" and offers Resume, which switches the schedule back on
+    await app_root.sync.set_schedule(info['channel_id'], enabled=False)
+    await user.should_see('paused', retries=WAIT)
+    user.find(marker='resume-job').click()
+    await until(lambda: _sync_enabled(app_root, info['channel_id'], True))
 
 
 async def _job_status(root, job_id, status):
@@ -290,6 +311,7 @@ async def test_the_channel_page_header_follows_its_backfill_and_has_the_job_butt
     user.find(marker='resume-job').click()
     await user.should_see(marker='pause-job', retries=WAIT)
     user.find(marker='cancel-job').click()
+    user.find(marker='confirm-cancel').click()
     await user.should_not_see(marker='cancel-job', retries=WAIT)
 
     async def header_shows_what_is_stored() -> bool:  # right after a cancel too, not 0
@@ -349,3 +371,16 @@ async def test_import_a_telegram_folder_from_the_page(telegram_dc, user: User, a
         await user.should_see(marker=f'channel-{channel_id}', retries=WAIT)
     assert {tuple((await app_root.repos.channels.get(i)).tags) for i in ids} == {('local news',)}
     await user.should_see('local news')  # the tag on the rows
+
+
+async def test_a_waiting_row_says_why_it_waits_and_counts_down(telegram_dc, user: User, app_root):
+    await telegram_account(telegram_dc, app_root, 5, 'Waiter')
+    info = telegram_dc.create_channel('Made To Wait', username=f'pw_{uuid.uuid4().hex[:8]}', posts=20)
+    telegram_dc.add_fault('messages.getHistory', 'FLOOD_WAIT', seconds=900, count=1)
+    await app_root.channels.add(f'@{info["username"]}')
+    await sign_in(user, retries=WAIT)
+    await user.open('/dashboard/channels')
+    await user.should_see('Telegram asked its account to wait (FLOOD_WAIT)', retries=WAIT)
+    countdown = user.find(marker='job-progress-text').elements.pop()
+    assert 'goes on in' in str(countdown.default_slot.children[1].props['template'])
+    await user.should_not_see(marker='job-progress')  # no empty bar for a wait
