@@ -35,14 +35,15 @@ WHERE_SENT = {
 }
 STATE_NAMES = {LiveState.CONNECTING: lazy('connecting'), LiveState.OFFLINE: lazy('offline')}
 CHIP_COLORS = {
-    LiveState.CONNECTED: 'positive', LiveState.CONNECTING: 'grey-7', LiveState.HELD: 'blue-grey',
+    LiveState.CONNECTED: 'positive', LiveState.CONNECTING: 'grey-7', LiveState.HELD: 'blue-grey-8',
     LiveState.FLOOD_WAIT: 'warning', LiveState.REVOKED: 'negative', LiveState.ERROR: 'negative',
     LiveState.OFFLINE: 'grey-7',
 }
 
 
 def qr_data_url(url: str) -> str:
-    return segno.make(url, error='m').svg_data_uri(scale=6, border=2)
+    """Dark modules on white with the standard four-module quiet zone: scannable on a dark page too."""
+    return segno.make(url, error='m').svg_data_uri(scale=6, border=4, light='white')
 
 
 def seconds_left(until: datetime | None) -> int:
@@ -210,7 +211,7 @@ class LoginWizard:
     def _render_qr(self) -> None:
         ui.label(_('On your phone open Telegram → Settings → Devices → Link Desktop Device, and scan this code.'))
         with ui.row().classes('w-full justify-center'):
-            self.qr_image = ui.image(qr_data_url(self.qr_url)).classes('w-64 h-64 max-w-full').mark('login-qr')
+            self.qr_image = ui.image(qr_data_url(self.qr_url)).classes('w-64 h-64 max-w-full pg-qr').mark('login-qr')
         self.qr_expiry = ui.label('').classes('text-grey-7 text-sm self-center')
         self._update_qr_expiry()
         self._error_label()

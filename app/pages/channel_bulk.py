@@ -31,7 +31,7 @@ class BulkBar:
         self.dialogs = dialogs
         self.after = after
         self.selected: set[int] = set()
-        with ui.row().classes('w-full items-center gap-1 px-3 py-1 rounded bg-blue-50').mark('bulk-bar') as self.bar:
+        with ui.row().classes('w-full items-center gap-1 px-3 py-1 rounded pg-bar').mark('bulk-bar') as self.bar:
             self.count = ui.label().classes('font-medium mr-2').mark('selected-count')
             for action, icon, label in ((BulkAction.SYNC, 'sync', _('Sync now')),
                                         (BulkAction.PAUSE, 'pause', _('Pause')),

@@ -60,7 +60,7 @@ def _chart(title: str, kind: str, points: list[tuple[str, float]], name: str, ma
             'xAxis': {'type': 'category', 'data': [p[0] for p in points]},
             'yAxis': {'type': 'value'},
             'series': [{'type': kind, 'name': name, 'data': [p[1] for p in points], 'showSymbol': False}],
-        }).classes('w-full h-56').mark(marker)
+        }, renderer='svg').classes('w-full h-56 pg-chart').mark(marker)
 
 
 class PostsList:

@@ -15,10 +15,29 @@ DARK_KEY = 'dark'  # None follows the system, True dark, False light
 DARK_ICONS = {None: 'brightness_auto', True: 'dark_mode', False: 'light_mode'}
 DARK_NEXT = {None: True, True: False, False: None}
 # Phone widths (Quasar's xs, under 600 px): rows wrap instead of pushing the page sideways; `pg-` classes mark
-# the few places that need it. Dark mode: notices keep dark text on their light backgrounds.
+# the few places that need it. Every text and background pair reads at WCAG AA (4.5:1) in both themes: the brand
+# colours are dark enough for white badge text and light text, and dark mode lightens coloured text; notices keep
+# dark text on their light backgrounds; charts are SVG, so their text and grid follow the theme here too.
 CSS = """
+@layer theme {  /* important rules of the first layer win over Quasar's own important colour classes */
+  .body--dark .text-grey-7, .body--dark .text-grey-8 { color: #b0b7c3 !important; }
+  .body--dark .text-primary { color: #8ab4f8 !important; }
+  .body--dark .text-positive { color: #6fd08c !important; }
+  .body--dark .text-negative { color: #ff8a80 !important; }
+  body:not(.body--dark) .text-warning { color: #8a5300 !important; }
+  .q-badge.bg-warning { color: #1f2937 !important; }
+}
 .notice.bg-amber-50, .notice.bg-red-50 { color: #1f2937; }
-.body--dark .text-grey-7, .body--dark .text-grey-8 { color: #b0b7c3 !important; }
+.body--dark { color-scheme: dark; }
+.nicegui-link { color: #1d5fa8; }
+.body--dark .nicegui-link { color: #8ab4f8; }
+.pg-bar { background: #e8f0fb; color: #1f2937; }
+.body--dark .pg-bar { background: #1e2a3a; color: #e5e7eb; }
+.pg-done { background: #effaf2; border: 1px solid #86c99a; color: #14532d; }
+.body--dark .pg-done { background: #0f2a18; border-color: #2f6b41; color: #dcfce7; }
+.body--dark .pg-chart text { fill: #d1d5db; }
+.body--dark .pg-chart path[stroke="#E0E6F1"] { stroke: #353b45; }
+.pg-qr { background: #fff; border-radius: 4px; }
 .pg-break { overflow-wrap: anywhere; }
 @media (max-width: 599.98px) {
   .pg-wrap { flex-wrap: wrap !important; }
@@ -44,7 +63,7 @@ def choose_language(language: str) -> None:
 
 def page_style() -> ui.dark_mode:
     """Colours, phone-width rules and the remembered dark mode (None: follow the system) for every page."""
-    ui.colors(primary='#2f6fb3')
+    ui.colors(primary='#2f6fb3', positive='#1a7f37', negative='#c62828')
     client = ui.context.client  # its own copy of the route's page: <html lang>, Quasar's and NiceGUI's own words
     client.page = copy.copy(client.page)
     client.page.language = QUASAR_LANGUAGES.get(current_language(), 'en-US')

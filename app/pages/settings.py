@@ -83,7 +83,7 @@ async def _tokens_card(root: Root) -> None:
                 return
             name_input.set_value('')
             new_token_box.clear()
-            with new_token_box, ui.card().classes('w-full bg-green-50 border border-green-300').props('flat'):
+            with new_token_box, ui.card().classes('w-full pg-done').props('flat').mark('new-token-box'):
                 ui.label(_('New token “{name}” — copy it now, it will not be shown again:', name=record.name))
                 with ui.row().classes('items-center w-full no-wrap'):
                     ui.input(value=plain).props('readonly outlined dense').classes('font-mono grow') \
