@@ -12,6 +12,8 @@ from app.mtproto.bulk import BulkAction, BulkError, run_bulk
 if TYPE_CHECKING:
     from app.root import Root
 
+NAMED = 20  # channels a delete dialog lists by name; the rest are counted
+
 DONE_TEXT: dict[BulkAction, Callable[[int], str]] = {
     BulkAction.SYNC: lambda n: n_('{n} channel queued for a sync', '{n} channels queued for a sync', n),
     BulkAction.PAUSE: lambda n: n_('{n} channel paused', '{n} channels paused', n),
@@ -31,7 +33,9 @@ class BulkBar:
         self.dialogs = dialogs
         self.after = after
         self.selected: set[int] = set()
-        with ui.row().classes('w-full items-center gap-1 px-3 py-1 rounded pg-bar').mark('bulk-bar') as self.bar:
+        # sticky under the header: on a long list (or a phone) the actions stay on screen with what they act on
+        with ui.row().classes('w-full items-center gap-1 px-3 py-1 rounded pg-bar pg-sticky') \
+                .mark('bulk-bar') as self.bar:
             self.count = ui.label().classes('font-medium mr-2').mark('selected-count')
             for action, icon, label in ((BulkAction.SYNC, 'sync', _('Sync now')),
                                         (BulkAction.PAUSE, 'pause', _('Pause')),
@@ -98,11 +102,17 @@ class BulkBar:
     async def confirm_delete(self) -> None:
         channels = await self.root.repos.channels.get_many(sorted(self.selected))
         posts = sum(channel.state.posts_stored for channel in channels.values())
+        titles = sorted((channel.title or str(channel.id) for channel in channels.values()), key=str.casefold)
         with self.dialogs, ui.dialog() as dialog, ui.card():
             ui.label(n_('Delete {n} channel and its {posts} stored posts? This cannot be undone.',
                         'Delete {n} channels and their {posts} stored posts? This cannot be undone.', len(channels),
                         posts=number(posts))) \
                 .mark('bulk-delete-question')
+            with ui.column().classes('gap-0 max-h-60 overflow-auto').mark('bulk-delete-names'):
+                for title in titles[:NAMED]:
+                    ui.label(f'• {title}').classes('pg-break')
+                if len(titles) > NAMED:
+                    ui.label(n_('and {n} more', 'and {n} more', len(titles) - NAMED)).classes('text-grey-7')
             with ui.row().classes('justify-end w-full'):
                 ui.button(_('Cancel'), on_click=dialog.close).props('flat')
 

@@ -77,6 +77,7 @@ class Toolbar:
     def __init__(self, view: ListView, tags: list[str], on_change: Callable[[], Awaitable[None]]) -> None:
         self.view = view
         self.on_change = on_change
+        self.typed = False  # the last change came from the filter box
         with ui.row().classes('w-full items-center gap-2 no-wrap pg-wrap'):
             self.search = ui.input(placeholder=_('Filter by title or @username'), value=view.q) \
                 .props('dense outlined clearable debounce=300').classes('grow pg-full channel-filter') \
@@ -120,7 +121,10 @@ class Toolbar:
         view = replace(self.view, **changes, page=1)
         if view == self.view:
             return
+        typing = set(changes) == {'q'}
         self.view = view
         self._show_order()
-        ui.navigate.history.replace(view.url())
+        # each chosen filter is a step Back can undo; the filter box is one step however many letters are typed
+        (ui.navigate.history.replace if typing and self.typed else ui.navigate.history.push)(view.url())
+        self.typed = typing
         await self.on_change()

@@ -158,8 +158,10 @@ class ChannelTable:
     async def _page_changed(self, event: Any) -> None:
         if event.value != self.view.page:
             self.toolbar.view = replace(self.view, page=event.value)
-            ui.navigate.history.replace(self.view.url())
+            ui.navigate.history.push(self.view.url())  # Back returns to the page before
+            self.toolbar.typed = False
             await self.load()
+            ui.run_javascript('window.scrollTo(0, 0)')
 
     async def load(self) -> None:
         """The page's rows from the database: first paint, a changed filter or page, a channel added or deleted."""
@@ -168,6 +170,9 @@ class ChannelTable:
         channels, stats, self.total = await self.root.sync.channel_page(self.view.query())
         self.toolbar.set_tags(list(await self.root.sync.directory.tags()))
         shown = {channel.id for channel in channels}
+        if self.bulk.selected - shown:  # a selection is what the person sees: nothing hidden by a filter or a page
+            self.bulk.selected &= shown
+            self.bulk.show()
         for channel_id in [i for i in self.rows if i not in shown]:
             self.container.remove(self.rows.pop(channel_id).card)
         for index, (channel, item) in enumerate(zip(channels, stats, strict=True)):
@@ -273,6 +278,9 @@ class ChannelTable:
 
 
 def register(root: Root) -> None:
+    # pages and filters of a list are history entries (pushState): Back and Forward show the list as it was then
+    ui.add_head_html("<script>window.addEventListener('popstate', () => location.reload());</script>", shared=True)
+
     @ui.page('/dashboard/channels')
     async def channels_page(q: str = '', status: str = '', tag: str = '', sort: str = '', order: str = '',
                             page: str = '') -> None:

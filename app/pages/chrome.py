@@ -38,6 +38,8 @@ CSS = """
 .body--dark .pg-chart text { fill: #d1d5db; }
 .body--dark .pg-chart path[stroke="#E0E6F1"] { stroke: #353b45; }
 .pg-qr { background: #fff; border-radius: 4px; }
+.pg-sticky { position: sticky; top: calc(var(--pg-header, 52px) + 4px); z-index: 5;
+             box-shadow: 0 1px 3px rgba(0, 0, 0, 0.25); }
 .pg-break { overflow-wrap: anywhere; }
 @media (max-width: 599.98px) {
   .pg-wrap { flex-wrap: wrap !important; }

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from nicegui import ui
 
-from app.i18n import _
+from app.i18n import _, n_
 from app.pages.layout import frame
 
 if TYPE_CHECKING:
@@ -40,12 +40,12 @@ async def _tokens_card(root: Root) -> None:
                 ui.label(_('The token list appears once the database is ready.')).classes('text-grey-7')
                 return
             tokens = await root.api_tokens.list()
-            if not tokens:
+            active = [token for token in tokens if token.revoked_at is None]
+            revoked = len(tokens) - len(active)
+            if not active:
                 ui.label(_('No tokens yet.')).classes('text-grey-7').mark('no-tokens')
-                return
             with ui.column().classes('w-full gap-1'):
-                for token in tokens:
-                    revoked = token.revoked_at is not None
+                for token in active:
                     with ui.row().classes('w-full items-center gap-x-4 gap-y-0 py-1 border-b') \
                             .mark(f'token-{token.name}'):
                         ui.label(token.name).classes('font-medium w-40 truncate')
@@ -54,18 +54,32 @@ async def _tokens_card(root: Root) -> None:
                         ui.label(_('last used {when}', when=_when(token.last_used_at))) \
                             .classes('text-grey-7 text-sm')
                         ui.space()
-                        if revoked:
-                            ui.label(_('revoked {when}', when=_when(token.revoked_at))) \
-                                .classes('text-negative text-sm')
-                        else:
-                            ui.button(_('Revoke'), on_click=lambda t=token: revoke(t.id, t.name)) \
-                                .props('flat color=negative no-caps').mark(f'revoke-{token.name}')
+                        ui.button(_('Revoke'), on_click=lambda t=token: confirm_revoke(t.id, t.name, t.prefix)) \
+                            .props('flat color=negative no-caps').mark(f'revoke-{token.name}')
+            if revoked:  # they no longer open anything: counted, not listed
+                ui.label(n_('{n} revoked token is no longer listed.', '{n} revoked tokens are no longer listed.',
+                            revoked)).classes('text-sm text-grey-7').mark('revoked-tokens')
 
-        async def revoke(token_id: str, name: str) -> None:
-            await root.api_tokens.revoke(token_id=token_id)
-            ui.notify(_('Token “{name}” revoked', name=name), type='positive')
-            new_token_box.clear()
-            token_list.refresh()
+        def confirm_revoke(token_id: str, name: str, prefix: str) -> None:
+            with dialogs, ui.dialog() as dialog, ui.card():
+                ui.label(_('Revoke the token “{name}” ({prefix}…)?', name=name, prefix=prefix)).classes('text-lg')
+                ui.label(_('Programs that use it get 401 from then on; this cannot be undone.'))
+                with ui.row().classes('w-full justify-end'):
+                    ui.button(_('Cancel'), on_click=dialog.close).props('flat')
+
+                    async def revoke() -> None:
+                        dialog.close()
+                        await root.api_tokens.revoke(token_id=token_id)
+                        ui.notify(_('Token “{name}” revoked', name=name), type='positive')
+                        new_token_box.clear()
+                        token_list.refresh()
+                    ui.button(_('Revoke'), on_click=revoke).props('color=negative').mark('confirm-revoke')
+            dialog.on('hide', lambda: dialogs.remove(dialog))
+            dialog.open()
+
+        def copy(plain: str) -> None:
+            ui.clipboard.write(plain)
+            ui.notify(_('Token copied to the clipboard'), type='positive')
 
         async def create() -> None:
             name = (name_input.value or '').strip()
@@ -88,7 +102,8 @@ async def _tokens_card(root: Root) -> None:
                 with ui.row().classes('items-center w-full no-wrap'):
                     ui.input(value=plain).props('readonly outlined dense').classes('font-mono grow') \
                         .mark('new-token')
-                    ui.button(icon='content_copy', on_click=lambda: ui.clipboard.write(plain)).props('flat')
+                    ui.button(icon='content_copy', on_click=lambda: copy(plain)).props('flat') \
+                        .tooltip(_('Copy')).mark('copy-token')
             token_list.refresh()
 
         with ui.row().classes('items-end gap-2'):
@@ -96,6 +111,7 @@ async def _tokens_card(root: Root) -> None:
                 .on('keydown.enter', create)
             ui.button(_('Create token'), icon='add', on_click=create).mark('create-token')
         new_token_box = ui.column().classes('w-full')
+        dialogs = ui.element('div')
         await token_list()
 
         def refresh_when_ready() -> None:

@@ -88,13 +88,23 @@ async def test_settings_page_creates_shows_once_and_revokes_tokens(user: User, a
     shown = user.find(marker='new-token').elements.pop().value
     assert shown.startswith('pgt_')
     assert await app_root.api_tokens.verify(shown)
+    user.find(marker='copy-token').click()
+    await user.should_see('Token copied to the clipboard')
 
     await user.open('/dashboard/settings')  # shown once: a new visit lists it without the value
     await user.should_see('exporter')
     await user.should_not_see('copy it now')
+    user.find(marker='revoke-exporter').click()  # asks first, naming the token
+    await user.should_see('Revoke the token “exporter” (pgt_')
+    user.find('Cancel').click()
+    assert await app_root.api_tokens.verify(shown)
     user.find(marker='revoke-exporter').click()
-    await user.should_see('revoked', retries=50)
+    user.find(marker='confirm-revoke').click()
+    await user.should_see('Token “exporter” revoked', retries=50)
     assert not await app_root.api_tokens.verify(shown)
+    await user.should_not_see(marker='token-exporter')  # a revoked token is counted, not listed
+    await user.should_see('1 revoked token is no longer listed.')
+    await user.should_see('No tokens yet.')
 
 
 @pytest.mark.parametrize('target', ['/%5Cevil.example/x', '//evil.example/x', 'https://evil.example/x',
