@@ -1,19 +1,18 @@
 """/dashboard/channels/{id}: metadata and totals, charts, the searchable posts list and exports of the filter."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from fastapi import HTTPException
 from fastapi.responses import StreamingResponse
 from nicegui import app, ui
 
-from app.db.models import Channel, MetricKind, Post
-from app.db.posts_repo import PostFilter, newest_hint
-from app.export import FORMATS, export_filename, post_link, stream_export
-from app.i18n import _, lazy, n_, number, render, translate_text
+from app.db.models import Channel, MetricKind
+from app.db.posts_repo import newest_hint
+from app.export import FORMATS, export_filename, stream_export
+from app.i18n import _, lazy, n_, render, translate_text
 from app.mtproto.refs import MAX_CHANNEL_ID
+from app.pages.channel_posts import PostsList, filter_params, post_filter
 from app.pages.channel_widgets import (
     AvatarSlot,
     JobControls,
@@ -23,7 +22,6 @@ from app.pages.channel_widgets import (
     show_status,
     subscribers_text,
 )
-from app.pages.chrome import titled
 from app.pages.layout import frame
 from app.pages.live import ChannelEvents
 from app.pages.relative_time import RelativeTime
@@ -31,24 +29,8 @@ from app.pages.relative_time import RelativeTime
 if TYPE_CHECKING:
     from app.root import Root
 
-PAGE_SIZE = 30
 INTERVALS = {60: lazy('every minute'), 300: lazy('every 5 min'), 900: lazy('every 15 min'), 3600: lazy('every hour'),
              0: lazy('off')}
-
-
-def _day(value: str | None, end: bool = False) -> datetime | None:
-    if not value:
-        return None
-    try:
-        day = datetime.strptime(value, '%Y-%m-%d').date()
-    except ValueError:
-        return None
-    return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
-
-
-def post_filter(q: str | None, since: str | None, until: str | None, has_media: bool | None) -> PostFilter:
-    return PostFilter(q=(q or '').strip() or None, since=_day(since), until=_day(until, end=True),
-                      has_media=has_media)
 
 
 def _chart(title: str, kind: str, points: list[tuple[str, float]], name: str, marker: str) -> None:
@@ -61,92 +43,6 @@ def _chart(title: str, kind: str, points: list[tuple[str, float]], name: str, ma
             'yAxis': {'type': 'value'},
             'series': [{'type': kind, 'name': name, 'data': [p[1] for p in points], 'showSymbol': False}],
         }, renderer='svg').classes('w-full h-56 pg-chart').mark(marker)
-
-
-class PostsList:
-    def __init__(self, root: Root, channel: Channel) -> None:
-        self.root = root
-        self.channel = channel
-        self.before_id: int | None = None
-        with ui.card().classes('w-full gap-2').props('flat bordered'):
-            with ui.row().classes('w-full items-end gap-3 pg-wrap'):
-                self.q = ui.input(_('Search words')).props('clearable outlined dense debounce=400') \
-                    .classes('grow pg-full').mark('post-search')
-                self.since = ui.input(_('From')).props('type=date outlined dense').classes('pg-share') \
-                    .mark('post-since')
-                self.until = ui.input(_('To')).props('type=date outlined dense').classes('pg-share') \
-                    .mark('post-until')
-                self.has_media = ui.select({None: _('All posts'), True: _('With media'), False: _('Without media')},
-                                           value=None).props('outlined dense').classes('pg-share').mark('post-media')
-                self.export_csv = ui.button('CSV', icon='download').props('outline').mark('export-csv')
-                self.export_jsonl = ui.button('JSONL', icon='download').props('outline').mark('export-jsonl')
-            self.summary = ui.label().classes('text-sm text-grey-7').mark('posts-summary')
-            self.items = ui.column().classes('w-full gap-2').mark('posts-list')
-            self.more = ui.button(_('Load more'), on_click=self.load_more).props('flat').mark('load-more')
-        for element in (self.q, self.since, self.until, self.has_media):
-            element.on_value_change(self.reload)
-        self.export_csv.on_click(lambda: self.download('csv'))
-        self.export_jsonl.on_click(lambda: self.download('jsonl'))
-
-    def current_filter(self) -> PostFilter:
-        return post_filter(self.q.value, self.since.value, self.until.value, self.has_media.value)
-
-    def export_url(self, fmt: str) -> str:
-        params = {'format': fmt}
-        for key, value in (('q', self.q.value), ('since', self.since.value), ('until', self.until.value)):
-            if value:
-                params[key] = value
-        if self.has_media.value is not None:
-            params['has_media'] = str(self.has_media.value).lower()
-        return f'/dashboard/channels/{self.channel.id}/export?{urlencode(params)}'
-
-    def download(self, fmt: str) -> None:
-        ui.download(self.export_url(fmt))
-
-    async def reload(self) -> None:
-        self.before_id = None
-        self.items.clear()
-        await self.load_more()
-        current = self.current_filter()
-        if current == PostFilter():  # the unfiltered total is kept by the sync jobs; counting would read them all
-            total = self.channel.state.posts_stored
-        else:
-            total = await self.root.repos.posts.count(channel_id=self.channel.id, filter=current)
-        self.summary.set_text(n_('{n} post matches', '{n} posts match', total))
-
-    async def load_more(self) -> None:
-        posts, self.before_id = await self.root.repos.posts.page(
-            channel_id=self.channel.id, limit=PAGE_SIZE, before_id=self.before_id, filter=self.current_filter(),
-            newest_hint=newest_hint(self.channel))
-        with self.items:
-            for post in posts:
-                self.post_card(post)
-        self.more.set_visibility(self.before_id is not None)
-
-    def post_card(self, post: Post) -> None:
-        with ui.card().classes('w-full py-2 px-3 gap-1').props('flat bordered').mark(f'post-{post.message_id}'):
-            with ui.row().classes('w-full items-center gap-x-2 gap-y-0 text-sm text-grey-7'):
-                ui.link(post.date.strftime('%Y-%m-%d %H:%M'), post_link(self.channel, post.message_id),
-                        new_tab=True).mark('post-link')
-                if post.edit_date:
-                    ui.label(_('edited'))
-                if post.deleted:
-                    ui.badge(_('deleted'), color='negative')
-                if post.pinned:
-                    ui.icon('push_pin')
-                if post.media:
-                    ui.badge(post.media.type, color='grey-6')
-                ui.space()
-                counters = (('visibility', post.views, _('views')), ('shortcut', post.forwards, _('forwards')),
-                            ('chat_bubble_outline', post.replies, _('replies')))
-                for icon, value, meaning in counters:
-                    with titled(ui.row(), meaning).classes('items-center gap-1 no-wrap'):
-                        ui.icon(icon, size='xs')
-                        ui.label(number(value or 0))
-                if post.reactions:
-                    ui.label('  '.join(f'{r.emoji} {r.count}' for r in post.reactions[:6]))
-            if post.text:
-                ui.label(post.text).classes('whitespace-pre-wrap break-words').mark('post-text')
 
 
 def register(root: Root) -> None:
@@ -166,7 +62,7 @@ def register(root: Root) -> None:
             headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, format)}"'})
 
     @ui.page('/dashboard/channels/{channel_id}')
-    async def channel_page(channel_id: int) -> None:
+    async def channel_page(channel_id: int, q: str = '', since: str = '', until: str = '', media: str = '') -> None:
         in_range = 0 < channel_id <= MAX_CHANNEL_ID  # beyond 64 bits the database driver would raise
         channel = await root.repos.channels.get(channel_id) if root.database.ready and in_range else None
         with frame(channel.title if channel else _('Channel')):
@@ -200,7 +96,7 @@ def register(root: Root) -> None:
             _chart(_('Average views per post'), 'line', views, _('views'), 'chart-views')
             _chart(_('Subscribers'), 'line', subscribers, _('subscribers'), 'chart-subscribers')
         with posts_box:
-            posts = PostsList(root, channel)
+            posts = PostsList(root, channel, filter_params(q, since, until, media))
         await posts.reload()
 
 

@@ -116,13 +116,18 @@ async def test_detail_page_charts_search_filters_and_export_link(telegram_dc, us
     assert f'https://t.me/{username}/81' in links and len(links) == 30  # one page
 
     user.find(marker='post-search').type('ZEBRA searching')
-    await user.should_see('1 posts match', retries=WAIT)
+    await user.should_see('1 post matches', retries=WAIT)
     await user.should_see('Unique zebra words for searching')
     await user.should_not_see(marker='post-80')
 
+    # the search lives in the page URL: opened again from it, the page shows the same search
+    await user.open(f'/dashboard/channels/{channel_id}?q=ZEBRA+searching')
+    await user.should_see('1 post matches', retries=WAIT)
+    assert user.find(marker='post-search').elements.pop().value == 'ZEBRA searching'
+
     user.find(marker='post-search').clear()
     media = user.find(marker='post-media').elements.pop()
-    media.value = True
+    media.value = 'true'
     stored_media = [p.message_id async for p in app_root.repos.posts.stream(channel_id=channel_id)
                     if p.media is not None]
     await user.should_see(f'{len(stored_media)} posts match', retries=WAIT)
@@ -384,3 +389,31 @@ async def test_a_waiting_row_says_why_it_waits_and_counts_down(telegram_dc, user
     countdown = user.find(marker='job-progress-text').elements.pop()
     assert 'goes on in' in str(countdown.default_slot.children[1].props['template'])
     await user.should_not_see(marker='job-progress')  # no empty bar for a wait
+
+
+async def test_the_channel_page_follows_a_backfill_a_sync_s_edits_and_deletions_without_a_reload(
+        telegram_dc, user: User, app_root):
+    await telegram_account(telegram_dc, app_root, 4, 'Follower')
+    info = telegram_dc.create_channel('Followed Posts', username=f'pl_{uuid.uuid4().hex[:8]}', posts=40, seed=47)
+    channel_id = info['channel_id']
+    edited = telegram_dc.post_message(channel_id, 'Words before the edit')
+    deleted = telegram_dc.post_message(channel_id, 'A post that will vanish')
+    telegram_dc.add_fault('messages.getHistory', 'FLOOD_WAIT', seconds=3, count=1)  # the page opens first
+    await app_root.channels.add(f'@{info["username"]}')
+    await sign_in(user, retries=WAIT)
+    await user.open(f'/dashboard/channels/{channel_id}')
+    await user.should_see('0 posts match', retries=WAIT)
+    await user.should_see('42 posts match', retries=WAIT)  # the backfill's posts arrive in the open page
+    await user.should_see('Words before the edit')
+    await until(lambda: _backfilled(app_root, channel_id))
+
+    telegram_dc.edit_message(channel_id, edited, 'Words after the edit')
+    telegram_dc.delete_messages(channel_id, [deleted])
+    telegram_dc.post_message(channel_id, 'A brand new post')
+    user.find(marker='sync-now').click()
+    await user.should_see('A brand new post', retries=WAIT)
+    await user.should_see('Words after the edit', retries=WAIT)
+    await user.should_see(marker='post-deleted', retries=WAIT)
+    await user.should_see('43 posts match', retries=WAIT)
+    cards = [element for element in user.find(marker='posts-list').elements.pop().default_slot.children]
+    assert 'post-43' in cards[0]._markers  # the new one on top
