@@ -7,11 +7,12 @@ from fastapi import HTTPException
 from fastapi.responses import StreamingResponse
 from nicegui import app, ui
 
-from app.db.models import Channel, MetricKind
+from app.db.models import Channel
 from app.db.posts_repo import newest_hint
 from app.export import FORMATS, export_filename, stream_export
 from app.i18n import _, lazy, n_, render, translate_text
 from app.mtproto.refs import MAX_CHANNEL_ID
+from app.pages.channel_charts import ChannelCharts
 from app.pages.channel_posts import PostsList, filter_params, post_filter
 from app.pages.channel_widgets import (
     AvatarSlot,
@@ -31,18 +32,6 @@ if TYPE_CHECKING:
 
 INTERVALS = {60: lazy('every minute'), 300: lazy('every 5 min'), 900: lazy('every 15 min'), 3600: lazy('every hour'),
              0: lazy('off')}
-
-
-def _chart(title: str, kind: str, points: list[tuple[str, float]], name: str, marker: str) -> None:
-    with ui.card().classes('w-full md:w-[32%] p-2 min-w-0').props('flat bordered'):
-        ui.echart({
-            'title': {'text': title, 'textStyle': {'fontSize': 13}},
-            'tooltip': {'trigger': 'axis'},
-            'grid': {'left': 50, 'right': 10, 'top': 35, 'bottom': 25},
-            'xAxis': {'type': 'category', 'data': [p[0] for p in points]},
-            'yAxis': {'type': 'value'},
-            'series': [{'type': kind, 'name': name, 'data': [p[1] for p in points], 'showSymbol': False}],
-        }, renderer='svg').classes('w-full h-56 pg-chart').mark(marker)
 
 
 def register(root: Root) -> None:
@@ -83,21 +72,11 @@ def register(root: Root) -> None:
             channel_header = ChannelHeader(root, channel)
             await channel_header.refresh()
         with charts_box:
-            # Charts end at the newest post, so a quiet channel still shows its last active months.
-            newest, _cursor = await root.repos.posts.page(channel_id=channel.id, limit=1,
-                                                        newest_hint=newest_hint(channel))
-            anchor = newest[0].date if newest else None
-            per_day = await root.repos.posts.posts_per_day(channel_id=channel.id, now=anchor)
-            views = await root.repos.posts.views_per_day(channel_id=channel.id, now=anchor)
-            subscribers = [(m.at.strftime('%Y-%m-%d %H:%M'), m.values.get('subscribers', 0))
-                           for m in await root.repos.metrics.series(channel_id=channel.id,
-                                                                        kind=MetricKind.CHANNEL)]
-            _chart(_('Posts per day'), 'bar', per_day, _('posts'), 'chart-posts')
-            _chart(_('Average views per post'), 'line', views, _('views'), 'chart-views')
-            _chart(_('Subscribers'), 'line', subscribers, _('subscribers'), 'chart-subscribers')
+            charts = ChannelCharts(root, channel)
         with posts_box:
             posts = PostsList(root, channel, filter_params(q, since, until, media))
-        await posts.reload()
+        await posts.reload()  # the posts first: what a person opens the page for
+        await charts.load()
 
 
 class ChannelHeader:

@@ -14,7 +14,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.wait import WebDriverWait
 
-from app.db.models import Channel, Job, JobKind, JobStatus, SyncSettings, SyncState, utcnow
+from app.db.models import Channel, Job, JobKind, JobStatus, Metric, MetricKind, Post, SyncSettings, SyncState, utcnow
+from app.db.posts_repo import PostsRepo
 from tests.conftest import ADMIN_PASSWORD
 from tests.support import visible
 
@@ -75,6 +76,13 @@ def seed(app_env: dict[str, str]) -> None:
             Channel(id=CHANNEL_IDS[1], title='Contrast paused', sync=SyncSettings(enabled=False),
                     state=SyncState(backfilled=True)).to_doc(),
             Channel(id=CHANNEL_IDS[2], title='Contrast waiting', state=SyncState(job_id=job.id)).to_doc()])
+        now = utcnow()  # a week of posts and of subscriber counts: the idle channel's charts have lines to draw
+        db.posts.insert_many(PostsRepo.prepare(
+            Post(channel_id=CHANNEL_IDS[0], message_id=n + 1, date=now - timedelta(days=7 - n), text=f'post {n}',
+                 views=100 * (n + 1)) for n in range(7)))
+        db.metrics.insert_many([{k: v for k, v in Metric(
+            kind=MetricKind.CHANNEL, channel_id=CHANNEL_IDS[0], at=now - timedelta(days=7 - n),
+            values={'subscribers': 1000 + n}).to_doc().items() if k != '_id'} for n in range(7)])
     finally:
         client.close()
 
