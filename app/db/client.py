@@ -15,6 +15,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.db.embedded import EmbeddedServer
+from app.i18n import lazy
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -53,9 +54,10 @@ class Database:
 
     @property
     def description(self) -> str:
+        """What serves the data, in English for the log; `render()` it for a page."""
         if self.embedded is not None:
-            return f'embedded database in {self.embedded.storage}'
-        return 'the MongoDB server at MONGO_URI'
+            return lazy('embedded database in {folder}', folder=str(self.embedded.storage))
+        return lazy('the MongoDB server at MONGO_URI')
 
     def _event(self) -> asyncio.Event:
         if self._ready_event is None:

@@ -107,7 +107,7 @@ class ChannelHeader:
                     options = {seconds: render(text) for seconds, text in INTERVALS.items()}
                     options.setdefault(current, _('every {seconds} s', seconds=current))
                     ui.select(options, value=current, label=_('Sync'), on_change=self.set_interval) \
-                        .props('dense outlined').classes('w-36').mark('sync-interval')
+                        .props('dense outlined').classes('min-w-[10rem]').mark('sync-interval')
         self.stats: dict[str, Any] = {}
         self.events = ChannelEvents(root, self.refresh, channel_id=channel.id)
 

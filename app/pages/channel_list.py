@@ -88,14 +88,14 @@ class Toolbar:
             self.status = ui.select({key: render(label) for key, label in STATUS_LABELS.items()},
                                     value=view.status or '',
                                     on_change=lambda e: self._set(status=e.value or None)) \
-                .props('dense outlined options-dense').classes('w-36 pg-share').mark('status-filter')
+                .props('dense outlined options-dense').classes('min-w-[10rem] pg-share').mark('status-filter')
             self.tag = ui.select({'': _('Any tag')}, value='', on_change=lambda e: self._set(tag=e.value or None)) \
-                .props('dense outlined options-dense').classes('w-36 pg-share').mark('tag-filter')
+                .props('dense outlined options-dense').classes('min-w-[10rem] pg-share').mark('tag-filter')
             self.set_tags(tags)
             self.sort = ui.select({sort.value: render(label) for sort, label in SORT_LABELS.items()},
                                   value=view.sort.value,
                       on_change=lambda e: self._set(sort=ListSort(e.value), descending=None)) \
-                .props('dense outlined options-dense').classes('w-36 pg-share').mark('sort')
+                .props('dense outlined options-dense').classes('min-w-[10rem] pg-share').mark('sort')
             self.order = ui.button(on_click=lambda: self._set(descending=not self.view.is_descending())) \
                 .props('flat round dense').mark('sort-order')
             self._show_order()

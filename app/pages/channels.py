@@ -50,7 +50,7 @@ class ChannelRow:
                 self.check = ui.checkbox(on_change=lambda e: table.select(channel.id, e.value)) \
                     .props('dense').mark('select-channel')
                 self.avatar = AvatarSlot()
-                with ui.column().classes('gap-0 grow min-w-0 basis-0'):
+                with ui.column().classes('gap-0 grow min-w-0 basis-0 pg-title'):
                     self.title = ui.link('', f'/dashboard/channels/{channel.id}') \
                         .classes('font-medium text-base pg-break').mark('channel-title')
                     with ui.row().classes('items-center gap-1'):

@@ -40,11 +40,13 @@ CSS = """
 .pg-qr { background: #fff; border-radius: 4px; }
 .pg-sticky { position: sticky; top: calc(var(--pg-header, 52px) + 4px); z-index: 5;
              box-shadow: 0 1px 3px rgba(0, 0, 0, 0.25); }
-.pg-break { overflow-wrap: anywhere; }
+.pg-break { overflow-wrap: break-word; word-break: normal; min-width: 0; }
 @media (max-width: 599.98px) {
   .pg-wrap { flex-wrap: wrap !important; }
   .pg-wrap > .pg-full { width: 100% !important; flex: 1 1 100% !important; }
   .pg-wrap > .pg-share { width: auto !important; flex: 1 1 40% !important; min-width: 0; }
+  .pg-share .q-field__native > span { white-space: normal; }
+  .pg-title { flex: 1 1 12rem !important; min-width: 12rem; }
   .pg-counts { order: 10; width: 100%; flex-direction: row !important; flex-wrap: wrap; column-gap: 0.75rem;
                align-items: baseline !important; padding-left: 2.25rem; }
 }

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from nicegui import ui
 
-from app.i18n import _, n_
+from app.i18n import _, n_, render
 from app.pages.layout import frame
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def _system_card(root: Root) -> None:
     with ui.card().classes('w-full gap-1').props('flat bordered'):
         ui.label(_('This installation')).classes('text-lg font-medium mb-1')
         rows = [
-            (_('Database'), root.database.description),
+            (_('Database'), render(root.database.description)),
             (_('Database name'), settings.mongo_db),
             (_('Data folder'), str(settings.data_dir.resolve())),
             (_('Telegram API'), _('configured') if settings.telegram_configured else _('not configured')),

@@ -2,7 +2,9 @@
 and takes a click; the dark mode chosen in the header survives a reload."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from nicegui.testing import Screen
@@ -12,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.wait import WebDriverWait
 
-from app.db.models import Channel
+from app.db.models import Channel, Job, JobKind, JobStatus, SyncState, utcnow
 from tests.conftest import ADMIN_PASSWORD
 from tests.support import visible
 
@@ -57,18 +59,44 @@ def speak(screen: Screen, language: str) -> None:
 
 
 def seed_channel(app_env: dict[str, str]) -> None:
+    """A channel with a long title whose job waits: a badge, buttons and a progress line all want room."""
     client: MongoClient = MongoClient(app_env['MONGO_URI'])
     try:
-        client[app_env['MONGO_DB']].channels.insert_one(Channel(
+        db = client[app_env['MONGO_DB']]
+        job = Job(id=uuid.uuid4().hex, kind=JobKind.BACKFILL, channel_id=CHANNEL_ID, status=JobStatus.WAITING,
+                  wait_until=utcnow() + timedelta(hours=1), wait_reason='flood_wait')
+        db.jobs.insert_one(job.to_doc())
+        db.channels.insert_one(Channel(
             id=CHANNEL_ID, title='A channel with a rather long title that has to wrap on a phone',
-            username='phone_width_channel', participants_count=123_456).to_doc())
+            username='phone_width_channel', participants_count=123_456, state=SyncState(job_id=job.id)).to_doc())
     finally:
         client.close()
+
+
+def title_readable(screen: Screen) -> None:
+    """A row's title keeps a readable width and wraps between words, never inside one."""
+    width, wrap = screen.selenium.execute_script(
+        'const t = document.querySelector("[data-channel] a"); const s = getComputedStyle(t);'
+        'return [t.getBoundingClientRect().width, s.overflowWrap + " " + s.wordBreak]')
+    assert width >= 180 and 'anywhere' not in wrap and 'break-all' not in wrap, (width, wrap)
 
 
 def fits(screen: Screen) -> None:
     width = screen.selenium.execute_script('return [document.documentElement.scrollWidth, window.innerWidth]')
     assert width[0] <= width[1], f'the page scrolls sideways: {width[0]} px wide in a {width[1]} px window'
+
+
+# Text the browser cut short: an ellipsis (text-overflow) on an element whose text is wider than its box.
+CUT = """
+return [...document.querySelectorAll('body *')].filter(e => e.getClientRects().length
+  && getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1
+  && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())).map(e => e.textContent.trim());
+"""
+
+
+def nothing_cut(screen: Screen) -> None:
+    cut = screen.selenium.execute_script(CUT)
+    assert not cut, f'text cut short: {cut}'
 
 
 def reachable(screen: Screen, xpath: str):
@@ -104,9 +132,11 @@ def test_every_page_fits_a_phone_and_its_actions_take_a_tap(phone: Screen, app_e
     visible(phone, 'input[type=password]').send_keys(ADMIN_PASSWORD + Keys.ENTER)
     phone.should_contain(words['channels'])
     visible(phone, '[data-channel]')
+    title_readable(phone)
 
     # channels: the paste box and its button, the filter, a row's actions in its menu, the header's menu
     fits(phone)
+    nothing_cut(phone)
     reachable(phone, '//textarea')
     reachable(phone, button(words['add']))
     reachable(phone, "//input[contains(@class, 'q-field__native') and @type='search' or @type='text']")
@@ -121,18 +151,21 @@ def test_every_page_fits_a_phone_and_its_actions_take_a_tap(phone: Screen, app_e
     # settings: name a token and make it
     phone.should_contain(words['create_token'])
     fits(phone)
+    nothing_cut(phone)
     reachable(phone, button(words['create_token']))
 
     # accounts: add one
     phone.open('/dashboard/accounts')
     phone.should_contain(words['add_account'])
     fits(phone)
+    nothing_cut(phone)
     reachable(phone, button(words['add_account']))
 
     # a channel's page: its search words, exports and schedule
     phone.open(f'/dashboard/channels/{CHANNEL_ID}')
     phone.should_contain(words['search'])
     fits(phone)
+    nothing_cut(phone)
     reachable(phone, f"//label[.//div[normalize-space()='{words['search']}']]//input")
     reachable(phone, button('CSV'))
     reachable(phone, button('JSONL'))
