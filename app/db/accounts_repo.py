@@ -101,6 +101,9 @@ class AccountsRepo:
         await self.collection.update_one({'_id': account_id},
                                          {'$push': {f'day_calls.{kind}': {'$each': [at], '$slice': -keep}}})
 
+    async def save_hour_calls(self, account_id: str, minutes: list[dict[str, Any]]) -> None:
+        await self.collection.update_one({'_id': account_id}, {'$set': {'hour_calls': minutes}})
+
     async def day_calls(self, kind: str) -> dict[str, list[datetime]]:
         """Each account's remembered calls of one class."""
         docs = await self.collection.find({f'day_calls.{kind}': {'$exists': True}},

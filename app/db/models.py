@@ -72,6 +72,8 @@ class Account(Record):
     flood_wait_until: datetime | None = None  # the whole account (Telegram refused even its connection checks)
     flood_waits: dict[str, datetime] = Field(default_factory=dict)  # method class -> until; the others go on
     day_calls: dict[str, list[datetime]] = Field(default_factory=dict)  # method class -> its calls of the last day
+    # requests of the last hour, counted per minute ({'at': minute, 'n': count}): the page's counts survive a restart
+    hour_calls: list[dict[str, Any]] = Field(default_factory=list)
     lease: Lease | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

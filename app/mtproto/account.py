@@ -63,12 +63,26 @@ def format_phone(phone: str | None) -> str | None:
     return f'+{phone}' if phone else None
 
 
-def mask_phone(phone: str | None) -> str | None:
+def mask_phone(phone: str | None, tail: int = 4) -> str | None:
+    """'+44••••0123': the country's first digits and the last `tail`, as people tell their numbers apart."""
     if not phone:
         return None
     if len(phone) <= 6:
         return '+' + phone[:2] + '•' * (len(phone) - 2)
-    return f'+{phone[:4]}{"•" * (len(phone) - 6)}{phone[-2:]}'
+    tail = min(tail, len(phone) - 2)
+    return f'+{phone[:2]}{"•" * (len(phone) - 2 - tail)}{phone[-tail:]}'
+
+
+def distinct_masks(phones: list[str]) -> dict[str, str]:
+    """A mask per phone that no other phone of the list shares: more of the end is shown where two would match."""
+    masks: dict[str, str] = {}
+    for phone in set(phones):
+        tail = 4
+        while tail < len(phone) - 2 and any(mask_phone(other, tail) == mask_phone(phone, tail)
+                                            for other in phones if other != phone):
+            tail += 1
+        masks[phone] = mask_phone(phone, tail) or ''
+    return masks
 
 
 def display_name(account: Account) -> str:

@@ -28,6 +28,7 @@ from app.mtproto.account import (  # noqa: F401 (re-exported)
     LiveState,
     _Live,
     display_name,
+    distinct_masks,
     format_phone,
     mask_phone,
     process_owner_id,
@@ -76,6 +77,9 @@ class AccountManager(SupervisorMixin):
         self._stopping = False
         self._started = True
         await self._refresh_records()
+        for account in self._records.values():  # the last hour's request counts, as the page showed them
+            if account.hour_calls:
+                self.door.limiter.restore_recent(account.id, account.hour_calls)
         if not self.settings.telegram_configured:
             logger.warning('Telegram is not configured; accounts stay offline until TELEGRAM_API_ID/HASH are set')
             return
@@ -97,6 +101,7 @@ class AccountManager(SupervisorMixin):
         self._stopping = True
         if self._maintenance is not None:
             self._maintenance.cancel()
+        await self._save_hour_calls()
         for live in list(self._live.values()):
             await self._close(live, release=True)
         self._live.clear()
@@ -157,7 +162,10 @@ class AccountManager(SupervisorMixin):
 
     async def list_accounts(self) -> list[AccountInfo]:
         await self._refresh_records()
-        return [self._info(account) for account in self._records.values()]
+        infos = [self._info(account) for account in self._records.values()]
+        masks = distinct_masks([account.phone for account in self._records.values() if account.phone])
+        return [info.model_copy(update={'phone_masked': masks.get(account.phone or '', info.phone_masked)})
+                for info, account in zip(infos, self._records.values(), strict=True)]
 
     async def get_account(self, account_id: str) -> AccountInfo | None:
         account = await self.repo.get(account_id)
@@ -221,6 +229,14 @@ class AccountManager(SupervisorMixin):
             if self._maintenance is None or self._maintenance.done():
                 self._maintenance = self._spawn(self._maintenance_loop(), 'accounts-maintenance')
         return account_id
+
+    async def _save_hour_calls(self) -> None:
+        """Keep each live account's request counts of the last hour, so a restart does not reset them."""
+        for account_id in list(self._live):
+            try:
+                await self.repo.save_hour_calls(account_id, self.door.limiter.calls_by_minute(account_id))
+            except Exception as exc:  # the database is away: the counts are kept at the next tick
+                logger.debug('Saving the request counts of {} failed: {}', account_id, exc)
 
     async def note_flood_wait(self, account_id: str, seconds: int, kind: str | None = None) -> bool:
         """Store a FloodWait (it survives a restart): for the whole account, or only for one method class.
@@ -380,6 +396,10 @@ class AccountManager(SupervisorMixin):
         live = self._live.get(account.id)
         now = self.clock.now()
         flood_until = account.flood_wait_until if account.flood_wait_until and account.flood_wait_until > now else None
+        # a logged-out or revoked account sends nothing: its waits are kept for its next log-in, not counted down
+        waits = account.flood_waits if account.status == AccountStatus.AUTHORIZED else {}
+        if account.status != AccountStatus.AUTHORIZED:
+            flood_until = None
         if account.status == AccountStatus.REVOKED:
             state, reason = LiveState.REVOKED, account.status_reason or REVOKED_REASON
         elif account.status == AccountStatus.ERROR:
@@ -403,7 +423,7 @@ class AccountManager(SupervisorMixin):
             username=account.username, display_name=display_name(account), status=account.status.value,
             state=state, reason=reason, flood_wait_until=flood_until,
             flood_wait_seconds=max(0, int((flood_until - now).total_seconds())) if flood_until else 0,
-            flood_waits={kind: int((until - now).total_seconds()) for kind, until in sorted(account.flood_waits.items())
+            flood_waits={kind: int((until - now).total_seconds()) for kind, until in sorted(waits.items())
                          if until > now},
             connected=connected, created_at=account.created_at, updated_at=account.updated_at)
 

@@ -11,7 +11,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -225,6 +225,32 @@ class RequestLimiter:
         if bucket is None:
             return per_day
         return max(0, per_day - self._calls_today(bucket, self.clock()))
+
+    def calls_by_minute(self, account_id: str) -> list[dict[str, Any]]:
+        """This account's calls of the last hour, counted per minute of the wall clock (to keep over a restart)."""
+        now, wall = self.clock(), self.wall()
+        counts: dict[datetime, int] = {}
+        for (acc, _kind), bucket in self._buckets.items():
+            if acc != account_id:
+                continue
+            for moment in bucket.calls:
+                if moment > now - 3600:
+                    at = (wall - timedelta(seconds=now - moment)).replace(second=0, microsecond=0)
+                    counts[at] = counts.get(at, 0) + 1
+        return [{'at': at, 'n': n} for at, n in sorted(counts.items())]
+
+    def restore_recent(self, account_id: str, minutes: list[dict[str, Any]]) -> None:
+        """Count the calls of the last hour made before a restart (only the counts shown; pacing starts afresh)."""
+        bucket = self._bucket(account_id, MethodClass.OTHER)
+        now, wall = self.clock(), self.wall()
+        for minute in minutes:
+            at, n = minute.get('at'), int(minute.get('n') or 0)
+            if not isinstance(at, datetime):
+                continue
+            moment = now - (wall - (at if at.tzinfo else at.replace(tzinfo=UTC))).total_seconds()
+            if moment > now - 3600:
+                bucket.calls.extend([moment] * n)
+        bucket.calls = deque(sorted(bucket.calls), maxlen=bucket.calls.maxlen)
 
     def recent_calls(self, account_id: str) -> dict[str, int]:
         """Calls this account made in the last minute and the last hour, over every method class."""

@@ -110,6 +110,16 @@ class _Pending:
             error_code=self.error.code if self.error else None, message=self.error.message if self.error else None)
 
 
+def russian_trunk_guess(raw: str) -> str | None:
+    """'8 999 664 12 34' is how Russians and Kazakhs write +7 999 664 12 34: the number it probably means, or None
+    when the text is not a number written that way."""
+    text = unicodedata.normalize('NFKC', raw or '').strip()
+    if text.startswith(('+', '00')):
+        return None
+    digits = re.sub(r'[\s\-().]', '', text)
+    return f'+7{digits[1:]}' if re.fullmatch(r'8[0-9]{10}', digits) else None
+
+
 def normalize_phone(phone: str) -> str:
     # NFKC makes full-width digits ASCII; digits of other scripts stay what they are and are refused, so one
     # phone is one record

@@ -178,6 +178,7 @@ class SupervisorMixin:
                 live.last_health = now
                 await self._check_health(live)
         await self._refresh_records()
+        await self._save_hour_calls()
         for account in self._records.values():
             if self._should_run(account):
                 self._ensure_supervisor(account.id)

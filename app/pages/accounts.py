@@ -1,6 +1,7 @@
 """/dashboard/accounts: the Telegram accounts, their live state, and the add-account wizard (code, 2FA, QR)."""
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -14,7 +15,7 @@ from app.i18n import _, duration, lazy, number, render, translate_text
 from app.mtproto.accounts import AccountInfo, LiveState
 from app.mtproto.errors import LoginError, LoginState
 from app.mtproto.limits import MAX_CHANNELS_PER_ACCOUNT, MethodClass, class_label
-from app.mtproto.login import LoginStep
+from app.mtproto.login import LoginStep, russian_trunk_guess
 from app.pages.layout import frame
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ class LoginWizard:
         self.resend_at = 0.0
         self.qr_url: str | None = None
         self.notice: str | None = None
+        self.trunk_guess = ''  # the +7 number a Russian "8 …" probably means
         self.dialog = ui.dialog().props('persistent')
         with self.dialog, ui.card().classes('w-[26rem] max-w-full'):
             self.body = ui.column().classes('w-full gap-3')
@@ -240,9 +242,33 @@ class LoginWizard:
         if self.tab == 'qr' and self.view == 'phone':
             await self.start_qr()
 
-    async def send_code(self, phone: str) -> None:
+    async def send_code(self, phone: str, *, as_typed: bool = False) -> None:
         self.phone = phone or ''
+        guess = None if as_typed else russian_trunk_guess(self.phone)
+        if guess is not None:  # ask rather than send a code to a number in another country
+            self.trunk_guess, self.view, self.error = guess, 'trunk', None
+            self.render()
+            return
         await self._run(lambda logins: logins.start(self.phone))
+
+    def _render_trunk(self) -> None:
+        guess = self.trunk_guess
+        typed = '+' + re.sub(r'\D', '', self.phone)
+        ui.label(_('Did you mean {phone}?', phone=guess)).classes('text-lg').mark('login-trunk')
+        ui.label(_('In Russia and Kazakhstan a number written from 8 is +7 in international format, which Telegram '
+                   'needs.')).classes('text-sm text-grey-8')
+        with ui.column().classes('w-full items-stretch gap-2'):
+            ui.button(_('Yes, send the code to {phone}', phone=guess),
+                      on_click=lambda: self.send_code(guess, as_typed=True)).mark('login-trunk-yes')
+            ui.button(_('No, send it to {phone} as typed', phone=typed),
+                      on_click=lambda: self.send_code(typed, as_typed=True)).props('flat').mark('login-trunk-no')
+        with ui.row().classes('w-full justify-end'):
+            ui.button(_('Back'), on_click=self._back_to_phone).props('flat')
+            self._cancel_button()
+
+    def _back_to_phone(self) -> None:
+        self.view = 'phone'
+        self.render()
 
     async def verify(self, code: str) -> None:
         await self._run(lambda logins: logins.verify(self.step.account_id, code or ''))

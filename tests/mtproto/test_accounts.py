@@ -70,6 +70,30 @@ async def test_restart_reconnects_without_logging_in(telegram_dc, new_manager):
     assert (info.state, info.connected, info.first_name) == (LiveState.CONNECTED, True, 'User7')
 
 
+async def test_the_last_hour_s_request_counts_survive_a_restart(telegram_dc, new_manager):
+    first = new_manager()
+    await first.start()
+    account_id, _user_id, _ = await log_in(telegram_dc, LoginService(settings=first.settings, accounts=first), 6)
+    client = first.client(account_id)
+    for _ in range(5):
+        await client.get_me()
+    before = first.door.limiter.recent_calls(account_id)['hour']
+    assert before >= 5
+    await first.stop()
+
+    second = new_manager()
+    await second.start()
+    assert second.door.limiter.recent_calls(account_id)['hour'] >= before  # not back to the few calls of a connect
+
+
+def test_masked_numbers_stay_distinguishable() -> None:
+    from app.mtproto.account import distinct_masks, mask_phone  # noqa: PLC0415
+    assert mask_phone('447700900123') == '+44••••••0123'
+    masks = distinct_masks(['9996640001', '9996650001', '447700900123'])
+    assert len(set(masks.values())) == 3 and masks['447700900123'] == '+44••••••0123'
+    assert masks['9996640001'].endswith('40001') and masks['9996650001'].endswith('50001')
+
+
 async def test_revoked_session_shows_revoked_and_logs_in_again_in_place(telegram_dc, new_manager, repos):
     manager = new_manager()
     await manager.start()

@@ -122,6 +122,19 @@ async def test_bad_phone_shows_the_error_under_the_input(user: User, app_root):
     await user.should_see('international format', retries=WAIT)
 
 
+async def test_a_russian_number_written_from_8_asks_whether_plus_7_was_meant(telegram_dc, user: User, app_root):
+    phone = '7' + telegram_dc.new_phone(8)  # eleven digits, as numbers in Russia have
+    telegram_dc.create_user(phone, 'Ivan')
+    await open_accounts(user)
+    user.find(marker='add-account').click()
+    user.find(marker='login-phone').type('8 ' + phone[1:])
+    user.find(marker='login-send').click()
+    await user.should_see(f'Did you mean +{phone}?', retries=WAIT)
+    assert app_root.logins.pending_count() == 0  # nothing was sent to the number as typed
+    user.find(marker='login-trunk-yes').click()
+    await user.should_see('We sent a login code to', retries=WAIT)
+
+
 async def test_qr_tab_shows_a_code_and_completes_when_accepted(telegram_dc, user: User, app_root):
     phone = telegram_dc.new_phone(3)
     user_id = telegram_dc.create_user(phone, 'Scanner')
@@ -176,6 +189,7 @@ async def test_states_revoked_flood_wait_and_log_out(telegram_dc, user: User, ap
     await user.should_see('Log out Waiter?', retries=WAIT)
     user.find(marker='confirm-logout').click()
     await user.should_see('logged out', retries=WAIT)
+    await user.should_not_see('Telegram asked to wait:', retries=WAIT)  # kept for its next log-in, not counted down
     assert manager.client(waiter_id) is None
     assert manager.client(ids['Revokee'][2]) is not None
 
