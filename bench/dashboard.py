@@ -8,7 +8,10 @@ Prints:
 - the app's CPU share (of one core) with no page open, with one and with five channels pages open at idle,
   and with one page open while one channel is backfilled;
 - DOM mutations a second in an open page, at idle and during that backfill;
-- `GET /api/mtproto/channels` p50/p95 against a bare pymongo read of the same page of channel documents.
+- `GET /api/mtproto/channels` p50/p95 against a bare pymongo read of the same page of channel documents;
+- a channel's page with --posts stored posts (100,000 by default) while another channel is backfilled: the time
+  from asking for it to its first posts in the browser, and "Load more" to the next 30, beside the API's own time
+  for the same 30 posts (`GET /api/mtproto/channels/{id}/posts`).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from selenium.webdriver.common.keys import Keys
 from telethon.crypto import rsa
 
 from app.db.embedded import free_port
-from app.db.models import Channel, utcnow
+from app.db.models import Channel, Post, utcnow
+from app.db.posts_repo import PostsRepo
 from bench.ingest import start_database
 from tests.telegram_dc.pytest_plugin import API_HASH, API_ID, DcHandle
 from tests.telegram_dc.server import TelegramDC
@@ -64,6 +68,31 @@ def seed(uri: str, db: str, count: int) -> None:
         docs.append(channel.to_doc())
     client: MongoClient = MongoClient(uri)
     client[db].channels.insert_many(docs)
+    client.close()
+
+
+BIG_CHANNEL = 6_000_000
+
+
+def seed_posts(uri: str, db: str, count: int) -> None:
+    """A channel with `count` posts of the last two years, written straight into the database."""
+    now = utcnow()
+    span = timedelta(days=730) / count
+    client: MongoClient = MongoClient(uri)
+    channel = Channel(id=BIG_CHANNEL, title='Bench big channel', username='bench_big', participants_count=120_000)
+    channel.state.posts_stored = count
+    channel.state.backfilled = True
+    channel.state.last_message_id = channel.state.top_message_id = count
+    channel.state.last_synced_at = now
+    channel.state.next_sync_at = now + timedelta(days=30)
+    client[db].channels.insert_one(channel.to_doc())
+    words = ['новости', 'канал', 'рынок', 'погода', 'город', 'спорт', 'market', 'report', 'video', 'update']
+    for first in range(1, count + 1, 5000):
+        posts = [Post(channel_id=BIG_CHANNEL, message_id=n, date=now - span * (count - n), views=(n * 37) % 90_000,
+                      forwards=n % 50, replies=n % 7,
+                      text=f'{words[n % 10]} {words[(n * 3) % 10]} {words[(n * 7) % 10]} пост номер {n}')
+                 for n in range(first, min(count, first + 4999) + 1)]
+        client[db].posts.insert_many(PostsRepo.prepare(posts), ordered=False)
     client.close()
 
 
@@ -118,6 +147,32 @@ def open_page(driver: webdriver.Chrome, base: str) -> float:
     return time.perf_counter() - start
 
 
+def cards_shown(driver: webdriver.Chrome) -> int:
+    return driver.execute_script('return document.querySelectorAll("[data-post]").length')
+
+
+def time_channel_page(driver: webdriver.Chrome, base: str, api: httpx.Client, rounds: int) -> dict[str, list[float]]:
+    """The big channel's page: open it until its first 30 posts show; "Load more" until 60 show; and the API's
+    answer for the same two pages."""
+    times: dict[str, list[float]] = {'open': [], 'more': [], 'api_first': [], 'api_more': []}
+    for _ in range(rounds):
+        start = time.perf_counter()
+        driver.get(f'{base}/dashboard/channels/{BIG_CHANNEL}')
+        wait(lambda: cards_shown(driver) >= 30, what='the first 30 posts')
+        times['open'].append(time.perf_counter() - start)
+        button = driver.find_element(By.XPATH, "//button[.//span[normalize-space()='Load more']]")
+        start = time.perf_counter()
+        button.click()
+        wait(lambda: cards_shown(driver) >= 60, what='30 more posts')
+        times['more'].append(time.perf_counter() - start)
+        for name, params in (('api_first', {'limit': 30}), ('api_more', {'limit': 30, 'before_id': 100_000 - 29})):
+            start = time.perf_counter()
+            answer = api.get(f'/api/mtproto/channels/{BIG_CHANNEL}/posts', params=params)
+            times[name].append(time.perf_counter() - start)
+            assert answer.status_code == 200 and len(answer.json()['items']) == 30, answer.text
+    return times
+
+
 def mutations_per_second(driver: webdriver.Chrome, seconds: float) -> float:
     driver.execute_script(COUNT_MUTATIONS)
     time.sleep(seconds)
@@ -129,6 +184,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument('--channels', type=int, default=1000)
     parser.add_argument('--window', type=float, default=20.0, help='seconds each CPU and mutation figure is taken over')
     parser.add_argument('--requests', type=int, default=200, help='list API calls (and bare reads) to time')
+    parser.add_argument('--posts', type=int, default=100_000, help='posts of the big channel whose page is timed')
+    parser.add_argument('--rounds', type=int, default=5, help="times the big channel's page is opened")
     args = parser.parse_args(argv)
 
     data = Path(tempfile.mkdtemp(prefix='parsegram-bench-'))
@@ -142,6 +199,7 @@ def main(argv: list[str]) -> int:
         key.write_bytes(server.public_key_pem)
         dc = DcHandle(server, key)
         seed(uri, 'parsegram', args.channels)
+        seed_posts(uri, 'parsegram', args.posts)
         port = free_port()
         base = f'http://127.0.0.1:{port}'
         env = {**os.environ, 'MONGO_URI': uri, 'MONGO_DB': 'parsegram', 'DATA_DIR': str(data / 'app'),
@@ -186,8 +244,9 @@ def main(argv: list[str]) -> int:
              == 'backfilling', what='the backfill to run')
         busy_mutations = mutations_per_second(first, args.window)
         busy_one = cpu_share(app_process.pid, args.window)
-        still = api.get(f'/api/mtproto/channels/{added.json()["id"]}').json()['stats']['sync_status']
         reloaded = first.execute_script('return window.mutations === undefined')
+        page_times = time_channel_page(first, base, api, args.rounds)
+        still = api.get(f'/api/mtproto/channels/{added.json()["id"]}').json()['stats']['sync_status']
     finally:
         for driver in drivers:
             driver.quit()
@@ -217,6 +276,18 @@ def main(argv: list[str]) -> int:
                        ('sorted', 'bare pymongo, count + sorted page')):
         print(f'{text:<42}: p50 {p50[name]:6.1f} ms, p95 {p95[name]:6.1f} ms   API / this: p50 '
               f'{p50["api"] / p50[name]:.2f}, p95 {p95["api"] / p95[name]:.2f}')
+    p50 = {name: statistics.median(values) * 1000 for name, values in page_times.items()}
+    worst = {name: max(values) * 1000 for name, values in page_times.items()}
+    print(f'a channel page of {args.posts:,} posts while another channel is backfilled (backfill still {still}); '
+          f'median and worst of {args.rounds}:')
+    print(f'  open until its first 30 posts show: {p50["open"]:7.0f} ms, worst {worst["open"]:7.0f} ms '
+          f'(goal <= 1000 ms)')
+    print(f'  "Load more" until 30 more show:     {p50["more"]:7.0f} ms, worst {worst["more"]:7.0f} ms '
+          f'(goal <= 300 ms)')
+    print(f'  API, the same first 30 posts:       {p50["api_first"]:7.0f} ms   page / API: '
+          f'{p50["open"] / p50["api_first"]:.1f}')
+    print(f'  API, the same next 30 posts:        {p50["api_more"]:7.0f} ms   page / API: '
+          f'{p50["more"] / p50["api_more"]:.1f}')
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
 DAYS = 90
 REFRESH_SECONDS = 10.0  # while a backfill writes, the charts are redrawn at most this often
+DAILY_KEPT_SECONDS = 300.0  # views change without a new post: the days are read again after this long
+_DAILY: dict[int, tuple[tuple, float, list]] = {}  # channel id → (what it was read for, when, the days)
 
 
 def day_range(anchor: datetime, days: int = DAYS) -> list[str]:
@@ -95,14 +98,14 @@ class ChannelCharts:
         # the window ends today; a channel quiet for longer than the window shows its last active months
         anchor = newest[0].date if newest and newest[0].date < now - timedelta(days=DAYS) else now
         days = day_range(anchor)
-        per_day = await posts.posts_per_day(channel_id=channel.id, now=anchor, days=DAYS)
-        if sum(n for _day, n in per_day):
+        daily = await self._daily(channel, anchor)
+        per_day = [(day, n) for day, n, _views in daily]
+        if per_day:
             self.posts.show(chart_options(self.posts.title, 'bar', days, filled(days, per_day, 0), _('posts'),
                                           dates_only=True))
         else:
             self.posts.show(None, _('No posts stored yet.'))
-        views = [(day, value) for day, value in await posts.views_per_day(channel_id=channel.id, now=anchor, days=DAYS)
-                 if value is not None]
+        views = [(day, value) for day, _n, value in daily if value is not None]
         if len(views) >= 2:
             self.views.show(chart_options(self.views.title, 'line', days, filled(days, views, None), _('views'),
                                           dates_only=True))
@@ -121,6 +124,17 @@ class ChannelCharts:
                                            int(series[0][1])))
         else:
             self.subscribers.show(None, _('No measurement yet: subscribers are counted with each sync.'))
+
+    async def _daily(self, channel: Channel, anchor: datetime) -> list[tuple[str, int, float | None]]:
+        """The window's days, read again only when the channel's posts changed or a while has passed: on a large
+        channel the read takes seconds of the database, which a page opened again should not pay twice."""
+        key = (channel.id, channel.state.posts_stored, anchor.date())
+        kept = _DAILY.get(channel.id)
+        if kept is not None and kept[0] == key and time.monotonic() - kept[1] < DAILY_KEPT_SECONDS:
+            return kept[2]
+        daily = await self.root.repos.posts.daily(channel_id=channel.id, now=anchor, days=DAYS)
+        _DAILY[channel.id] = (key, time.monotonic(), daily)
+        return daily
 
     def _written(self, event: PostsStored) -> None:
         if event.channel_id != self.channel.id or self._pending:

@@ -201,8 +201,8 @@ class PostsList:
     # ------------------------------------------------------------ one post
 
     def post_card(self, post: Post) -> ui.card:
-        with ui.card().classes('w-full py-2 px-3 gap-1').props('flat bordered').mark(f'post-{post.message_id}') \
-                as card:
+        with ui.card().classes('w-full py-2 px-3 gap-1').props(f'flat bordered data-post={post.message_id}') \
+                .mark(f'post-{post.message_id}') as card:
             self._card_body(post)
         return card
 

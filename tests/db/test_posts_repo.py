@@ -111,10 +111,10 @@ async def test_counters_refresh_and_charts(repos):
     await repos.posts.update_counters(10, [_post(1, views=5000, forwards=3, reactions=[Reaction(emoji='🔥', count=2)])])
     stored = await repos.posts.get(channel_id=10, message_id=1)
     assert (stored.views, stored.forwards, stored.reactions[0].emoji) == (5000, 3, '🔥')
-    per_day = await repos.posts.posts_per_day(channel_id=10, now=BASE + timedelta(days=3))
-    assert per_day == [('2026-03-01', 23), ('2026-03-02', 24), ('2026-03-03', 1)]
-    views = dict(await repos.posts.views_per_day(channel_id=10, now=BASE + timedelta(days=3)))
-    assert views['2026-03-03'] == 480
+    daily = await repos.posts.daily(channel_id=10, now=BASE + timedelta(days=3), chunk_days=1)  # a day a read
+    assert [(day, n) for day, n, _views in daily] == [('2026-03-01', 23), ('2026-03-02', 24), ('2026-03-03', 1)]
+    assert daily[-1][2] == 480
+    assert await repos.posts.daily(channel_id=10, now=BASE + timedelta(days=3), chunk_days=10) == daily
 
 
 async def test_searches_and_pages_are_index_scans(repos):
