@@ -371,8 +371,8 @@ class PostsRepo:
 
     # ------------------------------------------------------------ charts
 
-    async def daily(self, *, channel_id: int, days: int = 90, now: datetime | None = None,
-                    chunk_days: int = 10) -> list[tuple[str, int, float | None]]:
+    async def daily(self, *, channel_id: int, days: int = 90, now: datetime | None = None, chunk_days: int = 10,
+                    between: Callable[[], Awaitable[None]] | None = None) -> list[tuple[str, int, float | None]]:
         """(day, posts, average views per post) for each day of posting in the last `days` whole days, oldest first.
 
         Read a few days at a time: on a busy database a page of posts someone asked for gets its turn between the
@@ -380,7 +380,10 @@ class PostsRepo:
         end = now or utcnow()
         start = datetime.combine((end - timedelta(days=days - 1)).date(), datetime.min.time(), tzinfo=UTC)
         rows: list[tuple[str, int, float | None]] = []
+        first = start
         while start <= end:
+            if between is not None and start > first:
+                await between()  # `between` may hold the next chunk back while more urgent reads run
             stop = min(start + timedelta(days=chunk_days), end + timedelta(microseconds=1))
             found = await (await self.collection.aggregate([
                 {'$match': {'channel_id': channel_id, 'date': {'$gte': start, '$lt': stop}}},

@@ -15,6 +15,7 @@ from app.db.models import Channel, MetricKind, utcnow
 from app.db.posts_repo import newest_hint
 from app.events import PostsStored
 from app.i18n import _, current_language, n_, use_language
+from app.pages.give_way import GiveWay
 
 if TYPE_CHECKING:
     from app.root import Root
@@ -79,9 +80,10 @@ class Chart:
 
 
 class ChannelCharts:
-    def __init__(self, root: Root, channel: Channel) -> None:
+    def __init__(self, root: Root, channel: Channel, give_way: GiveWay | None = None) -> None:
         self.root = root
         self.channel = channel
+        self.give_way = give_way or GiveWay()
         self.posts = Chart(_('Posts per day'), 'chart-posts')
         self.views = Chart(_('Average views per post'), 'chart-views')
         self.subscribers = Chart(_('Subscribers'), 'chart-subscribers')
@@ -132,7 +134,8 @@ class ChannelCharts:
         kept = _DAILY.get(channel.id)
         if kept is not None and kept[0] == key and time.monotonic() - kept[1] < DAILY_KEPT_SECONDS:
             return kept[2]
-        daily = await self.root.repos.posts.daily(channel_id=channel.id, now=anchor, days=DAYS)
+        daily = await self.root.repos.posts.daily(channel_id=channel.id, now=anchor, days=DAYS,
+                                                  between=self.give_way.clear)
         _DAILY[channel.id] = (key, time.monotonic(), daily)
         return daily
 

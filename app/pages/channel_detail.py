@@ -1,6 +1,7 @@
 """/dashboard/channels/{id}: metadata and totals, charts, the searchable posts list and exports of the filter."""
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException
@@ -23,6 +24,7 @@ from app.pages.channel_widgets import (
     show_status,
     subscribers_text,
 )
+from app.pages.give_way import GiveWay
 from app.pages.layout import frame
 from app.pages.live import ChannelEvents
 from app.pages.relative_time import RelativeTime
@@ -30,6 +32,7 @@ from app.pages.relative_time import RelativeTime
 if TYPE_CHECKING:
     from app.root import Root
 
+FIRST_PAINT_SECONDS = 1.0
 INTERVALS = {60: lazy('every minute'), 300: lazy('every 5 min'), 900: lazy('every 15 min'), 3600: lazy('every hour'),
              0: lazy('off')}
 
@@ -63,20 +66,35 @@ def register(root: Root) -> None:
             header_box = ui.column().classes('w-full')
             charts_box = ui.row().classes('w-full gap-2 no-wrap max-md:flex-wrap')
             posts_box = ui.column().classes('w-full')
+        give_way = GiveWay()  # the charts' reads wait while the person's pages of posts load
+
+        async def build() -> None:
+            header_box.clear()
+            posts_box.clear()
+            with header_box:
+                await ChannelHeader(root, channel).refresh()
+            with posts_box:
+                await PostsList(root, channel, filter_params(q, since, until, media), give_way).reload()
+
+        # The header and the first posts go out with the page itself when the database answers at once (a round
+        # trip less before a person sees them); a slow database instead gets them after the browser connects, so
+        # it never times the page out.
+        try:
+            async with asyncio.timeout(FIRST_PAINT_SECONDS):
+                await build()
+            built = True
+        except TimeoutError:
+            built = False
+            header_box.clear()
+            posts_box.clear()
             with header_box:
                 ui.spinner(size='lg').mark('channel-loading')
-        # Build the heavier parts once the browser is connected, so a busy database never times the page out.
         await ui.context.client.connected()
-        header_box.clear()
-        with header_box:
-            channel_header = ChannelHeader(root, channel)
-            await channel_header.refresh()
+        if not built:
+            await build()
         with charts_box:
-            charts = ChannelCharts(root, channel)
-        with posts_box:
-            posts = PostsList(root, channel, filter_params(q, since, until, media))
-        await posts.reload()  # the posts first: what a person opens the page for
-        await charts.load()
+            charts = ChannelCharts(root, channel, give_way)
+        await charts.load()  # the heaviest reads, last
 
 
 class ChannelHeader:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, time
+from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -14,7 +15,7 @@ from app.db.posts_repo import PostFilter, newest_hint
 from app.events import PostsStored
 from app.export import post_link
 from app.i18n import _, current_language, lazy, n_, number, render, use_language
-from app.pages.chrome import titled
+from app.pages.give_way import GiveWay
 
 if TYPE_CHECKING:
     from app.root import Root
@@ -51,11 +52,12 @@ def filter_params(q: str | None, since: str | None, until: str | None, media: st
 
 
 class PostsList:
-    def __init__(self, root: Root, channel: Channel, params: dict[str, str]) -> None:
+    def __init__(self, root: Root, channel: Channel, params: dict[str, str], give_way: GiveWay | None = None) -> None:
         self.root = root
         self.channel = channel
+        self.give_way = give_way or GiveWay()
         self.before_id: int | None = None
-        self.cards: dict[int, ui.card] = {}  # message id → its card, newest first on the page
+        self.cards: dict[int, ui.html] = {}  # message id → its card, newest first on the page
         with ui.card().classes('w-full gap-2').props('flat bordered'):
             with ui.row().classes('w-full items-end gap-3 pg-wrap'):
                 self.q = ui.input(_('Search words'), value=params.get('q', '')) \
@@ -131,9 +133,10 @@ class PostsList:
         self.summary.set_text(n_('{n} post matches', '{n} posts match', total))
 
     async def load_more(self) -> None:
-        posts, self.before_id = await self.root.repos.posts.page(
-            channel_id=self.channel.id, limit=PAGE_SIZE, before_id=self.before_id, filter=self.current_filter(),
-            newest_hint=newest_hint(self.channel))
+        async with self.give_way.asked():
+            posts, self.before_id = await self.root.repos.posts.page(
+                channel_id=self.channel.id, limit=PAGE_SIZE, before_id=self.before_id, filter=self.current_filter(),
+                newest_hint=newest_hint(self.channel))
         with self.items:
             for post in posts:
                 if post.message_id not in self.cards:
@@ -170,10 +173,7 @@ class PostsList:
         for message_id in sorted(changed & set(self.cards)):
             post = await posts.get(channel_id=self.channel.id, message_id=message_id)
             if post is not None:
-                card = self.cards[message_id]
-                card.clear()
-                with card:
-                    self._card_body(post)
+                self.cards[message_id].set_content(self.card_html(post))
         if new and not self.cards:
             await self.load_more()  # the first posts of a backfill
         elif new:
@@ -200,33 +200,33 @@ class PostsList:
 
     # ------------------------------------------------------------ one post
 
-    def post_card(self, post: Post) -> ui.card:
-        with ui.card().classes('w-full py-2 px-3 gap-1').props(f'flat bordered data-post={post.message_id}') \
-                .mark(f'post-{post.message_id}') as card:
-            self._card_body(post)
-        return card
+    def post_card(self, post: Post) -> ui.html:
+        """One post as one element: a page of 30 posts is 30 elements to send and mount, not 400."""
+        return ui.html(self.card_html(post), sanitize=False).classes('pg-post') \
+            .props(f'data-post={post.message_id}').mark(f'post-{post.message_id}')
 
-    def _card_body(self, post: Post) -> None:
-        with ui.row().classes('w-full items-center gap-x-2 gap-y-0 text-sm text-grey-7'):
-            ui.link(post.date.strftime('%Y-%m-%d %H:%M'), post_link(self.channel, post.message_id),
-                    new_tab=True).mark('post-link')
-            if post.edit_date:
-                ui.label(_('edited'))
-            if post.deleted:
-                ui.badge(_('deleted'), color='negative').mark('post-deleted')
-            if post.pinned:
-                ui.icon('push_pin')
-            if post.media:
-                ui.badge(render(MEDIA_NAMES.get(post.media.type, post.media.type)), color='grey-7')
-            ui.space()
-            counters = (('visibility', post.views, _('views')), ('shortcut', post.forwards, _('forwards')),
-                        ('chat_bubble_outline', post.replies, _('replies')))
-            for icon, value, meaning in counters:
-                with titled(ui.row(), meaning).classes('items-center gap-1 no-wrap'):
-                    ui.icon(icon, size='xs')
-                    ui.label(number(value or 0))
-            if post.reactions:
-                ui.label('  '.join(f'{r.emoji} {r.count}' for r in post.reactions[:6]))
-        if post.text:
-            ui.label(post.text).classes('whitespace-pre-wrap break-words').mark('post-text')
-
+    def card_html(self, post: Post) -> str:
+        edited, deleted, pinned = _('edited'), _('deleted'), _('pinned')
+        counters = (('visibility', post.views, _('views')), ('shortcut', post.forwards, _('forwards')),
+                    ('chat_bubble_outline', post.replies, _('replies')))
+        head = [f'<a class="nicegui-link" href="{escape(post_link(self.channel, post.message_id))}" target="_blank" '
+                f'rel="noopener" data-mark="post-link">{post.date:%Y-%m-%d %H:%M}</a>']
+        if post.edit_date:
+            head.append(f'<span>{escape(edited)}</span>')
+        if post.deleted:
+            head.append(f'<span class="q-badge bg-negative text-white pg-badge" data-mark="post-deleted">'
+                        f'{escape(deleted)}</span>')
+        if post.pinned:
+            head.append(f'<i class="material-icons" title="{escape(pinned)}">push_pin</i>')
+        if post.media:
+            media = render(MEDIA_NAMES.get(post.media.type, post.media.type))
+            head.append(f'<span class="q-badge bg-grey-7 text-white pg-badge">{escape(media)}</span>')
+        head.append('<span class="pg-spacer"></span>')
+        for icon, value, meaning in counters:
+            head.append(f'<span class="pg-counter" title="{escape(meaning)}"><i class="material-icons" '
+                        f'aria-hidden="true">{icon}</i>{escape(number(value or 0))}</span>')
+        if post.reactions:
+            reactions = '  '.join(f'{r.emoji} {r.count}' for r in post.reactions[:6])
+            head.append(f'<span>{escape(reactions)}</span>')
+        text = f'<div class="pg-post-text" data-mark="post-text">{escape(post.text)}</div>' if post.text else ''
+        return f'<div class="pg-post-head">{"".join(head)}</div>{text}'

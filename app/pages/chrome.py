@@ -38,6 +38,16 @@ CSS = """
 .body--dark .pg-chart text { fill: #d1d5db; }
 .body--dark .pg-chart path[stroke="#E0E6F1"] { stroke: #353b45; }
 .pg-qr { background: #fff; border-radius: 4px; }
+.pg-post { width: 100%; padding: 8px 12px; border: 1px solid rgba(0, 0, 0, 0.12); border-radius: 4px; }
+.body--dark .pg-post { border-color: rgba(255, 255, 255, 0.28); }
+.pg-post-head { display: flex; flex-wrap: wrap; align-items: center; column-gap: 8px; font-size: 0.875rem;
+                color: #616161; }
+.body--dark .pg-post-head { color: #b0b7c3; }
+.pg-post-head .material-icons { font-size: 16px; }
+.pg-spacer { flex: 1 1 auto; }
+.pg-counter { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
+.pg-badge { padding: 2px 6px; }
+.pg-post-text { white-space: pre-wrap; overflow-wrap: break-word; margin-top: 4px; }
 .pg-sticky { position: sticky; top: calc(var(--pg-header, 52px) + 4px); z-index: 5;
              box-shadow: 0 1px 3px rgba(0, 0, 0, 0.25); }
 .pg-break { overflow-wrap: break-word; word-break: normal; min-width: 0; }

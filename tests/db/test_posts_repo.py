@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -5,6 +6,8 @@ from pymongo.errors import DuplicateKeyError
 
 from app.db.models import MediaSummary, Post, Reaction
 from app.db.posts_repo import PostFilter, tokenize
+from app.pages.give_way import GiveWay
+from tests.support import eventually
 
 BASE = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -115,6 +118,21 @@ async def test_counters_refresh_and_charts(repos):
     assert [(day, n) for day, n, _views in daily] == [('2026-03-01', 23), ('2026-03-02', 24), ('2026-03-03', 1)]
     assert daily[-1][2] == 480
     assert await repos.posts.daily(channel_id=10, now=BASE + timedelta(days=3), chunk_days=10) == daily
+
+    # between its chunks the read gives way to a person's request: the second chunk waits until that one ends
+    give_way, steps = GiveWay(), []
+
+    async def chunks() -> list:
+        async def between() -> None:
+            steps.append('waits')
+            await give_way.clear()
+        return await repos.posts.daily(channel_id=10, now=BASE + timedelta(days=2) - timedelta(seconds=1), days=2,
+                                       chunk_days=1, between=between)
+    async with give_way.asked():
+        reading = asyncio.ensure_future(chunks())
+        await eventually(lambda: steps == ['waits'])
+        assert not reading.done()
+    assert [(day, n) for day, n, _views in await reading] == [('2026-03-01', 23), ('2026-03-02', 24)]
 
 
 async def test_searches_and_pages_are_index_scans(repos):

@@ -32,7 +32,12 @@ def shown_texts(user: User) -> list[str]:
     texts: list[str] = []
     with user._client:  # noqa: SLF001 (the simulated user's page)
         for element in ElementFilter(local_scope=False):
-            texts.append(getattr(element, 'text', '') or getattr(element, 'content', '') or '')
+            if isinstance(element, ui.html):  # a post's card: its words and hover titles, not its tags and icons
+                content = element.content
+                texts.extend(re.findall(r'title="([^"]*)"', content))
+                texts.append(re.sub(r'<[^>]+>', ' ', re.sub(r'<i [^>]*>[^<]*</i>', ' ', content)))
+            else:
+                texts.append(getattr(element, 'text', '') or getattr(element, 'content', '') or '')
             texts.extend(value for name in TEXT_PROPS if isinstance(value := element.props.get(name), str))
             if isinstance(element, ChoiceElement):
                 options = element.options
