@@ -290,9 +290,9 @@ class PostsRepo:
             return await self.collection.find_one(
                 {'channel_id': channel_id, 'message_id': {'$gte': at_least}}, {'_id': 1}) is not None
 
-        lo = max(newest_hint, 0)
-        if not await exists(lo):
-            return lo + 1 if lo else 1
+        lo = max(newest_hint, 0) + 1
+        if not await exists(lo):  # the hint was the newest id (or above it): one probe
+            return lo
         hi = max(lo * 2, 1024)  # invariant: an id >= lo exists, none >= hi
         while await exists(hi):
             lo, hi = hi, hi * 4
