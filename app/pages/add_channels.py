@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 
 FINAL = (RefState.ADDED, RefState.ERROR)
 MAX_SHOWN = 300  # queued lines shown after a reload; a larger queue is still worked through in full
-
-
 SHOWN_WAIT_SECONDS = 5  # a shorter wait is only the queue's own rhythm: not worth a reason on the line
 
 

@@ -68,13 +68,19 @@ def register(root: Root) -> None:
             posts_box = ui.column().classes('w-full')
         give_way = GiveWay()  # the charts' reads wait while the person's pages of posts load
 
+        built_parts: list[ChannelHeader | PostsList] = []
+
         async def build() -> None:
             header_box.clear()
             posts_box.clear()
             with header_box:
-                await ChannelHeader(root, channel).refresh()
+                header = ChannelHeader(root, channel)
+                built_parts.append(header)
+                await header.refresh()
             with posts_box:
-                await PostsList(root, channel, filter_params(q, since, until, media), give_way).reload()
+                posts = PostsList(root, channel, filter_params(q, since, until, media), give_way)
+                built_parts.append(posts)
+                await posts.reload()
 
         # The header and the first posts go out with the page itself when the database answers at once (a round
         # trip less before a person sees them); a slow database instead gets them after the browser connects, so
@@ -85,6 +91,8 @@ def register(root: Root) -> None:
             built = True
         except TimeoutError:
             built = False
+            for part in built_parts:  # what the slow attempt built follows no events: it is drawn again below
+                part.close()
             header_box.clear()
             posts_box.clear()
             with header_box:
@@ -128,6 +136,9 @@ class ChannelHeader:
                         .props('dense outlined').classes('min-w-[10rem]').mark('sync-interval')
         self.stats: dict[str, Any] = {}
         self.events = ChannelEvents(root, self.refresh, channel_id=channel.id)
+
+    def close(self) -> None:
+        self.events.subscription.close()
 
     async def refresh(self, _changed: set[int] | None = None) -> None:
         channel = await self.root.repos.channels.get(self.channel.id)

@@ -84,8 +84,11 @@ class PostsList:
         self._scheduled = False
         self._following = asyncio.Lock()
         self.language = current_language()
-        subscription = root.events.subscribe(PostsStored, self._written)
-        ui.context.client.on_disconnect(subscription.close)
+        self.subscription = root.events.subscribe(PostsStored, self._written)
+        ui.context.client.on_disconnect(self.subscription.close)
+
+    def close(self) -> None:
+        self.subscription.close()
 
     # ------------------------------------------------------------ filters and pages
 

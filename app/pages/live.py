@@ -32,8 +32,8 @@ class ChannelEvents:
         self._scheduled = False
         self._refreshing = asyncio.Lock()
         self.language = current_language()  # events come from jobs, outside the page's request
-        subscription = root.events.subscribe((ChannelChanged, JobChanged, PostsStored), self._changed)
-        ui.context.client.on_disconnect(subscription.close)
+        self.subscription = root.events.subscribe((ChannelChanged, JobChanged, PostsStored), self._changed)
+        ui.context.client.on_disconnect(self.subscription.close)
 
     def _changed(self, event: ChannelChanged | JobChanged | PostsStored) -> None:
         if self.channel_id is not None and event.channel_id != self.channel_id:
