@@ -4,13 +4,16 @@ from __future__ import annotations
 import functools
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from nicegui.testing import User
 
-from app.db.models import Channel
+from app.db.models import Channel, Post, utcnow
+from app.db.posts_repo import PostsRepo
 from app.events import PostsStored
 from app.mtproto.limits import Budget, MethodClass
+from app.pages import channel_detail
 from tests.support import eventually, sign_in
 
 WAIT = 200  # should_see retries (0.1 s each) for steps that talk to Telegram
@@ -422,3 +425,22 @@ async def test_the_channel_page_follows_a_backfill_a_sync_s_edits_and_deletions_
     await user.should_see('43 posts match', retries=WAIT)
     cards = [element for element in user.find(marker='posts-list').elements.pop().default_slot.children]
     assert 'post-43' in cards[0]._markers  # the new one on top
+
+
+async def test_a_slow_first_paint_falls_back_to_drawing_after_the_browser_connects(user: User, app_root, monkeypatch):
+    monkeypatch.setattr(channel_detail, 'FIRST_PAINT_SECONDS', 0)  # as if the database took longer than a second
+    channel_id = 7_300_000
+    await app_root.repos.channels.upsert_metadata(Channel(id=channel_id, title='Slow Paint', username='slow_paint'))
+    now = utcnow()
+    await app_root.repos.posts.write_new(PostsRepo.prepare(
+        Post(channel_id=channel_id, message_id=i, date=now - timedelta(hours=5 - i), text=f'slow post {i}')
+        for i in range(1, 4)))
+    await app_root.repos.channels.set_state(channel_id, posts_stored=3, top_message_id=3, last_message_id=3)
+    await sign_in(user, retries=WAIT)
+    await user.open(f'/dashboard/channels/{channel_id}')
+    await user.should_see('slow post 3', retries=WAIT)
+    await user.should_see('3 posts match')
+    assert len(user.find(marker='channel-header').elements) == 1  # drawn once, not twice
+    await app_root.repos.posts.mark_deleted_ids(channel_id=channel_id, message_ids=[2])
+    app_root.events.publish(PostsStored(channel_id=channel_id, deleted=(2,)))  # the page it drew follows events
+    await user.should_see('data-mark="post-deleted"', retries=WAIT)
