@@ -3,19 +3,19 @@ its place (a quiet day is a zero, not a missing bar), numbers and dates are writ
 without enough data says so instead of drawing an empty frame, and the charts follow the channel's writes."""
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from nicegui import background_tasks, ui
+from nicegui import ui
 
 from app.db.models import Channel, MetricKind, utcnow
 from app.db.posts_repo import newest_hint
 from app.events import PostsStored
-from app.i18n import _, current_language, n_, use_language
+from app.i18n import _, current_language, n_
 from app.pages.give_way import GiveWay
+from app.pages.live import Later, subscribe_while_open
 
 if TYPE_CHECKING:
     from app.root import Root
@@ -87,10 +87,8 @@ class ChannelCharts:
         self.posts = Chart(_('Posts per day'), 'chart-posts')
         self.views = Chart(_('Average views per post'), 'chart-views')
         self.subscribers = Chart(_('Subscribers'), 'chart-subscribers')
-        self.language = current_language()
-        self._pending = False
-        subscription = root.events.subscribe(PostsStored, self._written)
-        ui.context.client.on_disconnect(subscription.close)
+        self._later = Later(REFRESH_SECONDS, self.load, 'charts follow')
+        subscribe_while_open(root, PostsStored, self._written)
 
     async def load(self) -> None:
         posts = self.root.repos.posts
@@ -140,14 +138,6 @@ class ChannelCharts:
         return daily
 
     def _written(self, event: PostsStored) -> None:
-        if event.channel_id != self.channel.id or self._pending:
-            return
-        self._pending = True
-        background_tasks.create(self._load_later(), name='charts follow')
-
-    async def _load_later(self) -> None:
-        await asyncio.sleep(REFRESH_SECONDS)
-        self._pending = False
-        with use_language(self.language):
-            await self.load()
+        if event.channel_id == self.channel.id:
+            self._later.soon()
 

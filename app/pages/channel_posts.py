@@ -8,14 +8,15 @@ from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from nicegui import background_tasks, ui
+from nicegui import ui
 
 from app.db.models import Channel, Post
 from app.db.posts_repo import PostFilter, newest_hint
 from app.events import PostsStored
 from app.export import post_link
-from app.i18n import _, current_language, lazy, n_, number, render, use_language
+from app.i18n import _, lazy, n_, number, render
 from app.pages.give_way import GiveWay
+from app.pages.live import Later, subscribe_while_open
 
 if TYPE_CHECKING:
     from app.root import Root
@@ -81,11 +82,9 @@ class PostsList:
         self._new: set[int] = set()
         self._changed: set[int] = set()
         self._stored: int | None = None
-        self._scheduled = False
         self._following = asyncio.Lock()
-        self.language = current_language()
-        self.subscription = root.events.subscribe(PostsStored, self._written)
-        ui.context.client.on_disconnect(self.subscription.close)
+        self._later = Later(FOLLOW_SECONDS, self._follow_written, 'posts list follows')
+        self.subscription = subscribe_while_open(root, PostsStored, self._written)
 
     def close(self) -> None:
         self.subscription.close()
@@ -155,19 +154,14 @@ class PostsList:
         self._changed.update(event.edited + event.deleted)
         if event.posts_stored is not None:
             self._stored = event.posts_stored
-        if not self._scheduled:
-            self._scheduled = True
-            background_tasks.create(self._follow_soon(), name='posts list follows')
+        self._later.soon()
 
-    async def _follow_soon(self) -> None:
-        await asyncio.sleep(FOLLOW_SECONDS)
-        with use_language(self.language):
-            async with self._following:
-                self._scheduled = False
-                new, self._new = self._new, set()
-                changed, self._changed = self._changed, set()
-                stored, self._stored = self._stored, None
-                await self.follow(new, changed, stored)
+    async def _follow_written(self) -> None:
+        async with self._following:
+            new, self._new = self._new, set()
+            changed, self._changed = self._changed, set()
+            stored, self._stored = self._stored, None
+            await self.follow(new, changed, stored)
 
     async def follow(self, new: set[int], changed: set[int], stored: int | None) -> None:
         """Posts written since the page was drawn: newer ones go on top (when they match), older ones wait behind

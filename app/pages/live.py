@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nicegui import background_tasks, ui
 
-from app.events import ChannelChanged, JobChanged, PostsStored
+from app.events import ChannelChanged, Event, JobChanged, PostsStored, Subscription
 from app.i18n import current_language, use_language
 
 if TYPE_CHECKING:
@@ -16,6 +16,37 @@ if TYPE_CHECKING:
 COALESCE_SECONDS = 0.2  # the events of one batch (job, channel, posts) make one refresh
 
 Refresh = Callable[[set[int]], Awaitable[None]]
+
+
+def subscribe_while_open(root: Root, types: type[Event] | tuple[type[Event], ...],
+                         handler: Callable[[Any], None]) -> Subscription:
+    """Events of these types for the current page, until its client disconnects."""
+    subscription = root.events.subscribe(types, handler)
+    ui.context.client.on_disconnect(subscription.close)
+    return subscription
+
+
+class Later:
+    """Calls `run` once, `seconds` after the first `soon()` since it last ran, in the language of the page that
+    made it (events come from jobs, outside the page's request): a burst of events makes one redraw."""
+
+    def __init__(self, seconds: float, run: Callable[[], Awaitable[None]], name: str) -> None:
+        self.seconds = seconds
+        self.run = run
+        self.name = name
+        self.language = current_language()
+        self._scheduled = False
+
+    def soon(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            background_tasks.create(self._after_a_while(), name=self.name)
+
+    async def _after_a_while(self) -> None:
+        await asyncio.sleep(self.seconds)
+        self._scheduled = False  # events from here on are this run's or bring another
+        with use_language(self.language):
+            await self.run()
 
 
 class ChannelEvents:
@@ -29,11 +60,9 @@ class ChannelEvents:
         self.on_structure = on_structure
         self._structural = False
         self._dirty: set[int] = set()
-        self._scheduled = False
         self._refreshing = asyncio.Lock()
-        self.language = current_language()  # events come from jobs, outside the page's request
-        self.subscription = root.events.subscribe((ChannelChanged, JobChanged, PostsStored), self._changed)
-        ui.context.client.on_disconnect(self.subscription.close)
+        self._later = Later(COALESCE_SECONDS, self.now, 'page refresh')
+        self.subscription = subscribe_while_open(root, (ChannelChanged, JobChanged, PostsStored), self._changed)
 
     def _changed(self, event: ChannelChanged | JobChanged | PostsStored) -> None:
         if self.channel_id is not None and event.channel_id != self.channel_id:
@@ -41,14 +70,7 @@ class ChannelEvents:
         self._dirty.add(event.channel_id)
         if isinstance(event, ChannelChanged) and (event.added or event.deleted):
             self._structural = True
-        if not self._scheduled:
-            self._scheduled = True
-            background_tasks.create(self._flush_soon(), name='page refresh')
-
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(COALESCE_SECONDS)
-        with use_language(self.language):
-            await self.now()
+        self._later.soon()
 
     async def now(self, *channel_ids: int) -> None:
         """Refresh these channels and whatever else changed, right away (after a click).
@@ -58,7 +80,6 @@ class ChannelEvents:
         async with self._refreshing:
             dirty, self._dirty = self._dirty | set(channel_ids), set()
             structural, self._structural = self._structural, False
-            self._scheduled = False
             if structural and self.on_structure is not None:
                 await self.on_structure()
             elif dirty:
