@@ -70,6 +70,7 @@ class AccountManager(SupervisorMixin):
         self._started = False
         self._stopping = False
         self._stop_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._saved_hour_calls: dict[str, list[dict[str, Any]]] = {}  # what was written last, per account
 
     # ------------------------------------------------------------ lifecycle
 
@@ -233,8 +234,12 @@ class AccountManager(SupervisorMixin):
     async def _save_hour_calls(self) -> None:
         """Keep each live account's request counts of the last hour, so a restart does not reset them."""
         for account_id in list(self._live):
+            minutes = self.door.limiter.calls_by_minute(account_id)
+            if minutes == self._saved_hour_calls.get(account_id):
+                continue  # an idle account: nothing new to write
             try:
-                await self.repo.save_hour_calls(account_id, self.door.limiter.calls_by_minute(account_id))
+                await self.repo.save_hour_calls(account_id, minutes)
+                self._saved_hour_calls[account_id] = minutes
             except Exception as exc:  # the database is away: the counts are kept at the next tick
                 logger.debug('Saving the request counts of {} failed: {}', account_id, exc)
 
