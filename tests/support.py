@@ -84,3 +84,14 @@ def within_bucket(times: list[float], rate: float, burst: int) -> bool:
     """No stretch of these call times beats a token bucket of `rate` calls a second after a `burst`."""
     return all(j - i + 1 <= burst + rate * (times[j] - first) + 1e-9
                for i, first in enumerate(times) for j in range(i + 1, len(times)))
+
+
+async def store_posts(repos: Any, posts: list[Any]) -> list[Any]:
+    """Write posts as Telegram would have them, through the post writer; returns its results by channel."""
+    from app.db.posts_repo import PostsRepo
+    results = []
+    for channel_id in sorted({post.channel_id for post in posts}):
+        mine = [post for post in posts if post.channel_id == channel_id]
+        for start in range(0, len(mine), 500):
+            results.append(await repos.writer.store(channel_id, PostsRepo.prepare(mine[start:start + 500])))
+    return results

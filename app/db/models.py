@@ -214,6 +214,13 @@ class Post(Record):
     deleted: bool = False
     deleted_at: datetime | None = None
     fetched_at: datetime = Field(default_factory=utcnow)
+    # its place in the post's chain of versions (set by the post writer, see app.db.post_hash)
+    version: int = 1  # 1: as first seen; each edit, deletion or return counts one more
+    edits: int = 0
+    hash: str | None = None
+    prev_hash: str | None = None
+    version_at: datetime | None = None  # when Parsegram saw this version
+    position: int | None = None  # the change feed's position of the change that made this version
 
 
 # ---------------------------------------------------------------- metrics

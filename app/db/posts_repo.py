@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
 from app.db.models import Channel, Post, utcnow
 
@@ -23,7 +22,6 @@ ID_CEILING = 2**31  # message ids are 32-bit in Telegram's schema: none is store
 WORD_RE = re.compile(r'\w+', re.UNICODE)
 MAX_TOKENS = 400
 MAX_WINDOW = 1 << 20
-DUPLICATE_KEY = 11000
 
 
 def tokenize(text: str) -> list[str]:
@@ -145,99 +143,14 @@ class PostsRepo:
 
     @staticmethod
     def prepare(posts: Iterable[Post]) -> list[dict[str, Any]]:
-        """Documents for `write_prepared` (pure CPU work: callers may run it in a thread)."""
+        """Documents for the post writer (app.db.post_writer), which makes every post write; pure CPU work:
+        callers may run it in a thread."""
         docs = []
         for post in posts:
             doc = post_doc(post)
             doc.pop('_id', None)
             docs.append(doc)
         return docs
-
-    async def bulk_upsert(self, posts: Iterable[Post], *, mostly_new: bool = True) -> int:
-        """Insert or replace posts by (channel_id, message_id); running it twice changes nothing. Returns count."""
-        return await self.write_prepared(self.prepare(posts), mostly_new=mostly_new)
-
-    async def write_prepared(self, docs: list[dict[str, Any]], *, mostly_new: bool = True) -> int:
-        """Upsert prepared documents; returns how many were written."""
-        if mostly_new:
-            await self.write_new(docs)
-        elif docs:
-            await self._upsert(docs)
-        return len(docs)
-
-    async def write_new(self, docs: list[dict[str, Any]], *, mostly_new: bool = True) -> list[int]:
-        """Upsert prepared documents of one channel; returns the message ids that were not stored before.
-
-        When they are mostly new (a backfill), they go through one unordered insert, and the ones the unique
-        index rejects as already stored are then replaced with upserts: the same result as upserting all, at
-        the speed of an insert. Otherwise (a sync re-reading stored posts) they are upserted directly.
-        """
-        if not docs:
-            return []
-        ids = [doc['message_id'] for doc in docs]
-        if not mostly_new:
-            stored = set(await self.ids_between(channel_id=docs[0]['channel_id'], min_id=min(ids), max_id=max(ids),
-                                                include_deleted=True))
-            await self._upsert(docs)
-            return [i for i in ids if i not in stored]
-        try:
-            await self.collection.insert_many(docs, ordered=False)
-            return ids
-        except BulkWriteError as error:
-            write_errors = error.details.get('writeErrors', [])
-            if any(item.get('code') != DUPLICATE_KEY for item in write_errors):
-                raise
-            existing = [docs[item['index']] for item in write_errors]
-        await self._upsert(existing)
-        replaced = {doc['message_id'] for doc in existing}
-        return [i for i in ids if i not in replaced]
-
-    async def _upsert(self, docs: list[dict[str, Any]]) -> None:
-        for doc in docs:
-            doc.pop('_id', None)
-        await self.collection.bulk_write([
-            UpdateOne({'channel_id': doc['channel_id'], 'message_id': doc['message_id']}, {'$set': doc}, upsert=True)
-            for doc in docs], ordered=False)
-
-    async def update_counters(self, channel_id: int, posts: Iterable[Post]) -> int:
-        """Refresh views/forwards/replies/reactions (and edits) of posts already stored."""
-        ops = []
-        for post in posts:
-            fields = {'views': post.views, 'forwards': post.forwards, 'replies': post.replies,
-                      'reactions': [r.model_dump() for r in post.reactions], 'fetched_at': post.fetched_at}
-            ops.append(UpdateOne({'channel_id': channel_id, 'message_id': post.message_id}, {'$set': fields}))
-        if not ops:
-            return 0
-        result = await self.collection.bulk_write(ops, ordered=False)
-        return result.matched_count
-
-    async def set_views(self, *, channel_id: int, message_id: int, views: int) -> None:
-        await self.collection.update_one({'channel_id': channel_id, 'message_id': message_id},
-                                         {'$set': {'views': views}})
-
-    async def mark_deleted(self, *, channel_id: int, message_ids: Iterable[int], at: datetime | None = None) -> int:
-        """Flag posts Telegram no longer has (they are kept); returns how many were newly flagged."""
-        return len(await self.mark_deleted_ids(channel_id=channel_id, message_ids=message_ids, at=at))
-
-    async def mark_deleted_ids(self, *, channel_id: int, message_ids: Iterable[int],
-                               at: datetime | None = None) -> list[int]:
-        """Flag posts Telegram no longer has; returns the ids that were newly flagged."""
-        ids = list(message_ids)
-        if not ids:
-            return []
-        found = await self.collection.find({'channel_id': channel_id, 'message_id': {'$in': ids}},
-                                           {'message_id': 1, 'deleted': 1}).to_list()
-        fresh = sorted(doc['message_id'] for doc in found if not doc.get('deleted'))
-        if fresh:
-            await self.collection.update_many({'channel_id': channel_id, 'message_id': {'$in': fresh}},
-                                              {'$set': {'deleted': True, 'deleted_at': at or utcnow()}})
-        return fresh
-
-    async def stored_between(self, *, channel_id: int, min_id: int, max_id: int) -> dict[int, dict[str, Any]]:
-        """The stored posts with ids in [min_id, max_id]: id -> {'edit_date', 'deleted'}, in one read."""
-        docs = await self.collection.find({'channel_id': channel_id, 'message_id': {'$gte': min_id, '$lte': max_id}},
-                                          {'message_id': 1, 'edit_date': 1, 'deleted': 1}).to_list()
-        return {d['message_id']: {'edit_date': d.get('edit_date'), 'deleted': bool(d.get('deleted'))} for d in docs}
 
     async def delete_channel(self, *, channel_id: int) -> int:
         result = await self.collection.delete_many({'channel_id': channel_id})

@@ -8,10 +8,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.db.accounts_repo import AccountsRepo
 from app.db.admin_repo import AdminRepo
 from app.db.api_tokens_repo import ApiTokensRepo
+from app.db.change_feed import ChangeFeed
 from app.db.channel_refs_repo import ChannelRefsRepo
 from app.db.channels_repo import ChannelsRepo
 from app.db.jobs_repo import JobsRepo
 from app.db.metrics_repo import MetricsRepo
+from app.db.post_versions import PostVersionsRepo
+from app.db.post_writer import PostWriter
 from app.db.posts_repo import PostsRepo
 
 
@@ -25,18 +28,25 @@ class Repos:
     metrics: MetricsRepo
     jobs: JobsRepo
     channel_refs: ChannelRefsRepo
+    versions: PostVersionsRepo
+    feed: ChangeFeed
+    writer: PostWriter  # every post write goes through it
 
     @classmethod
     def create(cls, db: AsyncDatabase) -> Repos:
+        channels, posts, versions, feed = ChannelsRepo(db), PostsRepo(db), PostVersionsRepo(db), ChangeFeed(db)
         return cls(
             admin=AdminRepo(db),
             api_tokens=ApiTokensRepo(db),
             accounts=AccountsRepo(db),
-            channels=ChannelsRepo(db),
-            posts=PostsRepo(db),
+            channels=channels,
+            posts=posts,
             metrics=MetricsRepo(db),
             jobs=JobsRepo(db),
             channel_refs=ChannelRefsRepo(db),
+            versions=versions,
+            feed=feed,
+            writer=PostWriter(db, posts, versions, feed, channels),
         )
 
     async def ensure_indexes(self) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from telethon import TelegramClient, functions, types
 
 from app.db.models import Job, Metric, MetricKind, Post, utcnow
+from app.db.posts_repo import ID_CEILING
 from app.mtproto.mapping import post_from_message
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ async def backfill(client: TelegramClient, repos: Repos, job: Job, peer: types.I
                 docs, new_offset = docs + more[0], more[1]
 
             async def store(docs: list[dict[str, Any]], new_offset: int) -> None:
-                new_ids = await repos.posts.write_new(docs)
+                new_ids = (await repos.writer.store(channel_id, docs)).created
                 checkpoint = {'top_id': top_id, 'offset_id': new_offset, 'done_ranges': skip}
                 done = top_id - new_offset + 1
                 rate = (done - start_done) / max(time.monotonic() - started, 1e-6)
@@ -205,26 +206,17 @@ class SyncResult:
 
 async def _apply_page(repos: Repos, channel_id: int, page: list[Any], hi: int | None, bottom: bool,
                       result: SyncResult) -> list[Post]:
-    """Store a page and mark stored posts inside the page's id range that Telegram no longer returns."""
+    """Store a page; stored posts inside the page's id range that Telegram no longer returns are gone."""
     posts = to_posts(page, channel_id)
     lo = 1 if bottom or not page else page[-1].id
-    upper = hi if hi is not None else 2**62
-    # one read of the page's id range, before writing: which posts are new, edited, or gone from Telegram
-    known = await repos.posts.stored_between(channel_id=channel_id, min_id=lo, max_id=upper)
-    await repos.posts.bulk_upsert(posts, mostly_new=False)
-    for post in posts:
-        if post.message_id not in known:
-            result.new += 1
-            result.new_ids.append(post.message_id)
-            continue
-        result.updated += 1
-        if post.edit_date is not None and post.edit_date != known[post.message_id]['edit_date']:
-            result.edited_ids.append(post.message_id)
-    returned = {m.id for m in page}
-    missing = sorted(mid for mid, stored in known.items() if not stored['deleted'] and mid not in returned)
-    deleted = await repos.posts.mark_deleted_ids(channel_id=channel_id, message_ids=missing)
-    result.deleted += len(deleted)
-    result.deleted_ids += deleted
+    upper = hi if hi is not None else ID_CEILING
+    written = await repos.writer.store(channel_id, repos.posts.prepare(posts), covers=(lo, upper))
+    result.new += len(written.created)
+    result.new_ids += written.created
+    result.updated += len(posts) - len(written.created)
+    result.edited_ids += written.edited + written.restored
+    result.deleted += len(written.deleted)
+    result.deleted_ids += written.deleted
     return posts
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from telethon import TelegramClient, events, types, utils
 
-from app.events import EventBus, PostsStored
+from app.events import EventBus
 from app.mtproto.mapping import post_from_message
 
 if TYPE_CHECKING:
@@ -87,38 +87,37 @@ class LiveUpdates:
         return channel_id is not None and await self.repos.channels.get(channel_id) is not None
 
     async def _on_message(self, event: Any) -> None:
-        await self._store(event, edited=False)
+        await self._store(event)
 
     async def _on_edited(self, event: Any) -> None:
-        await self._store(event, edited=True)
+        await self._store(event)  # the writer tells an edit from a new post, or from a repeat of what it holds
 
-    async def _store(self, event: Any, *, edited: bool) -> None:
+    async def _store(self, event: Any) -> None:
         channel_id = bare_channel_id(event.chat_id)
         if channel_id is None or not await self._known(channel_id):
             return
         post = post_from_message(event.message, channel_id)
         if post is None:
             return
-        try:
-            new_ids = await self.repos.posts.write_new(self.repos.posts.prepare([post]), mostly_new=False)
-            stored = await self.repos.channels.add_posts_stored(channel_id, len(new_ids)) if new_ids else None
-            if new_ids:
+        try:  # the post writer publishes what changed
+            written = await self.repos.writer.store(channel_id, self.repos.posts.prepare([post]))
+            if written.created:
                 await self.repos.channels.set_state(channel_id, last_post_at=post.date)
         except Exception:  # a failed write must not break the client's update loop; the next sync repairs it
             logger.exception('live update of channel {} failed', channel_id)
-            return
-        changed = (post.message_id,)
-        self.events.publish(PostsStored(channel_id=channel_id, new=changed if new_ids else (),
-                                        edited=changed if edited and not new_ids else (), posts_stored=stored))
 
     async def _on_deleted(self, event: Any) -> None:
         channel_id = bare_channel_id(event.chat_id)
         if channel_id is None or not await self._known(channel_id):
             return
-        deleted = await self.repos.posts.mark_deleted_ids(channel_id=channel_id, message_ids=event.deleted_ids)
-        if deleted:
-            self.events.publish(PostsStored(channel_id=channel_id, deleted=tuple(deleted)))
+        try:
+            await self.repos.writer.delete(channel_id, event.deleted_ids)
+        except Exception:
+            logger.exception('live deletion in channel {} failed', channel_id)
 
     async def _on_raw(self, update: Any) -> None:
         if isinstance(update, types.UpdateChannelMessageViews) and await self._known(update.channel_id):
-            await self.repos.posts.set_views(channel_id=update.channel_id, message_id=update.id, views=update.views)
+            try:
+                await self.repos.writer.views(update.channel_id, update.id, update.views)
+            except Exception:
+                logger.exception('live view count of channel {} failed', update.channel_id)

@@ -14,7 +14,7 @@ from loguru import logger
 from telethon import TelegramClient, errors
 
 from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus
-from app.events import JobChanged, PostsStored
+from app.events import JobChanged
 from app.mtproto.channels import ChannelError
 from app.mtproto.jobs import BackfillProgress, backfill, sync_channel
 from app.mtproto.scheduler import CANNOT_READ_RETRY, WAIT_BUDGET, WAIT_FLOOD, Accounts
@@ -65,10 +65,7 @@ class RunnerMixin:
                 await self.repos.channels.set_state(channel.id, posts_stored=await self.repos.posts.count(
                     channel_id=channel.id))
 
-                async def progress(step: BackfillProgress) -> None:
-                    stored = await self.repos.channels.add_posts_stored(channel.id, len(step.new_ids))
-                    self.events.publish(PostsStored(channel_id=channel.id, new=tuple(step.new_ids),
-                                                    posts_stored=stored))
+                async def progress(step: BackfillProgress) -> None:  # the post writer has counted and announced
                     self.events.publish(JobChanged(job_id=job.id, channel_id=channel.id, status=JobStatus.RUNNING,
                                                    done=step.done, total=step.total))
                 began = self.clock.now()
@@ -99,10 +96,6 @@ class RunnerMixin:
                 next_sync = self.clock.now() + timedelta(seconds=channel.sync.interval_seconds)
                 newest = result.top_id
             stored = await self.repos.posts.count(channel_id=channel.id)
-            if job.kind == JobKind.SYNC and (result.new_ids or result.edited_ids or result.deleted_ids):
-                self.events.publish(PostsStored(channel_id=channel.id, new=tuple(result.new_ids),
-                                                edited=tuple(result.edited_ids), deleted=tuple(result.deleted_ids),
-                                                posts_stored=stored))
             last_post_at = await self.repos.posts.newest_date(channel_id=channel.id, newest_hint=newest)
             await self._set_state(
                 channel.id, status=SyncStatus.IDLE, last_synced_at=self.clock.now(), next_sync_at=next_sync,

@@ -22,7 +22,7 @@ from app.db.channel_directory import ChannelDirectory
 from app.db.channel_list import ChannelQuery
 from app.db.jobs_repo import ACTIVE
 from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus
-from app.events import ChannelChanged, JobChanged
+from app.events import ChannelChanged, JobChanged, PostsStored
 from app.i18n import lazy
 from app.mtproto.channels import ChannelError, ChannelService
 from app.mtproto.jobs import done_ranges
@@ -39,6 +39,7 @@ from app.mtproto.scheduler import (
 )
 
 if TYPE_CHECKING:
+    from app.db.post_writer import WriteResult
     from app.db.repos import Repos
 
 __all__ = ['WAIT_BUDGET', 'WAIT_FLOOD', 'WAIT_NO_ACCOUNT', 'SyncService', 'Wait']
@@ -61,6 +62,7 @@ class SyncService(SchedulerMixin, RunnerMixin):
         # A running job whose record has not changed for this long belongs to a process that died.
         self.orphan_seconds = orphan_seconds
         self.live = LiveUpdates(repos, self.events, on_reconnect=self._catch_up)
+        repos.writer.listeners['bus'] = self._announce_write
         # what the channel list filters and sorts by
         self.directory = ChannelDirectory(repos, self.events, clock=self.clock)
         self._running: dict[str, tuple[asyncio.Task, str]] = {}  # job id -> (task, account id)
@@ -116,6 +118,14 @@ class SyncService(SchedulerMixin, RunnerMixin):
     async def _set_state(self, channel_id: int, **fields: Any) -> None:
         await self.repos.channels.set_state(channel_id, **fields)
         self.events.publish(ChannelChanged(channel_id=channel_id))
+
+    def _announce_write(self, written: WriteResult) -> None:
+        content = (written.created, written.edited, written.restored, written.deleted)
+        if any(content):  # counters alone change nothing a page shows at once
+            self.events.publish(PostsStored(
+                channel_id=written.channel_id, new=tuple(written.created),
+                edited=tuple(written.edited + written.restored), deleted=tuple(written.deleted),
+                posts_stored=written.posts_stored))
 
     def _job_changed(self, job: Job) -> Job:
         self.events.publish(JobChanged(job_id=job.id, channel_id=job.channel_id, status=job.status.value,

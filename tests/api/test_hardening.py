@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from app.db.models import Channel, Post
-from app.db.posts_repo import PostsRepo
+from tests.support import store_posts
 
 INT64_MAX = 2**63 - 1
 CHANNEL_ID = 7_100_000
@@ -20,7 +20,7 @@ async def _channel_with_posts(app_root, count: int = 120, first_id: int = 1) -> 
     ids = list(range(first_id, first_id + count))
     posts = [Post(channel_id=CHANNEL_ID, message_id=i, date=now - timedelta(hours=ids[-1] - i), text=f'post {i}')
              for i in ids]
-    await app_root.repos.posts.write_new(PostsRepo.prepare(posts))
+    await store_posts(app_root.repos, posts)
     await app_root.repos.channels.set_state(CHANNEL_ID, posts_stored=count, top_message_id=ids[-1],
                                             last_message_id=ids[-1])
     return ids

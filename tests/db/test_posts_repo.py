@@ -7,7 +7,7 @@ from pymongo.errors import DuplicateKeyError
 from app.db.models import MediaSummary, Post, Reaction
 from app.db.posts_repo import PostFilter, tokenize
 from app.pages.give_way import GiveWay
-from tests.support import eventually
+from tests.support import eventually, store_posts
 
 BASE = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -17,22 +17,22 @@ def _post(message_id: int, text: str = '', channel_id: int = 10, **fields) -> Po
                 **fields)
 
 
-async def test_bulk_upsert_is_idempotent_and_the_unique_index_rejects_duplicates(repos):
+async def test_writing_twice_is_idempotent_and_the_unique_index_rejects_duplicates(repos):
     posts = [_post(i, f'post {i}') for i in range(1, 201)]
-    await repos.posts.bulk_upsert(posts)
-    await repos.posts.bulk_upsert(posts[50:150])
+    await store_posts(repos, posts)
+    await store_posts(repos, posts[50:150])
     assert await repos.posts.count(channel_id=10) == 200
     with pytest.raises(DuplicateKeyError):
         await repos.posts.collection.insert_one({'channel_id': 10, 'message_id': 5})
     # an upsert replaces changed fields
-    await repos.posts.bulk_upsert([_post(5, 'edited', views=99)])
+    await store_posts(repos, [_post(5, 'edited', views=99)])
     stored = await repos.posts.get(channel_id=10, message_id=5)
     assert (stored.text, stored.views) == ('edited', 99)
 
 
 async def test_pages_newest_first_with_cursor(repos):
-    await repos.posts.bulk_upsert([_post(i, f'n{i}') for i in range(1, 251)])
-    await repos.posts.bulk_upsert([_post(i, 'other channel', channel_id=11) for i in range(1, 30)])
+    await store_posts(repos, [_post(i, f'n{i}') for i in range(1, 251)])
+    await store_posts(repos, [_post(i, 'other channel', channel_id=11) for i in range(1, 30)])
     seen = []
     before = None
     while True:
@@ -45,7 +45,7 @@ async def test_pages_newest_first_with_cursor(repos):
 
 async def test_a_channel_without_posts_pages_and_exports_nothing(repos):
     """A channel just added, before its first posts arrive: its page and export are empty, not an error."""
-    await repos.posts.bulk_upsert([_post(i, channel_id=11) for i in range(1, 5)])  # another channel's posts
+    await store_posts(repos, [_post(i, channel_id=11) for i in range(1, 5)])  # another channel's posts
     for hint in (0, 500):
         assert await repos.posts.page(channel_id=10, limit=30, newest_hint=hint) == ([], None)
         assert await repos.posts.page(channel_id=10, limit=30, before_id=2**31 - 1, newest_hint=hint) == ([], None)
@@ -54,7 +54,7 @@ async def test_a_channel_without_posts_pages_and_exports_nothing(repos):
 
 async def test_sparse_ids_are_paged_without_gaps(repos):
     ids = [1, 2, 3000, 3001, 90_000, 200_000]
-    await repos.posts.bulk_upsert([_post(i) for i in ids])
+    await store_posts(repos, [_post(i) for i in ids])
     items, before = await repos.posts.page(channel_id=10, limit=4)
     assert [p.message_id for p in items] == [200_000, 90_000, 3001, 3000] and before == 3000
     items, before = await repos.posts.page(channel_id=10, limit=4, before_id=before)
@@ -63,7 +63,7 @@ async def test_sparse_ids_are_paged_without_gaps(repos):
 
 
 async def test_search_words_case_insensitive_any_order_and_phrase(repos):
-    await repos.posts.bulk_upsert([
+    await store_posts(repos, [
         _post(1, 'Breaking NEWS: Telegram update'),
         _post(2, 'news about the weather'),
         _post(3, 'Новости: обновление Telegram'),
@@ -82,7 +82,7 @@ async def test_search_words_case_insensitive_any_order_and_phrase(repos):
 
 
 async def test_date_range_media_and_deleted_filters(repos):
-    await repos.posts.bulk_upsert([
+    await store_posts(repos, [
         _post(1, 'a'), _post(2, 'b', media=MediaSummary(type='photo')), _post(3, 'c'),
         _post(4, 'd', media=MediaSummary(type='video'), reactions=[Reaction(emoji='👍', count=3)]),
     ])
@@ -94,8 +94,7 @@ async def test_date_range_media_and_deleted_filters(repos):
     window = PostFilter(since=BASE + timedelta(hours=2), until=BASE + timedelta(hours=3))
     items, _ = await repos.posts.page(channel_id=10, filter=window)
     assert [p.message_id for p in items] == [3, 2]
-    assert await repos.posts.mark_deleted(channel_id=10, message_ids=[2, 3]) == 2
-    assert await repos.posts.mark_deleted(channel_id=10, message_ids=[2]) == 0
+    assert (await repos.writer.delete(10, [2, 3])).deleted == [2, 3]
     deleted = await repos.posts.get(channel_id=10, message_id=2)
     assert deleted.deleted and deleted.deleted_at is not None
     assert await repos.posts.ids_between(channel_id=10, min_id=1, max_id=4) == [1, 4]
@@ -104,14 +103,14 @@ async def test_date_range_media_and_deleted_filters(repos):
 
 
 async def test_stream_yields_everything_in_order(repos):
-    await repos.posts.bulk_upsert([_post(i, 'x') for i in range(1, 1201)])
+    await store_posts(repos, [_post(i, 'x') for i in range(1, 1201)])
     ids = [p.message_id async for p in repos.posts.stream(channel_id=10)]
     assert ids == list(range(1200, 0, -1))
 
 
 async def test_counters_refresh_and_charts(repos):
-    await repos.posts.bulk_upsert([_post(i, views=i * 10) for i in range(1, 49)])
-    await repos.posts.update_counters(10, [_post(1, views=5000, forwards=3, reactions=[Reaction(emoji='🔥', count=2)])])
+    await store_posts(repos, [_post(i, views=i * 10) for i in range(1, 49)])
+    await store_posts(repos, [_post(1, views=5000, forwards=3, reactions=[Reaction(emoji='🔥', count=2)])])
     stored = await repos.posts.get(channel_id=10, message_id=1)
     assert (stored.views, stored.forwards, stored.reactions[0].emoji) == (5000, 3, '🔥')
     daily = await repos.posts.daily(channel_id=10, now=BASE + timedelta(days=3), chunk_days=1)  # a day a read
@@ -136,7 +135,7 @@ async def test_counters_refresh_and_charts(repos):
 
 
 async def test_searches_and_pages_are_index_scans(repos):
-    await repos.posts.bulk_upsert([_post(i, f'alpha beta gamma {i}') for i in range(1, 50)])
+    await store_posts(repos, [_post(i, f'alpha beta gamma {i}') for i in range(1, 50)])
     for post_filter, index in ((PostFilter(q='"alpha beta" gamma'), 'channel_tokens'),
                                (PostFilter(q='gamma', has_media=True), 'channel_tokens'),
                                (PostFilter(), 'channel_message_unique')):

@@ -10,11 +10,10 @@ import pytest
 from nicegui.testing import User
 
 from app.db.models import Channel, Post, utcnow
-from app.db.posts_repo import PostsRepo
 from app.events import PostsStored
 from app.mtproto.limits import Budget, MethodClass
 from app.pages import channel_detail
-from tests.support import eventually, sign_in
+from tests.support import eventually, sign_in, store_posts
 
 WAIT = 200  # should_see retries (0.1 s each) for steps that talk to Telegram
 
@@ -432,15 +431,14 @@ async def test_a_slow_first_paint_falls_back_to_drawing_after_the_browser_connec
     channel_id = 7_300_000
     await app_root.repos.channels.upsert_metadata(Channel(id=channel_id, title='Slow Paint', username='slow_paint'))
     now = utcnow()
-    await app_root.repos.posts.write_new(PostsRepo.prepare(
+    await store_posts(app_root.repos, [
         Post(channel_id=channel_id, message_id=i, date=now - timedelta(hours=5 - i), text=f'slow post {i}')
-        for i in range(1, 4)))
+        for i in range(1, 4)])
     await app_root.repos.channels.set_state(channel_id, posts_stored=3, top_message_id=3, last_message_id=3)
     await sign_in(user, retries=WAIT)
     await user.open(f'/dashboard/channels/{channel_id}')
     await user.should_see('slow post 3', retries=WAIT)
     await user.should_see('3 posts match')
     assert len(user.find(marker='channel-header').elements) == 1  # drawn once, not twice
-    await app_root.repos.posts.mark_deleted_ids(channel_id=channel_id, message_ids=[2])
-    app_root.events.publish(PostsStored(channel_id=channel_id, deleted=(2,)))  # the page it drew follows events
+    await app_root.repos.writer.delete(channel_id, [2])  # the page it drew follows the writer's events
     await user.should_see('data-mark="post-deleted"', retries=WAIT)

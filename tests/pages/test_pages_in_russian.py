@@ -12,10 +12,9 @@ from nicegui.elements.choice_element import ChoiceElement
 from nicegui.testing import User
 
 from app.db.models import Channel, Post
-from app.db.posts_repo import PostsRepo
 from app.events import ChannelChanged
 from app.i18n import render, use_language
-from tests.support import sign_in
+from tests.support import sign_in, store_posts
 
 RUSSIAN = 'ru-RU,ru;q=0.9,en;q=0.8'
 CHANNEL_ID = 7_200_000
@@ -70,7 +69,7 @@ async def stored_channel(root) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     posts = [Post(channel_id=CHANNEL_ID, message_id=i, date=now - timedelta(hours=5 - i), text=f'пост {i}',
                   views=1000 * i) for i in range(1, 6)]
-    await root.repos.posts.write_new(PostsRepo.prepare(posts))
+    await store_posts(root.repos, posts)
     await root.repos.channels.set_state(CHANNEL_ID, posts_stored=5, top_message_id=5, last_message_id=5,
                                         last_synced_at=now)
 

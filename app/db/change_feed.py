@@ -1,0 +1,121 @@
+"""The change feed: every change to a stored post, in one durable order, for programs that must see each once.
+
+Each write of the post writer appends one document holding its changes; every change has its own position, a
+number from one counter. The counter is raised inside the write's transaction, so two writers (in one process or
+several) take positions in the order their writes commit: a reader that has passed position N never finds a
+change below N committed later. Consumers keep their positions here too; entries are trimmed only once every
+consumer has passed them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from app.db.models import utcnow
+
+COUNTER_ID = 'changes'
+
+
+class ChangeKind(StrEnum):
+    CREATED = 'created'
+    EDITED = 'edited'  # text, entities, media, forward, author or album changed
+    DELETED = 'deleted'  # Telegram no longer has it; the post and its versions are kept
+    RESTORED = 'restored'  # a post taken for deleted came back
+    COUNTERS = 'counters'  # views, forwards, replies, reactions or pin only: no new version
+
+
+@dataclass(frozen=True)
+class Change:
+    position: int
+    channel_id: int
+    message_id: int
+    kind: ChangeKind
+    at: datetime
+    hash: str | None = None  # the new version's hash (None for counters)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {'position': self.position, 'channel_id': self.channel_id, 'message_id': self.message_id,
+                'kind': self.kind.value, 'at': self.at, 'hash': self.hash}
+
+
+class ChangeFeed:
+    collection_name = 'changes'
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.collection = db[self.collection_name]
+        self.counters = db['counters']
+        self.consumers = db['feed_consumers']
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([('last', ASCENDING)], name='last_position')
+        await self.collection.create_index([('at', ASCENDING)], name='at')
+
+    async def take_positions(self, count: int, session: AsyncClientSession) -> int:
+        """Raise the counter by `count` inside the caller's transaction; returns the first position taken."""
+        doc = await self.counters.find_one_and_update(
+            {'_id': COUNTER_ID}, {'$inc': {'seq': count}}, upsert=True, return_document=ReturnDocument.AFTER,
+            session=session)
+        return doc['seq'] - count + 1
+
+    async def append(self, channel_id: int, first: int, changes: list[tuple[int, str, str | None]], at: datetime,
+                     session: AsyncClientSession | None) -> None:
+        """One write's changes (message id, kind, hash), at positions first, first + 1, …"""
+        await self.collection.insert_one({
+            '_id': first, 'last': first + len(changes) - 1, 'channel_id': channel_id, 'at': at,
+            'changes': [{'m': m, 'k': k, 'h': h} for m, k, h in changes]}, session=session)
+
+    async def read(self, *, after: int = 0, limit: int = 1000) -> list[Change]:
+        """Changes at positions above `after`, in order, at most `limit` (the last write may be cut)."""
+        limit = max(1, limit)
+        # positions are contiguous, so the writes holding (after, after + limit] start at or below after + limit:
+        # bounding the read keeps it small however far behind the reader is
+        docs = await self.collection.find({'last': {'$gt': after}, '_id': {'$lte': after + limit}}).to_list()
+        if not docs:  # only below a trimmed stretch could the next change lie further on
+            first = await self.collection.find_one({'last': {'$gt': after}}, sort=[('_id', ASCENDING)])
+            docs = [first] if first else []
+        found: list[Change] = []
+        for doc in sorted(docs, key=lambda d: d['_id']):
+            for offset, item in enumerate(doc['changes']):
+                position = doc['_id'] + offset
+                if position > after:
+                    found.append(Change(position, doc['channel_id'], item['m'], ChangeKind(item['k']), doc['at'],
+                                        item.get('h')))
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
+    async def head(self) -> int:
+        """The last position taken (0 before the first change)."""
+        doc = await self.counters.find_one({'_id': COUNTER_ID})
+        return (doc or {}).get('seq', 0)
+
+    async def channel_changes(self, channel_id: int) -> int:
+        return await self.collection.count_documents({'channel_id': channel_id})
+
+    # ------------------------------------------------------------ consumers
+
+    async def position(self, consumer: str) -> int:
+        doc = await self.consumers.find_one({'_id': consumer})
+        return (doc or {}).get('position', 0)
+
+    async def save_position(self, consumer: str, position: int, session: AsyncClientSession | None = None) -> None:
+        await self.consumers.update_one({'_id': consumer}, {'$max': {'position': position},
+                                                            '$set': {'at': utcnow()}}, upsert=True, session=session)
+
+    async def consumer_positions(self) -> dict[str, int]:
+        return {doc['_id']: doc.get('position', 0) async for doc in self.consumers.find()}
+
+    async def trim(self, *, older_than: datetime) -> int:
+        """Drop writes older than `older_than` that every consumer has passed; returns how many were dropped."""
+        positions = await self.consumer_positions()
+        query: dict[str, Any] = {'at': {'$lt': older_than}}
+        if positions:
+            query['last'] = {'$lte': min(positions.values())}
+        result = await self.collection.delete_many(query)
+        return result.deleted_count
