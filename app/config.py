@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1 << 20
     shutdown_grace_seconds: int = 10
     trusted_proxies: str = ''
+    # The change feed keeps every change at least this long, and longer until every consumer has read it.
+    feed_keep_days: int = 30
     # Set by `parsegram --demo` only: the dashboard says it is talking to the demo server, not Telegram.
     demo: bool = False
 

@@ -20,6 +20,7 @@ from app.crypto import SecretBox
 from app.db.client import Database
 from app.db.repos import Repos
 from app.events import EventBus
+from app.feed_consumers import FeedConsumers
 from app.i18n import lazy
 from app.mtproto.accounts import AccountManager, process_owner_id
 from app.mtproto.add_queue import AddQueue
@@ -74,12 +75,13 @@ class Root:
     channels: ChannelService
     sync: SyncService
     add_queue: AddQueue
+    feed_consumers: FeedConsumers
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     @property
     def components(self) -> tuple[Any, ...]:
         """Objects with async start()/stop(), in start order."""
-        return self.accounts, self.channels, self.sync, self.add_queue
+        return self.accounts, self.channels, self.sync, self.add_queue, self.feed_consumers
 
     @property
     def started(self) -> bool:
@@ -180,4 +182,5 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
         api_tokens=ApiTokens(settings=settings, repo=repos.api_tokens),
         login_throttle=LoginThrottle(clock=clock),
         accounts=accounts, logins=LoginService(settings=settings, accounts=accounts),
-        channels=channels, sync=sync, add_queue=AddQueue(repos=repos, channels=channels, accounts=accounts))
+        channels=channels, sync=sync, add_queue=AddQueue(repos=repos, channels=channels, accounts=accounts),
+        feed_consumers=FeedConsumers(repos.feed, repos.writer, keep_days=settings.feed_keep_days))

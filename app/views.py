@@ -115,6 +115,54 @@ class ChannelDeleted(BaseModel):
     deleted: bool = True
 
 
+class ChangeView(BaseModel):
+    """One change to a stored post, at its position in the change feed."""
+
+    position: int
+    channel_id: int
+    message_id: int
+    kind: str = Field(description='created, edited, deleted, restored (a post taken for deleted came back) or '
+                                  'counters (views, forwards, replies, reactions or pin only)')
+    at: datetime = Field(description='when Parsegram wrote it')
+    hash: str | None = Field(default=None, description="the new version's SHA-256 (none for counters)")
+
+
+class ChangesPage(BaseModel):
+    items: list[ChangeView]
+    next_after: int = Field(description='pass back as `after` for the next page')
+    head: int = Field(description='the last position written so far')
+    oldest: int = Field(description='the first position still kept: older changes were trimmed')
+
+
+class VersionView(BaseModel):
+    """One version of a post: what it held, when Parsegram saw it, and its place in the post's hash chain."""
+
+    version: int
+    version_at: datetime | None = Field(default=None, description='when Parsegram saw this version')
+    edit_date: datetime | None = Field(default=None, description="Telegram's date of the edit")
+    date: datetime
+    text: str = ''
+    entities: dict[str, Any] | None = None
+    media: dict[str, Any] | None = None
+    fwd_from: dict[str, Any] | None = None
+    post_author: str | None = None
+    grouped_id: int | None = None
+    deleted: bool = False
+    deleted_at: datetime | None = None
+    hash: str | None = Field(default=None, description='SHA-256 over the previous hash and this version (see the '
+                                                       'architecture notes for the canonical form)')
+    prev_hash: str | None = None
+    position: int | None = Field(default=None, description="the change feed's position of the change")
+
+
+class PostVersions(BaseModel):
+    channel_id: int
+    message_id: int
+    edits: int = Field(description='how many times its content was seen to change')
+    deleted: bool
+    items: list[VersionView] = Field(description='oldest first; the last is the post as stored now')
+
+
 class PostsPage(BaseModel):
     items: list[dict[str, Any]] = Field(description='posts newest first, as in the JSONL export')
     next_before_id: int | None = Field(description='pass back as before_id for the next page; null at the end')

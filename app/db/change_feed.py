@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.db.models import utcnow
 
 COUNTER_ID = 'changes'
+TRIMMED_ID = 'changes_trimmed'  # the last position trimming dropped
 
 
 class ChangeKind(StrEnum):
@@ -95,8 +96,11 @@ class ChangeFeed:
         doc = await self.counters.find_one({'_id': COUNTER_ID})
         return (doc or {}).get('seq', 0)
 
-    async def channel_changes(self, channel_id: int) -> int:
-        return await self.collection.count_documents({'channel_id': channel_id})
+    async def oldest(self) -> int:
+        """The first position still kept (trimming drops the oldest writes); 0 while the feed is empty."""
+        head = await self.head()
+        trimmed = await self.counters.find_one({'_id': TRIMMED_ID})
+        return min((trimmed or {}).get('to', 0) + 1, head) if head else 0
 
     # ------------------------------------------------------------ consumers
 
@@ -117,5 +121,9 @@ class ChangeFeed:
         query: dict[str, Any] = {'at': {'$lt': older_than}}
         if positions:
             query['last'] = {'$lte': min(positions.values())}
-        result = await self.collection.delete_many(query)
-        return result.deleted_count
+        dropped = [doc['last'] for doc in await self.collection.find(query, {'last': 1}).to_list()]
+        if not dropped:
+            return 0
+        await self.collection.delete_many({'last': {'$lte': max(dropped)}, **query})
+        await self.counters.update_one({'_id': TRIMMED_ID}, {'$max': {'to': max(dropped)}}, upsert=True)
+        return len(dropped)

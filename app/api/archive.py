@@ -1,0 +1,47 @@
+"""The archive API: the change feed for programs that pull, a post's versions, and the proof behind them."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from app.api.channels import _get_channel
+from app.api.deps import ReadyRootDep
+from app.api.errors import ApiError
+from app.api.params import ChannelIdPath
+from app.i18n import lazy
+from app.views import ChangesPage, ChangeView, PostVersions, VersionView
+
+router = APIRouter(prefix='/mtproto')
+
+MessageIdPath = Annotated[int, Path(ge=1, le=2**31 - 1, description='a message id in the channel')]
+
+
+@router.get('/changes', response_model=ChangesPage)
+async def list_changes(
+    root: ReadyRootDep,
+    after: Annotated[int, Query(ge=0, le=2**62, description='the last position you have read; 0 from the start')] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ChangesPage:
+    """Every change to a stored post (created, edited, deleted, restored, counters), in the order it committed.
+    Pass `next_after` back as `after`; `oldest` is the first position still kept (older ones were trimmed)."""
+    changes = await root.repos.feed.read(after=after, limit=limit)
+    head = await root.repos.feed.head()
+    next_after = changes[-1].position if changes else max(after, 0)
+    return ChangesPage(items=[ChangeView(**c.to_dict()) for c in changes], next_after=next_after, head=head,
+                       oldest=await root.repos.feed.oldest())
+
+
+@router.get('/channels/{channel_id}/posts/{message_id}/versions', response_model=PostVersions)
+async def post_versions(channel_id: ChannelIdPath, message_id: MessageIdPath, root: ReadyRootDep) -> PostVersions:
+    """A post's versions, oldest first: each with what it held, when Parsegram saw it, its hash and the hash before
+    it. The last one is the post as stored now (deleted, if Telegram no longer has it)."""
+    await _get_channel(root, channel_id)
+    post = await root.repos.posts.get(channel_id=channel_id, message_id=message_id)
+    if post is None:
+        raise ApiError(404, 'POST_NOT_FOUND', lazy('Post {message_id} of channel {channel_id} is not stored.',
+                                                   message_id=message_id, channel_id=channel_id))
+    earlier = await root.repos.versions.of_post(channel_id=channel_id, message_id=message_id)
+    items = [VersionView.model_validate(doc) for doc in earlier] + [VersionView.model_validate(post.model_dump())]
+    return PostVersions(channel_id=channel_id, message_id=message_id, edits=post.edits, deleted=post.deleted,
+                        items=items)

@@ -1,0 +1,145 @@
+"""Consumers of the change feed: each reads from its own stored position, in order, and catches up by itself.
+
+A consumer (the search index, webhooks, alerts) subclasses FeedConsumer. Its reader takes a batch of changes
+after the consumer's position, hands it to `handle` and saves the new position. With `transactional` (the
+default) both happen in one MongoDB transaction: a consumer whose effects are in MongoDB sees every change
+exactly once, also when it is stopped mid-batch. A consumer with effects elsewhere (an index on disk, a request
+to a webhook) sees a batch again if it stopped before the position was saved, and must take a repeat calmly.
+
+The in-process bus only wakes readers early; they also look every `poll_seconds`, so writes of other Parsegram
+processes on the same database are found too. Entries every consumer has passed are trimmed after FEED_KEEP_DAYS.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from loguru import logger
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from app.db.change_feed import Change, ChangeFeed
+from app.db.models import utcnow
+
+if TYPE_CHECKING:
+    from app.db.post_writer import PostWriter, WriteResult
+
+BATCH = 500
+POLL_SECONDS = 5.0
+RETRY_SECONDS = 10.0
+TRIM_EVERY = timedelta(hours=1)
+
+
+class FeedConsumer:
+    name: str = ''
+    transactional: bool = True
+
+    async def handle(self, changes: list[Change], session: AsyncClientSession | None) -> None:
+        raise NotImplementedError
+
+
+class FeedReader:
+    """Runs one consumer: read after its position, handle, save, repeat; wait for a wake or a poll when idle."""
+
+    def __init__(self, feed: ChangeFeed, consumer: FeedConsumer, *, batch: int = BATCH,
+                 poll_seconds: float = POLL_SECONDS) -> None:
+        self.feed = feed
+        self.consumer = consumer
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.position = 0
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        self.position = await self.feed.position(self.consumer.name)
+        while True:
+            self._wake.clear()
+            try:
+                moved = await self.step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the batch is read again after a pause: a consumer never skips a change
+                logger.exception('feed consumer {} failed at position {}', self.consumer.name, self.position)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            if not moved:
+                self._idle.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                self._idle.clear()
+
+    async def step(self) -> bool:
+        """Handle the next batch after the stored position; False when there was none."""
+        changes = await self.feed.read(after=self.position, limit=self.batch)
+        if not changes:
+            return False
+        last = changes[-1].position
+        name = self.consumer.name
+
+        async def work(session: AsyncClientSession | None) -> None:
+            await self.consumer.handle(changes, session)
+            await self.feed.save_position(name, last, session=session)
+
+        if self.consumer.transactional:
+            async with self.feed.collection.database.client.start_session() as session:
+                await session.with_transaction(work)
+        else:
+            await work(None)
+        self.position = last
+        return True
+
+    async def caught_up(self, timeout: float = 30.0) -> None:
+        """Wait until the reader has handled everything written so far (for tests and shutdown)."""
+        async def reached() -> None:
+            while self.position < await self.feed.head():
+                self.wake()
+                await asyncio.sleep(0.02)
+        await asyncio.wait_for(reached(), timeout)
+
+
+class FeedConsumers:
+    """The readers of this process: started with the app, woken by each committed write, trimming the feed."""
+
+    def __init__(self, feed: ChangeFeed, writer: PostWriter, *, keep_days: int = 30) -> None:
+        self.feed = feed
+        self.keep = timedelta(days=keep_days)
+        self.readers: dict[str, FeedReader] = {}
+        self._tasks: list[asyncio.Task] = []
+        writer.listeners['feed'] = self._written
+
+    def add(self, consumer: FeedConsumer, **options: float) -> FeedReader:
+        reader = FeedReader(self.feed, consumer, **options)  # type: ignore[arg-type]
+        self.readers[consumer.name] = reader
+        return reader
+
+    def _written(self, _: WriteResult) -> None:
+        for reader in self.readers.values():
+            reader.wake()
+
+    async def start(self) -> None:
+        for reader in self.readers.values():
+            self._tasks.append(asyncio.create_task(reader.run(), name=f'feed-{reader.consumer.name}'))
+        self._tasks.append(asyncio.create_task(self._trim_loop(), name='feed-trim'))
+
+    async def _trim_loop(self) -> None:
+        while True:
+            try:
+                dropped = await self.feed.trim(older_than=utcnow() - self.keep)
+                if dropped:
+                    logger.info('change feed: {} old writes trimmed', dropped)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception('trimming the change feed failed')
+            await asyncio.sleep(TRIM_EVERY.total_seconds())
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
