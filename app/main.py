@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 from typing import Any
 
@@ -36,6 +37,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      'Settings come from the environment or .env (see the README).')
     parser.add_argument('--demo', action='store_true', help='run against a local demo server instead of Telegram: '
                         'a demo account logged in, demo channels filling with posts, its own data directory')
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND')
+    check = commands.add_parser('verify', help="recheck a channel's stored history against its hash chains; exits "
+                                'with 0 when it matches, 1 naming the first post that does not')
+    check.add_argument('channel', help='the channel id (as listed) or @username')
     return parser.parse_args(argv)
 
 
@@ -43,6 +48,9 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None and helpers.is_pytest():  # NiceGUI's test fixtures run this file with pytest's arguments
         argv = []
     args = parse_args(argv)
+    if args.command == 'verify':
+        from app.cli import verify
+        raise SystemExit(asyncio.run(verify(load_settings(), args.channel)))
     os.umask(0o077)  # sessions, keys and the embedded database under DATA_DIR are this user's alone
     settings = load_settings()
     server = None

@@ -163,6 +163,20 @@ class PostVersions(BaseModel):
     items: list[VersionView] = Field(description='oldest first; the last is the post as stored now')
 
 
+class VerifyView(BaseModel):
+    """The recheck of a channel's stored history."""
+
+    channel_id: int
+    ok: bool
+    posts: int = Field(description='posts checked')
+    versions: int = Field(description='versions checked, current ones included')
+    unsealed: int = Field(description='posts stored before versions were kept and unchanged since: no hash yet')
+    message_id: int | None = Field(default=None, description='the first post whose stored history no longer matches')
+    version: int | None = Field(default=None, description='its first version that fails')
+    reason: str | None = None
+    head: str | None = Field(default=None, description="the channel's chain head, recomputed")
+
+
 class PostsPage(BaseModel):
     items: list[dict[str, Any]] = Field(description='posts newest first, as in the JSONL export')
     next_before_id: int | None = Field(description='pass back as before_id for the next page; null at the end')

@@ -1,6 +1,7 @@
 """The archive API: the change feed for programs that pull, a post's versions, and the proof behind them."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -9,8 +10,9 @@ from app.api.channels import _get_channel
 from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
 from app.api.params import ChannelIdPath
+from app.db.verify import verify_channel
 from app.i18n import lazy
-from app.views import ChangesPage, ChangeView, PostVersions, VersionView
+from app.views import ChangesPage, ChangeView, PostVersions, VerifyView, VersionView
 
 router = APIRouter(prefix='/mtproto')
 
@@ -45,3 +47,11 @@ async def post_versions(channel_id: ChannelIdPath, message_id: MessageIdPath, ro
     items = [VersionView.model_validate(doc) for doc in earlier] + [VersionView.model_validate(post.model_dump())]
     return PostVersions(channel_id=channel_id, message_id=message_id, edits=post.edits, deleted=post.deleted,
                         items=items)
+
+
+@router.post('/channels/{channel_id}/verify', response_model=VerifyView)
+async def verify(channel_id: ChannelIdPath, root: ReadyRootDep) -> VerifyView:
+    """Recheck every post's hash chain and the channel's chain head; `ok`, or the first post whose stored history
+    no longer matches (`message_id`, `version`, `reason`)."""
+    await _get_channel(root, channel_id)
+    return VerifyView(**asdict(await verify_channel(root.repos, channel_id)))

@@ -1,13 +1,20 @@
 """The archive API: a post's versions, the change feed for programs that pull, and the proof behind them."""
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from app.db.models import Channel, Post
 from app.db.post_hash import version_hash
 from tests.support import store_posts
 
 CHANNEL_ID = 7_200_000
+ROOT = Path(__file__).resolve().parents[2]
 BASE = datetime(2026, 5, 1, tzinfo=UTC)
 
 
@@ -58,3 +65,57 @@ async def test_the_change_feed_pages_in_commit_order(api, app_root):
     assert (page['head'], page['oldest'], page['next_after']) == (8, 1, 8)
     bad = await api.get('/api/mtproto/changes', params={'after': -1})
     assert bad.status_code == 400 and set(bad.json()) == {'error'}
+
+
+async def test_verify_names_the_first_post_whose_stored_history_was_changed(api, app_root):
+    await app_root.repos.channels.upsert_metadata(Channel(id=CHANNEL_ID, title='Proof'))
+    await store_posts(app_root.repos, [_post(i, f'post {i}') for i in range(1, 31)])
+    for n in range(1, 4):
+        await store_posts(app_root.repos, [_post(12, f'post 12, edit {n}'), _post(20, f'post 20, edit {n}')])
+    await app_root.repos.writer.delete(CHANNEL_ID, [25])
+    url = f'/api/mtproto/channels/{CHANNEL_ID}/verify'
+    fine = (await api.post(url)).json()
+    assert (fine['ok'], fine['posts'], fine['versions'], fine['message_id']) == (True, 30, 37, None)
+
+    # someone rewrites what post 20 said in its second version, straight in the database
+    await app_root.repos.versions.collection.update_one(
+        {'channel_id': CHANNEL_ID, 'message_id': 20, 'version': 2}, {'$set': {'text': 'something else'}})
+    bad = (await api.post(url)).json()
+    assert (bad['ok'], bad['message_id'], bad['version']) == (False, 20, 2)
+    assert 'no longer matches' in bad['reason']
+    await app_root.repos.versions.collection.update_one(
+        {'channel_id': CHANNEL_ID, 'message_id': 20, 'version': 2}, {'$set': {'text': 'post 20, edit 1'}})
+    assert (await api.post(url)).json()['ok']
+
+    # the same for the current version of a post, and for a post removed with its versions
+    await app_root.repos.posts.collection.update_one({'channel_id': CHANNEL_ID, 'message_id': 7},
+                                                     {'$set': {'text': 'rewritten'}})
+    assert (await api.post(url)).json()['message_id'] == 7
+    await app_root.repos.posts.collection.delete_one({'channel_id': CHANNEL_ID, 'message_id': 7})
+    gone = (await api.post(url)).json()
+    assert not gone['ok'] and gone['message_id'] is None and 'chain head' in gone['reason']
+
+
+@pytest.mark.timeout(90)  # a second Python process starts and imports the app
+async def test_parsegram_verify_from_a_terminal(app_root, mongo_uri, app_env):
+    await app_root.repos.channels.upsert_metadata(Channel(id=CHANNEL_ID, title='Terminal', username='terminal_proof'))
+    await store_posts(app_root.repos, [_post(i, f'post {i}') for i in range(1, 11)])
+    await store_posts(app_root.repos, [_post(3, 'post 3, edited')])
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}, 'MONGO_URI': mongo_uri,
+           'MONGO_DB': app_root.settings.mongo_db}  # a terminal, not a test: NiceGUI looks for pytest's variables
+
+    async def run(*args: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, '-m', 'app', 'verify', *args, env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        out, err = await process.communicate()
+        return process.returncode, out.decode(), err.decode()
+
+    code, out, _ = await run('@terminal_proof')
+    assert code == 0 and out.startswith(f'OK: channel {CHANNEL_ID}, 10 posts and 11 versions match'), out
+    await app_root.repos.posts.collection.update_one({'channel_id': CHANNEL_ID, 'message_id': 3},
+                                                     {'$set': {'views': 5, 'text': 'quietly changed'}})
+    code, out, _ = await run(str(-1_000_000_000_000 - CHANNEL_ID))
+    assert code == 1 and out.startswith(f'FAILED: channel {CHANNEL_ID}: post 3, version 2: version 2 no longer')
+    code, _, err = await run('@nobody_here')
+    assert code == 2 and 'No stored channel matches' in err

@@ -1,0 +1,79 @@
+"""Commands beside the server: `parsegram verify CHANNEL` rechecks a channel's stored history from a terminal.
+
+It reads the database the server uses: MONGO_URI, or the embedded database under DATA_DIR (the running server's,
+when one runs; otherwise it starts one for the check and stops it after).
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from pymongo import AsyncMongoClient
+
+from app.config import Settings
+from app.db.client import Database
+from app.db.repos import Repos
+from app.db.verify import verify_channel
+from app.mtproto.refs import MAX_CHANNEL_ID
+
+NOT_FOUND = 2
+
+
+def _running_embedded(settings: Settings) -> str | None:
+    """The address of an embedded database a running Parsegram started on this DATA_DIR, if any."""
+    pid_file = (settings.data_dir / 'db').resolve().parent / 'db.pid'
+    try:
+        recorded = json.loads(Path(pid_file).read_text())
+        Path(f'/proc/{int(recorded["pid"])}').stat()
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return f'mongodb://127.0.0.1:{int(recorded["port"])}/?directConnection=true'
+
+
+async def _find_channel(repos: Repos, ref: str) -> int | None:
+    text = ref.strip()
+    if re.fullmatch(r'-?\d+', text):
+        number = abs(int(text))
+        number = number - 10**12 if number > 10**12 else number  # -100… ids as Telegram's clients show them
+        return number if 0 < number <= MAX_CHANNEL_ID and await repos.channels.get(number) else None
+    name = re.sub(r'^(https?://)?(t\.me/|telegram\.me/)?@?', '', text).split('/')[0]
+    channel = await repos.channels.by_username(re.escape(name)) if re.fullmatch(r'\w{3,32}', name) else None
+    return channel.id if channel else None
+
+
+async def verify(settings: Settings, ref: str) -> int:
+    uri = settings.mongo_uri or _running_embedded(settings)
+    database = None if uri else Database(settings)
+    client: AsyncMongoClient = database.client if database else AsyncMongoClient(uri, tz_aware=True)
+    try:
+        if database is not None and not await database.start(max_attempts=3):
+            print(f'Cannot open the database: {database.last_error}', file=sys.stderr)
+            return 1
+        repos = Repos.create(client[settings.mongo_db])
+        channel_id = await _find_channel(repos, ref)
+        if channel_id is None:
+            print(f'No stored channel matches {ref!r}: give its id (as the dashboard or the API lists it) or its '
+                  '@username.', file=sys.stderr)
+            return NOT_FOUND
+
+        async def progress(posts: int) -> None:
+            print(f'  {posts:,} posts checked…', file=sys.stderr, flush=True)
+
+        verdict = await verify_channel(repos, channel_id, progress)
+        if verdict.ok:
+            print(f'OK: channel {channel_id}, {verdict.posts:,} posts and {verdict.versions:,} versions match their '
+                  f'hashes; chain head {verdict.head}.')
+            if verdict.unsealed:
+                print(f'{verdict.unsealed:,} posts were stored before versions were kept and have not changed since: '
+                      'they get a hash when they next change.')
+            return 0
+        where = f'post {verdict.message_id}, version {verdict.version}: ' if verdict.message_id else ''
+        print(f'FAILED: channel {channel_id}: {where}{verdict.reason}.')
+        return 1
+    finally:
+        if database is not None:
+            await database.stop()
+        else:
+            await client.close()
