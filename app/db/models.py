@@ -244,6 +244,7 @@ class JobKind(StrEnum):
     BACKFILL = 'backfill'
     SYNC = 'sync'
     REFRESH = 'refresh'
+    AUDIT = 'audit'  # asks Telegram about the ids missing from the stored sequence (app.mtproto.audit)
 
 
 class JobStatus(StrEnum):

@@ -11,6 +11,7 @@ from app.db.api_tokens_repo import ApiTokensRepo
 from app.db.change_feed import ChangeFeed
 from app.db.channel_refs_repo import ChannelRefsRepo
 from app.db.channels_repo import ChannelsRepo
+from app.db.completeness_repo import CompletenessRepo
 from app.db.jobs_repo import JobsRepo
 from app.db.metrics_repo import MetricsRepo
 from app.db.post_versions import PostVersionsRepo
@@ -31,6 +32,7 @@ class Repos:
     versions: PostVersionsRepo
     feed: ChangeFeed
     writer: PostWriter  # every post write goes through it
+    completeness: CompletenessRepo
 
     @classmethod
     def create(cls, db: AsyncDatabase) -> Repos:
@@ -47,6 +49,7 @@ class Repos:
             versions=versions,
             feed=feed,
             writer=PostWriter(db, posts, versions, feed, channels),
+            completeness=CompletenessRepo(db),
         )
 
     async def ensure_indexes(self) -> None:

@@ -489,6 +489,7 @@ class ChannelService:
         await self.repos.posts.delete_channel(channel_id=channel_id)
         await self.repos.versions.delete_channel(channel_id=channel_id)
         await self.repos.writer.forget_channel(channel_id)
+        await self.repos.completeness.delete_channel(channel_id=channel_id)
         await self.repos.metrics.delete_channel(channel_id=channel_id)
         await self.repos.jobs.delete_channel(channel_id=channel_id)
         self.events.publish(ChannelChanged(channel_id=channel_id, deleted=True))

@@ -14,7 +14,9 @@ from loguru import logger
 from telethon import TelegramClient, errors
 
 from app.db.models import Channel, Job, JobKind, JobStatus, SyncStatus
+from app.db.posts_repo import newest_hint
 from app.events import JobChanged
+from app.mtproto.audit import audit_channel
 from app.mtproto.channels import ChannelError
 from app.mtproto.jobs import BackfillProgress, backfill, sync_channel
 from app.mtproto.scheduler import CANNOT_READ_RETRY, WAIT_BUDGET, WAIT_FLOOD, Accounts
@@ -58,6 +60,7 @@ class RunnerMixin:
         """Run a claimed job to its end, or leave it waiting/queued/failed with a reason."""
         status = SyncStatus.BACKFILLING if job.kind == JobKind.BACKFILL else SyncStatus.SYNCING
         await self._set_state(channel.id, status=status, job_id=job.id, account_id=account_id)
+        audit_next = False  # set by the sync that follows a backfill: the audit comes after it
         try:
             peer = self.channels.input_channel(channel, account_id)
             if job.kind == JobKind.BACKFILL:
@@ -75,12 +78,26 @@ class RunnerMixin:
                     top_message_id=job.checkpoint.get('top_id', 0), backfill_read_at=began)
                 next_sync = self.clock.now()  # catch what was posted during the backfill right away
                 newest = job.checkpoint.get('top_id', 0)
+            elif job.kind == JobKind.AUDIT:
+                async def checked(done: int, total: int) -> None:
+                    await self.repos.jobs.save_checkpoint(job.id, checkpoint={}, done=done, total=total,
+                                                          eta_seconds=None)
+                    self.events.publish(JobChanged(job_id=job.id, channel_id=channel.id, status=JobStatus.RUNNING,
+                                                   done=done, total=total))
+                newest = newest_hint(channel)
+                audit = await audit_channel(client, self.repos, channel.id, peer, newest=newest, progress=checked)
+                await self.repos.jobs.save_checkpoint(
+                    job.id, checkpoint={'missing': audit.missing, 'refilled': audit.refilled, 'deleted': audit.deleted,
+                                        'service': audit.service}, done=audit.missing, total=audit.missing,
+                    eta_seconds=0)
+                next_sync = channel.state.next_sync_at or self.clock.now()
             else:
                 read_at = channel.state.backfill_read_at
                 # right after a backfill, its sync reads only what was posted since: the backfill has just read
                 # the refresh window and the channel's metadata
                 new_only = read_at is not None and self.clock.now() - read_at < timedelta(
                     seconds=channel.sync.interval_seconds)
+                audit_next = new_only
                 if not new_only:
                     channel = await self.channels.refresh(client, account_id, channel)
                 result = await sync_channel(
@@ -97,12 +114,14 @@ class RunnerMixin:
                 newest = result.top_id
             stored = await self.repos.posts.count(channel_id=channel.id)
             last_post_at = await self.repos.posts.newest_date(channel_id=channel.id, newest_hint=newest)
-            await self._set_state(
-                channel.id, status=SyncStatus.IDLE, last_synced_at=self.clock.now(), next_sync_at=next_sync,
-                posts_stored=stored, last_post_at=last_post_at, error=None)
+            synced = {} if job.kind == JobKind.AUDIT else {'last_synced_at': self.clock.now()}
+            await self._set_state(channel.id, status=SyncStatus.IDLE, next_sync_at=next_sync, posts_stored=stored,
+                                  last_post_at=last_post_at, error=None, **synced)
             finished = await self._transition(job.id, to=JobStatus.DONE, allowed_from=(JobStatus.RUNNING,))
             if finished is not None and finished.follow_up:
                 await self.enqueue(channel.id, kind=JobKind.SYNC)
+            elif audit_next:  # prove what it holds: ask about the ids the history left out
+                await self.enqueue(channel.id, kind=JobKind.AUDIT)
         except errors.FloodWaitError as error:
             logger.info('account {} must wait {} s (job {})', account_id, error.seconds, job.id)
             await self._wait(job, channel, error.seconds)

@@ -59,20 +59,12 @@ class Stack:
         return await eventually(finished, timeout)
 
     async def settle(self, channel_id: int, now=None):
-        """The backfill and the catch-up sync that follows it are done; nothing is scheduled soon."""
+        """The backfill, the catch-up sync and the audit that follow it are done; nothing is scheduled soon."""
         await self.job_done(channel_id, JobKind.BACKFILL)
         await self.job_done(channel_id, JobKind.SYNC)
+        await self.job_done(channel_id, JobKind.AUDIT)
         await self.repos.channels.set_sync_settings(channel_id, interval_seconds=3600)
         await self.repos.channels.set_state(channel_id, next_sync_at=(now or utcnow()) + timedelta(hours=1))
-
-
-@pytest.fixture
-async def stack(telegram_dc, repos, tmp_path):
-    made = Stack(telegram_dc, repos, tmp_path)
-    await made.start()
-    yield made
-    await made.stop()
-    telegram_dc.clear_faults()
 
 
 @pytest.fixture

@@ -49,6 +49,8 @@ class ControlServer:
             ('POST', re.compile(r'/channels/(-?\d+)/messages'), self.post_message, 201),
             ('PATCH', re.compile(r'/channels/(-?\d+)/messages/(\d+)'), self.edit_message, 200),
             ('DELETE', re.compile(r'/channels/(-?\d+)/messages/(\d+)'), self.delete_message, 200),
+            ('POST', re.compile(r'/channels/(-?\d+)/hidden'), self.hide_from_history, 200),
+            ('POST', re.compile(r'/channels/(-?\d+)/service'), self.post_service, 201),
             ('GET', re.compile(r'/codes/([^/]+)'), self.code, 200),
             ('POST', re.compile(r'/qr/accept'), self.accept_qr, 200),
             ('POST', re.compile(r'/sessions/revoke'), self.revoke, 200),
@@ -199,6 +201,16 @@ class ControlServer:
     def delete_message(self, body: dict, channel_id: str, message_id: str) -> dict:
         deleted = self.world.delete_messages(int(channel_id), [int(message_id)])
         return {'ok': True, 'deleted': list(deleted) if deleted is not None else [int(message_id)]}
+
+    def hide_from_history(self, body: dict, channel_id: str) -> dict:
+        (ids,) = _require(body, 'message_ids')
+        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            raise HttpError(400, 'BAD_REQUEST', 'message_ids must be a list of integers')
+        return {'hidden': self.world.hide_from_history(int(channel_id), ids)}
+
+    def post_service(self, body: dict, channel_id: str) -> dict:
+        (title,) = _require(body, 'title')
+        return {'message_id': self.world.post_service(int(channel_id), str(title))}
 
     def code(self, body: dict, phone: str) -> dict:
         code = self.world.login_code(phone)

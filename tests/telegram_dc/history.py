@@ -42,6 +42,9 @@ class HistoryHandlers:
 
     def _page(self, ch: ChannelRec, ids: list[int], dates: list[int], req) -> list:
         limit = max(0, min(req.limit or 0, MAX_LIMIT))
+        if ch.hidden:
+            kept = [(mid, date) for mid, date in zip(ids, dates, strict=True) if mid not in ch.hidden]
+            ids, dates = [mid for mid, _ in kept], [date for _, date in kept]
         picked = window(ids, dates, offset_id=req.offset_id or 0, offset_date=_ts(getattr(req, 'offset_date', None)),
                         add_offset=req.add_offset or 0, limit=limit)
         if req.max_id:
@@ -126,6 +129,9 @@ class HistoryHandlers:
             ids.append(mid)
             dates.append(ts)
         limit = max(0, min(req.limit or 0, MAX_LIMIT))
+        if ch.hidden:
+            kept = [(mid, date) for mid, date in zip(ids, dates, strict=True) if mid not in ch.hidden]
+            ids, dates = [mid for mid, _ in kept], [date for _, date in kept]
         picked = window(ids, dates, offset_id=req.offset_id or 0, offset_date=0, add_offset=req.add_offset or 0,
                         limit=limit)
         if req.max_id:

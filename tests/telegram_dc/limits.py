@@ -46,6 +46,7 @@ REALISTIC: dict[str, MethodLimit] = {
     'messages.getDialogs': MethodLimit(rate=0.2, burst=10, wait=30),
     'channels.getFullChannel': MethodLimit(rate=0.2, burst=20, wait=30),
     'messages.getMessagesViews': MethodLimit(rate=1.0, burst=10, wait=30),
+    'channels.getMessages': MethodLimit(rate=1.0, burst=10, wait=30),  # by id, 100 a call: as history
     'upload.getFile': MethodLimit(rate=5.0, burst=50, wait=30),
 }
 

@@ -65,6 +65,12 @@ class DcHandle:
     def delete_messages(self, channel_id: int, message_ids: list[int]) -> Any:
         return self._world('delete_messages', channel_id, message_ids)
 
+    def hide_from_history(self, channel_id: int, message_ids: list[int]) -> Any:
+        return self._world('hide_from_history', channel_id, message_ids)
+
+    def post_service(self, channel_id: int, title: str) -> Any:
+        return self._world('post_service', channel_id, title)
+
     def set_views(self, channel_id: int, message_id: int, views: int) -> Any:
         return self._world('set_views', channel_id, message_id, views)
 

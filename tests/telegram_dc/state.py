@@ -83,6 +83,7 @@ class ChannelRec:
     log: list[Event] = field(default_factory=list)
     log_floor: int = 1
     last_event_ts: int = 0
+    hidden: set[int] = field(default_factory=set)  # left out of history pages, found by id (see hide_from_history)
 
     @property
     def participants_count(self) -> int:
@@ -105,7 +106,7 @@ class ChannelRec:
             self.dates.append(int(message.date.timestamp()))
         else:
             self.by_id[message.id] = message
-        self.lower[message.id] = (message.message or '').lower()
+        self.lower[message.id] = (getattr(message, 'message', '') or '').lower()  # a service message has no text
 
     def remove(self, message_id: int) -> bool:
         if self.message(message_id) is None:

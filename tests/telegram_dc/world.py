@@ -306,6 +306,28 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
                 channel_id=ch.id, messages=deleted, pts=ch.pts, pts_count=len(deleted)))
         return deleted
 
+    def hide_from_history(self, channel_id: int, message_ids: list[int]) -> list[int]:
+        """Leave these messages out of history pages from now on, as Telegram's history now and then leaves out
+        messages that exist: reading them by id (channels.getMessages) still finds them. Returns the ids hidden."""
+        ch = self.channels[channel_id]
+        hidden = [mid for mid in message_ids if ch.message(mid) is not None]
+        ch.hidden.update(hidden)
+        return hidden
+
+    def post_service(self, channel_id: int, title: str) -> int:
+        """A service message (the channel renamed): it takes a message id, but is no post."""
+        ch = self.channels[channel_id]
+        date = self.now()
+        if ch.dates and int(date.timestamp()) < ch.dates[-1]:
+            date = datetime.fromtimestamp(ch.dates[-1], UTC)
+        message = types.MessageService(id=len(ch.by_id), peer_id=types.PeerChannel(ch.id), date=date,
+                                       action=types.MessageActionChatEditTitle(title=title), post=True)
+        ch.store(message)
+        ch.title = title
+        self._record(ch, 'new', [message.id], 1)
+        self.push_channel(ch, types.UpdateNewChannelMessage(message=message, pts=ch.pts, pts_count=1))
+        return message.id
+
     def set_views(self, channel_id: int, message_id: int, views: int, *, forwards: int | None = None) -> None:
         ch = self.channels[channel_id]
         old = ch.message(message_id)
