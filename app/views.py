@@ -177,6 +177,29 @@ class VerifyView(BaseModel):
     head: str | None = Field(default=None, description="the channel's chain head, recomputed")
 
 
+class CompletenessView(BaseModel):
+    """Of the message ids from #1 to `newest`: stored, confirmed gone by Telegram, or not yet checked."""
+
+    channel_id: int
+    first: int = Field(default=1, description='message ids of a channel start at 1')
+    newest: int = Field(description='the newest id the last audit covered; 0: never audited')
+    stored: int
+    confirmed_gone: int = Field(description='deleted before Parsegram saw them, or service messages')
+    deleted: int
+    service: int
+    unchecked: int
+    refilled: int = Field(description='posts audits found missing and stored')
+    complete: bool = Field(description='every id from #1 to `newest` is stored or confirmed gone')
+    checked_at: datetime | None = Field(default=None, description='when the last audit ended')
+
+    @classmethod
+    def of(cls, held: Any) -> CompletenessView:
+        return cls(channel_id=held.channel_id, newest=held.newest, stored=held.stored,
+                   confirmed_gone=held.deleted + held.service, deleted=held.deleted, service=held.service,
+                   unchecked=held.unchecked, refilled=held.refilled, complete=held.complete,
+                   checked_at=held.checked_at)
+
+
 class PostsPage(BaseModel):
     items: list[dict[str, Any]] = Field(description='posts newest first, as in the JSONL export')
     next_before_id: int | None = Field(description='pass back as before_id for the next page; null at the end')

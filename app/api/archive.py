@@ -10,9 +10,11 @@ from app.api.channels import _get_channel
 from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
 from app.api.params import ChannelIdPath
+from app.db.models import JobKind
 from app.db.verify import verify_channel
 from app.i18n import lazy
-from app.views import ChangesPage, ChangeView, PostVersions, VerifyView, VersionView
+from app.mtproto.audit import completeness
+from app.views import ChangesPage, ChangeView, CompletenessView, JobView, PostVersions, VerifyView, VersionView
 
 router = APIRouter(prefix='/mtproto')
 
@@ -55,3 +57,19 @@ async def verify(channel_id: ChannelIdPath, root: ReadyRootDep) -> VerifyView:
     no longer matches (`message_id`, `version`, `reason`)."""
     await _get_channel(root, channel_id)
     return VerifyView(**asdict(await verify_channel(root.repos, channel_id)))
+
+
+@router.get('/channels/{channel_id}/completeness', response_model=CompletenessView)
+async def channel_completeness(channel_id: ChannelIdPath, root: ReadyRootDep) -> CompletenessView:
+    """What Parsegram can prove it holds: of the ids from #1 to the newest the last audit covered, how many are
+    stored, confirmed gone by Telegram (deleted before Parsegram saw them, or service messages) and unchecked."""
+    await _get_channel(root, channel_id)
+    return CompletenessView.of(await completeness(root.repos, channel_id))
+
+
+@router.post('/channels/{channel_id}/audit', status_code=202, response_model=JobView)
+async def audit(channel_id: ChannelIdPath, root: ReadyRootDep) -> JobView:
+    """Queue an audit: ids missing from the stored sequence are asked for by id, 100 a request; the ones that exist
+    are stored, the rest recorded as gone. While another job of the channel is active, that job is answered."""
+    await _get_channel(root, channel_id)
+    return JobView.of(await root.sync.enqueue(channel_id, kind=JobKind.AUDIT))

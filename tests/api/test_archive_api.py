@@ -119,3 +119,23 @@ async def test_parsegram_verify_from_a_terminal(app_root, mongo_uri, app_env):
     assert code == 1 and out.startswith(f'FAILED: channel {CHANNEL_ID}: post 3, version 2: version 2 no longer')
     code, _, err = await run('@nobody_here')
     assert code == 2 and 'No stored channel matches' in err
+
+
+async def test_completeness_before_and_after_an_audit_and_an_audit_queued(api, app_root):
+    await app_root.repos.channels.upsert_metadata(Channel(id=CHANNEL_ID, title='Audit'))
+    await store_posts(app_root.repos, [_post(i, f'post {i}') for i in range(1, 11) if i not in (4, 5)])
+    url = f'/api/mtproto/channels/{CHANNEL_ID}/completeness'
+    never = (await api.get(url)).json()
+    assert (never['complete'], never['newest'], never['checked_at']) == (False, 0, None)
+    await app_root.repos.completeness.record_gone(CHANNEL_ID, [4], 'deleted', BASE)
+    await app_root.repos.completeness.save_audit(CHANNEL_ID, newest=10, refilled=0, at=BASE)
+    held = (await api.get(url)).json()
+    assert (held['stored'], held['confirmed_gone'], held['unchecked'], held['complete']) == (8, 1, 1, False)
+    await app_root.repos.completeness.record_gone(CHANNEL_ID, [5], 'service', BASE)
+    held = (await api.get(url)).json()
+    assert (held['unchecked'], held['complete'], held['service']) == (0, True, 1)
+
+    queued = await api.post(f'/api/mtproto/channels/{CHANNEL_ID}/audit')
+    assert queued.status_code == 202 and queued.json()['kind'] == 'audit'
+    missing = await api.post('/api/mtproto/channels/99/audit')
+    assert (missing.status_code, missing.json()['error']['code']) == (404, 'CHANNEL_NOT_FOUND')
