@@ -49,14 +49,16 @@ async def test_add_backfill_page_search_and_export(telegram_dc, api, app_root):
     again = await api.post('/api/mtproto/channels', json={'ref': f'@{username}'})
     assert again.status_code == 200 and again.json()['created'] is False
 
-    async def backfilled():  # the backfill and the catch-up sync after it are both finished
+    async def backfilled():  # the backfill, the catch-up sync and the audit after it are all finished
         got = (await api.get(f'/api/mtproto/channels/{info["channel_id"]}')).json()
         if not got['state']['backfilled'] or got['stats']['sync_status'] != 'idle':
             return None
         last_job = (await api.get(f'/api/mtproto/jobs/{got["stats"]["job_id"]}')).json()
-        return got if (last_job['kind'], last_job['status']) == ('sync', 'done') else None
+        return got if (last_job['kind'], last_job['status']) == ('audit', 'done') else None
     got = await until(backfilled)
     assert got['stats']['posts_stored'] == 420 and got['stats']['last_synced_at']
+    held = (await api.get(f'/api/mtproto/channels/{info["channel_id"]}/completeness')).json()
+    assert (held['complete'], held['newest'], held['stored'], held['confirmed_gone']) == (True, 420, 420, 0)
     listed = (await api.get('/api/mtproto/channels')).json()
     assert [c['id'] for c in listed['items']] == [info['channel_id']] and listed['total'] == 1
     assert listed['items'][0]['stats']['last_post_at'] and listed['next_cursor'] is None
