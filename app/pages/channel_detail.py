@@ -15,6 +15,7 @@ from app.i18n import _, lazy, n_, render, translate_text
 from app.mtproto.refs import MAX_CHANNEL_ID
 from app.pages.channel_charts import ChannelCharts
 from app.pages.channel_posts import PostsList, filter_params, post_filter
+from app.pages.channel_proof import ChannelProof
 from app.pages.channel_widgets import (
     AvatarSlot,
     JobControls,
@@ -134,6 +135,7 @@ class ChannelHeader:
                     options.setdefault(current, _('every {seconds} s', seconds=current))
                     ui.select(options, value=current, label=_('Sync'), on_change=self.set_interval) \
                         .props('dense outlined').classes('min-w-[10rem]').mark('sync-interval')
+            self.proof = ChannelProof(root, channel.id)
         self.stats: dict[str, Any] = {}
         self.events = ChannelEvents(root, self.refresh, channel_id=channel.id)
 
@@ -144,6 +146,7 @@ class ChannelHeader:
         channel = await self.root.repos.channels.get(self.channel.id)
         if channel is not None:  # deleted meanwhile: the page keeps what it showed
             self.show(channel, await self.root.sync.channel_stats(channel))
+            await self.proof.refresh()
 
     def show(self, channel: Channel, stats: dict[str, Any]) -> None:
         self.channel, self.stats = channel, stats

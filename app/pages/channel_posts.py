@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from nicegui import ui
+from nicegui.events import GenericEventArguments
 
 from app.db.models import Channel, Post
 from app.db.posts_repo import PostFilter, newest_hint
@@ -17,16 +18,13 @@ from app.export import post_link
 from app.i18n import _, lazy, n_, number, render
 from app.pages.give_way import GiveWay
 from app.pages.live import Later, subscribe_while_open
+from app.pages.post_versions import MEDIA_NAMES, VersionsDialog
 
 if TYPE_CHECKING:
     from app.root import Root
 
 PAGE_SIZE = 30
 FOLLOW_SECONDS = 0.3  # the writes of one batch make one redraw
-MEDIA_NAMES = {'photo': lazy('photo'), 'video': lazy('video'), 'audio': lazy('audio'), 'voice': lazy('voice'),
-               'document': lazy('document'), 'sticker': lazy('sticker'), 'gif': lazy('GIF'),
-               'webpage': lazy('link preview'), 'poll': lazy('poll'), 'geo': lazy('location'),
-               'contact': lazy('contact'), 'other': lazy('other media')}
 MEDIA_CHOICES = {'': lazy('All posts'), 'true': lazy('With media'), 'false': lazy('Without media')}
 
 
@@ -74,6 +72,11 @@ class PostsList:
                 self.export_jsonl = ui.button('JSONL', icon='download').props('outline').mark('export-jsonl')
             self.summary = ui.label().classes('text-sm text-grey-7').mark('posts-summary')
             self.items = ui.column().classes('w-full gap-2').mark('posts-list')
+            # one listener for every card's "edited N times": the cards are plain HTML
+            self.items.on('click', self._versions_clicked,
+                          js_handler='(e) => { const m = e.target.closest("[data-versions]"); '
+                                     'if (m) emit(Number(m.dataset.versions)); }')
+            self.versions = VersionsDialog(root)
             self.more = ui.button(_('Load more'), on_click=self.load_more).props('flat').mark('load-more')
         for element in (self.q, self.since, self.until, self.media):
             element.on_value_change(self.filters_changed)
@@ -195,6 +198,9 @@ class PostsList:
                 card = self.cards[post.message_id] = self.post_card(post)
             card.move(target_index=0)
 
+    async def _versions_clicked(self, event: GenericEventArguments) -> None:
+        await self.versions.open(self.channel.id, int(event.args))
+
     # ------------------------------------------------------------ one post
 
     def post_card(self, post: Post) -> ui.html:
@@ -203,12 +209,19 @@ class PostsList:
             .props(f'data-post={post.message_id}').mark(f'post-{post.message_id}')
 
     def card_html(self, post: Post) -> str:
-        edited, deleted, pinned = _('edited'), _('deleted'), _('pinned')
+        deleted, pinned, versions, edited = _('deleted'), _('pinned'), _('versions'), _('edited')
         counters = (('visibility', post.views, _('views')), ('shortcut', post.forwards, _('forwards')),
                     ('chat_bubble_outline', post.replies, _('replies')))
         head = [f'<a class="nicegui-link" href="{escape(post_link(self.channel, post.message_id))}" target="_blank" '
                 f'rel="noopener" data-mark="post-link">{post.date:%Y-%m-%d %H:%M}</a>']
-        if post.edit_date:
+        if post.edits:  # opens the versions, word by word
+            times = n_('edited {n} time', 'edited {n} times', post.edits)
+            head.append(f'<span class="pg-versions-link" role="button" tabindex="0" data-versions="{post.message_id}" '
+                        f'data-mark="post-edited">{escape(times)}</span>')
+        elif post.version > 1:  # deleted (or back again) without an edit: its versions still tell when
+            head.append(f'<span class="pg-versions-link" role="button" tabindex="0" data-versions="{post.message_id}" '
+                        f'data-mark="post-versions">{escape(versions)}</span>')
+        elif post.edit_date:  # edited on Telegram before Parsegram first saw it
             head.append(f'<span>{escape(edited)}</span>')
         if post.deleted:
             head.append(f'<span class="q-badge bg-negative text-white pg-badge" data-mark="post-deleted">'

@@ -48,6 +48,12 @@ CSS = """
 .pg-counter { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
 .pg-badge { padding: 2px 6px; }
 .pg-post-text { white-space: pre-wrap; overflow-wrap: break-word; margin-top: 4px; }
+.pg-versions-link { cursor: pointer; text-decoration: underline dotted; }
+.pg-del { background: #ffe0e0; color: #8b0000; text-decoration: line-through; }
+.pg-ins { background: #dcf5dc; color: #0b5d1e; text-decoration: none; }
+.body--dark .pg-del { background: #5c1e1e; color: #ffd7d7; }
+.body--dark .pg-ins { background: #1e4620; color: #d4f7d4; }
+.pg-hash { font-family: monospace; font-size: 0.75rem; overflow-wrap: anywhere; }
 .pg-sticky { position: sticky; top: calc(var(--pg-header, 52px) + 4px); z-index: 5;
              box-shadow: 0 1px 3px rgba(0, 0, 0, 0.25); }
 .pg-break { overflow-wrap: break-word; word-break: normal; min-width: 0; }

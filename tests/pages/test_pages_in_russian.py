@@ -23,7 +23,7 @@ KEPT = {'Parsegram', 'Telegram', 'English', 'FloodWait', 'Bearer', 'Authorizatio
         'JSONL', 'CSV', 'API', 'UTC', 'SMS', 'QR', 'DC', 'development', 'tools', 'name', 'invite'}
 TEXT_PROPS = ('label', 'placeholder', 'title', 'hint', 'template', 'never')
 LATIN_WORD = re.compile(r'[A-Za-z]{3,}')
-NOT_WORDS = re.compile(r'https?://\S+|`[^`]*`|\{\w+\}|\S*[_@./:\\]\S*|\b[A-Z]{2,}\b')
+NOT_WORDS = re.compile(r'https?://\S+|`[^`]*`|\{\w+\}|\S*[_@./:\\]\S*|\b[A-Z]{2,}\b|\b[0-9a-f]{64}\b')  # … hashes
 
 
 def shown_texts(user: User) -> list[str]:
@@ -70,6 +70,7 @@ async def stored_channel(root) -> None:
     posts = [Post(channel_id=CHANNEL_ID, message_id=i, date=now - timedelta(hours=5 - i), text=f'пост {i}',
                   views=1000 * i) for i in range(1, 6)]
     await store_posts(root.repos, posts)
+    await store_posts(root.repos, [posts[2].model_copy(update={'text': 'пост 3, исправленный'})])  # "изменён 1 раз"
     await root.repos.channels.set_state(CHANNEL_ID, posts_stored=5, top_message_id=5, last_message_id=5,
                                         last_synced_at=now)
 
@@ -105,6 +106,10 @@ async def test_every_page_in_russian_shows_no_english_of_its_own(russian: User, 
     if path == f'/dashboard/channels/{CHANNEL_ID}':
         await russian.should_see(marker='posts-list', retries=100)
         await russian.should_see('пост 5', retries=100)
+        await russian.should_see('изменён 1 раз')
+        await russian.should_see('Полнота ещё не проверена')
+        russian.find(marker='posts-list').trigger('click', 3)  # its versions, in the dialog
+        await russian.should_see('Пост #3: 2 версии, от старой к новой')
     settings = app_root.settings
     with use_language('ru'):  # the line names its server: "MongoDB" stays a name
         database = render(app_root.database.description)
