@@ -1,18 +1,31 @@
-"""Stream stored posts as CSV or JSON Lines, one chunk per post, so an export never holds a channel in memory."""
+"""Stream stored posts as CSV or JSON Lines, one chunk per post, so an export never holds a channel in memory.
+
+Every post carries its version number, edit count and hash; with `versions`, each post's earlier versions come
+too (JSONL: a `versions` list, oldest first; CSV: a row per earlier version before the post's own row, with the
+counters left empty), each with its hash and the hash before it (see app.db.post_hash).
+"""
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from fastapi.responses import StreamingResponse
 
 from app.db.models import Channel, Post
+from app.db.posts_repo import PostFilter, newest_hint
+
+if TYPE_CHECKING:
+    from app.db.repos import Repos
 
 FORMATS = {'csv': 'text/csv; charset=utf-8', 'jsonl': 'application/x-ndjson; charset=utf-8'}
 CSV_COLUMNS = ['channel_id', 'message_id', 'date', 'edit_date', 'link', 'text', 'views', 'forwards', 'replies',
                'reactions', 'media_type', 'media_mime_type', 'media_size', 'media_file_name', 'urls', 'mentions',
-               'hashtags', 'grouped_id', 'fwd_from_id', 'fwd_from_name', 'post_author', 'pinned', 'deleted']
+               'hashtags', 'grouped_id', 'fwd_from_id', 'fwd_from_name', 'post_author', 'pinned', 'deleted', 'version',
+               'edits', 'version_at', 'hash', 'prev_hash']
+Versions = Callable[[Post], Awaitable[list[dict[str, Any]]]]
 
 
 def post_link(channel: Channel, message_id: int) -> str:
@@ -43,19 +56,35 @@ def csv_row(channel: Channel, post: Post) -> list[Any]:
         (media.file_name or '') if media else '', ' '.join(post.entities.urls), ' '.join(post.entities.mentions),
         ' '.join(post.entities.hashtags), _blank(post.grouped_id), _blank(fwd.from_id if fwd else None),
         (fwd.from_name or '') if fwd else '', post.post_author or '', int(post.pinned), int(post.deleted),
+        post.version, post.edits, post.version_at.isoformat() if post.version_at else '', post.hash or '',
+        post.prev_hash or '',
     ]
+
+
+def earlier_row(channel: Channel, version: dict[str, Any]) -> list[Any]:
+    """An earlier version as a CSV row: what it held, its place in the chain; no counters (they were not kept)."""
+    post = Post.model_validate({**version, 'reactions': [], 'views': None, 'forwards': None, 'replies': None})
+    return csv_row(channel, post)
 
 
 def _blank(value: Any) -> Any:
     return '' if value is None else value
 
 
-async def stream_export(channel: Channel, posts: AsyncIterator[Post], fmt: str) -> AsyncIterator[bytes]:
+async def stream_export(channel: Channel, posts: AsyncIterator[Post], fmt: str,
+                        versions: Versions | None = None) -> AsyncIterator[bytes]:
     if fmt not in FORMATS:
         raise ValueError(f'unknown export format {fmt!r}')
+
+    async def earlier(post: Post) -> list[dict[str, Any]]:
+        return await versions(post) if versions is not None and post.version > 1 else []
+
     if fmt == 'jsonl':
         async for post in posts:
-            yield (json.dumps(post_record(channel, post), ensure_ascii=False) + '\n').encode()
+            record = post_record(channel, post)
+            if versions is not None:
+                record['versions'] = json.loads(json.dumps(await earlier(post), default=_iso, ensure_ascii=False))
+            yield (json.dumps(record, ensure_ascii=False) + '\n').encode()
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -64,5 +93,24 @@ async def stream_export(channel: Channel, posts: AsyncIterator[Post], fmt: str) 
     async for post in posts:
         buffer.seek(0)
         buffer.truncate()
+        for version in await earlier(post):
+            writer.writerow(earlier_row(channel, version))
         writer.writerow(csv_row(channel, post))
         yield buffer.getvalue().encode()
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat()
+
+
+def export_response(repos: Repos, channel: Channel, fmt: str, post_filter: PostFilter, *,
+                    versions: bool = False) -> StreamingResponse:
+    """The export of a channel's matching posts as a download (the API's and the dashboard's)."""
+    posts = repos.posts.stream(channel_id=channel.id, filter=post_filter, newest_hint=newest_hint(channel))
+
+    async def of_post(post: Post) -> list[dict[str, Any]]:
+        return await repos.versions.of_post(channel_id=post.channel_id, message_id=post.message_id)
+
+    return StreamingResponse(
+        stream_export(channel, posts, fmt, of_post if versions else None), media_type=FORMATS[fmt],
+        headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, fmt)}"'})

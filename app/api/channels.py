@@ -23,7 +23,7 @@ from app.db.channel_list import (
 )
 from app.db.models import Channel, ChannelRefEntry, RefState
 from app.db.posts_repo import PostFilter, newest_hint
-from app.export import FORMATS, export_filename, post_record, stream_export
+from app.export import export_response, post_record
 from app.i18n import lazy
 from app.mtproto.add_queue import MAX_REFS_PER_PASTE
 from app.mtproto.bulk import MAX_BULK, BulkAction, BulkError, run_bulk
@@ -275,13 +275,9 @@ async def export_posts(
     format: Annotated[str, Query(pattern='^(csv|jsonl)$')] = 'jsonl',
     q: Annotated[str | None, Query(max_length=200)] = None,
     since: DateQuery = None, until: DateQuery = None, has_media: bool | None = None,
+    versions: Annotated[bool, Query(description="each post's earlier versions too, with their hashes")] = False,
 ) -> StreamingResponse:
     channel = await _get_channel(root, channel_id)
-    return export_response(root, channel, format, _filter(q, since, until, has_media))
+    return export_response(root.repos, channel, format, _filter(q, since, until, has_media), versions=versions)
 
 
-def export_response(root: Root, channel: Channel, fmt: str, post_filter: PostFilter) -> StreamingResponse:
-    posts = root.repos.posts.stream(channel_id=channel.id, filter=post_filter, newest_hint=newest_hint(channel))
-    return StreamingResponse(
-        stream_export(channel, posts, fmt), media_type=FORMATS[fmt],
-        headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, fmt)}"'})

@@ -9,8 +9,7 @@ from fastapi.responses import StreamingResponse
 from nicegui import app, ui
 
 from app.db.models import Channel
-from app.db.posts_repo import newest_hint
-from app.export import FORMATS, export_filename, stream_export
+from app.export import FORMATS, export_response
 from app.i18n import _, lazy, n_, render, translate_text
 from app.mtproto.refs import MAX_CHANNEL_ID
 from app.pages.channel_charts import ChannelCharts
@@ -41,18 +40,16 @@ INTERVALS = {60: lazy('every minute'), 300: lazy('every 5 min'), 900: lazy('ever
 def register(root: Root) -> None:
     @app.get('/dashboard/channels/{channel_id}/export', include_in_schema=False)
     async def export_for_browser(channel_id: int, format: str = 'csv', q: str | None = None, since: str | None = None,
-                                 until: str | None = None, has_media: bool | None = None) -> StreamingResponse:
+                                 until: str | None = None, has_media: bool | None = None,
+                                 versions: bool = False) -> StreamingResponse:
         # The auth middleware lets only the admin session reach this route (it is not under /api).
         if format not in FORMATS:
             raise HTTPException(400, 'format must be csv or jsonl')
         channel = await root.repos.channels.get(channel_id)
         if channel is None:
             raise HTTPException(404, 'no such channel')
-        posts = root.repos.posts.stream(channel_id=channel_id, filter=post_filter(q, since, until, has_media),
-                                            newest_hint=newest_hint(channel))
-        return StreamingResponse(
-            stream_export(channel, posts, format), media_type=FORMATS[format],
-            headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, format)}"'})
+        return export_response(root.repos, channel, format, post_filter(q, since, until, has_media),
+                               versions=versions)
 
     @ui.page('/dashboard/channels/{channel_id}')
     async def channel_page(channel_id: int, q: str = '', since: str = '', until: str = '', media: str = '') -> None:

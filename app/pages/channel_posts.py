@@ -68,6 +68,7 @@ class PostsList:
                 self.media = ui.select({key: render(text) for key, text in MEDIA_CHOICES.items()},
                                        value=params.get('media', '')) \
                     .props('outlined dense').classes('pg-share').mark('post-media')
+                self.with_versions = ui.checkbox(_('with earlier versions')).mark('export-versions')
                 self.export_csv = ui.button('CSV', icon='download').props('outline').mark('export-csv')
                 self.export_jsonl = ui.button('JSONL', icon='download').props('outline').mark('export-jsonl')
             self.summary = ui.label().classes('text-sm text-grey-7').mark('posts-summary')
@@ -106,6 +107,8 @@ class PostsList:
         params = {'format': fmt, **self.params()}
         if 'media' in params:
             params['has_media'] = params.pop('media')
+        if self.with_versions.value:
+            params['versions'] = 'true'
         return f'/dashboard/channels/{self.channel.id}/export?{urlencode(params)}'
 
     def download(self, fmt: str) -> None:

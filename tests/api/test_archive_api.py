@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import json
 import os
 import sys
 from datetime import UTC, datetime, timedelta
@@ -139,3 +142,26 @@ async def test_completeness_before_and_after_an_audit_and_an_audit_queued(api, a
     assert queued.status_code == 202 and queued.json()['kind'] == 'audit'
     missing = await api.post('/api/mtproto/channels/99/audit')
     assert (missing.status_code, missing.json()['error']['code']) == (404, 'CHANNEL_NOT_FOUND')
+
+
+async def test_exports_carry_hashes_and_with_versions_every_earlier_version(api, app_root):
+    await app_root.repos.channels.upsert_metadata(Channel(id=CHANNEL_ID, title='Export', username='export_proof'))
+    await store_posts(app_root.repos, [_post(1, 'one'), _post(2, 'два')])
+    await store_posts(app_root.repos, [_post(2, 'два, исправлено')])
+    await store_posts(app_root.repos, [_post(2, 'два, исправлено дважды')])
+    url = f'/api/mtproto/channels/{CHANNEL_ID}/export'
+
+    plain = [json.loads(line) for line in (await api.get(url, params={'format': 'jsonl'})).text.splitlines()]
+    assert [(p['message_id'], p['version'], p['edits']) for p in plain] == [(2, 3, 2), (1, 1, 0)]
+    assert all(len(p['hash']) == 64 for p in plain) and 'versions' not in plain[0]
+
+    full = [json.loads(line) for line in
+            (await api.get(url, params={'format': 'jsonl', 'versions': 'true'})).text.splitlines()]
+    assert [v['text'] for v in full[0]['versions']] == ['два', 'два, исправлено']
+    assert full[0]['versions'][1]['hash'] == full[0]['prev_hash'] and full[1]['versions'] == []
+
+    table = await api.get(url, params={'format': 'csv', 'versions': 'true'})
+    rows = list(csv.DictReader(io.StringIO(table.text.lstrip('\ufeff'))))
+    assert [(r['message_id'], r['version'], r['text']) for r in rows] == [
+        ('2', '1', 'два'), ('2', '2', 'два, исправлено'), ('2', '3', 'два, исправлено дважды'), ('1', '1', 'one')]
+    assert rows[1]['prev_hash'] == rows[0]['hash'] and rows[0]['views'] == ''
