@@ -64,3 +64,11 @@ def fold_head(head: str | None, version_hashes: list[str]) -> str:
     for value in version_hashes:
         current = hashlib.sha256(f'{current}\n{value}'.encode()).hexdigest()
     return current
+
+
+def as_first_version(doc: dict[str, Any]) -> dict[str, Any]:
+    """A post document as the first version Parsegram saw (at its `fetched_at`), with its hash: the form the post
+    writer stores a new post in. Pure CPU work, so a backfill does it in a worker thread with the mapping."""
+    doc.update(version=1, edits=0, prev_hash=None, version_at=doc.get('fetched_at'), deleted=False, deleted_at=None)
+    doc['hash'] = version_hash(doc, None)
+    return doc

@@ -24,7 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.db.change_feed import ChangeFeed, ChangeKind
 from app.db.channels_repo import ChannelsRepo
 from app.db.models import utcnow
-from app.db.post_hash import COUNTER_FIELDS, content, counters, fold_head, version_hash
+from app.db.post_hash import COUNTER_FIELDS, as_first_version, content, counters, fold_head, version_hash
 from app.db.post_versions import PostVersionsRepo, version_doc
 from app.db.posts_repo import PostsRepo
 
@@ -136,10 +136,8 @@ class PostWriter:
         for doc in sorted(docs, key=lambda d: d['message_id']):
             message_id = doc['message_id']
             old = stored.get(message_id)
-            if old is None:
-                new = {**doc, 'version': 1, 'edits': 0, 'prev_hash': None, 'version_at': now, 'deleted': False,
-                       'deleted_at': None}
-                new['hash'] = version_hash(new, None)
+            if old is None:  # `prepare` made it a first version, hashed (see post_hash.as_first_version)
+                new = doc if doc.get('hash') and doc.get('version') == 1 else as_first_version({**doc})
                 inserts.append(new)
                 changes.append((message_id, ChangeKind.CREATED, new))
                 continue
@@ -148,7 +146,8 @@ class PostWriter:
                 old = _sealed(old)
                 kept.append(version_doc(old))
                 new = {**doc, 'version': old['version'] + 1, 'edits': (old.get('edits') or 0) + edited,
-                       'prev_hash': old['hash'], 'version_at': now, 'deleted': False, 'deleted_at': None}
+                       'prev_hash': old['hash'], 'version_at': doc.get('fetched_at') or now, 'deleted': False,
+                       'deleted_at': None}
                 new['hash'] = version_hash(new, old['hash'])
                 updates.append((old['_id'], new))
                 changes.append((message_id, ChangeKind.EDITED if edited else ChangeKind.RESTORED, new))

@@ -16,6 +16,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.db.models import Channel, Post, utcnow
+from app.db.post_hash import as_first_version
 
 ID_CEILING = 2**31  # message ids are 32-bit in Telegram's schema: none is stored at or above this
 
@@ -147,7 +148,7 @@ class PostsRepo:
         callers may run it in a thread."""
         docs = []
         for post in posts:
-            doc = post_doc(post)
+            doc = as_first_version(post_doc(post))  # what the writer stores when the post is new
             doc.pop('_id', None)
             docs.append(doc)
         return docs
