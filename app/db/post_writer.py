@@ -80,15 +80,12 @@ class PostWriter:
     # ------------------------------------------------------------ the doors
 
     async def store(self, channel_id: int, docs: list[dict[str, Any]], *, gone: Iterable[int] = (),
-                    covers: tuple[int, int] | None = None, now: datetime | None = None) -> WriteResult:
-        """Write what Telegram holds: `docs` prepared by `PostsRepo.prepare`, `gone` the ids it no longer has.
-
-        `covers` (lowest, highest id) says Telegram's answer was complete over that range (a page of history):
-        a stored post inside it that the answer lacks is gone too."""
+                    now: datetime | None = None) -> WriteResult:
+        """Write what Telegram holds: `docs` prepared by `PostsRepo.prepare`, `gone` the ids it no longer has."""
         gone = sorted(set(gone) - {doc['message_id'] for doc in docs})
-        if not docs and not gone and covers is None:
+        if not docs and not gone:
             return WriteResult(channel_id)
-        return await self._run(channel_id, lambda session: self._write(session, channel_id, docs, gone, covers, now))
+        return await self._run(channel_id, lambda session: self._write(session, channel_id, docs, gone, now))
 
     async def delete(self, channel_id: int, message_ids: Iterable[int], *, now: datetime | None = None) -> WriteResult:
         return await self.store(channel_id, [], gone=message_ids, now=now)
@@ -120,14 +117,10 @@ class PostWriter:
     # ------------------------------------------------------------ the work
 
     async def _write(self, session: AsyncClientSession | None, channel_id: int, docs: list[dict[str, Any]],
-                     gone: list[int], covers: tuple[int, int] | None, now: datetime | None) -> WriteResult:
+                     gone: list[int], now: datetime | None) -> WriteResult:
         now = now or utcnow()
         result = WriteResult(channel_id)
-        ids = [doc['message_id'] for doc in docs] + gone
-        stored = await self._stored(channel_id, ids + list(covers or ()), session, whole_range=covers is not None)
-        if covers is not None:
-            returned = {doc['message_id'] for doc in docs}
-            gone = sorted({*gone, *(m for m in stored if covers[0] <= m <= covers[1] and m not in returned)})
+        stored = await self._stored(channel_id, [doc['message_id'] for doc in docs] + gone, session)
         inserts: list[dict[str, Any]] = []
         updates: list[tuple[int, dict[str, Any]]] = []  # (stored _id, fields to set)
         kept: list[dict[str, Any]] = []
@@ -199,14 +192,13 @@ class PostWriter:
         result.first_position, result.last_position = first, first + len(changes) - 1
         return result
 
-    async def _stored(self, channel_id: int, ids: list[int], session: AsyncClientSession | None, *,
-                      whole_range: bool = False) -> dict[int, dict[str, Any]]:
+    async def _stored(self, channel_id: int, ids: list[int], session: AsyncClientSession | None
+                      ) -> dict[int, dict[str, Any]]:
         if not ids:
             return {}
         low, high = min(ids), max(ids)
         # a page of history is a range of ids: read it as one (an index range scan); scattered ids by name
-        dense = whole_range or high - low < 4 * len(ids)
-        query: dict[str, Any] = {'$gte': low, '$lte': high} if dense else {'$in': ids}
+        query: dict[str, Any] = {'$gte': low, '$lte': high} if high - low < 4 * len(ids) else {'$in': ids}
         docs = await self.posts.collection.find({'channel_id': channel_id, 'message_id': query},
                                                 {'tokens': 0}, session=session).to_list()
         return {doc['message_id']: doc for doc in docs}

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from app.db.repos import Repos
 
 BATCH = 100  # messages.getHistory answers at most 100 messages
+BY_ID = 100  # channels.getMessages answers at most 100 ids
 QUEUE_SIZE = 2  # batches fetched ahead of the writer: bounds memory, lets fetching overlap writing
 COALESCE = 300  # at most this many posts per write when batches queue up behind a slow database
 POST_SNAPSHOT_EVERY = timedelta(hours=1)  # views/forwards/reactions history of recent posts, not one row per sync
@@ -204,13 +205,26 @@ class SyncResult:
     deleted_ids: list[int] = field(default_factory=list)
 
 
-async def _apply_page(repos: Repos, channel_id: int, page: list[Any], hi: int | None, bottom: bool,
-                      result: SyncResult) -> list[Post]:
-    """Store a page; stored posts inside the page's id range that Telegram no longer returns are gone."""
+async def _apply_page(client: TelegramClient, repos: Repos, channel_id: int, peer: types.InputChannel,
+                      page: list[Any], hi: int | None, bottom: bool, result: SyncResult) -> list[Post]:
+    """Store a page; a stored post inside the page's id range that the page lacks is marked deleted only once
+    Telegram confirms it by id: history pages now and then leave out messages that exist."""
     posts = to_posts(page, channel_id)
     lo = 1 if bottom or not page else page[-1].id
     upper = hi if hi is not None else ID_CEILING
-    written = await repos.writer.store(channel_id, repos.posts.prepare(posts), covers=(lo, upper))
+    returned = {m.id for m in page}
+    absent = [i for i in await repos.posts.ids_between(channel_id=channel_id, min_id=lo, max_id=upper)
+              if i not in returned]
+    gone: list[int] = []
+    for start in range(0, len(absent), BY_ID):  # one request per 100 ids, and none while nothing is absent
+        chunk = absent[start:start + BY_ID]
+        answer = await client(functions.channels.GetMessagesRequest(
+            channel=peer, id=[types.InputMessageID(i) for i in chunk]))
+        found = to_posts([m for m in answer.messages if isinstance(m, types.Message) and m.id in set(chunk)],
+                         channel_id)
+        posts += found
+        gone += sorted(set(chunk) - {p.message_id for p in found})
+    written = await repos.writer.store(channel_id, repos.posts.prepare(posts), gone=gone)
     result.new += len(written.created)
     result.new_ids += written.created
     result.updated += len(posts) - len(written.created)
@@ -248,7 +262,7 @@ async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, pe
         bottom = len(page) < BATCH
         if offset == 0:
             result.top_id = page[0].id if page else 0
-        posts = await _apply_page(repos, channel_id, page, hi, bottom, result)
+        posts = await _apply_page(client, repos, channel_id, peer, page, hi, bottom, result)
         if take_snapshots:
             snapshots += [post_snapshot(p, now) for p in posts if p.date >= since]
         if bottom:
@@ -262,7 +276,7 @@ async def sync_channel(client: TelegramClient, repos: Repos, channel_id: int, pe
     for _ in range(DEEP_CHECK_PAGES if cursor > 1 and not bottom and not new_only else 0):
         page = await history_page(client, peer, offset_id=cursor)
         page_bottom = len(page) < BATCH
-        await _apply_page(repos, channel_id, page, cursor - 1, page_bottom, result)
+        await _apply_page(client, repos, channel_id, peer, page, cursor - 1, page_bottom, result)
         if page_bottom:
             cursor = 0
             break
