@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 30
 FOLLOW_SECONDS = 0.3  # the writes of one batch make one redraw
+VERSIONS_CLICKED = '(e) => { const m = e.target.closest("[data-versions]"); if (m) emit(Number(m.dataset.versions)); }'
 MEDIA_CHOICES = {'': lazy('All posts'), 'true': lazy('With media'), 'false': lazy('Without media')}
 
 
@@ -73,10 +74,9 @@ class PostsList:
                 self.export_jsonl = ui.button('JSONL', icon='download').props('outline').mark('export-jsonl')
             self.summary = ui.label().classes('text-sm text-grey-7').mark('posts-summary')
             self.items = ui.column().classes('w-full gap-2').mark('posts-list')
-            # one listener for every card's "edited N times": the cards are plain HTML
-            self.items.on('click', self._versions_clicked,
-                          js_handler='(e) => { const m = e.target.closest("[data-versions]"); '
-                                     'if (m) emit(Number(m.dataset.versions)); }')
+            # one listener for every card's "edited N times" (a click, or Enter on it): the cards are plain HTML
+            for event in ('click', 'keydown.enter'):
+                self.items.on(event, self._versions_clicked, js_handler=VERSIONS_CLICKED)
             self.versions = VersionsDialog(root)
             self.more = ui.button(_('Load more'), on_click=self.load_more).props('flat').mark('load-more')
         for element in (self.q, self.since, self.until, self.media):
