@@ -62,6 +62,76 @@ def _sealed(old: dict[str, Any]) -> dict[str, Any]:
     return sealed
 
 
+@dataclass
+class Plan:
+    """What one write does, decided from what Telegram said and what is stored: documents to insert, fields to set
+    on stored ones, versions to keep, and the changes in feed order (message id, kind, the new version or None)."""
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)  # (stored _id, fields to set)
+    kept: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[tuple[int, ChangeKind, dict[str, Any] | None]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, docs: list[dict[str, Any]], gone: list[int], stored: dict[int, dict[str, Any]],
+           now: datetime) -> Plan:
+        plan = cls()
+        for doc in sorted(docs, key=lambda d: d['message_id']):
+            plan._fetched(doc, stored.get(doc['message_id']), now)
+        for message_id in gone:
+            old = stored.get(message_id)
+            if old is not None and not old.get('deleted'):
+                plan._gone(message_id, old, now)
+        return plan
+
+    def _fetched(self, doc: dict[str, Any], old: dict[str, Any] | None, now: datetime) -> None:
+        message_id = doc['message_id']
+        if old is None:  # `prepare` made it a first version, hashed (see post_hash.as_first_version)
+            new = doc if doc.get('hash') and doc.get('version') == 1 else as_first_version({**doc})
+            self.inserts.append(new)
+            self.changes.append((message_id, ChangeKind.CREATED, new))
+            return
+        edited = content(old) != content(doc)
+        if edited or old.get('deleted'):
+            old = _sealed(old)
+            self.kept.append(version_doc(old))
+            new = {**doc, 'version': old['version'] + 1, 'edits': (old.get('edits') or 0) + edited,
+                   'prev_hash': old['hash'], 'version_at': doc.get('fetched_at') or now, 'deleted': False,
+                   'deleted_at': None}
+            new['hash'] = version_hash(new, old['hash'])
+            self.updates.append((old['_id'], new))
+            self.changes.append((message_id, ChangeKind.EDITED if edited else ChangeKind.RESTORED, new))
+        elif counters(old) != counters(doc):
+            fields = {name: doc.get(name) for name in COUNTER_FIELDS}
+            fields['fetched_at'] = doc.get('fetched_at', now)
+            self.updates.append((old['_id'], fields))
+            self.changes.append((message_id, ChangeKind.COUNTERS, None))
+
+    def _gone(self, message_id: int, old: dict[str, Any], now: datetime) -> None:
+        old = _sealed(old)
+        self.kept.append(version_doc(old))
+        new = {**old, 'version': old['version'] + 1, 'prev_hash': old['hash'], 'version_at': now, 'deleted': True,
+               'deleted_at': now}
+        new['hash'] = version_hash(new, old['hash'])
+        fields = {name: new[name] for name in DELETION_FIELDS}
+        self.updates.append((old['_id'], fields))
+        self.changes.append((message_id, ChangeKind.DELETED, fields))
+
+    def operations(self, first: int) -> list[Any]:
+        """The posts' writes; each new version (an inserted document or the fields set on a stored one) learns the
+        position of its change, the first of which is `first`."""
+        positions = {id(new): first + offset for offset, (_, _, new) in enumerate(self.changes) if new is not None}
+        ops: list[Any] = []
+        for new in self.inserts:
+            new['position'] = positions[id(new)]
+            ops.append(InsertOne(new))
+        for stored_id, fields in self.updates:
+            if id(fields) in positions:
+                fields['position'] = positions[id(fields)]
+            fields.pop('_id', None)
+            ops.append(UpdateOne({'_id': stored_id}, {'$set': fields}))
+        return ops
+
+
 class PostWriter:
     def __init__(self, db: AsyncDatabase, posts: PostsRepo, versions: PostVersionsRepo, feed: ChangeFeed,
                  channels: ChannelsRepo) -> None:
@@ -119,77 +189,27 @@ class PostWriter:
     async def _write(self, session: AsyncClientSession | None, channel_id: int, docs: list[dict[str, Any]],
                      gone: list[int], now: datetime | None) -> WriteResult:
         now = now or utcnow()
-        result = WriteResult(channel_id)
         stored = await self._stored(channel_id, [doc['message_id'] for doc in docs] + gone, session)
-        inserts: list[dict[str, Any]] = []
-        updates: list[tuple[int, dict[str, Any]]] = []  # (stored _id, fields to set)
-        kept: list[dict[str, Any]] = []
-        changes: list[tuple[int, ChangeKind, dict[str, Any] | None]] = []  # (message id, kind, the new version)
-
-        for doc in sorted(docs, key=lambda d: d['message_id']):
-            message_id = doc['message_id']
-            old = stored.get(message_id)
-            if old is None:  # `prepare` made it a first version, hashed (see post_hash.as_first_version)
-                new = doc if doc.get('hash') and doc.get('version') == 1 else as_first_version({**doc})
-                inserts.append(new)
-                changes.append((message_id, ChangeKind.CREATED, new))
-                continue
-            edited = content(old) != content(doc)
-            if edited or old.get('deleted'):
-                old = _sealed(old)
-                kept.append(version_doc(old))
-                new = {**doc, 'version': old['version'] + 1, 'edits': (old.get('edits') or 0) + edited,
-                       'prev_hash': old['hash'], 'version_at': doc.get('fetched_at') or now, 'deleted': False,
-                       'deleted_at': None}
-                new['hash'] = version_hash(new, old['hash'])
-                updates.append((old['_id'], new))
-                changes.append((message_id, ChangeKind.EDITED if edited else ChangeKind.RESTORED, new))
-            elif counters(old) != counters(doc):
-                fields = {name: doc.get(name) for name in COUNTER_FIELDS}
-                fields['fetched_at'] = doc.get('fetched_at', now)
-                updates.append((old['_id'], fields))
-                changes.append((message_id, ChangeKind.COUNTERS, None))
-
-        for message_id in gone:
-            old = stored.get(message_id)
-            if old is None or old.get('deleted'):
-                continue
-            old = _sealed(old)
-            kept.append(version_doc(old))
-            new = {**old, 'version': old['version'] + 1, 'prev_hash': old['hash'], 'version_at': now,
-                   'deleted': True, 'deleted_at': now}
-            new['hash'] = version_hash(new, old['hash'])
-            fields = {name: new[name] for name in DELETION_FIELDS}
-            updates.append((old['_id'], fields))
-            changes.append((message_id, ChangeKind.DELETED, fields))
-
-        if not changes:
+        plan = Plan.of(docs, gone, stored, now)
+        result = WriteResult(channel_id)
+        if not plan.changes:
             return result
-        first = await self._positions(len(changes), session)
-        # each new version (an inserted document or the fields set on a stored one) learns its change's position
-        by_id = {id(new): first + offset for offset, (_, _, new) in enumerate(changes) if new is not None}
-        for new in inserts:
-            new['position'] = by_id[id(new)]
-        ops: list[Any] = [InsertOne(new) for new in inserts]
-        for stored_id, fields in updates:
-            if id(fields) in by_id:
-                fields['position'] = by_id[id(fields)]
-            fields.pop('_id', None)
-            ops.append(UpdateOne({'_id': stored_id}, {'$set': fields}))
-        await self.posts.collection.bulk_write(ops, ordered=False, session=session)
-        await self.versions.keep(kept, session)
+        first = await self._positions(len(plan.changes), session)
+        await self.posts.collection.bulk_write(plan.operations(first), ordered=False, session=session)
+        await self.versions.keep(plan.kept, session)
         await self.feed.append(channel_id, first, [(m, kind.value, new['hash'] if new else None)
-                                                   for m, kind, new in changes], now, session)
-        hashes = [new['hash'] for _, kind, new in changes if new is not None and kind in VERSIONED]
+                                                   for m, kind, new in plan.changes], now, session)
+        hashes = [new['hash'] for _, kind, new in plan.changes if new is not None and kind in VERSIONED]
         head = await self.heads.find_one({'_id': channel_id}, session=session)
+        last = first + len(plan.changes) - 1
         await self.heads.update_one(
             {'_id': channel_id},
-            {'$set': {'head': fold_head((head or {}).get('head'), hashes), 'position': first + len(changes) - 1,
-                      'at': now}, '$inc': {'versions': len(hashes)}}, upsert=True, session=session)
-        for message_id, kind, _ in changes:
+            {'$set': {'head': fold_head((head or {}).get('head'), hashes), 'position': last, 'at': now},
+             '$inc': {'versions': len(hashes)}}, upsert=True, session=session)
+        for message_id, kind, _ in plan.changes:
             {ChangeKind.CREATED: result.created, ChangeKind.EDITED: result.edited, ChangeKind.DELETED: result.deleted,
              ChangeKind.RESTORED: result.restored, ChangeKind.COUNTERS: result.counters}[kind].append(message_id)
-        result.first_position, result.last_position = first, first + len(changes) - 1
+        result.first_position, result.last_position = first, last
         return result
 
     async def _stored(self, channel_id: int, ids: list[int], session: AsyncClientSession | None
