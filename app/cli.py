@@ -5,10 +5,8 @@ when one runs; otherwise it starts one for the check and stops it after).
 """
 from __future__ import annotations
 
-import json
 import re
 import sys
-from pathlib import Path
 
 from pymongo import AsyncMongoClient
 
@@ -19,17 +17,6 @@ from app.db.verify import verify_channel
 from app.mtproto.refs import MAX_CHANNEL_ID
 
 NOT_FOUND = 2
-
-
-def _running_embedded(settings: Settings) -> str | None:
-    """The address of an embedded database a running Parsegram started on this DATA_DIR, if any."""
-    pid_file = (settings.data_dir / 'db').resolve().parent / 'db.pid'
-    try:
-        recorded = json.loads(Path(pid_file).read_text())
-        Path(f'/proc/{int(recorded["pid"])}').stat()
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return f'mongodb://127.0.0.1:{int(recorded["port"])}/?directConnection=true'
 
 
 async def _find_channel(repos: Repos, ref: str) -> int | None:
@@ -44,11 +31,11 @@ async def _find_channel(repos: Repos, ref: str) -> int | None:
 
 
 async def verify(settings: Settings, ref: str) -> int:
-    uri = settings.mongo_uri or _running_embedded(settings)
-    database = None if uri else Database(settings)
-    client: AsyncMongoClient = database.client if database else AsyncMongoClient(uri, tz_aware=True)
+    database = Database(settings)
+    elsewhere = database.embedded.running_elsewhere() if database.embedded is not None else None
+    client: AsyncMongoClient = AsyncMongoClient(elsewhere, tz_aware=True) if elsewhere else database.client
     try:
-        if database is not None and not await database.start(max_attempts=3):
+        if not elsewhere and not await database.start(max_attempts=3):
             print(f'Cannot open the database: {database.last_error}', file=sys.stderr)
             return 1
         repos = Repos.create(client[settings.mongo_db])
@@ -73,7 +60,6 @@ async def verify(settings: Settings, ref: str) -> int:
         print(f'FAILED: channel {channel_id}: {where}{verdict.reason}.')
         return 1
     finally:
-        if database is not None:
-            await database.stop()
-        else:
+        if elsewhere:
             await client.close()
+        await database.stop()  # its own embedded server, when it started one

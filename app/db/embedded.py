@@ -74,12 +74,25 @@ class EmbeddedServer:
         joined = ' '.join(cmd)
         return 'secantus' in joined and str(self.storage) in cmd
 
+    def _recorded(self) -> dict[str, int] | None:
+        """The pid and port of a live server on this storage that the pid file names, if any."""
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            recorded = json.loads(self.pid_file.read_text())
+            pid = int(recorded['pid'])
+            if pid != os.getpid() and pid_alive(pid) and self._is_our_server(pid):
+                return {'pid': pid, 'port': int(recorded['port'])}
+        return None
+
+    def running_elsewhere(self) -> str | None:
+        """The address of a server another process (a running Parsegram) started on this storage, if any."""
+        recorded = self._recorded()
+        return f'mongodb://127.0.0.1:{recorded["port"]}/?directConnection=true' if recorded else None
+
     def _leftover_pids(self) -> set[int]:
         pids: set[int] = set()
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            recorded = int(json.loads(self.pid_file.read_text())['pid'])
-            if recorded != os.getpid() and pid_alive(recorded) and self._is_our_server(recorded):
-                pids.add(recorded)
+        recorded = self._recorded()
+        if recorded is not None:
+            pids.add(recorded['pid'])
         proc = Path('/proc')
         if proc.is_dir():  # also catch a server whose pid file was lost
             for entry in proc.iterdir():
