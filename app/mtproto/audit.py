@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from telethon import TelegramClient, functions, types
+from telethon import TelegramClient, types
 
 from app.db.completeness_repo import Completeness
 from app.db.models import utcnow
-from app.mtproto.jobs import to_posts
+from app.mtproto.jobs import BY_ID, messages_by_id, to_posts
 
 if TYPE_CHECKING:
     from app.db.repos import Repos
 
-BY_ID = 100  # channels.getMessages answers at most 100 ids a call
 ID_WINDOW = 50_000  # stored ids are read this many numbers at a time
 
 
@@ -58,13 +57,12 @@ async def audit_channel(client: TelegramClient, repos: Repos, channel_id: int, p
     result.missing = len(missing)
     for start in range(0, len(missing), BY_ID):
         chunk = missing[start:start + BY_ID]
-        answer = await client(functions.channels.GetMessagesRequest(
-            channel=peer, id=[types.InputMessageID(i) for i in chunk]))
+        found = await messages_by_id(client, peer, chunk)
         result.requests += 1
-        found: dict[int, Any] = {m.id: m for m in answer.messages if getattr(m, 'id', None) in set(chunk)}
-        posts = to_posts([m for m in found.values() if isinstance(m, types.Message)], channel_id)
+        posts = to_posts(list(found.values()), channel_id)  # service messages map to no post
         service = [i for i, m in found.items() if isinstance(m, types.MessageService)]
-        deleted = [i for i in chunk if i not in {p.message_id for p in posts} and i not in service]
+        answered = {p.message_id for p in posts} | set(service)
+        deleted = [i for i in chunk if i not in answered]
         if posts:
             written = await repos.writer.store(channel_id, repos.posts.prepare(posts))
             result.refilled += len(written.created)

@@ -44,6 +44,16 @@ async def history_page(client: TelegramClient, peer: types.InputChannel, *, offs
     return sorted(result.messages, key=lambda m: m.id, reverse=True)
 
 
+async def messages_by_id(client: TelegramClient, peer: types.InputChannel, ids: list[int]) -> dict[int, Any]:
+    """The messages of these ids (at most BY_ID, one request) that Telegram still has, by id: posts and service
+    messages; an id it answers empty is left out."""
+    wanted = set(ids)
+    answer = await client(functions.channels.GetMessagesRequest(
+        channel=peer, id=[types.InputMessageID(i) for i in ids]))
+    return {m.id: m for m in answer.messages
+            if isinstance(m, types.Message | types.MessageService) and m.id in wanted}
+
+
 def as_peer(peer: types.InputChannel | types.InputPeerChannel) -> types.InputPeerChannel:
     if isinstance(peer, types.InputChannel):
         return types.InputPeerChannel(peer.channel_id, peer.access_hash)
@@ -218,10 +228,7 @@ async def _apply_page(client: TelegramClient, repos: Repos, channel_id: int, pee
     gone: list[int] = []
     for start in range(0, len(absent), BY_ID):  # one request per 100 ids, and none while nothing is absent
         chunk = absent[start:start + BY_ID]
-        answer = await client(functions.channels.GetMessagesRequest(
-            channel=peer, id=[types.InputMessageID(i) for i in chunk]))
-        found = to_posts([m for m in answer.messages if isinstance(m, types.Message) and m.id in set(chunk)],
-                         channel_id)
+        found = to_posts(list((await messages_by_id(client, peer, chunk)).values()), channel_id)
         posts += found
         gone += sorted(set(chunk) - {p.message_id for p in found})
     written = await repos.writer.store(channel_id, repos.posts.prepare(posts), gone=gone)
