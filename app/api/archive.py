@@ -33,7 +33,7 @@ async def list_changes(
     head = await root.repos.feed.head()
     next_after = changes[-1].position if changes else max(after, 0)
     return ChangesPage(items=[ChangeView(**c.to_dict()) for c in changes], next_after=next_after, head=head,
-                       oldest=await root.repos.feed.oldest())
+                       oldest=await root.repos.feed.oldest(head))
 
 
 @router.get('/channels/{channel_id}/posts/{message_id}/versions', response_model=PostVersions)

@@ -96,9 +96,9 @@ class ChangeFeed:
         doc = await self.counters.find_one({'_id': COUNTER_ID})
         return (doc or {}).get('seq', 0)
 
-    async def oldest(self) -> int:
+    async def oldest(self, head: int | None = None) -> int:
         """The first position still kept (trimming drops the oldest writes); 0 while the feed is empty."""
-        head = await self.head()
+        head = await self.head() if head is None else head
         trimmed = await self.counters.find_one({'_id': TRIMMED_ID})
         return min((trimmed or {}).get('to', 0) + 1, head) if head else 0
 
