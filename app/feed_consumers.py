@@ -93,14 +93,6 @@ class FeedReader:
         self.position = last
         return True
 
-    async def caught_up(self, timeout: float = 30.0) -> None:
-        """Wait until the reader has handled everything written so far (for tests and shutdown)."""
-        async def reached() -> None:
-            while self.position < await self.feed.head():
-                self.wake()
-                await asyncio.sleep(0.02)
-        await asyncio.wait_for(reached(), timeout)
-
 
 class FeedConsumers:
     """The readers of this process: started with the app, woken by each committed write, trimming the feed."""

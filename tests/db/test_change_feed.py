@@ -52,7 +52,7 @@ async def test_a_consumer_stopped_mid_way_resumes_from_its_position_and_sees_eve
     restarted = FeedReader(repos.feed, recorder, batch=25, poll_seconds=0.05)  # a new process: from the store
     task = asyncio.ensure_future(restarted.run())
     try:
-        await restarted.caught_up()
+        await caught_up(restarted)
     finally:
         task.cancel()
     assert await recorder.positions() == list(range(1, 123))
@@ -70,7 +70,7 @@ async def test_with_two_processes_writing_one_consumer_skips_no_change(repos, db
     try:
         outputs = [await writer.communicate() for writer in writers]
         assert [writer.returncode for writer in writers] == [0, 0]
-        await reader.caught_up()
+        await caught_up(reader)
     finally:
         task.cancel()
     taken = sorted(p for out, _ in outputs for p in json.loads(out))
@@ -104,6 +104,14 @@ async def test_the_app_s_readers_are_woken_by_each_write(repos, db):
         assert [(c.message_id, c.kind) for c in changes] == [(1, ChangeKind.CREATED)]
     finally:
         await consumers.stop()
+
+
+async def caught_up(reader: FeedReader, timeout: float = 30.0) -> None:
+    """Until the reader has handled everything written so far (it polls every few milliseconds here)."""
+    async def reached() -> None:
+        while reader.position < await reader.feed.head():
+            await asyncio.sleep(0.02)
+    await asyncio.wait_for(reached(), timeout)
 
 
 async def _until(check) -> None:
