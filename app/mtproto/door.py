@@ -114,20 +114,23 @@ class TelegramDoor:
         active = [until for until in (stored, mine) if until is not None and until > now]
         return max(active) if active else None
 
-    async def send(self, key: str, request: TLRequest, call: Callable[[], Awaitable[Any]]) -> Any:
+    async def send(self, whose: Callable[[], str], request: TLRequest, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Send `request` for the key `whose()` names. It is asked again after each wait: a login's client
+        becomes an account's (`rekey`) while a request of it waits for its turn, and the request then counts
+        for the account, where Telegram counts it too."""
         kind = classify(request)
-        until = self.wait_until(key, kind)
+        until = self.wait_until(whose(), kind)
         if until is not None:
             raise StoredFloodWait(request, max(1, round((until - self.clock.now()).total_seconds())), kind)
-        await self.limiter.acquire(key, kind)
+        await self.limiter.acquire(whose(), kind)
         per_day = self.limiter.budgets[kind].per_day
         if per_day is not None and self.record_call is not None:
-            await self.record_call(account_id=key, kind=kind.value, at=self.clock.now(), keep=per_day)
-        self.sent[(key, kind, request_name(request))] += 1
+            await self.record_call(account_id=whose(), kind=kind.value, at=self.clock.now(), keep=per_day)
+        self.sent[(whose(), kind, request_name(request))] += 1
         try:
             return await call()
         except errors.FloodWaitError as error:
-            await self.note(key, error.seconds, kind)
+            await self.note(whose(), error.seconds, kind)
             error.kind = kind  # what it holds back, for the message that tells of it
             raise
 
@@ -181,6 +184,6 @@ class DoorClient(TelegramClient):
         call = super()._call
         if isinstance(request, list | tuple):  # a batch goes through the door one request at a time
             return [await self._call(sender, item, ordered, flood_sleep_threshold) for item in request]
-        return await self.door.send(self.door_key, request,
+        return await self.door.send(lambda: self.door_key, request,
                                     lambda: call(sender, request, ordered, flood_sleep_threshold))
 

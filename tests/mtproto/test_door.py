@@ -3,13 +3,14 @@ client (so every client is a DoorClient, and every request it sends is paced, co
 from __future__ import annotations
 
 import ast
+import asyncio
 from pathlib import Path
 
 import pytest
 from telethon import functions
 
 from app.mtproto.door import REQUEST_CLASSES, StoredFloodWait, TelegramDoor, classify
-from app.mtproto.limits import MethodClass
+from app.mtproto.limits import Budget, MethodClass, RequestLimiter
 from tests.support import door_client, unpaced
 
 APP = Path(__file__).resolve().parents[2] / 'app'
@@ -65,3 +66,30 @@ async def test_a_stored_flood_wait_refuses_before_anything_is_sent(telegram_dc) 
         await client(functions.contacts.ResolveUsernameRequest(username='somebody'))
     assert 595 <= refused.value.seconds <= 600 and refused.value.kind == MethodClass.RESOLVE
     assert door.sent_by('acc') == {}
+
+
+async def test_a_request_waiting_for_its_turn_counts_for_the_account_its_login_became(telegram_dc) -> None:
+    """A login's client becomes an account's while a request of it waits for its turn (Telethon's update loop asks
+    for the state right after sign-in): the request counts for the account, where Telegram counts it too."""
+    now, waits, released = [0.0], asyncio.Event(), asyncio.Event()
+
+    async def sleep(seconds: float) -> None:  # the turn comes once the test lets it, and the clock moves on
+        waits.set()
+        await released.wait()
+        now[0] += seconds
+
+    door = TelegramDoor(RequestLimiter({MethodClass.OTHER: Budget(per_second=0.01, burst=1)}, clock=lambda: now[0],
+                                       sleep=sleep))
+    client = door_client(telegram_dc, door, 'login')
+    await client.connect()
+    try:
+        await client(functions.help.GetNearestDcRequest())  # the one request of the burst
+        waiting = asyncio.ensure_future(client(functions.help.GetNearestDcRequest()))
+        await waits.wait()
+        door.rekey('login', 'acc')  # what AccountManager.adopt does
+        client.door_key = 'acc'
+        released.set()
+        await waiting
+    finally:
+        await client.disconnect()
+    assert door.sent_by('acc')['help.getNearestDc'] == 2 and 'help.getNearestDc' not in door.sent_by('login')
