@@ -5,7 +5,6 @@ when one runs; otherwise it starts one for the check and stops it after).
 """
 from __future__ import annotations
 
-import re
 import sys
 
 from pymongo import AsyncMongoClient
@@ -14,20 +13,8 @@ from app.config import Settings
 from app.db.client import Database
 from app.db.repos import Repos
 from app.db.verify import verify_channel
-from app.mtproto.refs import MAX_CHANNEL_ID
 
 NOT_FOUND = 2
-
-
-async def _find_channel(repos: Repos, ref: str) -> int | None:
-    text = ref.strip()
-    if re.fullmatch(r'-?\d+', text):
-        number = abs(int(text))
-        number = number - 10**12 if number > 10**12 else number  # -100… ids as Telegram's clients show them
-        return number if 0 < number <= MAX_CHANNEL_ID and await repos.channels.get(number) else None
-    name = re.sub(r'^(https?://)?(t\.me/|telegram\.me/)?@?', '', text).split('/')[0]
-    channel = await repos.channels.by_username(re.escape(name)) if re.fullmatch(r'\w{3,32}', name) else None
-    return channel.id if channel else None
 
 
 async def verify(settings: Settings, ref: str) -> int:
@@ -39,7 +26,7 @@ async def verify(settings: Settings, ref: str) -> int:
             print(f'Cannot open the database: {database.last_error}', file=sys.stderr)
             return 1
         repos = Repos.create(client[settings.mongo_db])
-        channel_id = await _find_channel(repos, ref)
+        channel_id = await repos.channels.find_stored(ref)
         if channel_id is None:
             print(f'No stored channel matches {ref!r}: give its id (as the dashboard or the API lists it) or its '
                   '@username.', file=sys.stderr)

@@ -38,6 +38,19 @@ class FeedConsumer:
     async def handle(self, changes: list[Change], session: AsyncClientSession | None) -> None:
         raise NotImplementedError
 
+    async def load_position(self, feed: ChangeFeed) -> int:
+        return await feed.position(self.name)
+
+    async def save_position(self, feed: ChangeFeed, position: int, session: AsyncClientSession | None) -> None:
+        await feed.save_position(self.name, position, session=session)
+
+    async def reset_position(self, feed: ChangeFeed) -> int | None:
+        """A new position to go on from (after the consumer rebuilt its state), or None to go on as before."""
+        return None
+
+    async def close(self) -> None:
+        """Release what the consumer holds (called when the process stops)."""
+
 
 class FeedReader:
     """Runs one consumer: read after its position, handle, save, repeat; wait for a wake or a poll when idle."""
@@ -56,7 +69,15 @@ class FeedReader:
         self._wake.set()
 
     async def run(self) -> None:
-        self.position = await self.feed.position(self.consumer.name)
+        while True:
+            try:
+                self.position = await self.consumer.load_position(self.feed)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception('feed consumer {} could not find its position', self.consumer.name)
+                await asyncio.sleep(RETRY_SECONDS)
         while True:
             self._wake.clear()
             try:
@@ -75,15 +96,17 @@ class FeedReader:
 
     async def step(self) -> bool:
         """Handle the next batch after the stored position; False when there was none."""
+        reset = await self.consumer.reset_position(self.feed)
+        if reset is not None:
+            self.position = reset
         changes = await self.feed.read(after=self.position, limit=self.batch)
         if not changes:
             return False
         last = changes[-1].position
-        name = self.consumer.name
 
         async def work(session: AsyncClientSession | None) -> None:
             await self.consumer.handle(changes, session)
-            await self.feed.save_position(name, last, session=session)
+            await self.consumer.save_position(self.feed, last, session)
 
         if self.consumer.transactional:
             async with self.feed.collection.database.client.start_session() as session:
@@ -135,3 +158,8 @@ class FeedConsumers:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        for reader in self.readers.values():
+            try:
+                await reader.consumer.close()
+            except Exception:
+                logger.exception('feed consumer {} failed to close', reader.consumer.name)

@@ -19,7 +19,7 @@ from app.config import Settings, resolve_secret_key
 from app.crypto import SecretBox
 from app.db.client import Database
 from app.db.repos import Repos
-from app.events import EventBus
+from app.events import ChannelChanged, EventBus
 from app.feed_consumers import FeedConsumers
 from app.i18n import lazy
 from app.mtproto.accounts import AccountManager, process_owner_id
@@ -29,6 +29,8 @@ from app.mtproto.door import TelegramDoor
 from app.mtproto.limits import RequestLimiter
 from app.mtproto.login import LoginService
 from app.mtproto.sync import SyncService
+from app.search.index import SearchIndex
+from app.search.service import SearchService
 
 
 class NotReady(Exception):
@@ -76,6 +78,8 @@ class Root:
     sync: SyncService
     add_queue: AddQueue
     feed_consumers: FeedConsumers
+    search_index: SearchIndex
+    search: SearchService
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     @property
@@ -176,6 +180,10 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
                               owner_id=process_owner_id(), events=events, door=door)
     channels = ChannelService(repos=repos, accounts=accounts, events=events)
     sync = SyncService(repos=repos, channels=channels, accounts=accounts, owner_id=accounts.owner_id, clock=clock)
+    feed_consumers = FeedConsumers(repos.feed, repos.writer, keep_days=settings.feed_keep_days)
+    search_index = SearchIndex(repos, settings.data_dir)
+    feed_consumers.add(search_index)
+    events.subscribe(ChannelChanged, search_index.channel_changed)
     return Root(
         settings=settings, clock=clock, events=events, database=database, repos=repos, secret_box=secret_box,
         admin_auth=AdminAuth(settings=settings, repo=repos.admin),
@@ -183,4 +191,4 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
         login_throttle=LoginThrottle(clock=clock),
         accounts=accounts, logins=LoginService(settings=settings, accounts=accounts),
         channels=channels, sync=sync, add_queue=AddQueue(repos=repos, channels=channels, accounts=accounts),
-        feed_consumers=FeedConsumers(repos.feed, repos.writer, keep_days=settings.feed_keep_days))
+        feed_consumers=feed_consumers, search_index=search_index, search=SearchService(repos, search_index))

@@ -1,6 +1,7 @@
 """Repository for the `channels` collection (metadata, per-account access hashes, sync settings and state)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -131,6 +132,17 @@ class ChannelsRepo:
             {'_id': channel_id, 'state.next_sync_at': {'$lte': now or utcnow()}},
             {'$set': {'state.next_sync_at': next_sync_at, 'updated_at': utcnow()}})
         return result.modified_count == 1
+
+    async def find_stored(self, ref: str) -> int | None:
+        """The stored channel a person names: its id, its -100 id, @username or t.me link; None when none is."""
+        text = ref.strip()
+        if re.fullmatch(r'-?\d+', text):
+            number = abs(int(text))
+            number = number - 10**12 if number > 10**12 else number  # -100… ids as Telegram's clients show them
+            return number if 0 < number < 2**63 and await self.get(number) else None
+        name = re.sub(r'^(https?://)?(t\.me/|telegram\.me/)?@?', '', text).split('/')[0]
+        channel = await self.by_username(re.escape(name)) if re.fullmatch(r'\w{3,32}', name) else None
+        return channel.id if channel else None
 
     async def by_username(self, username: str) -> Channel | None:
         doc = await self.collection.find_one({'username': {'$regex': f'^{username}$', '$options': 'i'}})

@@ -1,0 +1,227 @@
+"""The search index: derived from MongoDB, kept current by the change feed, rebuilt when it cannot be trusted.
+
+The indexer is a consumer of the change feed that keeps its position with the index (not in MongoDB: every
+Parsegram process on the database keeps an index of its own, each from the same feed). On start it rebuilds
+from the posts collection when the index is missing, of an older format, or behind what the feed still keeps
+(trimmed past its position), or ahead of it (another database); a rebuild notes the feed's head first, reads
+every post, then goes on from that head, so changes made while it read are applied again, harmlessly.
+"""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from loguru import logger
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from app.db.change_feed import Change, ChangeFeed
+from app.db.repos import Repos
+from app.events import ChannelChanged
+from app.feed_consumers import FeedConsumer
+from app.search.engine import IndexedPost, SearchEngine
+from app.search.tantivy_engine import TantivyEngine
+from app.search.words import analyse
+
+REBUILD_BATCH = 2_000
+REBUILD_MARKER = 'rebuild-requested'
+SLOTS = 16
+FIELDS = {'channel_id': 1, 'message_id': 1, 'date': 1, 'text': 1, 'views': 1, 'media.type': 1, 'fwd_from.from_id': 1,
+          'edits': 1, 'deleted': 1}
+
+
+def bare_peer_id(marked: int | None) -> int | None:
+    """A forward's source as the channel id Parsegram stores (-100… marked ids to bare ones; users as they are)."""
+    if marked is None:
+        return None
+    return -marked - 10**12 if marked < -10**12 else abs(marked)
+
+
+def indexed_post(doc: dict[str, Any]) -> IndexedPost:
+    analysed = analyse(doc.get('text') or '')
+    media = doc.get('media') or None
+    return IndexedPost(
+        channel_id=doc['channel_id'], message_id=doc['message_id'], date=doc['date'], forms=analysed.forms,
+        lemmas=analysed.lemmas, tags=analysed.tags, views=doc.get('views') or 0,
+        media_type=media.get('type') if media else None,
+        forwarded_from=bare_peer_id((doc.get('fwd_from') or {}).get('from_id')),
+        edited=(doc.get('edits') or 0) > 0, deleted=bool(doc.get('deleted')))
+
+
+def claim_slot(root: Path) -> tuple[Path, IO[str]]:
+    """An index directory no other running process uses: `search`, else `search-2`, … (a lock held while open)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for number in range(1, SLOTS + 1):
+        path = root / ('search' if number == 1 else f'search-{number}')
+        path.mkdir(exist_ok=True)
+        handle = open(root / f'{path.name}.lock', 'w')  # noqa: SIM115 - held for the life of the index
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        handle.write(str(os.getpid()))
+        handle.flush()
+        return path, handle
+    raise RuntimeError(f'All {SLOTS} search index directories under {root} are in use by other processes.')
+
+
+def request_rebuild_everywhere(root: Path) -> int:
+    """Ask every index under DATA_DIR (the running servers') to rebuild at their next look; returns how many."""
+    marked = 0
+    for path in sorted(root.glob('search*')):
+        if path.is_dir():
+            (path / REBUILD_MARKER).touch()
+            marked += 1
+    return marked
+
+
+@dataclass
+class IndexStatus:
+    state: str  # 'starting', 'building', 'ready', 'failed'
+    posts: int  # documents in the index
+    position: int  # the feed position it is current to
+    done: int = 0  # while building: posts read so far, of about `total`
+    total: int = 0
+    error: str | None = None
+
+
+class SearchIndex(FeedConsumer):
+    name = 'search'
+    transactional = False  # the index is on disk: a batch seen twice just replaces the same posts again
+
+    def __init__(self, repos: Repos, data_dir: Path) -> None:
+        self.repos = repos
+        self.data_dir = data_dir
+        self.engine: SearchEngine | None = None
+        self._lock_handle: IO[str] | None = None
+        self.status = IndexStatus('starting', 0, 0)
+        self._rebuild = False
+        self.listeners: list = []  # called with the status after a rebuild's progress or end
+
+    # ------------------------------------------------------------ lifecycle
+
+    def open(self) -> SearchEngine:
+        if self.engine is None:
+            path, self._lock_handle = claim_slot(self.data_dir)
+            self.engine = TantivyEngine(path)
+            self.path = path
+        return self.engine
+
+    async def close(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            await asyncio.to_thread(engine.close)
+        if self._lock_handle is not None:
+            self._lock_handle.close()
+            self._lock_handle = None
+        self.status = IndexStatus('starting', 0, 0)
+
+    async def channel_changed(self, event: ChannelChanged) -> None:
+        if event.deleted and self.engine is not None:  # its posts leave the database without a feed entry
+            await asyncio.to_thread(self.engine.delete_channel, event.channel_id)
+            await asyncio.to_thread(self.engine.commit, self.engine.position())
+
+    def request_rebuild(self) -> None:
+        self._rebuild = True
+
+    # ------------------------------------------------------------ feed consumer
+
+    async def load_position(self, feed: ChangeFeed) -> int:
+        engine = await asyncio.to_thread(self.open)
+        head = await feed.head()
+        oldest = await feed.oldest(head)
+        position = engine.position()
+        reason = None
+        if engine.stored_format() != engine.format:
+            reason = 'no index of this format yet'
+        elif position > head:
+            reason = f'index is at feed position {position}, beyond the database feed head {head}'
+        elif oldest and position < oldest - 1:
+            reason = f'the feed no longer keeps the changes after position {position}'
+        if reason is None:
+            self._ready()
+            return position
+        logger.info('search index: rebuilding from the database ({})', reason)
+        return await self.rebuild(feed)
+
+    async def reset_position(self, feed: ChangeFeed) -> int | None:
+        marker = getattr(self, 'path', None) and self.path / REBUILD_MARKER
+        if marker and marker.exists():
+            marker.unlink(missing_ok=True)
+            self._rebuild = True
+        if not self._rebuild:
+            return None
+        return await self.rebuild(feed)
+
+    async def save_position(self, feed: ChangeFeed, position: int, session: AsyncClientSession | None) -> None:
+        assert self.engine is not None
+        await asyncio.to_thread(self.engine.commit, position)
+        self.status.position = position
+        self.status.posts = await asyncio.to_thread(self.engine.count)
+
+    async def handle(self, changes: list[Change], session: AsyncClientSession | None) -> None:
+        assert self.engine is not None
+        keys = list(dict.fromkeys((change.channel_id, change.message_id) for change in changes))
+        by_channel: dict[int, list[int]] = {}
+        for channel_id, message_id in keys:
+            by_channel.setdefault(channel_id, []).append(message_id)
+        docs = []
+        for channel_id, message_ids in by_channel.items():  # an index range per channel, not an $or of pairs
+            docs += await self.repos.posts.collection.find(
+                {'channel_id': channel_id, 'message_id': {'$in': message_ids}}, FIELDS).to_list()
+        found = {(doc['channel_id'], doc['message_id']) for doc in docs}
+        posts = await asyncio.to_thread(lambda: [indexed_post(doc) for doc in docs])
+        gone = [key for key in keys if key not in found]  # removed with its channel
+        await asyncio.to_thread(self.engine.upsert, posts)
+        if gone:
+            await asyncio.to_thread(self.engine.delete, gone)
+
+    # ------------------------------------------------------------ rebuild
+
+    async def rebuild(self, feed: ChangeFeed) -> int:
+        engine = await asyncio.to_thread(self.open)
+        self._rebuild = False
+        head = await feed.head()
+        total = await self.repos.posts.collection.estimated_document_count()
+        self.status = IndexStatus('building', 0, 0, done=0, total=total)
+        self._notify()
+        await asyncio.to_thread(engine.clear)
+        started = time.monotonic()
+        batch: list[dict] = []
+        last_note = started
+        async for doc in self.repos.posts.collection.find({}, FIELDS, batch_size=REBUILD_BATCH):
+            batch.append(doc)
+            if len(batch) >= REBUILD_BATCH:
+                await self._index_batch(engine, batch)
+                batch = []
+                if time.monotonic() - last_note >= 0.5:
+                    last_note = time.monotonic()
+                    self._notify()
+        if batch:
+            await self._index_batch(engine, batch)
+        await asyncio.to_thread(engine.commit, head)
+        logger.info('search index: {} posts indexed in {:.1f} s', self.status.done, time.monotonic() - started)
+        self._ready()
+        return head
+
+    async def _index_batch(self, engine: SearchEngine, docs: list[dict]) -> None:
+        await asyncio.to_thread(lambda: engine.upsert([indexed_post(doc) for doc in docs]))
+        self.status.done += len(docs)
+        self.status.total = max(self.status.total, self.status.done)
+
+    def _ready(self) -> None:
+        assert self.engine is not None
+        self.status = IndexStatus('ready', self.engine.count(), self.engine.position())
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(self.status)
+            except Exception:
+                logger.exception('search index status listener failed')
