@@ -71,8 +71,9 @@ def _blank(value: Any) -> Any:
     return '' if value is None else value
 
 
-async def stream_export(channel: Channel, posts: AsyncIterator[Post], fmt: str,
-                        versions: Versions | None = None) -> AsyncIterator[bytes]:
+async def stream_posts(rows: AsyncIterator[tuple[Channel, Post]], fmt: str,
+                       versions: Versions | None = None) -> AsyncIterator[bytes]:
+    """Posts of any channels, each with its channel (for its link), as JSONL or CSV chunks."""
     if fmt not in FORMATS:
         raise ValueError(f'unknown export format {fmt!r}')
 
@@ -80,7 +81,7 @@ async def stream_export(channel: Channel, posts: AsyncIterator[Post], fmt: str,
         return await versions(post) if versions is not None and post.version > 1 else []
 
     if fmt == 'jsonl':
-        async for post in posts:
+        async for channel, post in rows:
             record = post_record(channel, post)
             if versions is not None:
                 record['versions'] = json.loads(json.dumps(await earlier(post), default=_iso, ensure_ascii=False))
@@ -90,13 +91,23 @@ async def stream_export(channel: Channel, posts: AsyncIterator[Post], fmt: str,
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     yield ('\ufeff' + buffer.getvalue()).encode()  # the BOM lets spreadsheet programs read UTF-8
-    async for post in posts:
+    async for channel, post in rows:
         buffer.seek(0)
         buffer.truncate()
         for version in await earlier(post):
             writer.writerow(earlier_row(channel, version))
         writer.writerow(csv_row(channel, post))
         yield buffer.getvalue().encode()
+
+
+async def stream_export(channel: Channel, posts: AsyncIterator[Post], fmt: str,
+                        versions: Versions | None = None) -> AsyncIterator[bytes]:
+    async def rows() -> AsyncIterator[tuple[Channel, Post]]:
+        async for post in posts:
+            yield channel, post
+
+    async for chunk in stream_posts(rows(), fmt, versions):
+        yield chunk
 
 
 def _iso(value: Any) -> str:

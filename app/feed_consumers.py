@@ -132,6 +132,10 @@ class FeedConsumers:
         self.readers[consumer.name] = reader
         return reader
 
+    def wake(self, name: str) -> None:
+        if name in self.readers:
+            self.readers[name].wake()
+
     def _written(self, _: WriteResult) -> None:
         for reader in self.readers.values():
             reader.wake()

@@ -41,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     check = commands.add_parser('verify', help="recheck a channel's stored history against its hash chains; exits "
                                 'with 0 when it matches, 1 naming the first post that does not')
     check.add_argument('channel', help='the channel id (as listed) or @username')
+    commands.add_parser('reindex', help='rebuild the search index from the database: a running server rebuilds '
+                        'its own (progress on its Search page); otherwise it is rebuilt here')
     return parser.parse_args(argv)
 
 
@@ -51,6 +53,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == 'verify':
         from app.cli import verify
         raise SystemExit(asyncio.run(verify(load_settings(), args.channel)))
+    if args.command == 'reindex':
+        from app.cli import reindex
+        raise SystemExit(asyncio.run(reindex(load_settings())))
     os.umask(0o077)  # sessions, keys and the embedded database under DATA_DIR are this user's alone
     settings = load_settings()
     server = None

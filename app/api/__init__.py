@@ -7,9 +7,9 @@ from fastapi import Depends, FastAPI
 
 from app.root import Root
 
-OPTIONAL_ROUTERS = ('accounts', 'channels', 'jobs', 'archive')
+OPTIONAL_ROUTERS = ('accounts', 'channels', 'jobs', 'archive', 'search')
 ROUTER_ERRORS = {'tokens': (404,), 'accounts': (404, 409, 429, 502), 'channels': (403, 404, 409, 429, 502),
-                 'jobs': (404, 409), 'archive': (404, 409)}
+                 'jobs': (404, 409), 'archive': (404, 409), 'search': (503,)}
 
 
 def _optional_router(name: str):

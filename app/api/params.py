@@ -30,6 +30,15 @@ def _date_as_day_start(value: object) -> object:
     return value
 
 
+def _date_as_day_end(value: object) -> object:
+    if isinstance(value, str) and len(value) == 10:  # a plain date: the whole day is in
+        try:
+            return datetime.combine(date.fromisoformat(value), time.max)
+        except ValueError:
+            return value
+    return _date_as_day_start(value)
+
+
 def _as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -39,4 +48,7 @@ def _as_utc(value: datetime | None) -> datetime | None:
 DateQuery = Annotated[datetime | None, BeforeValidator(_date_as_day_start), AfterValidator(_as_utc), Query(
     description='a date (2024-02-01) or a date and time (2024-02-01T12:00:00+03:00); without a zone, UTC')]
 
-__all__ = ['IdPath', 'BeforeIdQuery', 'ChannelIdItem', 'ChannelIdPath', 'DateQuery', 'FolderIdPath']
+UntilQuery = Annotated[datetime | None, BeforeValidator(_date_as_day_end), AfterValidator(_as_utc), Query(
+    description='a date (2024-02-01: that whole day is included) or a date and time; without a zone, UTC')]
+
+__all__ = ['UntilQuery', 'IdPath', 'BeforeIdQuery', 'ChannelIdItem', 'ChannelIdPath', 'DateQuery', 'FolderIdPath']

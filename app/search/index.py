@@ -70,14 +70,18 @@ def claim_slot(root: Path) -> tuple[Path, IO[str]]:
     raise RuntimeError(f'All {SLOTS} search index directories under {root} are in use by other processes.')
 
 
-def request_rebuild_everywhere(root: Path) -> int:
-    """Ask every index under DATA_DIR (the running servers') to rebuild at their next look; returns how many."""
-    marked = 0
-    for path in sorted(root.glob('search*')):
-        if path.is_dir():
-            (path / REBUILD_MARKER).touch()
-            marked += 1
-    return marked
+def running_indexes(root: Path) -> list[Path]:
+    """The index directories under DATA_DIR that a running process holds."""
+    held = []
+    for lock in sorted(root.glob('search*.lock')):
+        with open(lock, 'a') as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                held.append(root / lock.stem)
+            else:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    return held
 
 
 @dataclass
@@ -128,6 +132,8 @@ class SearchIndex(FeedConsumer):
 
     def request_rebuild(self) -> None:
         self._rebuild = True
+        if self.status.state != 'building':
+            self.status = IndexStatus('building', self.status.posts, self.status.position)
 
     # ------------------------------------------------------------ feed consumer
 
@@ -153,7 +159,7 @@ class SearchIndex(FeedConsumer):
         marker = getattr(self, 'path', None) and self.path / REBUILD_MARKER
         if marker and marker.exists():
             marker.unlink(missing_ok=True)
-            self._rebuild = True
+            self.request_rebuild()
         if not self._rebuild:
             return None
         return await self.rebuild(feed)

@@ -217,17 +217,23 @@ class SearchService:
                 edits=post.edits, deleted=post.deleted, url=post_link(channel, post.message_id), post=post))
         return items
 
-    async def stream(self, request: SearchRequest) -> AsyncIterator[tuple[Channel, Post]]:
-        """Every matching post with its channel, in the request's order (for exports)."""
+    async def export(self, request: SearchRequest) -> AsyncIterator[tuple[Channel, Post]]:
+        """Every matching post with its channel, in the request's order. The query is checked and run here (its
+        errors raised before anything is sent); the posts are read from the database batch by batch as the
+        returned iterator is consumed."""
         query = parse(request.q)
         scope = await self.scope(request, query)
         engine = self._engine()
         found = await asyncio.to_thread(engine.search, query, scope, request.sort, 0, EXPORT_MAX)
-        channels: dict[int, Channel] = {}
-        for start in range(0, len(found.hits), EXPORT_BATCH):
-            batch = found.hits[start:start + EXPORT_BATCH]
-            posts = await self._fetch(batch, channels)
-            for hit in batch:
-                post = posts.get((hit.channel_id, hit.message_id))
-                if post is not None and hit.channel_id in channels:
-                    yield channels[hit.channel_id], post
+
+        async def rows() -> AsyncIterator[tuple[Channel, Post]]:
+            channels: dict[int, Channel] = {}
+            for start in range(0, len(found.hits), EXPORT_BATCH):
+                batch = found.hits[start:start + EXPORT_BATCH]
+                posts = await self._fetch(batch, channels)
+                for hit in batch:
+                    post = posts.get((hit.channel_id, hit.message_id))
+                    if post is not None and hit.channel_id in channels:
+                        yield channels[hit.channel_id], post
+
+        return rows()

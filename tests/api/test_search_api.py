@@ -1,0 +1,125 @@
+"""GET /api/mtproto/search and its export: ranked, highlighted, paged, filtered, and clear about bad queries."""
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from app.db.models import Channel, Post
+from app.search.index import REBUILD_MARKER
+from tests.support import store_posts
+
+BASE = datetime(2026, 5, 1, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _archive(root) -> None:
+    await root.repos.channels.upsert_metadata(Channel(id=101, title='Новости', username='novosti'))
+    await root.repos.channels.upsert_metadata(Channel(id=202, title='Space', username='space'))
+    await root.repos.channels.add_tags([202], ['en'])
+    posts = [Post(channel_id=101, message_id=i, date=BASE + timedelta(hours=i), views=i * 10,
+                  text=f'Запуск ракеты № {i} <скоро>' if i % 2 else f'Сводка дня {i}') for i in range(1, 31)]
+    posts.append(Post(channel_id=202, message_id=1, date=BASE, views=7, text='Rocket launches & rockets'))
+    await store_posts(root.repos, posts)
+    await _indexed(root)
+
+
+async def _indexed(root) -> None:
+    index = root.search_index
+    for _ in range(3000):
+        if index.status.state == 'ready' and index.status.position >= await root.repos.feed.head():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f'the index did not catch up: {index.status}')
+
+
+async def test_a_search_answers_ranked_highlighted_pages(api, app_root):
+    await _archive(app_root)
+    answer = await api.get('/api/mtproto/search', params={'q': 'ракеты', 'limit': 10, 'sort': 'date'})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body['total'] == 15 and len(body['items']) == 10
+    first = body['items'][0]
+    assert (first['channel_id'], first['message_id'], first['views']) == (101, 29, 290)
+    assert first['snippet'] == 'Запуск <mark>ракеты</mark> № 29 &lt;скоро&gt;'
+    assert first['url'] == 'https://t.me/novosti/29' and first['channel_title'] == 'Новости'
+    rest = (await api.get('/api/mtproto/search', params={'q': 'ракеты', 'limit': 10, 'sort': 'date',
+                                                         'cursor': body['next_cursor']})).json()
+    assert [item['message_id'] for item in rest['items']] == [9, 7, 5, 3, 1] and rest['next_cursor'] is None
+
+    english = (await api.get('/api/mtproto/search', params={'q': 'rocket', 'tag': 'en'})).json()
+    assert english['items'][0]['snippet'] == '<mark>Rocket</mark> launches &amp; <mark>rockets</mark>'
+    filtered = (await api.get('/api/mtproto/search', params={
+        'q': 'запуск', 'channel_ids': [101], 'min_views': 200, 'until': '2026-05-01', 'sort': 'views'})).json()
+    assert [item['message_id'] for item in filtered['items']] == [23, 21]  # until a plain date: that whole day
+
+
+async def test_a_malformed_query_answers_400_saying_where(api, app_root):
+    answer = await api.get('/api/mtproto/search', params={'q': 'ракета "запуск'})
+    assert answer.status_code == 400
+    error = answer.json()['error']
+    assert error['code'] == 'QUERY_MALFORMED' and 'column 8' in error['message'] and 'closing' in error['message']
+    russian = await api.get('/api/mtproto/search', params={'q': 'foo:bar'}, headers={'Accept-Language': 'ru'})
+    assert russian.status_code == 400 and 'столбц' in russian.json()['error']['message']
+    unknown = await api.get('/api/mtproto/search', params={'q': 'channel:@nobody'})
+    assert (unknown.status_code, unknown.json()['error']['code']) == (400, 'SEARCH_INVALID')
+    assert (await api.get('/api/mtproto/search', params={'q': 'x' * 1001})).status_code == 400
+    assert (await api.get('/api/mtproto/search', params={'cursor': '%%%'})).status_code == 400
+    api.headers.pop('Authorization')
+    assert (await api.get('/api/mtproto/search', params={'q': 'x'})).status_code == 401
+
+
+async def test_the_whole_result_exports_as_jsonl_and_csv(api, app_root):
+    await _archive(app_root)
+    lines = (await api.get('/api/mtproto/search/export', params={'q': 'ракета OR rocket', 'sort': 'date'})).text
+    records = [json.loads(line) for line in lines.splitlines()]
+    assert len(records) == 16 and records[0]['message_id'] == 29 and records[-1]['link'] == 'https://t.me/space/1'
+    table = (await api.get('/api/mtproto/search/export', params={'q': 'сводка', 'format': 'csv'})).text
+    rows = list(csv.DictReader(io.StringIO(table.lstrip('\ufeff'))))
+    assert len(rows) == 15 and all(row['text'].startswith('Сводка') for row in rows)
+    bad = await api.get('/api/mtproto/search/export', params={'q': '"open'})
+    assert bad.status_code == 400 and bad.json()['error']['code'] == 'QUERY_MALFORMED'
+
+
+async def test_reindex_rebuilds_and_reports_its_progress(api, app_root):
+    await _archive(app_root)
+    started = await api.post('/api/mtproto/search/reindex')
+    assert started.status_code == 202 and started.json()['state'] == 'building'
+    await _indexed(app_root)
+    state = (await api.get('/api/mtproto/search/index')).json()
+    assert state['state'] == 'ready' and state['posts'] == 31
+    assert (await api.get('/api/mtproto/search', params={'q': 'ракета'})).json()['total'] == 15
+
+
+@pytest.mark.timeout(90)  # two more Python processes start and import the app
+async def test_parsegram_reindex_from_a_terminal(app_root, mongo_uri, tmp_path):
+    await _archive(app_root)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith('PYTEST')}, 'MONGO_URI': mongo_uri,
+           'MONGO_DB': app_root.settings.mongo_db}  # a terminal, not a test: NiceGUI looks for pytest's variables
+
+    async def run(data_dir) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, '-m', 'app', 'reindex', env={**env, 'DATA_DIR': str(data_dir)}, cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await process.communicate()
+        return process.returncode, out.decode()
+
+    code, out = await run(app_root.settings.data_dir)  # the server runs: it rebuilds its own
+    assert code == 0 and 'The running server will rebuild its search index' in out, out
+    marker = app_root.search_index.path / REBUILD_MARKER
+    for _ in range(1000):
+        if not marker.exists() and app_root.search_index.status.state == 'ready':
+            break
+        await asyncio.sleep(0.02)
+    assert not marker.exists() and app_root.search_index.status.posts == 31
+
+    code, out = await run(tmp_path / 'elsewhere')  # no server on that directory: rebuilt by the command
+    assert code == 0 and 'Search index rebuilt: 31 posts' in out, out
+    assert (tmp_path / 'elsewhere' / 'search' / 'parsegram.json').exists()
