@@ -19,6 +19,7 @@ from app.db.posts_repo import PostFilter, newest_hint
 
 if TYPE_CHECKING:
     from app.db.repos import Repos
+    from app.search.service import SearchRequest, SearchService
 
 FORMATS = {'csv': 'text/csv; charset=utf-8', 'jsonl': 'application/x-ndjson; charset=utf-8'}
 CSV_COLUMNS = ['channel_id', 'message_id', 'date', 'edit_date', 'link', 'text', 'views', 'forwards', 'replies',
@@ -124,4 +125,20 @@ def export_response(repos: Repos, channel: Channel, fmt: str, post_filter: PostF
 
     return StreamingResponse(
         stream_export(channel, posts, fmt, of_post if versions else None), media_type=FORMATS[fmt],
+        headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, fmt)}"'})
+
+
+async def channel_export(repos: Repos, search: SearchService, channel: Channel, fmt: str, post_filter: PostFilter,
+                         query: SearchRequest | None, *, versions: bool = False) -> StreamingResponse:
+    """A channel's export: its matching posts newest first; with a query (the query language), what the search
+    index finds in the channel. The query's problems are raised before anything is sent."""
+    if query is None:
+        return export_response(repos, channel, fmt, post_filter, versions=versions)
+    rows = await search.export(query)
+
+    async def of_post(post: Post) -> list[dict[str, Any]]:
+        return await repos.versions.of_post(channel_id=post.channel_id, message_id=post.message_id)
+
+    return StreamingResponse(
+        stream_posts(rows, fmt, of_post if versions else None), media_type=FORMATS[fmt],
         headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, fmt)}"'})

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
 from app.api.params import BeforeIdQuery, ChannelIdItem, ChannelIdPath, DateQuery, FolderIdPath, IdPath
+from app.api.search import SearchQ, search_errors
 from app.db.channel_list import (
     MAX_TAG_LENGTH,
     MAX_TAGS,
@@ -23,11 +24,14 @@ from app.db.channel_list import (
 )
 from app.db.models import Channel, ChannelRefEntry, RefState
 from app.db.posts_repo import PostFilter, newest_hint
-from app.export import export_response, post_record
+from app.export import channel_export, post_record
 from app.i18n import lazy
 from app.mtproto.add_queue import MAX_REFS_PER_PASTE
 from app.mtproto.bulk import MAX_BULK, BulkAction, BulkError, run_bulk
 from app.root import Root
+from app.search.engine import Sort
+from app.search.service import MAX_LIMIT as MAX_SEARCH_LIMIT
+from app.search.service import SearchRequest
 from app.views import BulkDone, ChannelDeleted, ChannelList, ChannelView, JobView, PostsPage, TagCount
 
 router = APIRouter(prefix='/mtproto')
@@ -245,10 +249,19 @@ async def sync_channel(channel_id: ChannelIdPath, root: ReadyRootDep) -> JobView
     return JobView.of(await root.sync.enqueue(channel_id))
 
 
-def _filter(q: str | None, since: datetime | None, until: datetime | None, has_media: bool | None) -> PostFilter:
+def _filter(since: datetime | None, until: datetime | None, has_media: bool | None) -> PostFilter:
     if since and until and since > until:
         raise ApiError(400, 'BAD_REQUEST', lazy('`since` is after `until`.'))
-    return PostFilter(q=q or None, since=since, until=until, has_media=has_media)
+    return PostFilter(since=since, until=until, has_media=has_media)
+
+
+def _search(channel_id: int, q: str | None, since: datetime | None, until: datetime | None,
+            has_media: bool | None, limit: int = 50, before_id: int | None = None) -> SearchRequest | None:
+    """A query in the query language goes to the search index, newest first."""
+    if not (q or '').strip():
+        return None
+    return SearchRequest(q=q or '', channel_ids=[channel_id], since=since, until=until, has_media=has_media,
+                         sort=Sort.DATE, limit=limit, before_id=before_id)
 
 
 @router.get('/channels/{channel_id}/posts', response_model=PostsPage)
@@ -256,14 +269,22 @@ async def list_posts(
     channel_id: ChannelIdPath, root: ReadyRootDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before_id: BeforeIdQuery = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: SearchQ = '',
     since: DateQuery = None, until: DateQuery = None, has_media: bool | None = None,
 ) -> PostsPage:
     """Posts newest first; pass `next_before_id` back as `before_id` for the next page (null at the end)."""
     channel = await _get_channel(root, channel_id)
-    items, next_before = await root.repos.posts.page(
-        channel_id=channel_id, limit=limit, before_id=before_id, filter=_filter(q, since, until, has_media),
-        newest_hint=newest_hint(channel))
+    post_filter = _filter(since, until, has_media)
+    query = _search(channel_id, q, since, until, has_media, min(limit, MAX_SEARCH_LIMIT), before_id)
+    if query is not None:
+        with search_errors():
+            page = await root.search.search(query)
+        items = [item.post for item in page.items]
+        next_before = items[-1].message_id if items and page.total > len(page.items) else None
+    else:
+        items, next_before = await root.repos.posts.page(
+            channel_id=channel_id, limit=limit, before_id=before_id, filter=post_filter,
+            newest_hint=newest_hint(channel))
     return PostsPage(items=[post_record(channel, post) for post in items], next_before_id=next_before)
 
 
@@ -273,11 +294,14 @@ async def list_posts(
 async def export_posts(
     channel_id: ChannelIdPath, root: ReadyRootDep,
     format: Annotated[str, Query(pattern='^(csv|jsonl)$')] = 'jsonl',
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: SearchQ = '',
     since: DateQuery = None, until: DateQuery = None, has_media: bool | None = None,
     versions: Annotated[bool, Query(description="each post's earlier versions too, with their hashes")] = False,
 ) -> StreamingResponse:
     channel = await _get_channel(root, channel_id)
-    return export_response(root.repos, channel, format, _filter(q, since, until, has_media), versions=versions)
+    post_filter = _filter(since, until, has_media)
+    with search_errors():
+        return await channel_export(root.repos, root.search, channel, format, post_filter,
+                                    _search(channel_id, q, since, until, has_media), versions=versions)
 
 

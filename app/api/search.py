@@ -73,7 +73,7 @@ def _request(q: str, channel_ids: list[int] | None, tag: list[str] | None, since
 
 
 @contextlib.contextmanager
-def _search_errors() -> Iterator[None]:
+def search_errors() -> Iterator[None]:
     """A query's problems as 400s in the error shape; an index not open yet as a 503."""
     try:
         yield
@@ -101,7 +101,7 @@ async def search(
     state is on GET /search/index. A malformed query answers 400 with its column."""
     request = _request(q, channel_ids, tag, since, until, has_media, media_type, min_views, forwarded_from, edited,
                        deleted, sort, limit, cursor)
-    with _search_errors():
+    with search_errors():
         page = await root.search.search(request)
     items = [SearchItemView.model_validate(item, from_attributes=True) for item in page.items]
     return SearchPageView(items=items, total=page.total, next_cursor=page.next_cursor)
@@ -120,7 +120,7 @@ async def export_search(
 ) -> StreamingResponse:
     request = _request(q, channel_ids, tag, since, until, has_media, media_type, min_views, forwarded_from, edited,
                        deleted, sort)
-    with _search_errors():
+    with search_errors():
         rows = await root.search.export(request)
     return StreamingResponse(stream_posts(rows, format), media_type=FORMATS[format],
                              headers={'Content-Disposition': f'attachment; filename="search.{format}"'})

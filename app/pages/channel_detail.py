@@ -9,11 +9,11 @@ from fastapi.responses import StreamingResponse
 from nicegui import app, ui
 
 from app.db.models import Channel
-from app.export import FORMATS, export_response
+from app.export import FORMATS, channel_export
 from app.i18n import _, lazy, n_, render, translate_text
 from app.mtproto.refs import MAX_CHANNEL_ID
 from app.pages.channel_charts import ChannelCharts
-from app.pages.channel_posts import PostsList, filter_params, post_filter
+from app.pages.channel_posts import PostsList, filter_params, post_filter, search_problem, search_request
 from app.pages.channel_proof import ChannelProof
 from app.pages.channel_widgets import (
     AvatarSlot,
@@ -28,6 +28,8 @@ from app.pages.give_way import GiveWay
 from app.pages.layout import frame
 from app.pages.live import ChannelEvents
 from app.pages.relative_time import RelativeTime
+from app.search.query import QueryError
+from app.search.service import IndexUnavailable, SearchRequestError
 
 if TYPE_CHECKING:
     from app.root import Root
@@ -48,11 +50,16 @@ def register(root: Root) -> None:
         channel = await root.repos.channels.get(channel_id)
         if channel is None:
             raise HTTPException(404, 'no such channel')
-        return export_response(root.repos, channel, format, post_filter(q, since, until, has_media),
-                               versions=versions)
+        try:
+            return await channel_export(root.repos, root.search, channel, format,
+                                        post_filter(None, since, until, has_media),
+                                        search_request(channel, q, since, until, has_media), versions=versions)
+        except (QueryError, SearchRequestError, IndexUnavailable) as error:
+            raise HTTPException(400, search_problem(error)) from None
 
     @ui.page('/dashboard/channels/{channel_id}')
-    async def channel_page(channel_id: int, q: str = '', since: str = '', until: str = '', media: str = '') -> None:
+    async def channel_page(channel_id: int, q: str = '', since: str = '', until: str = '', media: str = '',
+                           at: int = 0) -> None:
         in_range = 0 < channel_id <= MAX_CHANNEL_ID  # beyond 64 bits the database driver would raise
         channel = await root.repos.channels.get(channel_id) if root.database.ready and in_range else None
         with frame(channel.title if channel else _('Channel')):
@@ -76,7 +83,7 @@ def register(root: Root) -> None:
                 built_parts.append(header)
                 await header.refresh()
             with posts_box:
-                posts = PostsList(root, channel, filter_params(q, since, until, media), give_way)
+                posts = PostsList(root, channel, filter_params(q, since, until, media, at), give_way)
                 built_parts.append(posts)
                 await posts.reload()
 

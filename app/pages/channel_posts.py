@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, time
-from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -12,13 +11,17 @@ from nicegui import ui
 from nicegui.events import GenericEventArguments
 
 from app.db.models import Channel, Post
-from app.db.posts_repo import PostFilter, newest_hint
+from app.db.posts_repo import ID_CEILING, PostFilter, newest_hint
 from app.events import PostsStored
-from app.export import post_link
-from app.i18n import _, lazy, n_, number, render
+from app.i18n import _, lazy, n_, render
 from app.pages.give_way import GiveWay
 from app.pages.live import Later, subscribe_while_open
-from app.pages.post_versions import MEDIA_NAMES, VersionsDialog
+from app.pages.post_card import post_html
+from app.pages.post_versions import VersionsDialog
+from app.search.engine import Sort
+from app.search.query import MAX_QUERY_CHARS, QueryError
+from app.search.service import IndexUnavailable, SearchRequest, SearchRequestError
+from app.search.snippet import Matcher
 
 if TYPE_CHECKING:
     from app.root import Root
@@ -44,11 +47,33 @@ def post_filter(q: str | None, since: str | None, until: str | None, has_media: 
                       has_media=has_media)
 
 
-def filter_params(q: str | None, since: str | None, until: str | None, media: str | None) -> dict[str, str]:
+def filter_params(q: str | None, since: str | None, until: str | None, media: str | None,
+                  at: int | None = None) -> dict[str, str]:
     """The filters as URL parameters (only those set; a malformed date is left out)."""
-    values = {'q': (q or '').strip()[:200], 'since': since if _day(since) else '',
-              'until': until if _day(until) else '', 'media': media if media in ('true', 'false') else ''}
+    values = {'q': (q or '').strip()[:MAX_QUERY_CHARS], 'since': since if _day(since) else '',
+              'until': until if _day(until) else '', 'media': media if media in ('true', 'false') else '',
+              'at': str(at) if at and 0 < at < ID_CEILING else ''}
     return {name: value for name, value in values.items() if value}
+
+
+def search_request(channel: Channel, q: str | None, since: str | None, until: str | None, has_media: bool | None,
+                   *, limit: int = PAGE_SIZE, before_id: int | None = None) -> SearchRequest | None:
+    """The search of a channel's posts for a query in the query language (None without one), newest first."""
+    q = (q or '').strip()
+    if not q:
+        return None
+    return SearchRequest(q=q, channel_ids=[channel.id], since=_day(since), until=_day(until, end=True),
+                         has_media=has_media, sort=Sort.DATE, limit=limit, before_id=before_id)
+
+
+def search_problem(error: Exception) -> str:
+    """What is wrong with a search, for the page, in its language."""
+    if isinstance(error, QueryError):
+        return _('The query is malformed at column {column}: {problem}', column=error.column,
+                 problem=render(error.message))
+    if isinstance(error, SearchRequestError):
+        return render(error.message)
+    return _('The search index is opening; try again in a few seconds.')
 
 
 class PostsList:
@@ -56,11 +81,15 @@ class PostsList:
         self.root = root
         self.channel = channel
         self.give_way = give_way or GiveWay()
+        self.at = int(params['at']) if params.get('at') else None  # opened at this post (from a search result)
         self.before_id: int | None = None
+        self.matcher: Matcher | None = None
+        self.search_total = 0
         self.cards: dict[int, ui.html] = {}  # message id → its card, newest first on the page
         with ui.card().classes('w-full gap-2').props('flat bordered'):
             with ui.row().classes('w-full items-end gap-3 pg-wrap'):
-                self.q = ui.input(_('Search words'), value=params.get('q', '')) \
+                self.q = ui.input(_('Search words'), value=params.get('q', ''),
+                                  placeholder=_('words, "a phrase", start*, -not, this OR that')) \
                     .props('clearable outlined dense debounce=400').classes('grow pg-full').mark('post-search')
                 self.since = ui.input(_('From'), value=params.get('since', '')) \
                     .props('type=date outlined dense').classes('pg-share').mark('post-since')
@@ -96,12 +125,18 @@ class PostsList:
     # ------------------------------------------------------------ filters and pages
 
     def params(self) -> dict[str, str]:
-        return filter_params(self.q.value, self.since.value, self.until.value, self.media.value)
+        return filter_params(self.q.value, self.since.value, self.until.value, self.media.value, self.at)
+
+    def has_media(self) -> bool | None:
+        media = self.media.value
+        return None if media not in ('true', 'false') else media == 'true'
 
     def current_filter(self) -> PostFilter:
-        media = self.media.value
-        return post_filter(self.q.value, self.since.value, self.until.value,
-                           None if media not in ('true', 'false') else media == 'true')
+        """The filter of the list without a query (a query goes to the search index)."""
+        return post_filter(None, self.since.value, self.until.value, self.has_media())
+
+    def searching(self) -> bool:
+        return bool((self.q.value or '').strip())
 
     def export_url(self, fmt: str) -> str:
         params = {'format': fmt, **self.params()}
@@ -117,19 +152,24 @@ class PostsList:
 
     async def filters_changed(self) -> None:
         """The filters live in the page URL, so a search can be bookmarked, shared and reloaded."""
+        self.at = None
         params = self.params()
         ui.navigate.history.replace(f'/dashboard/channels/{self.channel.id}'
                                     + (f'?{urlencode(params)}' if params else ''))
         await self.reload()
 
     async def reload(self) -> None:
-        self.before_id = None
+        self.before_id = self.at + 1 if self.at else None
         self.items.clear()
         self.cards.clear()
-        await self.load_more()
-        await self.count()
+        self.summary.classes(remove='text-negative')
+        if await self.load_more():
+            await self.count()
 
     async def count(self, stored: int | None = None) -> None:
+        if self.searching():
+            self.summary.set_text(n_('{n} post matches', '{n} posts match', self.search_total))
+            return
         current = self.current_filter()
         if current == PostFilter():  # the unfiltered total is kept by the sync jobs; counting would read them all
             if stored is None:
@@ -140,16 +180,35 @@ class PostsList:
             total = await self.root.repos.posts.count(channel_id=self.channel.id, filter=current)
         self.summary.set_text(n_('{n} post matches', '{n} posts match', total))
 
-    async def load_more(self) -> None:
-        async with self.give_way.asked():
-            posts, self.before_id = await self.root.repos.posts.page(
-                channel_id=self.channel.id, limit=PAGE_SIZE, before_id=self.before_id, filter=self.current_filter(),
-                newest_hint=newest_hint(self.channel))
+    async def load_more(self) -> bool:
+        """The next page of posts; False when the search cannot run (the summary says why)."""
+        request = search_request(self.channel, self.q.value, self.since.value, self.until.value, self.has_media(),
+                                 before_id=self.before_id)
+        if request is not None:
+            try:
+                page = await self.root.search.search(request)
+            except (QueryError, SearchRequestError, IndexUnavailable) as error:
+                self.summary.set_text(search_problem(error))
+                self.summary.classes(add='text-negative')
+                self.more.set_visibility(False)
+                return False
+            self.matcher = page.matcher
+            if request.before_id is None:
+                self.search_total = page.total
+            posts = [item.post for item in page.items]
+            self.before_id = posts[-1].message_id if posts and page.total > len(page.items) else None
+        else:
+            self.matcher = None
+            async with self.give_way.asked():
+                posts, self.before_id = await self.root.repos.posts.page(
+                    channel_id=self.channel.id, limit=PAGE_SIZE, before_id=self.before_id,
+                    filter=self.current_filter(), newest_hint=newest_hint(self.channel))
         with self.items:
             for post in posts:
                 if post.message_id not in self.cards:
                     self.cards[post.message_id] = self.post_card(post)
         self.more.set_visibility(self.before_id is not None)
+        return True
 
     # ------------------------------------------------------------ following the channel's writes
 
@@ -177,6 +236,8 @@ class PostsList:
             post = await posts.get(channel_id=self.channel.id, message_id=message_id)
             if post is not None:
                 self.cards[message_id].set_content(self.card_html(post))
+        if self.searching():
+            new = set()  # a search's results stay as found; edits are redrawn in place
         if new and not self.cards:
             await self.load_more()  # the first posts of a backfill
         elif new:
@@ -212,34 +273,4 @@ class PostsList:
             .props(f'data-post={post.message_id}').mark(f'post-{post.message_id}')
 
     def card_html(self, post: Post) -> str:
-        deleted, pinned, versions, edited = _('deleted'), _('pinned'), _('versions'), _('edited')
-        counters = (('visibility', post.views, _('views')), ('shortcut', post.forwards, _('forwards')),
-                    ('chat_bubble_outline', post.replies, _('replies')))
-        head = [f'<a class="nicegui-link" href="{escape(post_link(self.channel, post.message_id))}" target="_blank" '
-                f'rel="noopener" data-mark="post-link">{post.date:%Y-%m-%d %H:%M}</a>']
-        if post.edits:  # opens the versions, word by word
-            times = n_('edited {n} time', 'edited {n} times', post.edits)
-            head.append(f'<span class="pg-versions-link" role="button" tabindex="0" data-versions="{post.message_id}" '
-                        f'data-mark="post-edited">{escape(times)}</span>')
-        elif post.version > 1:  # deleted (or back again) without an edit: its versions still tell when
-            head.append(f'<span class="pg-versions-link" role="button" tabindex="0" data-versions="{post.message_id}" '
-                        f'data-mark="post-versions">{escape(versions)}</span>')
-        elif post.edit_date:  # edited on Telegram before Parsegram first saw it
-            head.append(f'<span>{escape(edited)}</span>')
-        if post.deleted:
-            head.append(f'<span class="q-badge bg-negative text-white pg-badge" data-mark="post-deleted">'
-                        f'{escape(deleted)}</span>')
-        if post.pinned:
-            head.append(f'<i class="material-icons" title="{escape(pinned)}">push_pin</i>')
-        if post.media:
-            media = render(MEDIA_NAMES.get(post.media.type, post.media.type))
-            head.append(f'<span class="q-badge bg-grey-7 text-white pg-badge">{escape(media)}</span>')
-        head.append('<span class="pg-spacer"></span>')
-        for icon, value, meaning in counters:
-            head.append(f'<span class="pg-counter" title="{escape(meaning)}"><i class="material-icons" '
-                        f'aria-hidden="true">{icon}</i>{escape(number(value or 0))}</span>')
-        if post.reactions:
-            reactions = '  '.join(f'{r.emoji} {r.count}' for r in post.reactions[:6])
-            head.append(f'<span>{escape(reactions)}</span>')
-        text = f'<div class="pg-post-text" data-mark="post-text">{escape(post.text)}</div>' if post.text else ''
-        return f'<div class="pg-post-head">{"".join(head)}</div>{text}'
+        return post_html(self.channel, post, matcher=self.matcher)

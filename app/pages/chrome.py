@@ -49,6 +49,16 @@ CSS = """
 .pg-badge { padding: 2px 6px; }
 .pg-post-text { white-space: pre-wrap; overflow-wrap: break-word; margin-top: 4px; }
 .pg-versions-link { cursor: pointer; text-decoration: underline dotted; }
+.pg-post-text mark { background: #ffe58f; color: #1a1a1a; border-radius: 2px; padding: 0 1px; }
+.body--dark .pg-post-text mark { background: #7a5d00; color: #ffffff; }
+.pg-fold:not(.pg-open) { max-height: 12em; overflow: hidden;
+                         -webkit-mask-image: linear-gradient(180deg, #000 65%, transparent);
+                         mask-image: linear-gradient(180deg, #000 65%, transparent); }
+.pg-whole:not(.pg-open) { display: none; }
+.pg-snippet:has(+ .pg-whole.pg-open) { display: none; }
+.pg-more { cursor: pointer; color: #1d5fa8; font-size: 0.875rem; }
+.body--dark .pg-more { color: #8ab4f8; }
+.pg-channel-name { font-weight: 600; }
 .pg-del { background: #ffe0e0; color: #8b0000; text-decoration: line-through; }
 .pg-ins { background: #dcf5dc; color: #0b5d1e; text-decoration: none; }
 .body--dark .pg-del { background: #5c1e1e; color: #ffd7d7; }

@@ -57,6 +57,7 @@ class Scope:
     min_views: int | None = None
     edited: bool | None = None
     deleted: bool | None = None
+    before_id: int | None = None  # message ids below this only (a channel's pages, newest first)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ class SearchRequest:
     sort: Sort = Sort.RELEVANCE
     limit: int = 20
     cursor: str | None = None
+    before_id: int | None = None  # message ids below this only (a channel's pages)
 
 
 @dataclass
@@ -167,7 +168,7 @@ class SearchService:
             has_media=True if request.has_media or filters.has_media else request.has_media,
             media_types=media_types, min_views=max(views) if views else None,
             edited=filters.edited if filters.edited is not None else request.edited,
-            deleted=filters.deleted if filters.deleted is not None else request.deleted)
+            deleted=filters.deleted if filters.deleted is not None else request.deleted, before_id=request.before_id)
 
     async def search(self, request: SearchRequest) -> SearchPage:
         query = parse(request.q)

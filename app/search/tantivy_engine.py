@@ -30,6 +30,7 @@ def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field('key', stored=True, tokenizer_name='raw', index_option='basic')
     builder.add_integer_field('channel_id', indexed=True, fast=True)
+    builder.add_integer_field('message_id', indexed=True, fast=True)
     builder.add_integer_field('date', stored=True, indexed=True, fast=True)  # seconds since the epoch
     builder.add_integer_field('views', indexed=True, fast=True)
     builder.add_integer_field('forwarded_from', indexed=True)
@@ -85,6 +86,7 @@ class TantivyEngine:
         doc = tantivy.Document()
         doc.add_text('key', post_key(post.channel_id, post.message_id))
         doc.add_integer('channel_id', post.channel_id)
+        doc.add_integer('message_id', post.message_id)
         doc.add_integer('date', int(post.date.timestamp()))
         doc.add_integer('views', post.views)
         if post.forwarded_from is not None:
@@ -176,6 +178,8 @@ class TantivyEngine:
             found.append(tantivy.Query.range_query(
                 schema, 'date', integer, int(scope.since.timestamp()) if scope.since else None,
                 int(scope.until.timestamp()) if scope.until else None))
+        if scope.before_id is not None:
+            found.append(tantivy.Query.range_query(schema, 'message_id', integer, None, scope.before_id - 1))
         if scope.min_views:
             found.append(tantivy.Query.range_query(schema, 'views', integer, scope.min_views, None))
         if scope.media_types:

@@ -123,3 +123,20 @@ async def test_parsegram_reindex_from_a_terminal(app_root, mongo_uri, tmp_path):
     code, out = await run(tmp_path / 'elsewhere')  # no server on that directory: rebuilt by the command
     assert code == 0 and 'Search index rebuilt: 31 posts' in out, out
     assert (tmp_path / 'elsewhere' / 'search' / 'parsegram.json').exists()
+
+
+async def test_a_channel_s_posts_take_the_same_query_language(api, app_root):
+    await _archive(app_root)
+    seen, before = [], None
+    while True:
+        params = {'q': 'ракеты OR сводка -скоро', 'limit': 4, **({'before_id': before} if before else {})}
+        page = (await api.get('/api/mtproto/channels/101/posts', params=params)).json()
+        seen += [post['message_id'] for post in page['items']]
+        before = page['next_before_id']
+        if before is None:
+            break
+    assert seen == list(range(30, 0, -2))  # the even ones, newest first: the odd ones say "скоро"
+    records = (await api.get('/api/mtproto/channels/101/export', params={'q': '"запуск ракеты"'})).text.splitlines()
+    assert len(records) == 15
+    bad = await api.get('/api/mtproto/channels/101/posts', params={'q': 'since:yesterday'})
+    assert bad.status_code == 400 and bad.json()['error']['code'] == 'QUERY_MALFORMED'

@@ -120,11 +120,13 @@ async def test_detail_page_charts_search_filters_and_export_link(telegram_dc, us
     await user.should_see(marker='post-81')
     cards = user.find(marker='posts-list').elements.pop().default_slot.children
     links = {link for card in cards for link in re.findall(r'href="([^"]+)"', card.content)}
-    assert f'https://t.me/{username}/81' in links and len(links) == 30  # one page
+    post_links = {link for link in links if link.startswith('https://t.me/')}
+    assert f'https://t.me/{username}/81' in post_links and len(post_links) == 30  # one page
+    assert any(link.startswith('/dashboard/search?q=%23') for link in links)  # a hashtag opens a search for it
 
     user.find(marker='post-search').type('ZEBRA searching')
     await user.should_see('1 post matches', retries=WAIT)
-    await user.should_see('Unique zebra words for searching')
+    await user.should_see('Unique <mark>zebra</mark> words for <mark>searching</mark>')  # hits marked
     await user.should_not_see(marker='post-80')
 
     # the search lives in the page URL: opened again from it, the page shows the same search
