@@ -95,3 +95,13 @@ async def store_posts(repos: Any, posts: list[Any]) -> list[Any]:
         for start in range(0, len(mine), 500):
             results.append(await repos.writer.store(channel_id, PostsRepo.prepare(mine[start:start + 500])))
     return results
+
+
+async def search_current(root: Any, timeout: float = 30.0) -> None:
+    """Until the app's search index holds every write made so far."""
+    index = root.search_index
+    deadline = time.monotonic() + timeout
+    while not (index.status.state == 'ready' and index.status.position >= await root.repos.feed.head()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f'the search index did not catch up: {index.status}')
+        await asyncio.sleep(0.01)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from app.root import Root
 
 NAV = (('channels', lazy('Channels'), '/dashboard/channels', 'campaign'),
+       ('search', lazy('Search'), '/dashboard/search', 'search'),
        ('accounts', lazy('Accounts'), '/dashboard/accounts', 'person'),
        ('settings', lazy('Settings'), '/dashboard/settings', 'settings'))
 

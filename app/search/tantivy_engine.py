@@ -24,6 +24,7 @@ FORMAT = 1
 STATE_FILE = 'parsegram.json'
 TOKENIZER = 'pg_words'
 WRITER_HEAP = 64 * 1024 * 1024
+MAX_TIES = 5_000  # equals read past a page to order them alike in every index
 
 
 def _schema() -> tantivy.Schema:
@@ -201,19 +202,42 @@ class TantivyEngine:
         return tantivy.Query.boolean_query(parts)
 
     def search(self, query: Query, scope: Scope, sort: Sort, offset: int, limit: int) -> Hits:
+        """Hits [offset, offset + limit) in one order every index agrees on: by score (or date, or views), and
+        among equals the newest first, then by key. Tantivy breaks ties by where a post sits in its own index,
+        so the group of equals that the page cuts through is read whole (up to MAX_TIES more) and sorted."""
+        if sort == Sort.RELEVANCE and not query.has_text:
+            sort = Sort.DATE  # nothing to rank by: every post would score the same
         compiled = self.compile(query, scope)
         searcher = self.index.searcher()
-        options: dict = {'limit': max(1, limit), 'offset': offset, 'count': True}
+        options: dict = {'count': True}
         if sort != Sort.RELEVANCE:
             options['order_by_field'] = 'date' if sort == Sort.DATE else 'views'
             options['order'] = tantivy.Order.Desc
-        result = searcher.search(compiled, **options)
+        want = offset + max(1, limit)
+        fetch = want
+        while True:
+            result = searcher.search(compiled, limit=fetch + 1, **options)
+            ranked = [(self._tie_key(order_key), address) for order_key, address in result.hits]
+            cut = ranked[want - 1][0] if len(ranked) >= want else None
+            if cut is None or len(ranked) <= fetch or ranked[-1][0] != cut or fetch >= want + MAX_TIES:
+                break
+            fetch = min(fetch * 4, want + MAX_TIES)  # the last group of equals goes on past what was read
+        if offset >= len(ranked):
+            return Hits(total=result.count or 0, hits=[])
+        first, last = ranked[offset][0], ranked[min(want, len(ranked)) - 1][0]
+        # the page lies within the groups from `first` down to `last`: only they need their dates and keys
+        page = [(key, address) for key, address in ranked if first >= key >= last]
+        before = sum(1 for key, _ in ranked if key > first)
         found = []
-        for order_key, address in result.hits:
+        for order_key, address in page:
             doc = searcher.doc(address)
-            found.append((order_key, doc['date'][0], doc['key'][0]))
-        # equal scores (or dates, or views) in the order every index gives them: newest first, then by key
-        found.sort(key=lambda hit: (-round(hit[0], 5), -hit[1], hit[2]))
-        hits = [Hit(*split_key(key), float(order_key) if sort == Sort.RELEVANCE else None)
-                for order_key, _, key in found]
+            found.append((order_key, -doc['date'][0], doc['key'][0]))
+        found.sort(key=lambda hit: (-hit[0], hit[1], hit[2]))
+        found = found[offset - before:offset - before + limit]
+        hits = [Hit(*split_key(key), order_key if sort == Sort.RELEVANCE else None) for order_key, _, key in found]
         return Hits(total=result.count or 0, hits=hits)
+
+    @staticmethod
+    def _tie_key(order_key: float | int) -> float:
+        """Scores that differ only in float noise count as equal (two indexes sum them in other orders)."""
+        return round(float(order_key), 5)

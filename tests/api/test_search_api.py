@@ -14,7 +14,7 @@ import pytest
 
 from app.db.models import Channel, Post
 from app.search.index import REBUILD_MARKER
-from tests.support import store_posts
+from tests.support import search_current, store_posts
 
 BASE = datetime(2026, 5, 1, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,16 +28,7 @@ async def _archive(root) -> None:
                   text=f'Запуск ракеты № {i} <скоро>' if i % 2 else f'Сводка дня {i}') for i in range(1, 31)]
     posts.append(Post(channel_id=202, message_id=1, date=BASE, views=7, text='Rocket launches & rockets'))
     await store_posts(root.repos, posts)
-    await _indexed(root)
-
-
-async def _indexed(root) -> None:
-    index = root.search_index
-    for _ in range(3000):
-        if index.status.state == 'ready' and index.status.position >= await root.repos.feed.head():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f'the index did not catch up: {index.status}')
+    await search_current(root)
 
 
 async def test_a_search_answers_ranked_highlighted_pages(api, app_root):
@@ -92,7 +83,7 @@ async def test_reindex_rebuilds_and_reports_its_progress(api, app_root):
     await _archive(app_root)
     started = await api.post('/api/mtproto/search/reindex')
     assert started.status_code == 202 and started.json()['state'] == 'building'
-    await _indexed(app_root)
+    await search_current(app_root)
     state = (await api.get('/api/mtproto/search/index')).json()
     assert state['state'] == 'ready' and state['posts'] == 31
     assert (await api.get('/api/mtproto/search', params={'q': 'ракета'})).json()['total'] == 15

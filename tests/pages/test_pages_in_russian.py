@@ -98,6 +98,7 @@ async def sign_in_russian(user: User) -> None:
 
 
 @pytest.mark.parametrize('path', ['/dashboard/channels', f'/dashboard/channels/{CHANNEL_ID}', '/dashboard/accounts',
+                                  '/dashboard/search?q=%D0%BF%D0%BE%D1%81%D1%82', '/dashboard/search',
                                   '/dashboard/settings'])
 async def test_every_page_in_russian_shows_no_english_of_its_own(russian: User, app_root, path: str):
     await russian.open(path)
@@ -110,6 +111,8 @@ async def test_every_page_in_russian_shows_no_english_of_its_own(russian: User, 
         await russian.should_see('Полнота ещё не проверена')
         russian.find(marker='posts-list').trigger('click', 3)  # its versions, in the dialog
         await russian.should_see('Пост #3: 2 версии, от старой к новой')
+    if path.startswith('/dashboard/search?'):
+        await russian.should_see('Найден', retries=100)  # results, their cards and the index's line
     settings = app_root.settings
     with use_language('ru'):  # the line names its server: "MongoDB" stays a name
         database = render(app_root.database.description)

@@ -104,3 +104,16 @@ def test_a_malformed_query_says_where_and_how(query, column, says):
     with pytest.raises(QueryError) as caught:
         parse(query)
     assert caught.value.column == column and says in str(caught.value)
+
+
+async def test_equal_scores_page_newest_first_with_nothing_lost_or_repeated(channels, searching):
+    await store_posts(channels, [post(10, i, f'Одинаковый текст про спутник {i % 3}') for i in range(1, 61)])
+    await searching.start()
+    seen, cursor = [], None
+    while True:
+        page = await searching.service.search(SearchRequest(q='спутник', limit=7, cursor=cursor))
+        seen += [item.message_id for item in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == list(range(60, 0, -1))  # every score equal: newest first, each once
