@@ -1,12 +1,11 @@
 """Repository for the `posts` collection.
 
-Unique on (channel_id, message_id). Search uses a token index: each post stores the lower-cased words of its
-text in `tokens` (indexed together with channel_id and message_id), since the embedded server has no $text.
-Pages walk message ids downwards in growing windows so every query is an index range scan, never a full sort.
+Unique on (channel_id, message_id). Text search is the search index's (app.search): filters here are dates,
+media and deletion. Pages walk message ids downwards in growing windows so every query is an index range scan,
+never a full sort.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,71 +19,27 @@ from app.db.post_hash import as_first_version
 
 ID_CEILING = 2**31  # message ids are 32-bit in Telegram's schema: none is stored at or above this
 
-WORD_RE = re.compile(r'\w+', re.UNICODE)
-MAX_TOKENS = 400
 MAX_WINDOW = 1 << 20
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased unique words of a text, in order of first appearance."""
-    seen: dict[str, None] = {}
-    for word in WORD_RE.findall(text.lower()):
-        if word not in seen:
-            seen[word] = None
-            if len(seen) >= MAX_TOKENS:
-                break
-    return list(seen)
-
-
-def _query_terms(q: str) -> tuple[list[str], str | None]:
-    """Words every post must contain, plus a quoted phrase (if any) matched as a substring."""
-    q = (q or '').strip()
-    phrase = None
-    match = re.fullmatch(r'"(.+)"', q)
-    if match:
-        phrase = match.group(1)
-    return tokenize(q), phrase
+OLD_INDEXES = ('channel_tokens',)  # the word index before the search index took text search
 
 
 @dataclass
 class PostFilter:
-    q: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     has_media: bool | None = None
     include_deleted: bool = True
 
     def mongo(self) -> dict[str, Any]:
-        """The indexed part of the filter. The embedded server's planner falls back to a collection scan when a
-        query names any field outside the index, so everything else is checked by `accepts` on what comes back
-        from an index range (message ids, and the one word below)."""
-        word = self.index_word()
-        return {'tokens': word} if word else {}
-
-    def index_word(self) -> str | None:
-        words = tokenize(self.q or '')
-        return max(words, key=len) if words else None
-
-    def other_words(self) -> set[str]:
-        words = set(tokenize(self.q or ''))
-        words.discard(self.index_word() or '')
-        return words
-
-    def phrase(self) -> str | None:
-        return _query_terms(self.q or '')[1]
+        """The indexed part of the filter: none. The embedded server's planner falls back to a collection scan when
+        a query names any field outside the index, so every condition is checked by `accepts` on what an index
+        range of message ids returns."""
+        return {}
 
     def checked_in_python(self) -> bool:
-        return bool(self.other_words() or self.phrase() or self.since or self.until or self.has_media is not None
-                    or not self.include_deleted)
+        return bool(self.since or self.until or self.has_media is not None or not self.include_deleted)
 
     def accepts(self, doc: dict[str, Any]) -> bool:
-        """Everything but the indexed word, checked on a returned document."""
-        others = self.other_words()
-        if others and not others.issubset(doc.get('tokens') or ()):
-            return False
-        phrase = self.phrase()
-        if phrase and phrase.lower() not in (doc.get('text') or '').lower():
-            return False
         if self.since and doc['date'] < self.since:
             return False
         if self.until and doc['date'] > self.until:
@@ -101,7 +56,6 @@ def newest_hint(channel: Channel) -> int:
 
 def post_doc(post: Post) -> dict[str, Any]:
     doc = post.to_doc()
-    doc['tokens'] = tokenize(post.text)
     doc['has_media'] = post.media is not None
     return doc
 
@@ -136,8 +90,10 @@ class PostsRepo:
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([('channel_id', ASCENDING), ('message_id', ASCENDING)], unique=True,
                                            name='channel_message_unique')
-        await self.collection.create_index([('channel_id', ASCENDING), ('tokens', ASCENDING),
-                                            ('message_id', ASCENDING)], name='channel_tokens')
+        existing = await self.collection.index_information()
+        for name in OLD_INDEXES:
+            if name in existing:
+                await self.collection.drop_index(name)
         await self.collection.create_index([('channel_id', ASCENDING), ('date', ASCENDING)], name='channel_date')
 
     # ------------------------------------------------------------ writes
@@ -168,7 +124,7 @@ class PostsRepo:
         query = {'channel_id': channel_id, **filter.mongo()}
         if not filter.checked_in_python():
             return await self.collection.count_documents(query)
-        fields = {'tokens': 1, 'text': 1, 'date': 1, 'has_media': 1, 'deleted': 1}
+        fields = {'date': 1, 'has_media': 1, 'deleted': 1}
         return sum([filter.accepts(doc) async for doc in self.collection.find(query, fields)])
 
     async def max_message_id(self, *, channel_id: int, below: int | None = None) -> int:

@@ -52,7 +52,7 @@ def register(root: Root) -> None:
             raise HTTPException(404, 'no such channel')
         try:
             return await channel_export(root.repos, root.search, channel, format,
-                                        post_filter(None, since, until, has_media),
+                                        post_filter(since, until, has_media),
                                         search_request(channel, q, since, until, has_media), versions=versions)
         except (QueryError, SearchRequestError, IndexUnavailable) as error:
             raise HTTPException(400, search_problem(error)) from None

@@ -42,9 +42,9 @@ def _day(value: str | None, end: bool = False) -> datetime | None:
     return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
 
 
-def post_filter(q: str | None, since: str | None, until: str | None, has_media: bool | None) -> PostFilter:
-    return PostFilter(q=(q or '').strip() or None, since=_day(since), until=_day(until, end=True),
-                      has_media=has_media)
+def post_filter(since: str | None, until: str | None, has_media: bool | None) -> PostFilter:
+    """The list's filter without a query (a query goes to the search index)."""
+    return PostFilter(since=_day(since), until=_day(until, end=True), has_media=has_media)
 
 
 def filter_params(q: str | None, since: str | None, until: str | None, media: str | None,
@@ -133,7 +133,7 @@ class PostsList:
 
     def current_filter(self) -> PostFilter:
         """The filter of the list without a query (a query goes to the search index)."""
-        return post_filter(None, self.since.value, self.until.value, self.has_media())
+        return post_filter(self.since.value, self.until.value, self.has_media())
 
     def searching(self) -> bool:
         return bool((self.q.value or '').strip())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import tantivy
 
-from app.search.engine import Hit, Hits, IndexedPost, Scope, Sort, post_key, split_key
+from app.search.engine import Hit, Hits, IndexedPost, Scope, Sort, post_key
 from app.search.query import Clause, Query, Term
 from app.search.words import lemmas
 
@@ -24,15 +24,15 @@ FORMAT = 1
 STATE_FILE = 'parsegram.json'
 TOKENIZER = 'pg_words'
 WRITER_HEAP = 64 * 1024 * 1024
-MAX_TIES = 5_000  # equals read past a page to order them alike in every index
+MAX_TIES = 1_000  # equals read past a page to order them alike in every index
 
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
-    builder.add_text_field('key', stored=True, tokenizer_name='raw', index_option='basic')
+    builder.add_text_field('key', tokenizer_name='raw', index_option='basic')  # to replace or delete a post
     builder.add_integer_field('channel_id', indexed=True, fast=True)
     builder.add_integer_field('message_id', indexed=True, fast=True)
-    builder.add_integer_field('date', stored=True, indexed=True, fast=True)  # seconds since the epoch
+    builder.add_integer_field('date', indexed=True, fast=True)  # seconds since the epoch
     builder.add_integer_field('views', indexed=True, fast=True)
     builder.add_integer_field('forwarded_from', indexed=True)
     builder.add_boolean_field('has_media', indexed=True)
@@ -205,8 +205,10 @@ class TantivyEngine:
         """Hits [offset, offset + limit) in one order every index agrees on: by score (or date, or views), and
         among equals the newest first, then by key. Tantivy breaks ties by where a post sits in its own index,
         so the group of equals that the page cuts through is read whole (up to MAX_TIES more) and sorted."""
-        if sort == Sort.RELEVANCE and not query.has_text:
-            sort = Sort.DATE  # nothing to rank by: every post would score the same
+        scores = Sort.RELEVANCE
+        if sort == Sort.RELEVANCE and all(term.kind == 'prefix' for clause in query.clauses if not clause.excluded
+                                          for term in clause.terms):
+            scores = sort = Sort.DATE  # nothing to rank by (no words, or prefixes only): every post scores the same
         compiled = self.compile(query, scope)
         searcher = self.index.searcher()
         options: dict = {'count': True}
@@ -221,20 +223,21 @@ class TantivyEngine:
             cut = ranked[want - 1][0] if len(ranked) >= want else None
             if cut is None or len(ranked) <= fetch or ranked[-1][0] != cut or fetch >= want + MAX_TIES:
                 break
-            fetch = min(fetch * 4, want + MAX_TIES)  # the last group of equals goes on past what was read
+            fetch = want + MAX_TIES  # the last group of equals goes on past what was read
         if offset >= len(ranked):
             return Hits(total=result.count or 0, hits=[])
         first, last = ranked[offset][0], ranked[min(want, len(ranked)) - 1][0]
         # the page lies within the groups from `first` down to `last`: only they need their dates and keys
         page = [(key, address) for key, address in ranked if first >= key >= last]
         before = sum(1 for key, _ in ranked if key > first)
-        found = []
-        for order_key, address in page:
-            doc = searcher.doc(address)
-            found.append((order_key, -doc['date'][0], doc['key'][0]))
-        found.sort(key=lambda hit: (-hit[0], hit[1], hit[2]))
+        addresses = [address for _, address in page]  # read from the fast fields: no stored document is opened
+        dates = searcher.fast_field_values('date', addresses)
+        channels = searcher.fast_field_values('channel_id', addresses)
+        messages = searcher.fast_field_values('message_id', addresses)
+        found = sorted(zip([-key for key, _ in page], [-date for date in dates], channels, messages, strict=True))
         found = found[offset - before:offset - before + limit]
-        hits = [Hit(*split_key(key), order_key if sort == Sort.RELEVANCE else None) for order_key, _, key in found]
+        hits = [Hit(channel_id, message_id, -order_key if scores == Sort.RELEVANCE else None)
+                for order_key, _, channel_id, message_id in found]
         return Hits(total=result.count or 0, hits=hits)
 
     @staticmethod

@@ -5,7 +5,7 @@ import pytest
 from pymongo.errors import DuplicateKeyError
 
 from app.db.models import MediaSummary, Post, Reaction
-from app.db.posts_repo import PostFilter, tokenize
+from app.db.posts_repo import PostFilter
 from app.pages.give_way import GiveWay
 from tests.support import eventually, store_posts
 
@@ -62,25 +62,6 @@ async def test_sparse_ids_are_paged_without_gaps(repos):
     assert await repos.posts.max_message_id(channel_id=10) == 200_000
 
 
-async def test_search_words_case_insensitive_any_order_and_phrase(repos):
-    await store_posts(repos, [
-        _post(1, 'Breaking NEWS: Telegram update'),
-        _post(2, 'news about the weather'),
-        _post(3, 'Новости: обновление Telegram'),
-        _post(4, 'update news telegram, in another order'),
-    ])
-    async def ids(q):
-        items, _ = await repos.posts.page(channel_id=10, filter=PostFilter(q=q))
-        return [p.message_id for p in items]
-    assert await ids('news') == [4, 2, 1]
-    assert await ids('TELEGRAM news') == [4, 1]
-    assert await ids('новости') == [3]
-    assert await ids('"telegram update"') == [1]
-    assert await ids('absent') == []
-    assert await repos.posts.count(channel_id=10, filter=PostFilter(q='telegram')) == 3
-    assert tokenize('A a, B!') == ['a', 'b']
-
-
 async def test_date_range_media_and_deleted_filters(repos):
     await store_posts(repos, [
         _post(1, 'a'), _post(2, 'b', media=MediaSummary(type='photo')), _post(3, 'c'),
@@ -134,11 +115,17 @@ async def test_counters_refresh_and_charts(repos):
     assert [(day, n) for day, n, _views in await reading] == [('2026-03-01', 23), ('2026-03-02', 24)]
 
 
-async def test_searches_and_pages_are_index_scans(repos):
+async def test_filtered_pages_are_index_scans(repos):
     await store_posts(repos, [_post(i, f'alpha beta gamma {i}') for i in range(1, 50)])
-    for post_filter, index in ((PostFilter(q='"alpha beta" gamma'), 'channel_tokens'),
-                               (PostFilter(q='gamma', has_media=True), 'channel_tokens'),
+    for post_filter, index in ((PostFilter(has_media=True), 'channel_message_unique'),
                                (PostFilter(), 'channel_message_unique')):
         query = {'channel_id': 10, 'message_id': {'$gte': 1, '$lt': 40}, **post_filter.mongo()}
         plan = str((await repos.posts.collection.find(query).explain())['queryPlanner']['winningPlan'])
         assert 'IXSCAN' in plan and index in plan, (post_filter, plan)
+
+
+async def test_the_word_index_of_older_releases_is_dropped(repos):
+    await repos.posts.collection.create_index([('channel_id', 1), ('tokens', 1), ('message_id', 1)],
+                                              name='channel_tokens')
+    await repos.posts.ensure_indexes()
+    assert 'channel_tokens' not in await repos.posts.collection.index_information()
