@@ -27,6 +27,7 @@ CSV_COLUMNS = ['channel_id', 'message_id', 'date', 'edit_date', 'link', 'text', 
                'hashtags', 'grouped_id', 'fwd_from_id', 'fwd_from_name', 'post_author', 'pinned', 'deleted', 'version',
                'edits', 'version_at', 'hash', 'prev_hash']
 Versions = Callable[[Post], Awaitable[list[dict[str, Any]]]]
+CHUNK_BYTES = 64 * 1024
 
 
 def post_link(channel: Channel, message_id: int) -> str:
@@ -74,7 +75,22 @@ def _blank(value: Any) -> Any:
 
 async def stream_posts(rows: AsyncIterator[tuple[Channel, Post]], fmt: str,
                        versions: Versions | None = None) -> AsyncIterator[bytes]:
-    """Posts of any channels, each with its channel (for its link), as JSONL or CSV chunks."""
+    """Posts of any channels, each with its channel (for its link), as JSONL or CSV, in chunks of about
+    CHUNK_BYTES: a chunk per post would cost the server and the client more than writing the post does."""
+    pending: list[bytes] = []
+    size = 0
+    async for part in _encoded(rows, fmt, versions):
+        pending.append(part)
+        size += len(part)
+        if size >= CHUNK_BYTES:
+            yield b''.join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b''.join(pending)
+
+
+async def _encoded(rows: AsyncIterator[tuple[Channel, Post]], fmt: str,
+                   versions: Versions | None) -> AsyncIterator[bytes]:
     if fmt not in FORMATS:
         raise ValueError(f'unknown export format {fmt!r}')
 

@@ -43,6 +43,7 @@ class IndexedPost:
     forwarded_from: int | None = None
     edited: bool = False
     deleted: bool = False
+    stored: bytes = b''  # the post as JSON, given back with a hit: results need no round trip to the database
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Hit:
     channel_id: int
     message_id: int
     score: float | None  # relevance, when sorted by it
+    stored: bytes = b''  # the post as indexed (with `stored=True`)
 
 
 @dataclass
@@ -84,5 +86,6 @@ class SearchEngine(Protocol):
     def delete_channel(self, channel_id: int) -> None: ...
     def clear(self) -> None: ...
     def commit(self, position: int) -> None: ...
-    def search(self, query: Query, scope: Scope, sort: Sort, offset: int, limit: int) -> Hits: ...
+    def search(self, query: Query, scope: Scope, sort: Sort, offset: int, limit: int, *,
+               stored: bool = True) -> Hits: ...
     def close(self) -> None: ...

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,8 +32,7 @@ from app.search.words import analyse
 REBUILD_BATCH = 2_000
 REBUILD_MARKER = 'rebuild-requested'
 SLOTS = 16
-FIELDS = {'channel_id': 1, 'message_id': 1, 'date': 1, 'text': 1, 'views': 1, 'media.type': 1, 'fwd_from.from_id': 1,
-          'edits': 1, 'deleted': 1}
+FIELDS = {'_id': 0, 'tokens': 0, 'has_media': 0}  # the post as the app stores it, without what is only MongoDB's
 
 
 def bare_peer_id(marked: int | None) -> int | None:
@@ -39,6 +40,17 @@ def bare_peer_id(marked: int | None) -> int | None:
     if marked is None:
         return None
     return -marked - 10**12 if marked < -10**12 else abs(marked)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f'{type(value).__name__} is not JSON')
+
+
+def stored_form(doc: dict[str, Any]) -> bytes:
+    """The post as JSON (Post.model_validate_json reads it back), kept with its index entry."""
+    return json.dumps(doc, default=_json_value, ensure_ascii=False, separators=(',', ':')).encode()
 
 
 def indexed_post(doc: dict[str, Any]) -> IndexedPost:
@@ -49,7 +61,8 @@ def indexed_post(doc: dict[str, Any]) -> IndexedPost:
         lemmas=analysed.lemmas, tags=analysed.tags, views=doc.get('views') or 0,
         media_type=media.get('type') if media else None,
         forwarded_from=bare_peer_id((doc.get('fwd_from') or {}).get('from_id')),
-        edited=(doc.get('edits') or 0) > 0, deleted=bool(doc.get('deleted')))
+        edited=(doc.get('edits') or 0) > 0, deleted=bool(doc.get('deleted')),
+        stored=stored_form({key: value for key, value in doc.items() if key not in FIELDS}))
 
 
 def claim_slot(root: Path) -> tuple[Path, IO[str]]:

@@ -203,7 +203,13 @@ class SearchService:
 
     async def _items(self, hits: list[Hit], matcher: Matcher) -> list[SearchItem]:
         channels: dict[int, Channel] = {}
-        posts = await self._fetch(hits, channels)
+        posts = {(hit.channel_id, hit.message_id): Post.model_validate_json(hit.stored) for hit in hits if hit.stored}
+        unstored = [hit for hit in hits if not hit.stored]  # an engine that keeps no copy: read from the database
+        posts.update(await self._fetch(unstored, channels))
+        missing = list({hit.channel_id for hit in hits} - set(channels))
+        if missing:
+            async for doc in self.repos.channels.collection.find({'_id': {'$in': missing}}):
+                channels[doc['_id']] = Channel.from_doc(doc)
         items = []
         for hit in hits:
             post = posts.get((hit.channel_id, hit.message_id))
@@ -225,7 +231,7 @@ class SearchService:
         query = parse(request.q)
         scope = await self.scope(request, query)
         engine = self._engine()
-        found = await asyncio.to_thread(engine.search, query, scope, request.sort, 0, EXPORT_MAX)
+        found = await asyncio.to_thread(lambda: engine.search(query, scope, request.sort, 0, EXPORT_MAX, stored=False))
 
         async def rows() -> AsyncIterator[tuple[Channel, Post]]:
             channels: dict[int, Channel] = {}

@@ -20,7 +20,7 @@ from app.search.engine import Hit, Hits, IndexedPost, Scope, Sort, post_key
 from app.search.query import Clause, Query, Term
 from app.search.words import lemmas
 
-FORMAT = 1
+FORMAT = 2  # 2: each post's stored form
 STATE_FILE = 'parsegram.json'
 TOKENIZER = 'pg_words'
 WRITER_HEAP = 64 * 1024 * 1024
@@ -42,6 +42,7 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field('forms', tokenizer_name=TOKENIZER, index_option='position')
     builder.add_text_field('lemmas', tokenizer_name=TOKENIZER, index_option='freq')
     builder.add_text_field('tags', tokenizer_name=TOKENIZER, index_option='basic')
+    builder.add_bytes_field('post', stored=True, indexed=False, fast=False)
     return builder.build()
 
 
@@ -100,6 +101,7 @@ class TantivyEngine:
         doc.add_text('forms', post.forms)
         doc.add_text('lemmas', post.lemmas)
         doc.add_text('tags', post.tags)
+        doc.add_bytes('post', post.stored)
         return doc
 
     def upsert(self, posts: list[IndexedPost]) -> None:
@@ -201,7 +203,8 @@ class TantivyEngine:
             parts.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         return tantivy.Query.boolean_query(parts)
 
-    def search(self, query: Query, scope: Scope, sort: Sort, offset: int, limit: int) -> Hits:
+    def search(self, query: Query, scope: Scope, sort: Sort, offset: int, limit: int, *,
+               stored: bool = True) -> Hits:
         """Hits [offset, offset + limit) in one order every index agrees on: by score (or date, or views), and
         among equals the newest first, then by key. Tantivy breaks ties by where a post sits in its own index,
         so the group of equals that the page cuts through is read whole (up to MAX_TIES more) and sorted."""
@@ -234,10 +237,12 @@ class TantivyEngine:
         dates = searcher.fast_field_values('date', addresses)
         channels = searcher.fast_field_values('channel_id', addresses)
         messages = searcher.fast_field_values('message_id', addresses)
-        found = sorted(zip([-key for key, _ in page], [-date for date in dates], channels, messages, strict=True))
+        found = sorted(zip([-key for key, _ in page], [-date for date in dates], channels, messages,
+                           range(len(page)), strict=True))
         found = found[offset - before:offset - before + limit]
-        hits = [Hit(channel_id, message_id, -order_key if scores == Sort.RELEVANCE else None)
-                for order_key, _, channel_id, message_id in found]
+        hits = [Hit(channel_id, message_id, -order_key if scores == Sort.RELEVANCE else None,
+                    searcher.doc(page[at][1])['post'][0] if stored else b'')
+                for order_key, _, channel_id, message_id, at in found]
         return Hits(total=result.count or 0, hits=hits)
 
     @staticmethod
