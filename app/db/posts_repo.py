@@ -202,8 +202,21 @@ class PostsRepo:
         async for post in self._walk(channel_id, None, filter or PostFilter(), 500, newest_hint):
             yield post
 
+    async def stream_docs(self, *, channel_id: int, projection: dict[str, int] | None = None,
+                          newest_hint: int = 0) -> AsyncIterator[dict[str, Any]]:
+        """Every stored document of the channel, newest first, read in bounded id windows (a whole-collection cursor
+        makes the embedded server hold every match at once)."""
+        async for doc in self._walk_docs(channel_id, None, PostFilter(), 1000, newest_hint, projection):
+            yield doc
+
     async def _walk(self, channel_id: int, before_id: int | None, filter: PostFilter, want: int,
                     newest_hint: int = 0) -> AsyncIterator[Post]:
+        async for doc in self._walk_docs(channel_id, before_id, filter, want, newest_hint):
+            yield post_from_doc(doc)
+
+    async def _walk_docs(self, channel_id: int, before_id: int | None, filter: PostFilter, want: int,
+                         newest_hint: int = 0, projection: dict[str, int] | None = None
+                         ) -> AsyncIterator[dict[str, Any]]:
         query = filter.mongo()
         # the walk stays inside the stored ids whatever `before_id` says: its cost follows the posts, not the numbers
         hi = await self._upper_bound(channel_id, newest_hint)
@@ -214,14 +227,14 @@ class PostsRepo:
         while hi > 0:
             lo = max(0, hi - window)
             found = await self.collection.find(
-                {'channel_id': channel_id, 'message_id': {'$gte': lo, '$lt': hi}, **query}).to_list()
+                {'channel_id': channel_id, 'message_id': {'$gte': lo, '$lt': hi}, **query}, projection).to_list()
             if not found:
                 lowest = await self._lowest_id(channel_id) if lowest is None else lowest
                 if lo <= lowest:
                     return
             docs = sorted((doc for doc in found if filter.accepts(doc)), key=lambda d: d['message_id'], reverse=True)
             for doc in docs:
-                yield post_from_doc(doc)
+                yield doc
             if filter.since and found and min(d['date'] for d in found) < filter.since:
                 return  # ids grow with dates in a channel: nothing older can match
             hi = lo

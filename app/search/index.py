@@ -99,12 +99,11 @@ def running_indexes(root: Path) -> list[Path]:
 
 @dataclass
 class IndexStatus:
-    state: str  # 'starting', 'building', 'ready', 'failed'
+    state: str  # 'starting', 'building' or 'ready'
     posts: int  # documents in the index
     position: int  # the feed position it is current to
     done: int = 0  # while building: posts read so far, of about `total`
     total: int = 0
-    error: str | None = None
 
 
 class SearchIndex(FeedConsumer):
@@ -115,6 +114,7 @@ class SearchIndex(FeedConsumer):
         self.repos = repos
         self.data_dir = data_dir
         self.engine: SearchEngine | None = None
+        self.path: Path | None = None  # the index directory this process claimed
         self._lock_handle: IO[str] | None = None
         self.status = IndexStatus('starting', 0, 0)
         self._rebuild = False
@@ -169,8 +169,8 @@ class SearchIndex(FeedConsumer):
         return await self.rebuild(feed)
 
     async def reset_position(self, feed: ChangeFeed) -> int | None:
-        marker = getattr(self, 'path', None) and self.path / REBUILD_MARKER
-        if marker and marker.exists():
+        marker = self.path / REBUILD_MARKER if self.path is not None else None
+        if marker is not None and marker.exists():
             marker.unlink(missing_ok=True)
             self.request_rebuild()
         if not self._rebuild:
@@ -213,14 +213,19 @@ class SearchIndex(FeedConsumer):
         started = time.monotonic()
         batch: list[dict] = []
         last_note = started
-        async for doc in self.repos.posts.collection.find({}, FIELDS, batch_size=REBUILD_BATCH):
-            batch.append(doc)
-            if len(batch) >= REBUILD_BATCH:
-                await self._index_batch(engine, batch)
-                batch = []
-                if time.monotonic() - last_note >= 0.5:
-                    last_note = time.monotonic()
-                    self._notify()
+        channels = await self.repos.channels.collection.find({}, {'state': 1}).to_list()
+        for channel in channels:  # channel by channel, in bounded windows of ids
+            state = channel.get('state') or {}
+            hint = max(state.get('top_message_id') or 0, state.get('last_message_id') or 0)
+            async for doc in self.repos.posts.stream_docs(channel_id=channel['_id'], projection=FIELDS,
+                                                          newest_hint=hint):
+                batch.append(doc)
+                if len(batch) >= REBUILD_BATCH:
+                    await self._index_batch(engine, batch)
+                    batch = []
+                    if time.monotonic() - last_note >= 0.5:
+                        last_note = time.monotonic()
+                        self._notify()
         if batch:
             await self._index_batch(engine, batch)
         await asyncio.to_thread(engine.commit, head)
