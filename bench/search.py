@@ -145,18 +145,20 @@ class Corpus:
             out.append('#' + rng.choice(self.ru_words if russian else self.en_words))
         return ' '.join(out).capitalize() + '.'
 
-    def posts(self, channel_id: int, count: int, russian: bool) -> list[Post]:
+    def posts(self, channel_id: int, count: int, russian: bool, first: int = 1, total: int | None = None) -> list[Post]:
+        """Posts `first`, `first + 1`, … of a channel of `total` posts spread over two years."""
         rng = self.rng
-        span = timedelta(days=730) / max(count, 1)
+        total = total or count
+        span = timedelta(days=730) / max(total, 1)
         found = []
-        for n in range(1, count + 1):
+        for n in range(first, first + count):
             text = self.text(russian)
             for word in text.lower().rstrip('.').split():
                 owner = self.form_owner.get(word)
                 if owner:
                     self.holding[owner].add((channel_id, n))
             media = MediaSummary(type=rng.choice(('photo', 'video', 'document'))) if rng.random() < 0.2 else None
-            found.append(Post(channel_id=channel_id, message_id=n, date=NOW - span * (count - n), text=text,
+            found.append(Post(channel_id=channel_id, message_id=n, date=NOW - span * (total - n), text=text,
                               views=int(rng.lognormvariate(7, 1.5)), forwards=rng.randint(0, 50), media=media))
         return found
 
@@ -202,9 +204,7 @@ def build(args: argparse.Namespace, corpus: Corpus, uri: str, data: Path) -> dic
         channel.state.next_sync_at = NOW + timedelta(days=3650)
         db.channels.insert_one(channel.to_doc())
         for first in range(1, size + 1, BATCH):
-            posts = corpus.posts(channel_id, min(BATCH, size - first + 1), russian)
-            for offset, post in enumerate(posts):
-                post.message_id = first + offset
+            posts = corpus.posts(channel_id, min(BATCH, size - first + 1), russian, first, size)
             docs = PostsRepo.prepare(posts)
             started = time.perf_counter()
             db.posts.insert_many(docs, ordered=False)
