@@ -90,8 +90,11 @@ class FeedReader:
                 continue
             if not moved:
                 self._idle.set()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that arrives as the
+                # wake does, and the reader then outlives the app's stop (seen as a shutdown that never ended)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                    async with asyncio.timeout(self.poll_seconds):
+                        await self._wake.wait()
                 self._idle.clear()
 
     async def step(self) -> bool:
