@@ -29,6 +29,7 @@ BATCH = 500
 POLL_SECONDS = 5.0
 RETRY_SECONDS = 10.0
 TRIM_EVERY = timedelta(hours=1)
+STOP_SECONDS = 10.0
 
 
 class FeedConsumer:
@@ -64,12 +65,18 @@ class FeedReader:
         self.position = 0
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
+        self._stopped = False
 
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self) -> None:
+        """End the run at its next turn, whether or not a cancellation reaches it."""
+        self._stopped = True
+        self._wake.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._stopped:
             try:
                 self.position = await self.consumer.load_position(self.feed)
                 break
@@ -78,7 +85,7 @@ class FeedReader:
             except Exception:
                 logger.exception('feed consumer {} could not find its position', self.consumer.name)
                 await asyncio.sleep(RETRY_SECONDS)
-        while True:
+        while not self._stopped:
             self._wake.clear()
             try:
                 moved = await self.step()
@@ -163,7 +170,12 @@ class FeedConsumers:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for reader in self.readers.values():
+            reader.stop()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+            for task in pending:
+                logger.warning('{} did not stop within {} s; left behind', task.get_name(), STOP_SECONDS)
         self._tasks.clear()
         for reader in self.readers.values():
             try:
