@@ -208,7 +208,7 @@ class TantivyEngine:
         """Hits [offset, offset + limit) in one order every index agrees on: by score (or date, or views), and
         among equals the newest first, then by key. Tantivy breaks ties by where a post sits in its own index,
         so the group of equals that the page cuts through is read whole (up to MAX_TIES more) and sorted."""
-        scores = Sort.RELEVANCE
+        scores = sort  # what the order key is: a score only when ranked by relevance
         if sort == Sort.RELEVANCE and all(term.kind == 'prefix' for clause in query.clauses if not clause.excluded
                                           for term in clause.terms):
             scores = sort = Sort.DATE  # nothing to rank by (no words, or prefixes only): every post scores the same

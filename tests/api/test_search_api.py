@@ -41,6 +41,7 @@ async def test_a_search_answers_ranked_highlighted_pages(api, app_root):
     assert (first['channel_id'], first['message_id'], first['views']) == (101, 29, 290)
     assert first['snippet'] == 'Запуск <mark>ракеты</mark> № 29 &lt;скоро&gt;'
     assert first['url'] == 'https://t.me/novosti/29' and first['channel_title'] == 'Новости'
+    assert first['score'] is None  # sorted by date: no relevance to give
     rest = (await api.get('/api/mtproto/search', params={'q': 'ракеты', 'limit': 10, 'sort': 'date',
                                                          'cursor': body['next_cursor']})).json()
     assert [item['message_id'] for item in rest['items']] == [9, 7, 5, 3, 1] and rest['next_cursor'] is None
