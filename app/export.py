@@ -117,44 +117,33 @@ async def _encoded(rows: AsyncIterator[tuple[Channel, Post]], fmt: str,
         yield buffer.getvalue().encode()
 
 
-async def stream_export(channel: Channel, posts: AsyncIterator[Post], fmt: str,
-                        versions: Versions | None = None) -> AsyncIterator[bytes]:
-    async def rows() -> AsyncIterator[tuple[Channel, Post]]:
-        async for post in posts:
-            yield channel, post
-
-    async for chunk in stream_posts(rows(), fmt, versions):
-        yield chunk
-
-
 def _iso(value: Any) -> str:
     return value.isoformat()
 
 
-def export_response(repos: Repos, channel: Channel, fmt: str, post_filter: PostFilter, *,
-                    versions: bool = False) -> StreamingResponse:
-    """The export of a channel's matching posts as a download (the API's and the dashboard's)."""
-    posts = repos.posts.stream(channel_id=channel.id, filter=post_filter, newest_hint=newest_hint(channel))
-
+def download(repos: Repos, rows: AsyncIterator[tuple[Channel, Post]], fmt: str, filename: str, *,
+             versions: bool = False) -> StreamingResponse:
+    """Posts as a streamed download (the API's and the dashboard's exports); with `versions`, each post's earlier
+    versions too."""
     async def of_post(post: Post) -> list[dict[str, Any]]:
         return await repos.versions.of_post(channel_id=post.channel_id, message_id=post.message_id)
 
-    return StreamingResponse(
-        stream_export(channel, posts, fmt, of_post if versions else None), media_type=FORMATS[fmt],
-        headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, fmt)}"'})
+    return StreamingResponse(stream_posts(rows, fmt, of_post if versions else None), media_type=FORMATS[fmt],
+                             headers={'Content-Disposition': f'attachment; filename="{filename}"'})
 
 
 async def channel_export(repos: Repos, search: SearchService, channel: Channel, fmt: str, post_filter: PostFilter,
                          query: SearchRequest | None, *, versions: bool = False) -> StreamingResponse:
     """A channel's export: its matching posts newest first; with a query (the query language), what the search
     index finds in the channel. The query's problems are raised before anything is sent."""
-    if query is None:
-        return export_response(repos, channel, fmt, post_filter, versions=versions)
-    rows = await search.export(query)
+    if query is not None:
+        rows = await search.export(query)
+    else:
+        rows = _of_channel(channel, repos.posts.stream(channel_id=channel.id, filter=post_filter,
+                                                       newest_hint=newest_hint(channel)))
+    return download(repos, rows, fmt, export_filename(channel, fmt), versions=versions)
 
-    async def of_post(post: Post) -> list[dict[str, Any]]:
-        return await repos.versions.of_post(channel_id=post.channel_id, message_id=post.message_id)
 
-    return StreamingResponse(
-        stream_posts(rows, fmt, of_post if versions else None), media_type=FORMATS[fmt],
-        headers={'Content-Disposition': f'attachment; filename="{export_filename(channel, fmt)}"'})
+async def _of_channel(channel: Channel, posts: AsyncIterator[Post]) -> AsyncIterator[tuple[Channel, Post]]:
+    async for post in posts:
+        yield channel, post

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
 from app.api.params import ChannelIdItem, DateQuery, UntilQuery
-from app.export import FORMATS, stream_posts
+from app.export import download
 from app.i18n import lazy
 from app.search.engine import Sort
 from app.search.query import MAX_QUERY_CHARS, MEDIA_TYPES, QueryError
@@ -122,8 +122,7 @@ async def export_search(
                        deleted, sort)
     with search_errors():
         rows = await root.search.export(request)
-    return StreamingResponse(stream_posts(rows, format), media_type=FORMATS[format],
-                             headers={'Content-Disposition': f'attachment; filename="search.{format}"'})
+    return download(root.repos, rows, format, f'search.{format}')
 
 
 @router.get('/search/index', response_model=SearchIndexView)

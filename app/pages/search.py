@@ -13,7 +13,7 @@ from nicegui import app, ui
 
 from app.db.channel_list import ListEntry
 from app.db.models import Channel
-from app.export import FORMATS, stream_posts
+from app.export import FORMATS, download
 from app.i18n import _, lazy, n_, number, render
 from app.pages.channel_posts import search_problem
 from app.pages.layout import frame
@@ -104,8 +104,7 @@ def register(root: Root) -> None:
             rows = await root.search.export(SearchParams.of_request(request).request())
         except (QueryError, SearchRequestError, IndexUnavailable) as error:
             raise HTTPException(400, search_problem(error)) from None
-        return StreamingResponse(stream_posts(rows, format), media_type=FORMATS[format],
-                                 headers={'Content-Disposition': f'attachment; filename="search.{format}"'})
+        return download(root.repos, rows, format, f'search.{format}')
 
     @ui.page('/dashboard/search')
     async def search_page(request: Request) -> None:
