@@ -127,6 +127,19 @@ class PostsRepo:
         fields = {'date': 1, 'has_media': 1, 'deleted': 1}
         return sum([filter.accepts(doc) async for doc in self.collection.find(query, fields)])
 
+    async def docs_by_keys(self, keys: Iterable[tuple[int, int]],
+                           projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
+        """The stored documents of these (channel id, message id) pairs: one index range per channel (the embedded
+        server answers an $or of pairs, or $in on both fields, with a collection scan)."""
+        by_channel: dict[int, list[int]] = {}
+        for channel_id, message_id in keys:
+            by_channel.setdefault(channel_id, []).append(message_id)
+        docs: list[dict[str, Any]] = []
+        for channel_id, message_ids in by_channel.items():
+            docs += await self.collection.find({'channel_id': channel_id, 'message_id': {'$in': message_ids}},
+                                               projection).to_list()
+        return docs
+
     async def max_message_id(self, *, channel_id: int, below: int | None = None) -> int:
         """Highest stored message id (below `below`), found by walking id windows down the unique index."""
         hi = below if below is not None else await self._upper_bound(channel_id)

@@ -186,13 +186,7 @@ class SearchIndex(FeedConsumer):
     async def handle(self, changes: list[Change], session: AsyncClientSession | None) -> None:
         assert self.engine is not None
         keys = list(dict.fromkeys((change.channel_id, change.message_id) for change in changes))
-        by_channel: dict[int, list[int]] = {}
-        for channel_id, message_id in keys:
-            by_channel.setdefault(channel_id, []).append(message_id)
-        docs = []
-        for channel_id, message_ids in by_channel.items():  # an index range per channel, not an $or of pairs
-            docs += await self.repos.posts.collection.find(
-                {'channel_id': channel_id, 'message_id': {'$in': message_ids}}, FIELDS).to_list()
+        docs = await self.repos.posts.docs_by_keys(keys, FIELDS)
         found = {(doc['channel_id'], doc['message_id']) for doc in docs}
         posts = await asyncio.to_thread(lambda: [indexed_post(doc) for doc in docs])
         gone = [key for key in keys if key not in found]  # removed with its channel

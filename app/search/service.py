@@ -185,31 +185,24 @@ class SearchService:
         more = offset + len(found.hits) < found.total and offset + limit <= MAX_OFFSET
         return SearchPage(items, found.total, encode_cursor(offset + limit) if more else None, query, matcher)
 
-    async def _fetch(self, hits: list[Hit], channels: dict[int, Channel]) -> dict[tuple[int, int], Post]:
-        """The hits' posts, by (channel id, message id), and their channels added to `channels`."""
-        by_channel: dict[int, list[int]] = {}
-        for hit in hits:
-            by_channel.setdefault(hit.channel_id, []).append(hit.message_id)
-        missing = [channel_id for channel_id in by_channel if channel_id not in channels]
+    async def _fetch(self, hits: list[Hit]) -> dict[tuple[int, int], Post]:
+        """The hits' posts as stored in the database, by (channel id, message id)."""
+        docs = await self.repos.posts.docs_by_keys((hit.channel_id, hit.message_id) for hit in hits)
+        return {(doc['channel_id'], doc['message_id']): post_from_doc(doc) for doc in docs}
+
+    async def _add_channels(self, hits: list[Hit], channels: dict[int, Channel]) -> None:
+        """The hits' channels that `channels` lacks, read and added."""
+        missing = list({hit.channel_id for hit in hits} - set(channels))
         if missing:
             async for doc in self.repos.channels.collection.find({'_id': {'$in': missing}}):
                 channels[doc['_id']] = Channel.from_doc(doc)
-        posts: dict[tuple[int, int], Post] = {}
-        for channel_id, message_ids in by_channel.items():  # an index range per channel
-            async for doc in self.repos.posts.collection.find({'channel_id': channel_id,
-                                                               'message_id': {'$in': message_ids}}):
-                posts[(doc['channel_id'], doc['message_id'])] = post_from_doc(doc)
-        return posts
 
     async def _items(self, hits: list[Hit], matcher: Matcher) -> list[SearchItem]:
         channels: dict[int, Channel] = {}
         posts = {(hit.channel_id, hit.message_id): Post.model_validate_json(hit.stored) for hit in hits if hit.stored}
         unstored = [hit for hit in hits if not hit.stored]  # an engine that keeps no copy: read from the database
-        posts.update(await self._fetch(unstored, channels))
-        missing = list({hit.channel_id for hit in hits} - set(channels))
-        if missing:
-            async for doc in self.repos.channels.collection.find({'_id': {'$in': missing}}):
-                channels[doc['_id']] = Channel.from_doc(doc)
+        posts.update(await self._fetch(unstored))
+        await self._add_channels(hits, channels)
         items = []
         for hit in hits:
             post = posts.get((hit.channel_id, hit.message_id))
@@ -237,7 +230,8 @@ class SearchService:
             channels: dict[int, Channel] = {}
             for start in range(0, len(found.hits), EXPORT_BATCH):
                 batch = found.hits[start:start + EXPORT_BATCH]
-                posts = await self._fetch(batch, channels)
+                await self._add_channels(batch, channels)
+                posts = await self._fetch(batch)
                 for hit in batch:
                     post = posts.get((hit.channel_id, hit.message_id))
                     if post is not None and hit.channel_id in channels:
