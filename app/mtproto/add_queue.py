@@ -26,6 +26,7 @@ from app.mtproto.refs import UsernameRef, parse_refs
 
 MAX_REFS_PER_PASTE = 1000
 BUDGET_CODES = {'BUDGET_SPENT', 'FLOOD_WAIT'}
+STOP_SECONDS = 10.0
 
 
 class AddQueue:
@@ -41,20 +42,25 @@ class AddQueue:
         self._not_stored: set[str] = set()  # lines that named no stored channel when first looked up
         self._task: asyncio.Task | None = None
         self._seen_accounts: set[str] = set()
+        self._stopping = False
 
     async def start(self) -> None:
+        self._stopping = False
         requeued = await self.repos.channel_refs.requeue_resolving()
         if requeued:
             logger.info('{} pasted references go back to the queue after a restart', requeued)
         self._task = asyncio.get_running_loop().create_task(self._run(), name='channel add queue')
 
     async def stop(self) -> None:
+        self._stopping = True  # the worker ends at its next turn even if its cancellation is lost on the way
+        self._wake.set()
         tasks = [t for t in (self._task, *self._busy.values()) if t is not None]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=STOP_SECONDS)
+            for task in pending:
+                logger.warning('{} did not stop within {} s; left behind', task.get_name(), STOP_SECONDS)
         self._task = None
         self._busy.clear()
 
@@ -110,7 +116,7 @@ class AddQueue:
     # ------------------------------------------------------------ the worker
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self._dispatch()
