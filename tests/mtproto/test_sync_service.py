@@ -12,7 +12,7 @@ import pytest
 
 from app.clock import ManualClock
 from app.crypto import SecretBox
-from app.db.models import JobKind, JobStatus, utcnow
+from app.db.models import Job, JobKind, JobStatus, utcnow
 from app.events import PostsStored
 from app.mtproto.accounts import AccountManager
 from app.mtproto.channels import ChannelError, ChannelService
@@ -513,6 +513,21 @@ async def test_sync_now_during_a_running_sync_queues_exactly_one_more(stack, tel
     assert await stack.repos.posts.get(channel_id=channel_id, message_id=late)
     jobs = await stack.repos.jobs.collection.count_documents({'channel_id': channel_id, 'kind': 'sync'})
     assert jobs == 3  # the catch-up after the backfill, the clicked one, and exactly one follow-up
+
+
+async def test_sync_now_while_an_audit_waits_its_turn_still_reads_what_was_posted(stack, telegram_dc):
+    info = telegram_dc.create_channel('Audited', username=_name('audited'), posts=30, seed=32)
+    channel_id = info['channel_id']
+    await stack.channels.add(f'@{info["username"]}')
+    await stack.settle(channel_id)
+    # an audit (it reads no new posts) waits for its turn, as after a FloodWait
+    audit = Job(id=uuid.uuid4().hex, kind=JobKind.AUDIT, channel_id=channel_id, status=JobStatus.WAITING,
+                wait_until=utcnow() + timedelta(seconds=1))
+    await stack.repos.jobs.collection.insert_one(audit.to_doc())
+    late = telegram_dc.post_message(channel_id, 'posted while the audit waited')
+    clicked = await stack.sync.enqueue(channel_id)
+    assert clicked.id == audit.id and clicked.follow_up
+    await eventually(lambda: stack.repos.posts.get(channel_id=channel_id, message_id=late), timeout=30)
 
 
 async def test_the_schedule_follows_the_clock(stack, telegram_dc, repos):
