@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from telethon.tl import types
 
+from . import files
+
 _URL = re.compile(r'\b(?:https?://)?(?:[a-z0-9-]+\.)+(?:com|org|net|io|me|dev|ru)(?:/[^\s]*)?', re.IGNORECASE)
 _MENTION = re.compile(r'(?<![\w@])@[a-zA-Z][a-zA-Z0-9_]{3,31}\b')
 _HASHTAG = re.compile(r'(?<![\w#])#[^\W\d][\w]*')
@@ -115,21 +117,25 @@ def seeded_text(rng: random.Random) -> tuple[str, list]:
 
 
 def _file_reference(media_id: int) -> bytes:
-    return media_id.to_bytes(8, 'big', signed=False)
+    return files.reference(media_id, 0)
 
 
 def photo(media_id: int, date: datetime) -> types.Photo:
     return types.Photo(
         id=media_id, access_hash=media_id * 7 % (1 << 62), file_reference=_file_reference(media_id), date=date,
-        sizes=[types.PhotoSize('m', 320, 240, 18_000 + media_id % 1000),
+        sizes=[types.PhotoStrippedSize('i', files.stripped(media_id)),
+               types.PhotoSize('m', 320, 240, 18_000 + media_id % 1000),
                types.PhotoSize('x', 1280, 960, 120_000 + media_id % 10_000)], dc_id=2)
 
 
-def document(media_id: int, date: datetime, kind: str, rng: random.Random) -> types.Document:
+def document(media_id: int, date: datetime, kind: str, rng: random.Random, size: int | None = None) -> types.Document:
+    thumbs = None
     if kind == 'video':
         mime, name = 'video/mp4', f'clip_{media_id}.mp4'
         attrs = [types.DocumentAttributeVideo(duration=float(_randint(rng, 3, 600)), w=1280, h=720,
                                               supports_streaming=True)]
+        thumbs = [types.PhotoStrippedSize('i', files.stripped(media_id)),
+                  types.PhotoSize('m', 320, 180, 9_000 + media_id % 1000)]
     elif kind == 'audio':
         mime, name = 'audio/mpeg', f'track_{media_id}.mp3'
         attrs = [types.DocumentAttributeAudio(duration=_randint(rng, 60, 400), title=_sentence(rng, 2)[:-1],
@@ -138,14 +144,18 @@ def document(media_id: int, date: datetime, kind: str, rng: random.Random) -> ty
         mime, name = 'application/pdf', f'report_{media_id}.pdf'
         attrs = []
     attrs.append(types.DocumentAttributeFilename(name))
+    if size is None:
+        size = _randint(rng, 10_000, 50_000_000)
     return types.Document(id=media_id, access_hash=media_id * 11 % (1 << 62), file_reference=_file_reference(media_id),
-                          date=date, mime_type=mime, size=_randint(rng, 10_000, 50_000_000), dc_id=2, attributes=attrs)
+                          date=date, mime_type=mime, size=size, dc_id=2, attributes=attrs, thumbs=thumbs)
 
 
-def media(kind: str, media_id: int, date: datetime, rng: random.Random):
+def media(kind: str, media_id: int, date: datetime, rng: random.Random, size: int | None = None):
+    """A photo, video, audio or document (`size` bytes, else a seeded size; a photo's sizes are its own)."""
     if kind == 'photo':
         return types.MessageMediaPhoto(photo=photo(media_id, date))
-    return types.MessageMediaDocument(document=document(media_id, date, kind, rng), video=kind == 'video' or None)
+    return types.MessageMediaDocument(document=document(media_id, date, kind, rng, size),
+                                      video=kind == 'video' or None)
 
 
 def reactions(counts: dict[str, int] | list[tuple[str, int]]) -> types.MessageReactions:

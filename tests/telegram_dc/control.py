@@ -51,6 +51,7 @@ class ControlServer:
             ('DELETE', re.compile(r'/channels/(-?\d+)/messages/(\d+)'), self.delete_message, 200),
             ('POST', re.compile(r'/channels/(-?\d+)/hidden'), self.hide_from_history, 200),
             ('POST', re.compile(r'/channels/(-?\d+)/service'), self.post_service, 201),
+            ('POST', re.compile(r'/channels/(-?\d+)/files/expire'), self.expire_file_references, 200),
             ('GET', re.compile(r'/codes/([^/]+)'), self.code, 200),
             ('POST', re.compile(r'/qr/accept'), self.accept_qr, 200),
             ('POST', re.compile(r'/sessions/revoke'), self.revoke, 200),
@@ -207,6 +208,12 @@ class ControlServer:
         if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
             raise HttpError(400, 'BAD_REQUEST', 'message_ids must be a list of integers')
         return {'hidden': self.world.hide_from_history(int(channel_id), ids)}
+
+    def expire_file_references(self, body: dict, channel_id: str) -> dict:
+        ids = body.get('message_ids')
+        if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
+            raise HttpError(400, 'BAD_REQUEST', 'message_ids must be a list of integers (or left out for all)')
+        return {'expired': self.world.expire_file_references(int(channel_id), ids)}
 
     def post_service(self, body: dict, channel_id: str) -> dict:
         (title,) = _require(body, 'title')

@@ -68,6 +68,15 @@ class DcHandle:
     def hide_from_history(self, channel_id: int, message_ids: list[int]) -> Any:
         return self._world('hide_from_history', channel_id, message_ids)
 
+    def expire_file_references(self, channel_id: int, message_ids: list[int] | None = None) -> int:
+        return self._world('expire_file_references', channel_id, message_ids)
+
+    def media_of(self, channel_id: int, message_id: int) -> Any:
+        return self._world('media_of', channel_id, message_id)
+
+    def file_content(self, channel_id: int, message_id: int) -> bytes:
+        return self._world('file_content', channel_id, message_id)
+
     def post_service(self, channel_id: int, title: str) -> Any:
         return self._world('post_service', channel_id, title)
 

@@ -84,7 +84,11 @@ def _ycbcr(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
 
 def stripped_thumb(tiles: list[list[tuple[int, int, int]]]) -> bytes:
     """A stripped thumbnail of rows of flat-coloured 16x16 tiles (RGB)."""
-    height, width = len(tiles) * TILE, len(tiles[0]) * TILE
+    return bytes((1, len(tiles) * TILE, len(tiles[0]) * TILE)) + scan(tiles)
+
+
+def scan(tiles: list[list[tuple[int, int, int]]]) -> bytes:
+    """The entropy-coded data of an image of flat 16x16 tiles, for the standard header's tables."""
     bits = _Bits()
     previous = [0, 0, 0]
     for row in tiles:
@@ -100,7 +104,7 @@ def stripped_thumb(tiles: list[list[tuple[int, int, int]]]) -> bytes:
                     if size:
                         bits.put(diff if diff > 0 else diff + (1 << size) - 1, size)
                     bits.put(*_HUFFMAN[0x10 | table][0])  # end of block: no AC coefficients
-    return bytes((1, height, width)) + bits.flush()
+    return bits.flush()
 
 
 @lru_cache(maxsize=1024)

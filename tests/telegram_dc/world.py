@@ -17,6 +17,7 @@ from telethon.tl import functions, types
 
 from . import content
 from .errors import RpcError
+from .files import FileHandlers, FileRec
 from .history import HistoryHandlers
 from .login import LoginHandlers
 from .peers import PeerHandlers
@@ -43,7 +44,7 @@ class DcClient(Protocol):
     def push(self, updates: Any) -> None: ...
 
 
-class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
+class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers, FileHandlers):
     # Methods that work on a key that is not logged in yet.
     PUBLIC_METHODS = frozenset({
         'help_GetConfigRequest', 'help_GetNearestDcRequest', 'auth_SendCodeRequest', 'auth_ResendCodeRequest',
@@ -72,6 +73,7 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
         self._next_channel = 1_700_000_001
         self._next_group = 4_000_001
         self._next_media = 1
+        self.files: dict[int, FileRec] = {}
         self._init_login()
 
     # ---- ids, hashes, time -------------------------------------------------------------------------
@@ -120,7 +122,7 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
         if not ch.photo_id:
             return types.PhotoEmpty(id=0)
         photo = content.photo(ch.photo_id, ch.date)
-        photo.sizes.insert(0, types.PhotoStrippedSize('i', avatar(ch.id)))
+        photo.sizes[0] = types.PhotoStrippedSize('i', avatar(ch.id))
         return photo
 
     # ---- control API (synchronous; run on the DC's loop) --------------------------------------------
@@ -232,7 +234,10 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
             fwd = types.MessageFwdHeader(date=fields['date'], from_name=fwd)
         media = fields.get('media')
         if isinstance(media, str):
-            media = content.media(media, self._media_id(), fields['date'], random.Random(message_id))
+            media = content.media(media, self._media_id(), fields['date'], random.Random(message_id),
+                                  fields.get('media_size'))
+        if media is not None:
+            media = self.register_media(media, (ch.id, message_id))
         text = fields.get('text') or ''
         entities = fields.get('entities')
         if entities is None:
@@ -261,7 +266,8 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers):
     def post_message(self, channel_id: int, text: str = '', **fields) -> int:
         """Posts (and pushes to members) a message; returns its id.
 
-        fields: media ('photo', 'video', 'audio', 'document' or a MessageMedia), entities (default: urls,
+        fields: media ('photo', 'video', 'audio', 'document' or a MessageMedia: another post's media is the same
+        file), media_size (a document's bytes), entities (default: urls,
         mentions and hashtags found in the text), views, forwards, replies (int or MessageReplies), reactions
         ({emoji: count} or [(emoji, count)]), fwd_from (a source name or MessageFwdHeader), post_author,
         grouped_id, pinned, silent, edit_date, date.
