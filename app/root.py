@@ -28,6 +28,7 @@ from app.mtproto.channels import ChannelService
 from app.mtproto.door import TelegramDoor
 from app.mtproto.limits import RequestLimiter
 from app.mtproto.login import LoginService
+from app.mtproto.media import MediaService
 from app.mtproto.sync import SyncService
 from app.search.index import SearchIndex
 from app.search.service import SearchService
@@ -80,6 +81,7 @@ class Root:
     feed_consumers: FeedConsumers
     search_index: SearchIndex
     search: SearchService
+    media: MediaService
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     @property
@@ -191,4 +193,5 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
         login_throttle=LoginThrottle(clock=clock),
         accounts=accounts, logins=LoginService(settings=settings, accounts=accounts),
         channels=channels, sync=sync, add_queue=AddQueue(repos=repos, channels=channels, accounts=accounts),
-        feed_consumers=feed_consumers, search_index=search_index, search=SearchService(repos, search_index))
+        feed_consumers=feed_consumers, search_index=search_index, search=SearchService(repos, search_index),
+        media=MediaService(repos=repos, channels=channels))

@@ -203,3 +203,17 @@ class CompletenessView(BaseModel):
 class PostsPage(BaseModel):
     items: list[dict[str, Any]] = Field(description='posts newest first, as in the JSONL export')
     next_before_id: int | None = Field(description='pass back as before_id for the next page; null at the end')
+
+
+class StorageByType(BaseModel):
+    count: int
+    bytes: int
+
+
+class ChannelStorage(BaseModel):
+    """The channel's kept files (photos, videos, audio, documents): a file several posts show counts once per post."""
+
+    channel_id: int
+    count: int
+    bytes: int
+    by_type: dict[str, StorageByType] = Field(description='by media type: photo, video, audio, voice, document, …')

@@ -181,6 +181,23 @@ class MediaSummary(BaseModel):
     duration: float | None = None
 
 
+class MediaFile(BaseModel):
+    """Where Telegram keeps a post's file, enough to download it. The reference expires; reading the message again
+    gives a new one. Not part of what the post said: kept beside it, outside its versions and exports."""
+    kind: str  # 'photo' or 'document'
+    id: int
+    access_hash: int
+    file_reference: bytes
+    dc_id: int
+    size_type: str = ''  # the photo size to download (its largest); '' for a document's own file
+    size: int = 0
+
+    @property
+    def telegram_id(self) -> str:
+        """Telegram's name for these bytes: the same in every post that shows the file."""
+        return f'{self.kind}:{self.id}:{self.size_type}'
+
+
 class Reaction(BaseModel):
     emoji: str
     count: int
@@ -195,6 +212,8 @@ class ForwardInfo(BaseModel):
 
 class Post(Record):
     """Unique on (channel_id, message_id); `id` is not used, the pair is the key."""
+    model_config = ConfigDict(use_enum_values=False, populate_by_name=True, ser_json_bytes='base64',
+                              val_json_bytes='base64')
 
     channel_id: int
     message_id: int
@@ -204,6 +223,10 @@ class Post(Record):
     entities: PostEntities = Field(default_factory=PostEntities)
     media: MediaSummary | None = None
     grouped_id: int | None = None
+    # beside the content, never hashed or exported: where the file is, and the tiny inline thumbnail (a stripped
+    # JPEG, app.media_thumbs) Telegram sends with photos and videos
+    media_file: MediaFile | None = Field(default=None, exclude=True)
+    thumb: bytes | None = Field(default=None, exclude=True)
     views: int | None = None
     forwards: int | None = None
     replies: int | None = None

@@ -28,6 +28,9 @@ from app.db.post_hash import COUNTER_FIELDS, as_first_version, content, counters
 from app.db.post_versions import PostVersionsRepo, version_doc
 from app.db.posts_repo import PostsRepo
 
+# kept beside a post, not part of what it said (no version, no change): where its file is and its thumbnail; a post
+# stored before they were kept gets them from its next read
+BESIDE_FIELDS = ('media_file', 'thumb')
 DELETION_FIELDS = ('version', 'prev_hash', 'version_at', 'deleted', 'deleted_at', 'hash')
 VERSIONED = (ChangeKind.CREATED, ChangeKind.EDITED, ChangeKind.DELETED, ChangeKind.RESTORED)
 
@@ -100,11 +103,14 @@ class Plan:
             new['hash'] = version_hash(new, old['hash'])
             self.updates.append((old['_id'], new))
             self.changes.append((message_id, ChangeKind.EDITED if edited else ChangeKind.RESTORED, new))
-        elif counters(old) != counters(doc):
-            fields = {name: doc.get(name) for name in COUNTER_FIELDS}
-            fields['fetched_at'] = doc.get('fetched_at', now)
-            self.updates.append((old['_id'], fields))
-            self.changes.append((message_id, ChangeKind.COUNTERS, None))
+        else:
+            fields = {name: doc[name] for name in BESIDE_FIELDS if old.get(name) is None and doc.get(name) is not None}
+            if counters(old) != counters(doc):
+                fields.update({name: doc.get(name) for name in COUNTER_FIELDS})
+                fields['fetched_at'] = doc.get('fetched_at', now)
+                self.changes.append((message_id, ChangeKind.COUNTERS, None))
+            if fields:
+                self.updates.append((old['_id'], fields))
 
     def _gone(self, message_id: int, old: dict[str, Any], now: datetime) -> None:
         old = _sealed(old)
@@ -193,6 +199,8 @@ class PostWriter:
         plan = Plan.of(docs, gone, stored, now)
         result = WriteResult(channel_id)
         if not plan.changes:
+            if plan.updates:  # only what is kept beside posts: nothing to version or announce
+                await self.posts.collection.bulk_write(plan.operations(0), ordered=False, session=session)
             return result
         first = await self._positions(len(plan.changes), session)
         await self.posts.collection.bulk_write(plan.operations(first), ordered=False, session=session)

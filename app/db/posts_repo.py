@@ -14,7 +14,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.db.models import Channel, Post, utcnow
+from app.db.models import Channel, MediaFile, Post, utcnow
 from app.db.post_hash import as_first_version
 
 ID_CEILING = 2**31  # message ids are 32-bit in Telegram's schema: none is stored at or above this
@@ -57,6 +57,10 @@ def newest_hint(channel: Channel) -> int:
 def post_doc(post: Post) -> dict[str, Any]:
     doc = post.to_doc()
     doc['has_media'] = post.media is not None
+    if post.media_file is not None:  # excluded from the model's dumps (API answers, exports), kept in the database
+        doc['media_file'] = post.media_file.model_dump()
+    if post.thumb is not None:
+        doc['thumb'] = post.thumb
     return doc
 
 
@@ -112,6 +116,12 @@ class PostsRepo:
     async def delete_channel(self, *, channel_id: int) -> int:
         result = await self.collection.delete_many({'channel_id': channel_id})
         return result.deleted_count
+
+    async def set_media_file(self, *, channel_id: int, message_id: int, media_file: MediaFile) -> None:
+        """A renewed file reference. Where the file is is not part of what the post said, so this is no change
+        of the post (no version, nothing in the feed) and the only post field written outside the post writer."""
+        await self.collection.update_one({'channel_id': channel_id, 'message_id': message_id},
+                                         {'$set': {'media_file': media_file.model_dump()}})
 
     # ------------------------------------------------------------ reads
 

@@ -13,6 +13,7 @@ from app.db.channel_refs_repo import ChannelRefsRepo
 from app.db.channels_repo import ChannelsRepo
 from app.db.completeness_repo import CompletenessRepo
 from app.db.jobs_repo import JobsRepo
+from app.db.media_repo import MediaRepo
 from app.db.metrics_repo import MetricsRepo
 from app.db.post_versions import PostVersionsRepo
 from app.db.post_writer import PostWriter
@@ -33,6 +34,7 @@ class Repos:
     feed: ChangeFeed
     writer: PostWriter  # every post write goes through it
     completeness: CompletenessRepo
+    media: MediaRepo  # kept files (GridFS) and which post shows which
 
     @classmethod
     def create(cls, db: AsyncDatabase) -> Repos:
@@ -50,6 +52,7 @@ class Repos:
             feed=feed,
             writer=PostWriter(db, posts, versions, feed, channels),
             completeness=CompletenessRepo(db),
+            media=MediaRepo(db),
         )
 
     async def ensure_indexes(self) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from telethon import utils
 from telethon.tl import types
 
-from app.db.models import Channel, ForwardInfo, MediaSummary, Post, PostEntities, Reaction, utcnow
+from app.db.models import Channel, ForwardInfo, MediaFile, MediaSummary, Post, PostEntities, Reaction, utcnow
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -34,6 +34,8 @@ def post_from_message(message: Any, channel_id: int, *, fetched_at: datetime | N
         entities=entities_of(text, message.entities),
         media=media_summary(message.media),
         grouped_id=message.grouped_id,
+        media_file=media_file_of(message.media),
+        thumb=stripped_thumb_of(message.media),
         views=message.views,
         forwards=message.forwards,
         replies=message.replies.replies if message.replies is not None else None,
@@ -94,6 +96,33 @@ def media_summary(media: Any) -> MediaSummary | None:
     if isinstance(media, types.MessageMediaContact):
         return MediaSummary(type='contact')
     return MediaSummary(type='other')
+
+
+def media_file_of(media: Any) -> MediaFile | None:
+    """Where the post's file is: a photo's largest size or a document's own file; None for media without a file."""
+    photo = getattr(media, 'photo', None) if isinstance(media, types.MessageMediaPhoto) else None
+    if isinstance(photo, types.Photo):
+        sizes = [s for s in photo.sizes if isinstance(s, (types.PhotoSize, types.PhotoSizeProgressive))]
+        if not sizes:
+            return None
+        biggest = max(sizes, key=lambda s: s.w * s.h)
+        size = biggest.size if isinstance(biggest, types.PhotoSize) else max(biggest.sizes)
+        return MediaFile(kind='photo', id=photo.id, access_hash=photo.access_hash, file_reference=photo.file_reference,
+                         dc_id=photo.dc_id, size_type=biggest.type, size=size)
+    document = getattr(media, 'document', None) if isinstance(media, types.MessageMediaDocument) else None
+    if isinstance(document, types.Document):
+        return MediaFile(kind='document', id=document.id, access_hash=document.access_hash,
+                         file_reference=document.file_reference, dc_id=document.dc_id, size=document.size)
+    return None
+
+
+def stripped_thumb_of(media: Any) -> bytes | None:
+    """The tiny thumbnail Telegram sends inline with a photo or a video (PhotoStrippedSize), as sent."""
+    photo = getattr(media, 'photo', None) if isinstance(media, types.MessageMediaPhoto) else None
+    document = getattr(media, 'document', None) if isinstance(media, types.MessageMediaDocument) else None
+    sizes = photo.sizes if isinstance(photo, types.Photo) else \
+        (document.thumbs or []) if isinstance(document, types.Document) else []
+    return next((bytes(s.bytes) for s in sizes if isinstance(s, types.PhotoStrippedSize)), None)
 
 
 def _document_summary(document: Any) -> MediaSummary:

@@ -9,6 +9,7 @@ every post, then goes on from that head, so changes made while it read are appli
 from __future__ import annotations
 
 import asyncio
+import base64
 import fcntl
 import json
 import os
@@ -32,7 +33,8 @@ from app.search.words import analyse
 REBUILD_BATCH = 2_000
 REBUILD_MARKER = 'rebuild-requested'
 SLOTS = 16
-FIELDS = {'_id': 0, 'tokens': 0, 'has_media': 0}  # the post as the app stores it, without what is only MongoDB's
+FIELDS = {'_id': 0, 'tokens': 0, 'has_media': 0, 'media_file': 0}  # the post as pages show it, without what is only
+# MongoDB's or the downloader's
 
 
 def bare_peer_id(marked: int | None) -> int | None:
@@ -45,6 +47,8 @@ def bare_peer_id(marked: int | None) -> int | None:
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, bytes):  # a thumbnail: Post reads base64 back (val_json_bytes)
+        return base64.b64encode(value).decode()
     raise TypeError(f'{type(value).__name__} is not JSON')
 
 

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from app.db.change_feed import ChangeKind
-from app.db.models import MediaSummary, Post, Reaction
+from app.db.models import MediaFile, MediaSummary, Post, Reaction
 from app.db.post_hash import version_hash
 from app.db.posts_repo import PostsRepo
 
@@ -55,6 +55,22 @@ async def test_counters_change_no_version_and_media_changes_are_edits(repos):
     assert [v['message_id'] for v in await repos.versions.collection.find().to_list()] == [2]
     views = await repos.writer.views(10, 1, 12)
     assert views.counters == [1] and (await repos.writer.views(10, 1, 12)).changes == 0
+
+
+async def test_where_a_file_is_and_its_thumbnail_are_no_change_and_reach_older_posts_silently(repos):
+    photo = MediaSummary(type='photo', mime_type='image/jpeg')
+    where = MediaFile(kind='photo', id=77, access_hash=5, file_reference=b'\x00ref-1', dc_id=2, size_type='x', size=9)
+    await repos.writer.store(10, [_doc(1, 'from an older release', media=photo)])  # kept nothing beside it
+    head = await repos.feed.head()
+    result = await repos.writer.store(10, [_doc(1, 'from an older release', media=photo, media_file=where,
+                                                thumb=b'\x01\x28\x28tiny')])
+    assert result.changes == 0 and await repos.feed.head() == head  # no version, no change in the feed
+    post = await repos.posts.get(channel_id=10, message_id=1)
+    assert post.media_file == where and post.thumb == b'\x01\x28\x28tiny' and post.version == 1
+    assert 'media_file' not in post.model_dump() and 'thumb' not in post.model_dump()  # never in answers or exports
+    renewed = where.model_copy(update={'file_reference': b'\x00ref-2'})
+    await repos.writer.store(10, [_doc(1, 'from an older release', media=photo, media_file=renewed)])
+    assert (await repos.posts.get(channel_id=10, message_id=1)).media_file == where  # a re-read writes nothing
 
 
 async def test_a_deleted_post_keeps_its_last_version_and_a_return_is_a_change_too(repos):
