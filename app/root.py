@@ -194,4 +194,4 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
         accounts=accounts, logins=LoginService(settings=settings, accounts=accounts),
         channels=channels, sync=sync, add_queue=AddQueue(repos=repos, channels=channels, accounts=accounts),
         feed_consumers=feed_consumers, search_index=search_index, search=SearchService(repos, search_index),
-        media=MediaService(repos=repos, channels=channels))
+        media=MediaService(repos=repos, channels=channels, events=events))

@@ -224,9 +224,14 @@ async def get_channel(channel_id: ChannelIdPath, root: ReadyRootDep) -> ChannelV
 
 
 @router.delete('/channels/{channel_id}', response_model=ChannelDeleted)
-async def delete_channel(channel_id: ChannelIdPath, root: ReadyRootDep) -> ChannelDeleted:
+async def delete_channel(
+    channel_id: ChannelIdPath, root: ReadyRootDep,
+    keep_files: Annotated[bool, Query(description='keep the files kept from its posts (false: delete each file no '
+                                                  "other channel's post shows)")] = True,
+) -> ChannelDeleted:
+    """Remove the channel, its posts, versions and jobs. Its kept files stay unless `keep_files=false`."""
     await _get_channel(root, channel_id)
-    await root.sync.delete_channel(channel_id)
+    await root.sync.delete_channel(channel_id, keep_files=keep_files)
     return ChannelDeleted(id=channel_id)
 
 

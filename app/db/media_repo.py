@@ -139,6 +139,13 @@ class MediaRepo:
 
     # ------------------------------------------------------------ storage
 
+    async def kept_total(self, channel_ids: list[int]) -> tuple[int, int]:
+        """How many files the channels' posts show from the kept ones, and their bytes."""
+        count = size = 0
+        async for link in self.links.find({'channel_id': {'$in': channel_ids}}, {'size': 1}):
+            count, size = count + 1, size + link['size']
+        return count, size
+
     async def storage(self, channel_id: int) -> dict[str, dict[str, int]]:
         """Kept files of a channel by type: {type: {count, bytes}}."""
         result: dict[str, dict[str, int]] = {}

@@ -217,6 +217,18 @@ def number(value: float, language: str | None = None) -> str:
     return format_decimal(value, locale=language or current_language())
 
 
+def file_size(value: int) -> str:
+    """A number of bytes as people read it: 830 bytes, 14.2 KB, 3.5 MB, 1.2 GB (units of 1,024)."""
+    if value < 1024:
+        return _('{n} B', n=number(value))
+    for unit in ('KB', 'MB', 'GB'):
+        value /= 1024
+        if value < 1024 or unit == 'GB':
+            break
+    amount = number(round(value, 1))
+    return {'KB': _('{n} KB', n=amount), 'MB': _('{n} MB', n=amount)}.get(unit) or _('{n} GB', n=amount)
+
+
 def plural_forms(singular: str, plural: str, language: str | None = None) -> dict[str, str]:
     """One counted message in every CLDR plural category of the language ({'one': ..., 'few': ..., 'many': ...}),
     for the browser to choose with Intl.PluralRules."""

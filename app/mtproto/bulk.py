@@ -48,7 +48,7 @@ def clean_tags(tags: list[str]) -> list[str]:
 
 
 async def run_bulk(sync: SyncService, action: BulkAction, channel_ids: list[int],
-                   tags: list[str] | None = None) -> BulkResult:
+                   tags: list[str] | None = None, *, keep_files: bool = True) -> BulkResult:
     ids = list(dict.fromkeys(channel_ids))
     if not ids:
         raise BulkError(lazy('Select at least one channel.'))
@@ -72,7 +72,7 @@ async def run_bulk(sync: SyncService, action: BulkAction, channel_ids: list[int]
             elif action == BulkAction.RESUME:
                 await sync.resume_channel(channel_id)
             else:
-                await sync.delete_channel(channel_id)
+                await sync.delete_channel(channel_id, keep_files=keep_files)
     done = set(result.done)
     result.done = [i for i in ids if i in done]
     result.missing = [i for i in ids if i not in done]

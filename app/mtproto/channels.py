@@ -484,8 +484,11 @@ class ChannelService:
             found.append(Folder(id=item.id, title=title, emoticon=item.emoticon, channels=channels))
         return found
 
-    async def delete(self, channel_id: int) -> bool:
+    async def delete(self, channel_id: int, *, keep_files: bool = True) -> bool:
+        """Remove the channel and what Parsegram stored of it; its kept files stay unless `keep_files` is False (a
+        file another channel's post shows stays anyway)."""
         found = await self.repos.channels.delete(channel_id)
+        await self.repos.media.drop_channel(channel_id, keep_files=keep_files)
         await self.repos.posts.delete_channel(channel_id=channel_id)
         await self.repos.versions.delete_channel(channel_id=channel_id)
         await self.repos.writer.forget_channel(channel_id)

@@ -125,6 +125,11 @@ def stripped_thumb_of(media: Any) -> bytes | None:
     return next((bytes(s.bytes) for s in sizes if isinstance(s, types.PhotoStrippedSize)), None)
 
 
+def thumb_jpeg(stripped: bytes) -> bytes:
+    """The JPEG of a stored inline thumbnail (Telegram strips the header every such JPEG shares)."""
+    return utils.stripped_photo_to_jpg(stripped)
+
+
 def _document_summary(document: Any) -> MediaSummary:
     if not isinstance(document, types.Document):
         return MediaSummary(type='document')

@@ -18,6 +18,7 @@ from telethon.tl import functions, types
 
 from app.db.media_repo import PART_BYTES, KeptFile, link_key
 from app.db.models import Channel, MediaFile, Post
+from app.events import ChannelChanged
 from app.i18n import lazy
 from app.mtproto.channels import flood_wait_error
 from app.mtproto.errors import ServiceError
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from telethon import TelegramClient
 
     from app.db.repos import Repos
+    from app.events import EventBus
     from app.mtproto.channels import ChannelService
 
 
@@ -71,10 +73,17 @@ def location_of(file: MediaFile) -> types.TypeInputFileLocation:
 class MediaService:
     """Keeps posts' files: on demand (the API and the pages) and for the download policy's jobs."""
 
-    def __init__(self, *, repos: Repos, channels: ChannelService) -> None:
+    def __init__(self, *, repos: Repos, channels: ChannelService, events: EventBus | None = None) -> None:
         self.repos = repos
         self.channels = channels
+        self.events = events
         self._running: dict[str, asyncio.Future[KeptFile]] = {}
+        self._progress: dict[str, tuple[int, int]] = {}  # key → (bytes kept, bytes in all) of downloads under way
+
+    def progress(self, channel_id: int, message_id: int) -> tuple[int, int]:
+        """How far this process's download of the post's file has come: (bytes kept, bytes in all); (0, 0) when
+        none is under way."""
+        return self._progress.get(link_key(channel_id, message_id), (0, 0))
 
     async def keep(self, channel: Channel, post: Post) -> KeptFile:
         """The post's kept file, downloaded now if it is not kept yet. Concurrent calls for one post share one
@@ -86,7 +95,11 @@ class MediaService:
         running = self._running.get(key)
         if running is None:
             running = self._running[key] = asyncio.ensure_future(self._keep(channel, post))
-            running.add_done_callback(lambda _: self._running.pop(key, None))
+
+            def done(_: asyncio.Future[KeptFile]) -> None:
+                self._running.pop(key, None)
+                self._progress.pop(key, None)
+            running.add_done_callback(done)
         return await asyncio.shield(running)
 
     async def _keep(self, channel: Channel, post: Post) -> KeptFile:
@@ -100,7 +113,10 @@ class MediaService:
             raise media_gone_error()
         account_id, client = self._reader(channel)
         done = await self._download(client, self.channels.input_channel(channel, account_id), channel, post, file)
-        return await self.repos.media.link(channel.id, post.message_id, done, type=post.media.type)
+        kept = await self.repos.media.link(channel.id, post.message_id, done, type=post.media.type)
+        if self.events is not None:  # its storage line and the pages showing it follow
+            self.events.publish(ChannelChanged(channel_id=channel.id))
+        return kept
 
     def _reader(self, channel: Channel) -> tuple[str, TelegramClient]:
         for account_id in self.channels.able(MethodClass.FILES, channel):
@@ -121,6 +137,8 @@ class MediaService:
             length += len(data)
         renewed = False
         part = state['parts']
+        key = state['_id']
+        self._progress[key] = (length, file.size)
         while True:
             try:
                 answer = await client(functions.upload.GetFileRequest(
@@ -140,6 +158,7 @@ class MediaService:
                 digest.update(data)
                 length += len(data)
                 part += 1
+                self._progress[key] = (length, file.size)
             if len(data) < PART_BYTES or (file.size and length >= file.size):
                 break
         logger.info('kept the file of post {} of channel {} ({} bytes)', post.message_id, channel.id, length)

@@ -231,11 +231,11 @@ class SyncService(SchedulerMixin, RunnerMixin):
             await self.resume(active.id)
         await self.set_schedule(channel_id, enabled=True)
 
-    async def delete_channel(self, channel_id: int) -> bool:
+    async def delete_channel(self, channel_id: int, *, keep_files: bool = True) -> bool:
         active = await self.repos.jobs.active_for_channel(channel_id)
         if active is not None:
             await self.cancel(active.id)
-        return await self.channels.delete(channel_id)
+        return await self.channels.delete(channel_id, keep_files=keep_files)
 
     def _cancel_task(self, job_id: str, reason: JobStatus) -> asyncio.Task | None:
         entry = self._running.get(job_id)

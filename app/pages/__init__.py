@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 PUBLIC_PATHS = {'/login', '/logout', '/docs', '/redoc', '/openapi.json', '/favicon.ico'}
 PUBLIC_PREFIXES = ('/_nicegui', '/api/', '/docs/')
-PAGE_MODULES = ('login', 'channels', 'search', 'accounts', 'channel_detail', 'settings')
+PAGE_MODULES = ('login', 'channels', 'search', 'accounts', 'channel_detail', 'settings', 'media_files')
 
 
 class AuthMiddleware(BaseHTTPMiddleware):

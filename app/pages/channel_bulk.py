@@ -8,6 +8,7 @@ from nicegui import ui
 
 from app.i18n import _, n_, number, translate_text
 from app.mtproto.bulk import BulkAction, BulkError, run_bulk
+from app.pages.channel_widgets import keep_files_choice
 
 if TYPE_CHECKING:
     from app.root import Root
@@ -62,9 +63,9 @@ class BulkBar:
         self.show()
         self.changed()
 
-    async def run(self, action: BulkAction, tags: list[str] | None = None) -> bool:
+    async def run(self, action: BulkAction, tags: list[str] | None = None, *, keep_files: bool = True) -> bool:
         try:
-            result = await run_bulk(self.root.sync, action, sorted(self.selected), tags)
+            result = await run_bulk(self.root.sync, action, sorted(self.selected), tags, keep_files=keep_files)
         except BulkError as error:
             ui.notify(translate_text(str(error)), type='warning')
             return False
@@ -103,6 +104,7 @@ class BulkBar:
         channels = await self.root.repos.channels.get_many(sorted(self.selected))
         posts = sum(channel.state.posts_stored for channel in channels.values())
         titles = sorted((channel.title or str(channel.id) for channel in channels.values()), key=str.casefold)
+        files, size = await self.root.repos.media.kept_total(list(channels))
         with self.dialogs, ui.dialog() as dialog, ui.card():
             ui.label(n_('Delete {n} channel and its {posts} stored posts? This cannot be undone.',
                         'Delete {n} channels and their {posts} stored posts? This cannot be undone.', len(channels),
@@ -113,12 +115,13 @@ class BulkBar:
                     ui.label(f'• {title}').classes('pg-break')
                 if len(titles) > NAMED:
                     ui.label(n_('and {n} more', 'and {n} more', len(titles) - NAMED)).classes('text-grey-7')
+            keep = keep_files_choice(files, size)
             with ui.row().classes('justify-end w-full'):
                 ui.button(_('Cancel'), on_click=dialog.close).props('flat')
 
                 async def delete() -> None:
                     dialog.close()
-                    await self.run(BulkAction.DELETE)
+                    await self.run(BulkAction.DELETE, keep_files=keep.value)
                 ui.button(_('Delete'), on_click=delete).props('color=negative').mark('bulk-delete-confirm')
         dialog.on('hide', lambda: self.dialogs.remove(dialog))
         dialog.open()

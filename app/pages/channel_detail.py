@@ -10,7 +10,7 @@ from nicegui import app, ui
 
 from app.db.models import Channel
 from app.export import FORMATS, channel_export
-from app.i18n import _, lazy, n_, render, translate_text
+from app.i18n import _, file_size, lazy, n_, number, render, translate_text
 from app.mtproto.refs import MAX_CHANNEL_ID
 from app.pages.channel_charts import ChannelCharts
 from app.pages.channel_posts import PostsList, filter_params, post_filter, search_problem, search_request
@@ -27,6 +27,7 @@ from app.pages.channel_widgets import (
 from app.pages.give_way import GiveWay
 from app.pages.layout import frame
 from app.pages.live import ChannelEvents
+from app.pages.post_versions import MEDIA_NAMES
 from app.pages.relative_time import RelativeTime
 from app.search.query import QueryError
 from app.search.service import IndexUnavailable, SearchRequestError
@@ -126,6 +127,7 @@ class ChannelHeader:
                 with ui.column().classes('gap-0 items-end pg-full'):
                     self.subscribers = ui.label().mark('channel-subscribers')
                     self.stored = ui.label().mark('channel-posts')
+                    self.files = ui.label().classes('text-grey-7 text-sm').mark('channel-storage')
                     self.synced = RelativeTime(template=_('synced {time}'), never=_('never synced')) \
                         .classes('text-grey-7 text-sm')
                     self.history = ui.label().classes('text-sm text-warning').mark('history-incomplete')
@@ -150,6 +152,7 @@ class ChannelHeader:
         channel = await self.root.repos.channels.get(self.channel.id)
         if channel is not None:  # deleted meanwhile: the page keeps what it showed
             self.show(channel, await self.root.sync.channel_stats(channel))
+            self.show_storage(await self.root.repos.media.storage(channel.id))
             await self.proof.refresh()
 
     def show(self, channel: Channel, stats: dict[str, Any]) -> None:
@@ -168,6 +171,15 @@ class ChannelHeader:
         self.progress.show(stats)
         self.error.set_text(translate_text(channel.state.error or ''))
         self.error.set_visibility(not stats.get('progress') and bool(channel.state.error))
+
+    def show_storage(self, by_type: dict[str, dict[str, int]]) -> None:
+        """The files kept from the channel's posts: how many, how many bytes, by type."""
+        count, size = sum(t['count'] for t in by_type.values()), sum(t['bytes'] for t in by_type.values())
+        kinds = ', '.join(f'{render(MEDIA_NAMES.get(kind, kind))} {number(entry["count"])}'
+                          for kind, entry in sorted(by_type.items(), key=lambda item: -item[1]['bytes']))
+        self.files.set_text(n_('{n} file kept, {size}: {kinds}', '{n} files kept, {size}: {kinds}', count,
+                               size=file_size(size), kinds=kinds) if count else '')
+        self.files.set_visibility(count > 0)
 
     async def set_interval(self, event: Any) -> None:
         seconds = int(event.value)

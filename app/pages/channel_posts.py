@@ -16,7 +16,8 @@ from app.events import PostsStored
 from app.i18n import _, lazy, n_, render
 from app.pages.give_way import GiveWay
 from app.pages.live import Later, subscribe_while_open
-from app.pages.post_card import post_html
+from app.pages.media_files import keep_and_download
+from app.pages.post_card import album_html, post_html
 from app.pages.post_versions import VersionsDialog
 from app.search.engine import Sort
 from app.search.query import MAX_QUERY_CHARS, QueryError
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 PAGE_SIZE = 30
 FOLLOW_SECONDS = 0.3  # the writes of one batch make one redraw
 VERSIONS_CLICKED = '(e) => { const m = e.target.closest("[data-versions]"); if (m) emit(Number(m.dataset.versions)); }'
+# a download link keeps its file with progress shown on the page, then downloads it (the plain link works too)
+DOWNLOAD_CLICKED = ('(e) => { const m = e.target.closest("[data-download]"); '
+                    'if (m) { e.preventDefault(); emit({download: Number(m.dataset.download)}); } }')
 MEDIA_CHOICES = {'': lazy('All posts'), 'true': lazy('With media'), 'false': lazy('Without media')}
 
 
@@ -86,6 +90,7 @@ class PostsList:
         self.matcher: Matcher | None = None
         self.search_total = 0
         self.cards: dict[int, ui.html] = {}  # message id → its card, newest first on the page
+        self.albums: dict[int, list[Post]] = {}  # id() of an album's card → its posts (an album is one card)
         with ui.card().classes('w-full gap-2').props('flat bordered'):
             with ui.row().classes('w-full items-end gap-3 pg-wrap'):
                 self.q = ui.input(_('Search words'), value=params.get('q', ''),
@@ -106,6 +111,7 @@ class PostsList:
             # one listener for every card's "edited N times" (a click, or Enter on it): the cards are plain HTML
             for event in ('click', 'keydown.enter'):
                 self.items.on(event, self._versions_clicked, js_handler=VERSIONS_CLICKED)
+            self.items.on('click', self._download_clicked, js_handler=DOWNLOAD_CLICKED)
             self.versions = VersionsDialog(root)
             self.more = ui.button(_('Load more'), on_click=self.load_more).props('flat').mark('load-more')
         for element in (self.q, self.since, self.until, self.media):
@@ -162,6 +168,7 @@ class PostsList:
         self.before_id = self.at + 1 if self.at else None
         self.items.clear()
         self.cards.clear()
+        self.albums.clear()
         self.summary.classes(remove='text-negative')
         if await self.load_more():
             await self.count()
@@ -206,9 +213,32 @@ class PostsList:
         with self.items:
             for post in posts:
                 if post.message_id not in self.cards:
-                    self.cards[post.message_id] = self.post_card(post)
+                    self._place(post)
         self.more.set_visibility(self.before_id is not None)
         return True
+
+    def _place(self, post: Post, *, on_top: bool = False) -> None:
+        """A post's card, or, for a post of an album whose card is its neighbour on the page, a place in that card."""
+        neighbour = (self._top_card() if on_top else self._last_card()) if post.grouped_id else None
+        album = self.albums.get(id(neighbour)) if neighbour is not None else None
+        if album and album[0].grouped_id == post.grouped_id:
+            album.append(post)
+            self.cards[post.message_id] = neighbour
+            neighbour.set_content(album_html(self.channel, album, matcher=self.matcher))
+            return
+        card = self.cards[post.message_id] = self.post_card(post)
+        if post.grouped_id:
+            self.albums[id(card)] = [post]
+        if on_top:
+            card.move(target_index=0)
+
+    def _last_card(self) -> ui.html | None:
+        children = self.items.default_slot.children
+        return children[-1] if children else None  # type: ignore[return-value]
+
+    def _top_card(self) -> ui.html | None:
+        children = self.items.default_slot.children
+        return children[0] if children else None  # type: ignore[return-value]
 
     # ------------------------------------------------------------ following the channel's writes
 
@@ -234,8 +264,15 @@ class PostsList:
         posts = self.root.repos.posts
         for message_id in sorted(changed & set(self.cards)):
             post = await posts.get(channel_id=self.channel.id, message_id=message_id)
-            if post is not None:
-                self.cards[message_id].set_content(self.card_html(post))
+            if post is None:
+                continue
+            card = self.cards[message_id]
+            album = self.albums.get(id(card))
+            if album and len(album) > 1:
+                album[:] = [post if p.message_id == message_id else p for p in album]
+                card.set_content(album_html(self.channel, album, matcher=self.matcher))
+            else:
+                card.set_content(self.card_html(post))
         if self.searching():
             new = set()  # a search's results stay as found; edits are redrawn in place
         if new and not self.cards:
@@ -259,11 +296,15 @@ class PostsList:
             return
         for post in reversed(newer):  # the oldest of them first, so the newest ends on top
             with self.items:
-                card = self.cards[post.message_id] = self.post_card(post)
-            card.move(target_index=0)
+                self._place(post, on_top=True)
 
     async def _versions_clicked(self, event: GenericEventArguments) -> None:
-        await self.versions.open(self.channel.id, int(event.args))
+        if isinstance(event.args, int):
+            await self.versions.open(self.channel.id, event.args)
+
+    async def _download_clicked(self, event: GenericEventArguments) -> None:
+        if isinstance(event.args, dict) and isinstance(event.args.get('download'), int):
+            await keep_and_download(self.root, self.channel, event.args['download'])
 
     # ------------------------------------------------------------ one post
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from nicegui import ui
 
 from app.db.models import Channel, JobKind, JobStatus
-from app.i18n import _, lazy, n_, number, render
+from app.i18n import _, file_size, lazy, n_, number, render
 from app.i18n import duration as i18n_duration
 from app.mtproto.sync import WAIT_BUDGET, WAIT_FLOOD, WAIT_NO_ACCOUNT
 from app.pages.chrome import titled
@@ -224,3 +224,12 @@ class ProgressLine:
         self.text.set_text(progress_text(stats))
         if until is not None:
             self.countdown.show(until, template=_('· goes on in {time}'))
+
+
+def keep_files_choice(files: int, size: int) -> ui.checkbox:
+    """Whether deleting keeps the files kept from the posts: asked only when there are some; kept by default."""
+    box = ui.checkbox(n_('Keep its {n} kept file ({size}): they stay downloadable',
+                         'Keep its {n} kept files ({size}): they stay downloadable', files, size=file_size(size)),
+                      value=True).mark('keep-files')
+    box.set_visibility(files > 0)
+    return box

@@ -23,6 +23,7 @@ from app.pages.channel_widgets import (
     empty_state,
     history_incomplete,
     history_text,
+    keep_files_choice,
     show_bar,
     show_status,
     subscribers_text,
@@ -259,17 +260,19 @@ class ChannelTable:
         await (self.load() if action in (BulkAction.DELETE, BulkAction.TAG, BulkAction.UNTAG)
                else self.events.now(*channel_ids))
 
-    def confirm_delete(self, row: ChannelRow) -> None:
+    async def confirm_delete(self, row: ChannelRow) -> None:
         channel = row.channel
+        files, size = await self.root.repos.media.kept_total([channel.id])
         with self.dialogs, ui.dialog() as dialog, ui.card():
             question = ui.label().mark('delete-question')
             question.bind_text_from(row.stored, 'text', lambda stored: _('Delete “{title}” and its {stored}?',
                                                                           title=channel.title, stored=stored))
+            keep = keep_files_choice(files, size)
             with ui.row().classes('justify-end w-full'):
                 ui.button(_('Cancel'), on_click=dialog.close).props('flat')
 
                 async def delete() -> None:
-                    await self.root.sync.delete_channel(channel.id)
+                    await self.root.sync.delete_channel(channel.id, keep_files=keep.value)
                     dialog.close()
                     await self.events.now(channel.id)
                 ui.button(_('Delete'), on_click=delete).props('color=negative').mark('confirm-delete')

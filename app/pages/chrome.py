@@ -49,6 +49,18 @@ CSS = """
 .pg-badge { padding: 2px 6px; }
 .pg-post-text { white-space: pre-wrap; overflow-wrap: break-word; margin-top: 4px; }
 .pg-versions-link { cursor: pointer; text-decoration: underline dotted; }
+.pg-media { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 8px; margin-top: 6px; }
+.pg-album { display: flex; flex-wrap: wrap; gap: 4px 12px; }
+.pg-thumb { position: relative; display: inline-block; line-height: 0; }
+.pg-thumb img { height: 96px; width: auto; max-width: 240px; object-fit: cover; border-radius: 4px;
+                filter: blur(1px); }
+.pg-play { position: absolute; left: 50%; top: 50%; transform: translate(-50%, -50%); font-size: 36px;
+           color: #fff; text-shadow: 0 0 4px rgba(0, 0, 0, 0.7); }
+.pg-duration { position: absolute; right: 4px; bottom: 4px; padding: 1px 4px; border-radius: 3px; line-height: 1.3;
+               font-size: 0.75rem; background: rgba(0, 0, 0, 0.72); color: #fff; }
+.pg-download { display: inline-flex; align-items: center; gap: 2px; font-size: 0.875rem; cursor: pointer; }
+.pg-download .material-icons { font-size: 18px; }
+.pg-file-name { font-size: 0.875rem; overflow-wrap: anywhere; }
 .pg-post-text mark { background: #ffe58f; color: #1a1a1a; border-radius: 2px; padding: 0 1px; }
 .body--dark .pg-post-text mark { background: #7a5d00; color: #ffffff; }
 .pg-fold:not(.pg-open) { max-height: 12em; overflow: hidden;

@@ -3,16 +3,19 @@ badges and counters; its text escaped, hashtags and mentions linking to a search
 marked, and long texts folded behind "show more" (a click in the browser, no round trip)."""
 from __future__ import annotations
 
+import base64
 from html import escape
 from urllib.parse import urlencode
 
 from app.db.models import Channel, Post
 from app.export import post_link
-from app.i18n import _, n_, number, render
+from app.i18n import _, file_size, n_, number, render
+from app.mtproto.mapping import thumb_jpeg
 from app.pages.post_versions import MEDIA_NAMES
 from app.search.snippet import WIDTH, Matcher
 from app.search.words import words
 
+DOWNLOADABLE = {'photo', 'video', 'audio', 'voice', 'document', 'sticker', 'gif'}  # media with a file behind it
 FOLD_CHARS = 700
 FOLD_LINES = 10
 TOGGLE = ("const t = this.previousElementSibling; t.classList.toggle('pg-open'); "
@@ -98,14 +101,68 @@ def head_html(channel: Channel, post: Post, *, show_channel: bool = False) -> st
     return f'<div class="pg-post-head">{"".join(head)}</div>'
 
 
+def media_url(post: Post, *, download: bool = False) -> str:
+    url = f'/dashboard/channels/{post.channel_id}/posts/{post.message_id}/media'
+    return url + '?download=true' if download else url
+
+
+def duration_text(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f'{hours}:{minutes:02}:{secs:02}' if hours else f'{minutes}:{secs:02}'
+
+
+def media_html(post: Post) -> str:
+    """The post's photo or video as its inline thumbnail (a click opens it; it is kept then), a video's duration,
+    a file's name, and a download button with the size. Empty for posts without a file."""
+    media = post.media
+    if media is None or media.type not in DOWNLOADABLE:
+        return ''
+    parts = []
+    if post.thumb and media.type in ('photo', 'video', 'gif'):
+        src = 'data:image/jpeg;base64,' + base64.b64encode(thumb_jpeg(post.thumb)).decode()
+        kind = render(MEDIA_NAMES.get(media.type, media.type))
+        over = ''
+        if media.type != 'photo':
+            over = '<i class="material-icons pg-play" aria-hidden="true">play_circle</i>'
+            if media.duration:
+                over += f'<span class="pg-duration" data-mark="media-duration">{duration_text(media.duration)}</span>'
+        title = _('Open the {kind}', kind=kind)
+        parts.append(f'<a class="pg-thumb" href="{escape(media_url(post))}" target="_blank" rel="noopener" '
+                     f'title="{escape(title)}" data-mark="media-thumb">'
+                     f'<img src="{src}" alt="{escape(kind)}" width="{_thumb_width(media)}" height="96">{over}</a>')
+    elif media.file_name:
+        parts.append(f'<span class="pg-file-name">{escape(media.file_name)}</span>')
+    size = f' {escape(file_size(media.size))}' if media.size else ''
+    download = _('Download the file')
+    parts.append(f'<a class="pg-download nicegui-link" href="{escape(media_url(post, download=True))}" '
+                 f'data-download="{post.message_id}" title="{escape(download)}" '
+                 f'data-mark="media-download"><i class="material-icons" aria-hidden="true">download</i>{size}</a>')
+    return f'<div class="pg-media">{"".join(parts)}</div>'
+
+
+def _thumb_width(media) -> int:
+    if media.width and media.height:
+        return max(48, min(240, round(96 * media.width / media.height)))
+    return 128
+
+
 def post_html(channel: Channel, post: Post, *, matcher: Matcher | None = None, show_channel: bool = False) -> str:
     text = _folded(text_html(post.text, matcher), is_long(post.text)) if post.text else ''
-    return head_html(channel, post, show_channel=show_channel) + text
+    return head_html(channel, post, show_channel=show_channel) + media_html(post) + text
+
+
+def album_html(channel: Channel, posts: list[Post], *, matcher: Matcher | None = None) -> str:
+    """Posts sent together (an album): one card, the head and caption of the one that has the text, every file."""
+    captioned = next((post for post in posts if post.text), posts[0])
+    text = _folded(text_html(captioned.text, matcher), is_long(captioned.text)) if captioned.text else ''
+    files = ''.join(media_html(post) for post in sorted(posts, key=lambda p: p.message_id))
+    return head_html(channel, captioned) + f'<div class="pg-album" data-mark="post-album">{files}</div>' + text
 
 
 def result_html(channel: Channel, post: Post, snippet: str, matcher: Matcher) -> str:
     """A search result: the snippet around its hits; "show more" opens the whole text, its hits marked."""
-    head = head_html(channel, post, show_channel=True)
+    head = head_html(channel, post, show_channel=True) + media_html(post)
     if not post.text:
         return head
     if len(post.text) <= WIDTH:  # the snippet would be all of it: the text itself, with its links
