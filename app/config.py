@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     resolves_per_day: int = 200
     resolve_interval_seconds: float = 15.0
     join_interval_seconds: float = 60.0
+    # file parts (upload.getFile, 512 KiB each) an account asks for a second, sustained, and at once after a pause
+    file_parts_per_second: float = 4.8
+    file_burst: int = 8
     # Multiplies every per-account request rate: for test servers only; above 1 it risks real accounts.
     request_pace_scale: float = 1.0
     # Requests: the largest body read, how long a shutdown waits for requests in flight, and the proxies (addresses,
@@ -66,14 +69,14 @@ class Settings(BaseSettings):
         return self.telegram_api_id is not None and bool(self.telegram_api_hash)
 
     @field_validator('history_requests_per_second', 'resolve_interval_seconds', 'join_interval_seconds',
-                     'request_pace_scale')
+                     'request_pace_scale', 'file_parts_per_second')
     @classmethod
     def _positive(cls, value: float) -> float:
         if not value > 0:
             raise ValueError(f'must be a positive number (got {value})')
         return value
 
-    @field_validator('history_burst', 'resolves_per_day', 'max_body_bytes', 'shutdown_grace_seconds')
+    @field_validator('history_burst', 'resolves_per_day', 'max_body_bytes', 'shutdown_grace_seconds', 'file_burst')
     @classmethod
     def _at_least_one(cls, value: int) -> int:
         if value < 1:

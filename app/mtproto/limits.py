@@ -77,7 +77,7 @@ DEFAULT_BUDGETS: dict[MethodClass, Budget] = {
     MethodClass.JOIN: Budget(per_second=1 / 60, burst=1),
     MethodClass.FULL_CHANNEL: Budget(per_second=1 / 6, burst=5),
     MethodClass.VIEWS: Budget(per_second=0.5, burst=5),
-    MethodClass.FILES: Budget(per_second=2.0, burst=10),
+    MethodClass.FILES: Budget(per_second=4.8, burst=8),
     MethodClass.DIALOGS: Budget(per_second=1 / 10, burst=3),
     MethodClass.CHANNELS: Budget(per_second=1.0, burst=5),
     MethodClass.UPDATES: Budget(per_second=2.0, burst=20),
@@ -131,6 +131,7 @@ class RequestLimiter:
             MethodClass.RESOLVE: Budget(per_second=1 / settings.resolve_interval_seconds, burst=5,
                                         per_day=settings.resolves_per_day),
             MethodClass.JOIN: Budget(per_second=1 / settings.join_interval_seconds, burst=1),
+            MethodClass.FILES: Budget(per_second=settings.file_parts_per_second, burst=settings.file_burst),
         }
         scale = settings.request_pace_scale
         scaled = {kind: replace(b, per_second=b.per_second * scale) for kind, b in budgets.items()}
