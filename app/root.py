@@ -29,6 +29,7 @@ from app.mtproto.door import TelegramDoor
 from app.mtproto.limits import RequestLimiter
 from app.mtproto.login import LoginService
 from app.mtproto.media import MediaService
+from app.mtproto.media_policy import MediaPolicyRunner
 from app.mtproto.sync import SyncService
 from app.search.index import SearchIndex
 from app.search.service import SearchService
@@ -82,12 +83,13 @@ class Root:
     search_index: SearchIndex
     search: SearchService
     media: MediaService
+    media_policy: MediaPolicyRunner
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     @property
     def components(self) -> tuple[Any, ...]:
         """Objects with async start()/stop(), in start order."""
-        return self.accounts, self.channels, self.sync, self.add_queue, self.feed_consumers
+        return self.accounts, self.channels, self.sync, self.add_queue, self.feed_consumers, self.media_policy
 
     @property
     def started(self) -> bool:
@@ -184,6 +186,7 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
     sync = SyncService(repos=repos, channels=channels, accounts=accounts, owner_id=accounts.owner_id, clock=clock)
     feed_consumers = FeedConsumers(repos.feed, repos.writer, keep_days=settings.feed_keep_days)
     search_index = SearchIndex(repos, settings.data_dir)
+    media = MediaService(repos=repos, channels=channels, events=events)
     feed_consumers.add(search_index)
     events.subscribe(ChannelChanged, search_index.channel_changed)
     return Root(
@@ -194,4 +197,5 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
         accounts=accounts, logins=LoginService(settings=settings, accounts=accounts),
         channels=channels, sync=sync, add_queue=AddQueue(repos=repos, channels=channels, accounts=accounts),
         feed_consumers=feed_consumers, search_index=search_index, search=SearchService(repos, search_index),
-        media=MediaService(repos=repos, channels=channels, events=events))
+        media=media, media_policy=MediaPolicyRunner(repos=repos, media=media, events=events,
+                                                    owner_id=accounts.owner_id, clock=clock))

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.db.models import Channel, Job, JobKind, JobStatus, Progress, SyncSettings, SyncState, SyncStatus
 
@@ -217,3 +217,36 @@ class ChannelStorage(BaseModel):
     count: int
     bytes: int
     by_type: dict[str, StorageByType] = Field(description='by media type: photo, video, audio, voice, document, …')
+
+
+class MediaJobView(BaseModel):
+    """How far the download policy's work on the channel has come."""
+
+    status: str = Field(description='running, waiting (see wait_until and reason) or done')
+    files_done: int = 0
+    files_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    skipped: int = Field(default=0, description='files passed over: deleted on Telegram before they were kept')
+    eta_seconds: int | None = None
+    wait_until: datetime | None = None
+    reason: str | None = None
+    quota_full: bool = Field(default=False, description='files are left that no longer fit in the quota')
+
+
+class MediaPolicyBody(BaseModel):
+    """Which of the channel's files Parsegram keeps by itself, newest first, as posts arrive and for its history."""
+
+    model_config = ConfigDict(extra='forbid')
+    enabled: bool
+    types: list[Literal['photo', 'video', 'audio', 'voice', 'document', 'gif', 'sticker']] = Field(
+        default=['photo'], min_length=1, max_length=7)
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1, le=4 * 1024**3,
+                                description='larger files are left for a download on demand')
+    quota_bytes: int = Field(default=1024**3, ge=1, le=2**50,
+                             description="the channel's kept files stop growing at this total")
+
+
+class MediaPolicyView(MediaPolicyBody):
+    channel_id: int
+    job: MediaJobView | None = None

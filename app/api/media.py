@@ -12,8 +12,9 @@ from app.api.deps import ReadyRootDep
 from app.api.errors import ApiError
 from app.api.params import ChannelIdPath
 from app.api.ranges import file_response
+from app.db.models import MediaPolicy
 from app.i18n import lazy
-from app.views import ChannelStorage
+from app.views import ChannelStorage, MediaJobView, MediaPolicyBody, MediaPolicyView
 
 router = APIRouter(prefix='/mtproto')
 
@@ -50,3 +51,26 @@ async def channel_storage(channel_id: ChannelIdPath, root: ReadyRootDep) -> Chan
     by_type = await root.repos.media.storage(channel_id)
     return ChannelStorage(channel_id=channel_id, count=sum(t['count'] for t in by_type.values()),
                           bytes=sum(t['bytes'] for t in by_type.values()), by_type=by_type)
+
+
+def policy_view(channel_id: int, policy: MediaPolicy, job: dict | None) -> MediaPolicyView:
+    return MediaPolicyView(channel_id=channel_id, **policy.model_dump(),
+                           job=MediaJobView.model_validate(job) if job and job.get('status') else None)
+
+
+@router.get('/channels/{channel_id}/media-policy', response_model=MediaPolicyView)
+async def get_media_policy(channel_id: ChannelIdPath, root: ReadyRootDep) -> MediaPolicyView:
+    """Which of the channel's files are kept by themselves, and how far that work has come."""
+    channel = await _get_channel(root, channel_id)
+    return policy_view(channel_id, channel.media_policy, await root.repos.media.job(channel_id))
+
+
+@router.put('/channels/{channel_id}/media-policy', response_model=MediaPolicyView)
+async def set_media_policy(channel_id: ChannelIdPath, body: MediaPolicyBody, root: ReadyRootDep) -> MediaPolicyView:
+    """Keep the channel's files of these types and sizes by themselves, newest first, up to the quota: for the
+    posts already stored and as new ones arrive. The work shows its progress in `job`."""
+    await _get_channel(root, channel_id)
+    policy = MediaPolicy(**body.model_dump())
+    await root.repos.channels.set_media_policy(channel_id, policy)
+    root.media_policy.wake()
+    return policy_view(channel_id, policy, await root.repos.media.job(channel_id))

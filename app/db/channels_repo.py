@@ -8,7 +8,7 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from app.db.models import Channel, SyncSettings, SyncState, utcnow
+from app.db.models import Channel, MediaPolicy, SyncSettings, SyncState, utcnow
 
 METADATA_FIELDS = ('title', 'username', 'about', 'participants_count', 'linked_chat_id', 'broadcast')
 
@@ -100,6 +100,14 @@ class ChannelsRepo:
             update['sync.interval_seconds'] = interval_seconds
         if update:
             await self.collection.update_one({'_id': channel_id}, {'$set': update})
+
+    async def set_media_policy(self, channel_id: int, policy: MediaPolicy) -> bool:
+        result = await self.collection.update_one({'_id': channel_id}, {'$set': {'media_policy': policy.model_dump()}})
+        return result.matched_count > 0
+
+    async def with_media_policy(self) -> list[Channel]:
+        """Channels whose files are kept by themselves."""
+        return [Channel.from_doc(doc) async for doc in self.collection.find({'media_policy.enabled': True})]
 
     async def add_invite_hash(self, channel_id: int, invite_hash: str) -> None:
         await self.collection.update_one({'_id': channel_id}, {'$addToSet': {'invite_hashes': invite_hash}})

@@ -8,13 +8,15 @@
   content type and name, and Telegram's id of the file (a second post showing the same Telegram file links to the
   kept copy without a download).
 - `media_downloads`: downloads under way: where the chunks go and how many parts are stored.
+- `media_jobs`: per channel, how far the download policy's work has come (files and bytes, its pace, a wait), and
+  which process does it (a lease, so two processes never download one channel's files twice).
 
 A backup of the database is a backup of every kept file; several Parsegram processes share them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -58,6 +60,7 @@ class MediaRepo:
         self.chunks = db[f'{BUCKET}.chunks']
         self.links = db['media_links']
         self.downloads = db['media_downloads']
+        self.jobs = db['media_jobs']
 
     async def ensure_indexes(self) -> None:
         await self.chunks.create_index([('files_id', ASCENDING), ('n', ASCENDING)], unique=True, name='files_id_1_n_1')
@@ -137,6 +140,28 @@ class MediaRepo:
         await self.downloads.delete_one({'_id': state['_id']})
         return doc
 
+    # ------------------------------------------------------------ the policy's jobs
+
+    async def job(self, channel_id: int) -> dict[str, Any] | None:
+        return await self.jobs.find_one({'_id': channel_id})
+
+    async def claim_job(self, channel_id: int, owner: str, *, lease_seconds: float) -> bool:
+        """Take (or keep) the channel's policy work for this process unless another process's lease still runs."""
+        now = utcnow()
+        doc = await self.jobs.find_one({'_id': channel_id}, {'owner': 1, 'lease_until': 1})
+        if doc is not None and doc.get('owner') not in (None, owner) and doc.get('lease_until') and \
+                doc['lease_until'] > now:
+            return False
+        await self.jobs.update_one({'_id': channel_id}, {'$set': {
+            'owner': owner, 'lease_until': now + timedelta(seconds=lease_seconds)}}, upsert=True)
+        return True
+
+    async def save_job(self, channel_id: int, **fields: Any) -> None:
+        await self.jobs.update_one({'_id': channel_id}, {'$set': {**fields, 'updated_at': utcnow()}}, upsert=True)
+
+    async def kept_ids(self, channel_id: int) -> set[int]:
+        return {link['message_id'] async for link in self.links.find({'channel_id': channel_id}, {'message_id': 1})}
+
     # ------------------------------------------------------------ storage
 
     async def kept_total(self, channel_ids: list[int]) -> tuple[int, int]:
@@ -171,3 +196,6 @@ class MediaRepo:
             await self.chunks.delete_many({'files_id': state['files_id']})
             await self.downloads.delete_one({'_id': state['_id']})
         return deleted
+
+    async def forget_job(self, channel_id: int) -> None:
+        await self.jobs.delete_one({'_id': channel_id})

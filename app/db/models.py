@@ -114,6 +114,17 @@ class SyncState(BaseModel):
     account_id: str | None = None  # the account that currently reads this channel
 
 
+MEDIA_TYPES = ('photo', 'video', 'audio', 'voice', 'document', 'gif', 'sticker')  # media with a file behind it
+
+
+class MediaPolicy(BaseModel):
+    """Which of a channel's files Parsegram keeps by itself, as posts arrive and for the history read before."""
+    enabled: bool = False
+    types: list[str] = Field(default_factory=lambda: ['photo'])
+    max_file_bytes: int = 20 * 1024 * 1024  # larger files are left for a download on demand
+    quota_bytes: int = 1024 * 1024 * 1024  # the channel's kept files stop growing at this total
+
+
 class Channel(Record):
     id: int  # Telegram's bare channel id (positive; -100<id> is the "marked" form)
     title: str = ''
@@ -129,6 +140,7 @@ class Channel(Record):
     tags: list[str] = Field(default_factory=list)  # a person's labels ("news", "regional"), for filters and bulk work
     sync: SyncSettings = Field(default_factory=SyncSettings)
     state: SyncState = Field(default_factory=SyncState)
+    media_policy: MediaPolicy = Field(default_factory=MediaPolicy)
     added_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -125,6 +125,23 @@ class PostsRepo:
 
     # ------------------------------------------------------------ reads
 
+    async def files_to_keep(self, channel_id: int, types: list[str], max_bytes: int,
+                            window: int = 5_000) -> list[tuple[int, int]]:
+        """(message id, bytes) of the channel's posts that are not deleted and hold a file of these types of at most
+        `max_bytes`, newest first. Read in windows of message ids, so no read holds a big channel at once."""
+        top = await self.collection.find_one({'channel_id': channel_id}, {'message_id': 1}, sort=[('message_id', -1)])
+        found: list[tuple[int, int]] = []
+        high = (top or {}).get('message_id', 0)
+        while high > 0:
+            low = max(0, high - window)
+            cursor = self.collection.find(
+                {'channel_id': channel_id, 'message_id': {'$gt': low, '$lte': high}, 'deleted': {'$ne': True},
+                 'media.type': {'$in': types}, 'media.size': {'$lte': max_bytes}},
+                {'_id': 0, 'message_id': 1, 'media.size': 1}).sort('message_id', -1)
+            found.extend([(doc['message_id'], doc['media']['size']) async for doc in cursor])
+            high = low
+        return found
+
     async def get(self, *, channel_id: int, message_id: int) -> Post | None:
         doc = await self.collection.find_one({'channel_id': channel_id, 'message_id': message_id})
         return post_from_doc(doc) if doc else None

@@ -489,6 +489,7 @@ class ChannelService:
         file another channel's post shows stays anyway)."""
         found = await self.repos.channels.delete(channel_id)
         await self.repos.media.drop_channel(channel_id, keep_files=keep_files)
+        await self.repos.media.forget_job(channel_id)
         await self.repos.posts.delete_channel(channel_id=channel_id)
         await self.repos.versions.delete_channel(channel_id=channel_id)
         await self.repos.writer.forget_channel(channel_id)

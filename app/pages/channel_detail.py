@@ -13,6 +13,7 @@ from app.export import FORMATS, channel_export
 from app.i18n import _, file_size, lazy, n_, number, render, translate_text
 from app.mtproto.refs import MAX_CHANNEL_ID
 from app.pages.channel_charts import ChannelCharts
+from app.pages.channel_media import MediaPolicyPanel
 from app.pages.channel_posts import PostsList, filter_params, post_filter, search_problem, search_request
 from app.pages.channel_proof import ChannelProof
 from app.pages.channel_widgets import (
@@ -142,6 +143,7 @@ class ChannelHeader:
                     ui.select(options, value=current, label=_('Sync'), on_change=self.set_interval) \
                         .props('dense outlined').classes('min-w-[10rem]').mark('sync-interval')
             self.proof = ChannelProof(root, channel.id)
+            self.media = MediaPolicyPanel(root, channel.id)
         self.stats: dict[str, Any] = {}
         self.events = ChannelEvents(root, self.refresh, channel_id=channel.id)
 
@@ -153,6 +155,7 @@ class ChannelHeader:
         if channel is not None:  # deleted meanwhile: the page keeps what it showed
             self.show(channel, await self.root.sync.channel_stats(channel))
             self.show_storage(await self.root.repos.media.storage(channel.id))
+            self.media.show(channel.media_policy, await self.root.repos.media.job(channel.id))
             await self.proof.refresh()
 
     def show(self, channel: Channel, stats: dict[str, Any]) -> None:

@@ -149,3 +149,50 @@ async def _keep(service, channel, post):
         if getattr(error, 'code', None) != 'FLOOD_WAIT':
             raise
         return None
+
+
+@pytest.mark.dc_limits('realistic')
+async def test_a_download_policy_keeps_the_newest_files_within_quota_and_new_ones_as_they_arrive(
+        telegram_dc, api, app_root):
+    channel_id, user_id, ids = await _channel(telegram_dc, api, 6, {
+        'oldest photo': {'media': 'photo'},
+        'a report': {'media': 'document', 'media_size': 10_000},  # not a type the policy keeps
+        'a big clip': {'media': 'video', 'media_size': 3 * MIB},  # larger than the policy's largest file
+        'older photo': {'media': 'photo'},
+        'a short clip': {'media': 'video', 'media_size': 300_000},
+        'newest photo': {'media': 'photo'},
+    })
+    size = {name: len(telegram_dc.file_content(channel_id, ids[name])) for name in ids}
+    policy = {'enabled': True, 'types': ['photo', 'video'], 'max_file_bytes': MIB,
+              'quota_bytes': size['newest photo'] + size['a short clip'] + size['older photo'] + 1_000}
+    path = f'/api/mtproto/channels/{channel_id}/media-policy'
+    assert (await api.get(path)).json()['enabled'] is False
+    answer = await api.put(path, json=policy)
+    assert answer.status_code == 200 and answer.json()['types'] == ['photo', 'video']
+
+    async def finished(files: int):
+        body = (await api.get(path)).json()
+        job = body['job'] or {}
+        return body if job.get('status') == 'done' and job.get('files_done') == files else None
+    body = await until(lambda: finished(3))
+    assert body['job']['quota_full'] and body['job']['bytes_done'] == body['job']['bytes_total']
+    kept = await app_root.repos.media.kept_ids(channel_id)
+    assert kept == {ids['newest photo'], ids['a short clip'], ids['older photo']}  # newest first, within the quota
+
+    policy['quota_bytes'] = 10 * MIB  # more room: the oldest photo too, and a photo posted from now on
+    await api.put(path, json=policy)
+    await until(lambda: finished(1))
+    fresh = telegram_dc.post_message(channel_id, 'a photo posted later', media='photo')
+    await api.post(f'/api/mtproto/channels/{channel_id}/sync')
+
+    async def kept_fresh():
+        return fresh in await app_root.repos.media.kept_ids(channel_id)
+    await until(kept_fresh)
+    assert await app_root.repos.media.kept_ids(channel_id) == {
+        ids['newest photo'], ids['a short clip'], ids['older photo'], ids['oldest photo'], fresh}
+    assert telegram_dc.stats()['flood_waits'] == []  # paced under Telegram's limit for files
+    storage = (await api.get(f'/api/mtproto/channels/{channel_id}/storage')).json()
+    assert storage['by_type']['photo']['count'] == 4 and storage['by_type']['video']['count'] == 1
+
+    bad = await api.put(path, json={**policy, 'types': ['poll']})
+    assert (bad.status_code, bad.json()['error']['code']) == (400, 'BAD_REQUEST')

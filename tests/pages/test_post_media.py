@@ -63,3 +63,24 @@ async def test_thumbnails_albums_a_kept_download_storage_and_a_delete_that_asks(
     await user.should_not_see(marker=f'channel-{channel_id}', retries=WAIT)
     assert await app_root.repos.media.files.count_documents({}) == 0
     assert await app_root.repos.media.chunks.count_documents({}) == 0
+
+
+async def test_a_download_policy_set_on_the_page_keeps_the_files_and_says_so(telegram_dc, user: User, app_root):
+    await telegram_account(telegram_dc, app_root, 7, 'PolicyPage')
+    info = telegram_dc.create_channel('Policy', username=f'pp_{uuid.uuid4().hex[:8]}')
+    channel_id = info['channel_id']
+    photos = [telegram_dc.post_message(channel_id, f'photo {n}', media='photo') for n in range(3)]
+    telegram_dc.post_message(channel_id, 'a clip', media='video', media_size=100_000)
+    await app_root.channels.add(f'@{info["username"]}')
+    await until(lambda: _backfilled(app_root, channel_id))
+
+    await sign_in(user, retries=WAIT)
+    await user.open(f'/dashboard/channels/{channel_id}')
+    await user.should_see('photo 2', retries=WAIT)
+    user.find(marker='media-policy').click()
+    await user.should_see(marker='media-policy-dialog')
+    user.find(marker='media-policy-enabled').click()
+    user.find(marker='media-policy-save').click()
+    await user.should_see('Every file the policy asks for is kept.', retries=WAIT)
+    assert await app_root.repos.media.kept_ids(channel_id) == set(photos)  # photos only, by default
+    await user.should_see('3 files kept', retries=WAIT)
