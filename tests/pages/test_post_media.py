@@ -17,6 +17,15 @@ def app_extra_env(telegram_dc) -> dict[str, str]:
     return telegram_dc.env()
 
 
+async def _open_channel(telegram_dc, user: User, app_root, channel_id: int, username: str, first_text: str) -> None:
+    """Add the channel, wait for its backfill, sign in and open its page at its newest post."""
+    await app_root.channels.add(f'@{username}')
+    await until(lambda: _backfilled(app_root, channel_id))
+    await sign_in(user, retries=WAIT)
+    await user.open(f'/dashboard/channels/{channel_id}')
+    await user.should_see(first_text, retries=WAIT)
+
+
 def _cards(user: User) -> list:
     return list(user.find(marker='posts-list').elements.pop().default_slot.children)
 
@@ -30,12 +39,7 @@ async def test_thumbnails_albums_a_kept_download_storage_and_a_delete_that_asks(
     album = [telegram_dc.post_message(channel_id, 'Three views of the bay' if n == 0 else '', media='photo',
                                       grouped_id=77_000 + channel_id) for n in range(3)]
     telegram_dc.post_message(channel_id, 'A report', media='document', media_size=5_000)
-    await app_root.channels.add(f'@{info["username"]}')
-    await until(lambda: _backfilled(app_root, channel_id))
-
-    await sign_in(user, retries=WAIT)
-    await user.open(f'/dashboard/channels/{channel_id}')
-    await user.should_see('A harbour at dawn', retries=WAIT)
+    await _open_channel(telegram_dc, user, app_root, channel_id, info['username'], 'A harbour at dawn')
     cards = {int(card.props['data-post']): card.content for card in _cards(user)}
     assert len(cards) == 4  # three posts of one album make one card
     [album_id] = [post for post, content in cards.items() if 'data-mark="post-album"' in content]
@@ -71,12 +75,7 @@ async def test_a_download_policy_set_on_the_page_keeps_the_files_and_says_so(tel
     channel_id = info['channel_id']
     photos = [telegram_dc.post_message(channel_id, f'photo {n}', media='photo') for n in range(3)]
     telegram_dc.post_message(channel_id, 'a clip', media='video', media_size=100_000)
-    await app_root.channels.add(f'@{info["username"]}')
-    await until(lambda: _backfilled(app_root, channel_id))
-
-    await sign_in(user, retries=WAIT)
-    await user.open(f'/dashboard/channels/{channel_id}')
-    await user.should_see('photo 2', retries=WAIT)
+    await _open_channel(telegram_dc, user, app_root, channel_id, info['username'], 'photo 2')
     user.find(marker='media-policy').click()
     await user.should_see(marker='media-policy-dialog')
     user.find(marker='media-policy-enabled').click()
