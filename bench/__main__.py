@@ -7,7 +7,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ('-h', '--help'):
-        print('usage: python -m bench <dashboard|dc|ingest|limits|search> [options]')
+        print('usage: python -m bench <dashboard|dc|ingest|limits|media|search> [options]')
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     if not name.isidentifier():
