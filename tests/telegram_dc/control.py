@@ -52,6 +52,10 @@ class ControlServer:
             ('POST', re.compile(r'/channels/(-?\d+)/hidden'), self.hide_from_history, 200),
             ('POST', re.compile(r'/channels/(-?\d+)/service'), self.post_service, 201),
             ('POST', re.compile(r'/channels/(-?\d+)/files/expire'), self.expire_file_references, 200),
+            ('POST', re.compile(r'/channels/(-?\d+)/discussion'), self.create_discussion, 201),
+            ('POST', re.compile(r'/channels/(-?\d+)/messages/(\d+)/comments'), self.add_comment, 201),
+            ('PATCH', re.compile(r'/groups/(-?\d+)/comments/(\d+)'), self.edit_comment, 200),
+            ('DELETE', re.compile(r'/groups/(-?\d+)/comments/(\d+)'), self.delete_comment, 200),
             ('GET', re.compile(r'/codes/([^/]+)'), self.code, 200),
             ('POST', re.compile(r'/qr/accept'), self.accept_qr, 200),
             ('POST', re.compile(r'/sessions/revoke'), self.revoke, 200),
@@ -214,6 +218,25 @@ class ControlServer:
         if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) for i in ids)):
             raise HttpError(400, 'BAD_REQUEST', 'message_ids must be a list of integers (or left out for all)')
         return {'expired': self.world.expire_file_references(int(channel_id), ids)}
+
+    def create_discussion(self, body: dict, channel_id: str) -> dict:
+        members = body.get('members') or []
+        if not isinstance(members, list) or not all(isinstance(m, int) for m in members):
+            raise HttpError(400, 'BAD_REQUEST', 'members must be a list of user ids')
+        return {'group_id': self.world.create_discussion(int(channel_id), body.get('title'), members=members)}
+
+    def add_comment(self, body: dict, channel_id: str, post_id: str) -> dict:
+        (text,) = _require(body, 'text')
+        fields = _pick(body, 'author', 'reply_to', 'reactions')
+        return {'comment_id': self.world.add_comment(int(channel_id), int(post_id), str(text), **fields)}
+
+    def edit_comment(self, body: dict, group_id: str, comment_id: str) -> dict:
+        (text,) = _require(body, 'text')
+        self.world.edit_comment(int(group_id), int(comment_id), str(text))
+        return {'ok': True}
+
+    def delete_comment(self, body: dict, group_id: str, comment_id: str) -> dict:
+        return {'deleted': self.world.delete_comments(int(group_id), [int(comment_id)])}
 
     def post_service(self, body: dict, channel_id: str) -> dict:
         (title,) = _require(body, 'title')

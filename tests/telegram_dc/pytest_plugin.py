@@ -77,6 +77,21 @@ class DcHandle:
     def file_content(self, channel_id: int, message_id: int) -> bytes:
         return self._world('file_content', channel_id, message_id)
 
+    def create_discussion(self, channel_id: int, title: str | None = None, **kw: Any) -> int:
+        return self._world('create_discussion', channel_id, title, **kw)
+
+    def add_comment(self, channel_id: int, post_id: int, text: str, **kw: Any) -> int:
+        return self._world('add_comment', channel_id, post_id, text, **kw)
+
+    def edit_comment(self, group_id: int, comment_id: int, text: str) -> None:
+        return self._world('edit_comment', group_id, comment_id, text)
+
+    def delete_comments(self, group_id: int, comment_ids: list[int]) -> list[int]:
+        return self._world('delete_comments', group_id, comment_ids)
+
+    def seed_comments(self, channel_id: int, post_ids: list[int], **kw: Any) -> int:
+        return self._world('seed_comments', channel_id, post_ids, **kw)
+
     def post_service(self, channel_id: int, title: str) -> Any:
         return self._world('post_service', channel_id, title)
 

@@ -84,6 +84,10 @@ class ChannelRec:
     log_floor: int = 1
     last_event_ts: int = 0
     hidden: set[int] = field(default_factory=set)  # left out of history pages, found by id (see hide_from_history)
+    # a discussion group's threads: channel post id → its copy here, the copy → the post, the copy → its comments
+    threads: dict[int, int] = field(default_factory=dict)
+    threads_by_top: dict[int, int] = field(default_factory=dict)
+    comments: dict[int, list[int]] = field(default_factory=dict)
 
     @property
     def participants_count(self) -> int:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from telethon.tl import functions, types
 
 from . import content
+from .discussions import DiscussionHandlers
 from .errors import RpcError
 from .files import FileHandlers, FileRec
 from .history import HistoryHandlers
@@ -44,7 +45,7 @@ class DcClient(Protocol):
     def push(self, updates: Any) -> None: ...
 
 
-class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers, FileHandlers):
+class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers, FileHandlers, DiscussionHandlers):
     # Methods that work on a key that is not logged in yet.
     PUBLIC_METHODS = frozenset({
         'help_GetConfigRequest', 'help_GetNearestDcRequest', 'auth_SendCodeRequest', 'auth_ResendCodeRequest',
@@ -74,6 +75,7 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers, FileHa
         self._next_group = 4_000_001
         self._next_media = 1
         self.files: dict[int, FileRec] = {}
+        self.commenters: dict[str, int] = {}
         self._init_login()
 
     # ---- ids, hashes, time -------------------------------------------------------------------------
