@@ -125,6 +125,8 @@ class ChangeView(BaseModel):
                                   'counters (views, forwards, replies, reactions or pin only)')
     at: datetime = Field(description='when Parsegram wrote it')
     hash: str | None = Field(default=None, description="the new version's SHA-256 (none for counters)")
+    source: str = Field(default='posts', description="'posts', or 'comments': a comment, whose channel_id is the "
+                                                     "channel's discussion group")
 
 
 class ChangesPage(BaseModel):

@@ -39,10 +39,11 @@ class Change:
     kind: ChangeKind
     at: datetime
     hash: str | None = None  # the new version's hash (None for counters)
+    source: str = 'posts'  # 'posts', or 'comments': a comment in a discussion group (channel_id is the group's)
 
     def to_dict(self) -> dict[str, Any]:
         return {'position': self.position, 'channel_id': self.channel_id, 'message_id': self.message_id,
-                'kind': self.kind.value, 'at': self.at, 'hash': self.hash}
+                'kind': self.kind.value, 'at': self.at, 'hash': self.hash, 'source': self.source}
 
 
 class ChangeFeed:
@@ -65,11 +66,13 @@ class ChangeFeed:
         return doc['seq'] - count + 1
 
     async def append(self, channel_id: int, first: int, changes: list[tuple[int, str, str | None]], at: datetime,
-                     session: AsyncClientSession | None) -> None:
+                     session: AsyncClientSession | None, source: str = 'posts') -> None:
         """One write's changes (message id, kind, hash), at positions first, first + 1, …"""
-        await self.collection.insert_one({
-            '_id': first, 'last': first + len(changes) - 1, 'channel_id': channel_id, 'at': at,
-            'changes': [{'m': m, 'k': k, 'h': h} for m, k, h in changes]}, session=session)
+        doc = {'_id': first, 'last': first + len(changes) - 1, 'channel_id': channel_id, 'at': at,
+               'changes': [{'m': m, 'k': k, 'h': h} for m, k, h in changes]}
+        if source != 'posts':
+            doc['src'] = source
+        await self.collection.insert_one(doc, session=session)
 
     async def read(self, *, after: int = 0, limit: int = 1000) -> list[Change]:
         """Changes at positions above `after`, in order, at most `limit` (the last write may be cut)."""
@@ -86,7 +89,7 @@ class ChangeFeed:
                 position = doc['_id'] + offset
                 if position > after:
                     found.append(Change(position, doc['channel_id'], item['m'], ChangeKind(item['k']), doc['at'],
-                                        item.get('h')))
+                                        item.get('h'), doc.get('src', 'posts')))
             if len(found) >= limit:
                 break
         return found[:limit]

@@ -95,6 +95,7 @@ class SyncSettings(BaseModel):
     enabled: bool = True
     interval_seconds: int = 300
     refresh_days: int = 7
+    comment_days: int = 7  # a sync reads again the comments of the posts of these last days (0: comments off)
 
 
 class SyncState(BaseModel):
@@ -258,6 +259,15 @@ class Post(Record):
     position: int | None = None  # the change feed's position of the change that made this version
 
 
+class Comment(Post):
+    """A comment under a channel's post: a message of the channel's discussion group (`channel_id` is the group's,
+    `message_id` the comment's id there), its author in `post_author`. Stored, versioned and fed like posts."""
+    post_channel_id: int  # the channel whose post it comments on
+    post_id: int
+    author_id: int | None = None
+    reply_to: int | None = None  # the comment it answers; None when it answers the post itself
+
+
 # ---------------------------------------------------------------- metrics
 
 class MetricKind(StrEnum):
@@ -280,6 +290,7 @@ class JobKind(StrEnum):
     SYNC = 'sync'
     REFRESH = 'refresh'
     AUDIT = 'audit'  # asks Telegram about the ids missing from the stored sequence (app.mtproto.audit)
+    COMMENTS = 'comments'  # reads the comments of the posts older than the sync's window, once (app.mtproto.comments)
 
 
 class JobStatus(StrEnum):

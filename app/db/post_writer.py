@@ -139,8 +139,12 @@ class Plan:
 
 
 class PostWriter:
+    """The writer of one collection: `posts`, or (`source='comments'`) the comments of discussion groups, whose
+    `channel_id` is the group's; both keep versions, hash chains (per channel or group) and one feed."""
+
     def __init__(self, db: AsyncDatabase, posts: PostsRepo, versions: PostVersionsRepo, feed: ChangeFeed,
-                 channels: ChannelsRepo) -> None:
+                 channels: ChannelsRepo, *, source: str = 'posts') -> None:
+        self.source = source
         self.client = db.client
         self.posts = posts
         self.versions = versions
@@ -177,7 +181,7 @@ class PostWriter:
             first = await self._positions(1, session)
             await self.posts.collection.update_one({'_id': old['_id']}, {'$set': {'views': views}}, session=session)
             await self.feed.append(channel_id, first, [(message_id, ChangeKind.COUNTERS.value, None)], utcnow(),
-                                   session)
+                                   session, self.source)
             result.counters.append(message_id)
             result.first_position = result.last_position = first
             return result
@@ -206,7 +210,7 @@ class PostWriter:
         await self.posts.collection.bulk_write(plan.operations(first), ordered=False, session=session)
         await self.versions.keep(plan.kept, session)
         await self.feed.append(channel_id, first, [(m, kind.value, new['hash'] if new else None)
-                                                   for m, kind, new in plan.changes], now, session)
+                                                   for m, kind, new in plan.changes], now, session, self.source)
         hashes = [new['hash'] for _, kind, new in plan.changes if new is not None and kind in VERSIONED]
         head = await self.heads.find_one({'_id': channel_id}, session=session)
         last = first + len(plan.changes) - 1
@@ -241,7 +245,7 @@ class PostWriter:
                 result = await session.with_transaction(work)
         else:
             result = await work(None)
-        if result.created:
+        if result.created and self.source == 'posts':
             result.posts_stored = await self.channels.add_posts_stored(channel_id, len(result.created))
         if result.changes:
             for listener in list(self.listeners.values()):

@@ -125,6 +125,19 @@ class PostsRepo:
 
     # ------------------------------------------------------------ reads
 
+    async def commented(self, channel_id: int, *, since: datetime | None = None, before: datetime | None = None,
+                        below_id: int | None = None) -> list[int]:
+        """Ids of the channel's posts with comments (Telegram's count above 0), newest first, posted since/before
+        these dates and below `below_id`."""
+        query: dict[str, Any] = {'channel_id': channel_id, 'replies': {'$gt': 0}}
+        dates = {**({'$gte': since} if since else {}), **({'$lt': before} if before else {})}
+        if dates:
+            query['date'] = dates
+        if below_id is not None:
+            query['message_id'] = {'$lt': below_id}
+        cursor = self.collection.find(query, {'_id': 0, 'message_id': 1}).sort('message_id', -1)
+        return [doc['message_id'] async for doc in cursor]
+
     async def files_to_keep(self, channel_id: int, types: list[str], max_bytes: int,
                             window: int = 5_000) -> list[tuple[int, int]]:
         """(message id, bytes) of the channel's posts that are not deleted and hold a file of these types of at most

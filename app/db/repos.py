@@ -11,6 +11,7 @@ from app.db.api_tokens_repo import ApiTokensRepo
 from app.db.change_feed import ChangeFeed
 from app.db.channel_refs_repo import ChannelRefsRepo
 from app.db.channels_repo import ChannelsRepo
+from app.db.comments_repo import CommentsRepo
 from app.db.completeness_repo import CompletenessRepo
 from app.db.jobs_repo import JobsRepo
 from app.db.media_repo import MediaRepo
@@ -35,10 +36,13 @@ class Repos:
     writer: PostWriter  # every post write goes through it
     completeness: CompletenessRepo
     media: MediaRepo  # kept files (GridFS) and which post shows which
+    comments: CommentsRepo
+    comment_writer: PostWriter  # every comment write goes through it
 
     @classmethod
     def create(cls, db: AsyncDatabase) -> Repos:
         channels, posts, versions, feed = ChannelsRepo(db), PostsRepo(db), PostVersionsRepo(db), ChangeFeed(db)
+        comments = CommentsRepo(db)
         return cls(
             admin=AdminRepo(db),
             api_tokens=ApiTokensRepo(db),
@@ -53,6 +57,8 @@ class Repos:
             writer=PostWriter(db, posts, versions, feed, channels),
             completeness=CompletenessRepo(db),
             media=MediaRepo(db),
+            comments=comments,
+            comment_writer=PostWriter(db, comments, versions, feed, channels, source='comments'),
         )
 
     async def ensure_indexes(self) -> None:

@@ -8,7 +8,17 @@ from typing import Any
 from telethon import utils
 from telethon.tl import types
 
-from app.db.models import Channel, ForwardInfo, MediaFile, MediaSummary, Post, PostEntities, Reaction, utcnow
+from app.db.models import (
+    Channel,
+    Comment,
+    ForwardInfo,
+    MediaFile,
+    MediaSummary,
+    Post,
+    PostEntities,
+    Reaction,
+    utcnow,
+)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -45,6 +55,30 @@ def post_from_message(message: Any, channel_id: int, *, fetched_at: datetime | N
         pinned=bool(message.pinned),
         fetched_at=fetched_at or utcnow(),
     )
+
+
+def comment_from_message(message: Any, channel_id: int, post_id: int, names: dict[int, str], *,
+                         fetched_at: datetime | None = None) -> Comment | None:
+    """A message of a discussion group under the channel's post `post_id` → a Comment; `names` by peer id (users'
+    names, channels' titles) name its author."""
+    post = post_from_message(message, getattr(message.peer_id, 'channel_id', 0), fetched_at=fetched_at)
+    if post is None:
+        return None
+    author = message.from_id
+    author_id = getattr(author, 'user_id', None) or getattr(author, 'channel_id', None)
+    header = message.reply_to
+    reply_to = header.reply_to_msg_id if header is not None and header.reply_to_top_id else None
+    return Comment(**post.model_dump(exclude={'post_author'}), media_file=post.media_file, thumb=post.thumb,
+                   post_author=names.get(author_id) if author_id else None, post_channel_id=channel_id,
+                   post_id=post_id, author_id=author_id, reply_to=reply_to)
+
+
+def names_of(users: list[Any], chats: list[Any]) -> dict[int, str]:
+    """Who wrote what: users' full names and channels' titles, by id."""
+    names = {user.id: ' '.join(part for part in (user.first_name, user.last_name) if part) or (user.username or '')
+             for user in users if isinstance(user, types.User)}
+    names.update({chat.id: chat.title for chat in chats if isinstance(chat, (types.Channel, types.Chat))})
+    return names
 
 
 def entities_of(text: str, entities: list | None) -> PostEntities:

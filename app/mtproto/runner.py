@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 from telethon import TelegramClient, errors
@@ -18,6 +18,7 @@ from app.db.posts_repo import newest_hint
 from app.events import JobChanged
 from app.mtproto.audit import audit_channel
 from app.mtproto.channels import ChannelError
+from app.mtproto.comments import CommentsRead, read_comments
 from app.mtproto.jobs import BackfillProgress, backfill, sync_channel
 from app.mtproto.scheduler import CANNOT_READ_RETRY, WAIT_BUDGET, WAIT_FLOOD, Accounts
 
@@ -61,6 +62,7 @@ class RunnerMixin:
         status = SyncStatus.BACKFILLING if job.kind == JobKind.BACKFILL else SyncStatus.SYNCING
         await self._set_state(channel.id, status=status, job_id=job.id, account_id=account_id)
         audit_next = False  # set by the sync that follows a backfill: the audit comes after it
+        comments_next = False  # set by that audit for a channel with comments: their history comes after it
         try:
             peer = self.channels.input_channel(channel, account_id)
             if job.kind == JobKind.BACKFILL:
@@ -91,6 +93,11 @@ class RunnerMixin:
                                         'service': audit.service}, done=audit.missing, total=audit.missing,
                     eta_seconds=0)
                 next_sync = channel.state.next_sync_at or self.clock.now()
+                comments_next = bool(channel.linked_chat_id) and channel.sync.comment_days > 0
+            elif job.kind == JobKind.COMMENTS:
+                await self._read_older_comments(client, job, channel, peer)
+                next_sync = channel.state.next_sync_at or self.clock.now()
+                newest = newest_hint(channel)
             else:
                 read_at = channel.state.backfill_read_at
                 # right after a backfill, its sync reads only what was posted since: the backfill has just read
@@ -107,14 +114,18 @@ class RunnerMixin:
                 await self._set_state(
                     channel.id, last_message_id=max(result.top_id, channel.state.last_message_id),
                     top_message_id=result.top_id, deep_check_before=result.deep_before, backfill_read_at=None)
+                comments = await self._read_recent_comments(client, channel, peer)
                 await self.repos.jobs.save_checkpoint(
-                    job.id, checkpoint={'new': result.new, 'updated': result.updated, 'deleted': result.deleted},
+                    job.id, checkpoint={'new': result.new, 'updated': result.updated, 'deleted': result.deleted,
+                                        'comments': {'posts': comments.posts, 'new': len(comments.new),
+                                                     'edited': len(comments.edited),
+                                                     'deleted': len(comments.deleted)}},
                     done=1, total=1, eta_seconds=0)
                 next_sync = self.clock.now() + timedelta(seconds=channel.sync.interval_seconds)
                 newest = result.top_id
             stored = await self.repos.posts.count(channel_id=channel.id)
             last_post_at = await self.repos.posts.newest_date(channel_id=channel.id, newest_hint=newest)
-            synced = {} if job.kind == JobKind.AUDIT else {'last_synced_at': self.clock.now()}
+            synced = {} if job.kind in (JobKind.AUDIT, JobKind.COMMENTS) else {'last_synced_at': self.clock.now()}
             await self._set_state(channel.id, status=SyncStatus.IDLE, next_sync_at=next_sync, posts_stored=stored,
                                   last_post_at=last_post_at, error=None, **synced)
             finished = await self._transition(job.id, to=JobStatus.DONE, allowed_from=(JobStatus.RUNNING,))
@@ -122,6 +133,8 @@ class RunnerMixin:
                 await self.enqueue(channel.id, kind=JobKind.SYNC)
             elif audit_next:  # prove what it holds: ask about the ids the history left out
                 await self.enqueue(channel.id, kind=JobKind.AUDIT)
+            elif comments_next:  # the comments of the posts older than a sync reads again
+                await self.enqueue(channel.id, kind=JobKind.COMMENTS)
         except errors.FloodWaitError as error:
             logger.info('account {} must wait {} s (job {})', account_id, error.seconds, job.id)
             await self._wait(job, channel, error.seconds)
@@ -137,6 +150,38 @@ class RunnerMixin:
             message = error.message if isinstance(error, ChannelError) else f'{type(error).__name__}: {error}'
             logger.warning('job {} for channel {} failed: {}', job.id, channel.id, message)
             await self._fail(job, channel, message)
+
+    async def _read_recent_comments(self, client: TelegramClient, channel: Channel, peer: Any) -> CommentsRead:
+        """The comments of the posts of the last `comment_days` that have comments, read again (new, edited,
+        deleted ones); nothing for a channel without a discussion group."""
+        read = CommentsRead()
+        days = channel.sync.comment_days
+        if not channel.linked_chat_id or days <= 0:
+            return read
+        for post_id in await self.repos.posts.commented(channel.id, since=self.clock.now() - timedelta(days=days)):
+            await read_comments(client, self.repos, channel, peer, post_id, read)
+        return read
+
+    async def _read_older_comments(self, client: TelegramClient, job: Job, channel: Channel, peer: Any) -> None:
+        """Once per channel: the comments of the posts older than a sync's window, newest first; the checkpoint
+        keeps the last post done, so a stopped job goes on from there."""
+        if not channel.linked_chat_id:
+            return
+        window = self.clock.now() - timedelta(days=max(0, channel.sync.comment_days))
+        below = job.checkpoint.get('below_id')
+        post_ids = await self.repos.posts.commented(channel.id, before=window, below_id=below)
+        done, total = job.progress.done or 0, (job.progress.done or 0) + len(post_ids)
+        read = CommentsRead()
+        began = self.clock.now()
+        for post_id in post_ids:
+            await read_comments(client, self.repos, channel, peer, post_id, read)
+            done += 1
+            elapsed = (self.clock.now() - began).total_seconds()
+            eta = round(elapsed / read.posts * (total - done)) if read.posts and elapsed > 0 else None
+            await self.repos.jobs.save_checkpoint(job.id, checkpoint={'below_id': post_id, 'new': len(read.new)},
+                                                  done=done, total=total, eta_seconds=eta)
+            self.events.publish(JobChanged(job_id=job.id, channel_id=channel.id, status=JobStatus.RUNNING,
+                                           done=done, total=total))
 
     async def _wait(self, job: Job, channel: Channel, seconds: float, reason: str = WAIT_FLOOD) -> None:
         """Telegram asked to wait (or a day's budget is spent): the job goes on by itself once it is over."""

@@ -152,9 +152,10 @@ class SyncService(SchedulerMixin, RunnerMixin):
         if active is not None:
             if active.status == JobStatus.PAUSED:
                 return await self.resume(active.id) or active
-            # a running job may already have read past what was posted since, and an audit reads no new posts at
-            # all: one more sync follows either
-            if not active.follow_up and (active.status == JobStatus.RUNNING or active.kind == JobKind.AUDIT):
+            # a running job may already have read past what was posted since, and an audit or the reading of older
+            # comments reads no new posts at all: one more sync follows either
+            if not active.follow_up and (active.status == JobStatus.RUNNING
+                                         or active.kind in (JobKind.AUDIT, JobKind.COMMENTS)):
                 return await self._update_job(active.id, follow_up=True) or active
             return active
         channel = await self.repos.channels.get(channel_id)

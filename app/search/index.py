@@ -189,7 +189,8 @@ class SearchIndex(FeedConsumer):
 
     async def handle(self, changes: list[Change], session: AsyncClientSession | None) -> None:
         assert self.engine is not None
-        keys = list(dict.fromkeys((change.channel_id, change.message_id) for change in changes))
+        keys = list(dict.fromkeys((change.channel_id, change.message_id) for change in changes
+                                  if change.source == 'posts'))
         docs = await self.repos.posts.docs_by_keys(keys, FIELDS)
         found = {(doc['channel_id'], doc['message_id']) for doc in docs}
         posts = await asyncio.to_thread(lambda: [indexed_post(doc) for doc in docs])
