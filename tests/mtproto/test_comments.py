@@ -2,20 +2,10 @@
 sync, each through the comment writer and the change feed."""
 from __future__ import annotations
 
-import pytest
-
 from app.db.change_feed import ChangeKind
 from app.db.models import JobKind, JobStatus
-from tests.mtproto.test_sync_service import Stack, _name, _status
+from tests.mtproto.test_sync_service import _name, _status
 from tests.support import eventually
-
-
-@pytest.fixture
-async def stack(telegram_dc, repos, tmp_path):
-    made = Stack(telegram_dc, repos, tmp_path)
-    await made.start()
-    yield made
-    await made.stop()
 
 
 async def test_every_comment_is_stored_and_a_sync_brings_their_edits_and_deletions(stack, telegram_dc, repos):
