@@ -252,3 +252,28 @@ class MediaPolicyBody(BaseModel):
 class MediaPolicyView(MediaPolicyBody):
     channel_id: int
     job: MediaJobView | None = None
+
+
+class CommentView(BaseModel):
+    """A comment under a post, as stored (a deleted one keeps what it said)."""
+
+    message_id: int = Field(description="the comment's id in the channel's discussion group")
+    date: datetime
+    edit_date: datetime | None = None
+    author_id: int | None = None
+    author_name: str | None = None
+    text: str
+    reply_to: int | None = Field(default=None, description='the comment it answers; null when it answers the post')
+    reactions: list[dict[str, Any]] = Field(default_factory=list)
+    deleted: bool = False
+    edits: int = 0
+    version: int = 1
+    hash: str | None = None
+
+
+class CommentsPage(BaseModel):
+    channel_id: int
+    post_id: int
+    group_id: int | None = Field(description="the channel's discussion group, where the comments are")
+    total: int
+    items: list[CommentView]

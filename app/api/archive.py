@@ -14,7 +14,17 @@ from app.db.models import JobKind
 from app.db.verify import verify_channel
 from app.i18n import lazy
 from app.mtproto.audit import completeness
-from app.views import ChangesPage, ChangeView, CompletenessView, JobView, PostVersions, VerifyView, VersionView
+from app.views import (
+    ChangesPage,
+    ChangeView,
+    CommentsPage,
+    CommentView,
+    CompletenessView,
+    JobView,
+    PostVersions,
+    VerifyView,
+    VersionView,
+)
 
 router = APIRouter(prefix='/mtproto')
 
@@ -73,3 +83,20 @@ async def audit(channel_id: ChannelIdPath, root: ReadyRootDep) -> JobView:
     are stored, the rest recorded as gone. While another job of the channel is active, that job is answered."""
     await _get_channel(root, channel_id)
     return JobView.of(await root.sync.enqueue(channel_id, kind=JobKind.AUDIT))
+
+
+@router.get('/channels/{channel_id}/posts/{message_id}/comments', response_model=CommentsPage)
+async def post_comments(channel_id: ChannelIdPath, message_id: MessageIdPath, root: ReadyRootDep) -> CommentsPage:
+    """The comments under a post, oldest first, as read from the channel's discussion group (each sync reads those
+    of recent posts again; deleted ones keep what they said, with `deleted: true`)."""
+    channel = await _get_channel(root, channel_id)
+    if await root.repos.posts.get(channel_id=channel_id, message_id=message_id) is None:
+        raise ApiError(404, 'POST_NOT_FOUND', lazy('Post {message_id} of channel {channel_id} is not stored.',
+                                                   message_id=message_id, channel_id=channel_id))
+    comments = await root.repos.comments.of_post(channel_id, message_id)
+    own = set(CommentView.model_fields) - {'author_name', 'reactions'}
+    items = [CommentView(**comment.model_dump(include=own),
+                         author_name=comment.post_author, reactions=[r.model_dump() for r in comment.reactions])
+             for comment in comments]
+    return CommentsPage(channel_id=channel_id, post_id=message_id, group_id=channel.linked_chat_id,
+                        total=len(items), items=items)

@@ -90,6 +90,9 @@ class ScheduleBody(BaseModel):
     sync_enabled: bool | None = Field(default=None, description='false stops scheduled syncs; "sync now" still works')
     interval_seconds: int | None = Field(default=None, ge=60, le=7 * 86400,
                                          description='seconds between scheduled syncs, 60 to 604800')
+    comment_days: int | None = Field(default=None, ge=0, le=365,
+                                     description='a sync reads again the comments of the posts of these last days '
+                                                 '(0: comments are not read)')
 
 
 async def channel_view(root: Root, channel: Channel, *, created: bool | None = None) -> ChannelView:
@@ -237,13 +240,16 @@ async def delete_channel(
 
 @router.patch('/channels/{channel_id}', response_model=ChannelView)
 async def update_schedule(channel_id: ChannelIdPath, body: ScheduleBody, root: ReadyRootDep) -> ChannelView:
-    """Change a channel's sync schedule: `{"sync_enabled": false}` or `{"interval_seconds": 900}`."""
+    """Change a channel's sync schedule: `{"sync_enabled": false}`, `{"interval_seconds": 900}` or how many days
+    of comments a sync reads again (`{"comment_days": 3}`)."""
     await _get_channel(root, channel_id)
-    if body.sync_enabled is None and body.interval_seconds is None:
-        raise ApiError(400, 'BAD_REQUEST', lazy('Send `sync_enabled` and/or `interval_seconds` to change the '
-                                                'schedule.'))
-    await root.sync.set_schedule(channel_id, enabled=body.sync_enabled,
-                                              interval_seconds=body.interval_seconds)
+    if body.sync_enabled is None and body.interval_seconds is None and body.comment_days is None:
+        raise ApiError(400, 'BAD_REQUEST', lazy('Send `sync_enabled`, `interval_seconds` and/or `comment_days` to '
+                                                'change the schedule.'))
+    if body.comment_days is not None:
+        await root.repos.channels.set_sync_settings(channel_id, comment_days=body.comment_days)
+    if body.sync_enabled is not None or body.interval_seconds is not None:
+        await root.sync.set_schedule(channel_id, enabled=body.sync_enabled, interval_seconds=body.interval_seconds)
     return await channel_view(root, await _get_channel(root, channel_id))
 
 

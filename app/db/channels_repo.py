@@ -92,8 +92,10 @@ class ChannelsRepo:
         return (doc or {}).get('state', {}).get('posts_stored', 0)
 
     async def set_sync_settings(self, channel_id: int, *, enabled: bool | None = None,
-                                interval_seconds: int | None = None) -> None:
+                                interval_seconds: int | None = None, comment_days: int | None = None) -> None:
         update: dict[str, Any] = {}
+        if comment_days is not None:
+            update['sync.comment_days'] = comment_days
         if enabled is not None:
             update['sync.enabled'] = enabled
         if interval_seconds is not None:

@@ -18,6 +18,7 @@ from app.pages.give_way import GiveWay
 from app.pages.live import Later, subscribe_while_open
 from app.pages.media_files import keep_and_download
 from app.pages.post_card import album_html, post_html
+from app.pages.post_comments import CommentsDialog
 from app.pages.post_versions import VersionsDialog
 from app.search.engine import Sort
 from app.search.query import MAX_QUERY_CHARS, QueryError
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 PAGE_SIZE = 30
 FOLLOW_SECONDS = 0.3  # the writes of one batch make one redraw
 VERSIONS_CLICKED = '(e) => { const m = e.target.closest("[data-versions]"); if (m) emit(Number(m.dataset.versions)); }'
+COMMENTS_CLICKED = ('(e) => { const m = e.target.closest("[data-comments]"); '
+                    'if (m) emit({comments: Number(m.dataset.comments)}); }')
 # a download link keeps its file with progress shown on the page, then downloads it (the plain link works too)
 DOWNLOAD_CLICKED = ('(e) => { const m = e.target.closest("[data-download]"); '
                     'if (m) { e.preventDefault(); emit({download: Number(m.dataset.download)}); } }')
@@ -112,6 +115,9 @@ class PostsList:
             for event in ('click', 'keydown.enter'):
                 self.items.on(event, self._versions_clicked, js_handler=VERSIONS_CLICKED)
             self.items.on('click', self._download_clicked, js_handler=DOWNLOAD_CLICKED)
+            for event in ('click', 'keydown.enter'):
+                self.items.on(event, self._comments_clicked, js_handler=COMMENTS_CLICKED)
+            self.comments = CommentsDialog(root)
             self.versions = VersionsDialog(root)
             self.more = ui.button(_('Load more'), on_click=self.load_more).props('flat').mark('load-more')
         for element in (self.q, self.since, self.until, self.media):
@@ -301,6 +307,10 @@ class PostsList:
     async def _versions_clicked(self, event: GenericEventArguments) -> None:
         if isinstance(event.args, int):
             await self.versions.open(self.channel.id, event.args)
+
+    async def _comments_clicked(self, event: GenericEventArguments) -> None:
+        if isinstance(event.args, dict) and isinstance(event.args.get('comments'), int):
+            await self.comments.open(self.channel.id, event.args['comments'])
 
     async def _download_clicked(self, event: GenericEventArguments) -> None:
         if isinstance(event.args, dict) and isinstance(event.args.get('download'), int):

@@ -62,6 +62,7 @@ def is_long(text: str) -> bool:
 
 def head_html(channel: Channel, post: Post, *, show_channel: bool = False) -> str:
     deleted, pinned, versions, edited = _('deleted'), _('pinned'), _('versions'), _('edited')
+    show_comments = _('Show the comments')
     counters = (('visibility', post.views, _('views')), ('shortcut', post.forwards, _('forwards')),
                 ('chat_bubble_outline', post.replies, _('replies')))
     head = []
@@ -93,8 +94,13 @@ def head_html(channel: Channel, post: Post, *, show_channel: bool = False) -> st
         head.append(f'<span class="q-badge bg-grey-7 text-white pg-badge">{escape(media)}</span>')
     head.append('<span class="pg-spacer"></span>')
     for icon, value, meaning in counters:
-        head.append(f'<span class="pg-counter" title="{escape(meaning)}"><i class="material-icons" '
-                    f'aria-hidden="true">{icon}</i>{escape(number(value or 0))}</span>')
+        counter = f'<i class="material-icons" aria-hidden="true">{icon}</i>{escape(number(value or 0))}'
+        if icon == 'chat_bubble_outline' and value and channel.linked_chat_id:  # opens its comments
+            head.append(f'<span class="pg-counter pg-versions-link" role="button" tabindex="0" '
+                        f'data-comments="{post.message_id}" title="{escape(show_comments)}" '
+                        f'data-mark="post-comments">{counter}</span>')
+        else:
+            head.append(f'<span class="pg-counter" title="{escape(meaning)}">{counter}</span>')
     if post.reactions:
         reactions = '  '.join(f'{r.emoji} {r.count}' for r in post.reactions[:6])
         head.append(f'<span>{escape(reactions)}</span>')

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app.db.models import Channel, Post
+from app.db.comments_repo import CommentsRepo
+from app.db.models import Channel, Comment, Post
 from app.db.post_hash import version_hash
 from tests.support import store_posts
 
@@ -165,3 +166,28 @@ async def test_exports_carry_hashes_and_with_versions_every_earlier_version(api,
     assert [(r['message_id'], r['version'], r['text']) for r in rows] == [
         ('2', '1', 'два'), ('2', '2', 'два, исправлено'), ('2', '3', 'два, исправлено дважды'), ('1', '1', 'one')]
     assert rows[1]['prev_hash'] == rows[0]['hash'] and rows[0]['views'] == ''
+
+
+async def test_a_post_s_comments_come_oldest_first_with_authors_answers_and_deletions(api, app_root):
+    group_id = 7_200_500
+    await app_root.repos.channels.upsert_metadata(Channel(id=CHANNEL_ID, title='Commented', linked_chat_id=group_id))
+    await store_posts(app_root.repos, [_post(1, 'a post people talk about', replies=3)])
+
+    def comment(message_id: int, text: str, author: str, reply_to: int | None = None) -> Comment:
+        return Comment(channel_id=group_id, message_id=message_id, date=BASE + timedelta(minutes=message_id),
+                       text=text, post_author=author, author_id=500 + message_id, post_channel_id=CHANNEL_ID,
+                       post_id=1, reply_to=reply_to)
+    writer = app_root.repos.comment_writer
+    await writer.store(group_id, CommentsRepo.prepare([comment(11, 'Первый!', 'Анна'), comment(12, 'Why?', 'Bo', 11),
+                                                        comment(13, 'Because', 'Анна', 12)]))
+    await writer.delete(group_id, [12])
+
+    answer = await api.get(f'/api/mtproto/channels/{CHANNEL_ID}/posts/1/comments')
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body['group_id'], body['total']) == (group_id, 3)
+    assert [(c['message_id'], c['author_name'], c['reply_to'], c['deleted']) for c in body['items']] == [
+        (11, 'Анна', None, False), (12, 'Bo', 11, True), (13, 'Анна', 12, False)]
+    assert body['items'][1]['text'] == 'Why?' and body['items'][1]['version'] == 2  # a deletion keeps the words
+    missing = await api.get(f'/api/mtproto/channels/{CHANNEL_ID}/posts/2/comments')
+    assert (missing.status_code, missing.json()['error']['code']) == (404, 'POST_NOT_FOUND')

@@ -117,11 +117,14 @@ async def test_add_backfill_page_search_and_export(telegram_dc, api, app_root):
     path = f'/api/mtproto/channels/{info["channel_id"]}'
     hourly = await api.patch(path, json={'interval_seconds': 3600})
     assert hourly.status_code == 200
-    assert hourly.json()['sync'] == {'enabled': True, 'interval_seconds': 3600, 'refresh_days': 7}
+    assert hourly.json()['sync'] == {'enabled': True, 'interval_seconds': 3600, 'refresh_days': 7, 'comment_days': 7}
     next_sync = datetime.fromisoformat(hourly.json()['state']['next_sync_at'])
     assert timedelta(minutes=59) < next_sync.replace(tzinfo=next_sync.tzinfo or UTC) - datetime.now(UTC)
     off = await api.patch(path, json={'sync_enabled': False})
-    assert off.json()['sync'] == {'enabled': False, 'interval_seconds': 3600, 'refresh_days': 7}
+    assert off.json()['sync'] == {'enabled': False, 'interval_seconds': 3600, 'refresh_days': 7, 'comment_days': 7}
+    fewer = await api.patch(path, json={'comment_days': 2})  # how far back a sync reads comments again
+    assert fewer.status_code == 200 and fewer.json()['sync']['comment_days'] == 2
+    assert fewer.json()['sync']['enabled'] is False  # the schedule stays as it was
     for body in ({}, {'interval_seconds': 5}, {'sync_enabled': 'maybe'}):
         bad = await api.patch(path, json=body)
         assert bad.status_code == 400 and bad.json()['error']['message'], body
