@@ -24,6 +24,7 @@ class ChannelsRepo:
         await self.collection.create_index([('state.next_sync_at', ASCENDING)], name='next_sync_at')
         await self.collection.create_index([('state.account_id', ASCENDING)], name='account')
         await self.collection.create_index([('tags', ASCENDING)], name='tags')
+        await self.collection.create_index([('linked_chat_id', ASCENDING)], name='discussion')
 
     async def upsert_metadata(self, channel: Channel, *, account_id: str | None = None,
                               access_hash: int | None = None) -> tuple[Channel, bool]:
@@ -102,6 +103,11 @@ class ChannelsRepo:
             update['sync.interval_seconds'] = interval_seconds
         if update:
             await self.collection.update_one({'_id': channel_id}, {'$set': update})
+
+    async def by_discussion(self, group_id: int) -> Channel | None:
+        """The stored channel whose discussion group this is."""
+        doc = await self.collection.find_one({'linked_chat_id': group_id, 'broadcast': True})
+        return Channel.from_doc(doc) if doc else None
 
     async def set_media_policy(self, channel_id: int, policy: MediaPolicy) -> bool:
         result = await self.collection.update_one({'_id': channel_id}, {'$set': {'media_policy': policy.model_dump()}})

@@ -266,6 +266,7 @@ class Comment(Post):
     post_id: int
     author_id: int | None = None
     reply_to: int | None = None  # the comment it answers; None when it answers the post itself
+    thread_id: int | None = None  # the group's copy of the post that every comment under it answers
 
 
 # ---------------------------------------------------------------- metrics

@@ -57,6 +57,9 @@ async def read_comments(client: TelegramClient, repos: Repos, channel: Channel, 
     read.posts += 1
     if group_id is None:
         return read
+    thread_id = next((comment.thread_id for comment in comments if comment.thread_id), None)
+    if thread_id is not None:  # a comment that arrives live in this thread finds its post
+        await repos.comments.note_thread(group_id, thread_id, channel.id, post_id)
     stored = set(await repos.comments.ids_of_post(channel.id, post_id))
     gone = stored - {comment.message_id for comment in comments}
     result = await repos.comment_writer.store(group_id, CommentsRepo.prepare(comments), gone=gone)

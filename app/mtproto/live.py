@@ -1,4 +1,5 @@
-"""Live updates: new, edited and deleted posts (and view counts) of stored channels arrive through Telethon events."""
+"""Live updates: new, edited and deleted posts (and view counts) of stored channels arrive through Telethon events;
+so do the comments in their discussion groups, for an account that is a member of the group."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -8,7 +9,7 @@ from loguru import logger
 from telethon import TelegramClient, events, types, utils
 
 from app.events import EventBus
-from app.mtproto.mapping import post_from_message
+from app.mtproto.mapping import comment_from_message, names_of, post_from_message
 
 if TYPE_CHECKING:
     from app.db.repos import Repos
@@ -94,7 +95,10 @@ class LiveUpdates:
 
     async def _store(self, event: Any) -> None:
         channel_id = bare_channel_id(event.chat_id)
-        if channel_id is None or not await self._known(channel_id):
+        if channel_id is None:
+            return
+        if not await self._known(channel_id):
+            await self._store_comment(event, channel_id)
             return
         post = post_from_message(event.message, channel_id)
         if post is None:
@@ -106,9 +110,42 @@ class LiveUpdates:
         except Exception:  # a failed write must not break the client's update loop; the next sync repairs it
             logger.exception('live update of channel {} failed', channel_id)
 
+    async def _store_comment(self, event: Any, group_id: int) -> None:
+        """A message of a stored channel's discussion group: the opening of a post's thread (its copy of the post),
+        noted; or a comment in a thread whose post is known, stored. Others wait for the next sync."""
+        channel = await self.repos.channels.by_discussion(group_id)
+        message = event.message
+        if channel is None or getattr(message, 'CONSTRUCTOR_ID', None) != types.Message.CONSTRUCTOR_ID:
+            return
+        try:
+            forward = message.fwd_from
+            source = getattr(forward, 'saved_from_peer', None) if forward is not None else None
+            if getattr(source, 'channel_id', None) == channel.id and forward.saved_from_msg_id:
+                await self.repos.comments.note_thread(group_id, message.id, channel.id, forward.saved_from_msg_id)
+                return
+            header = message.reply_to
+            thread_id = (header.reply_to_top_id or header.reply_to_msg_id) if header is not None else None
+            post = await self.repos.comments.post_of_thread(group_id, thread_id) if thread_id else None
+            if post is None:
+                return
+            sender = getattr(message, 'sender', None)
+            names = names_of([sender] if sender is not None else [], [])
+            comment = comment_from_message(message, channel.id, post[1], names)
+            if comment is not None:
+                await self.repos.comment_writer.store(group_id, self.repos.comments.prepare([comment]))
+        except Exception:  # the next sync reads the thread again
+            logger.exception('live comment in the discussion of channel {} failed', channel.id)
+
     async def _on_deleted(self, event: Any) -> None:
         channel_id = bare_channel_id(event.chat_id)
-        if channel_id is None or not await self._known(channel_id):
+        if channel_id is None:
+            return
+        if not await self._known(channel_id):
+            if await self.repos.channels.by_discussion(channel_id) is not None:
+                try:
+                    await self.repos.comment_writer.delete(channel_id, event.deleted_ids)
+                except Exception:
+                    logger.exception('live deletion of comments in group {} failed', channel_id)
             return
         try:
             await self.repos.writer.delete(channel_id, event.deleted_ids)

@@ -68,9 +68,10 @@ def comment_from_message(message: Any, channel_id: int, post_id: int, names: dic
     author_id = getattr(author, 'user_id', None) or getattr(author, 'channel_id', None)
     header = message.reply_to
     reply_to = header.reply_to_msg_id if header is not None and header.reply_to_top_id else None
+    thread_id = (header.reply_to_top_id or header.reply_to_msg_id) if header is not None else None
     return Comment(**post.model_dump(exclude={'post_author'}), media_file=post.media_file, thumb=post.thumb,
                    post_author=names.get(author_id) if author_id else None, post_channel_id=channel_id,
-                   post_id=post_id, author_id=author_id, reply_to=reply_to)
+                   post_id=post_id, author_id=author_id, reply_to=reply_to, thread_id=thread_id)
 
 
 def names_of(users: list[Any], chats: list[Any]) -> dict[int, str]:

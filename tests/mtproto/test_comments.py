@@ -41,3 +41,37 @@ async def test_every_comment_is_stored_and_a_sync_brings_their_edits_and_deletio
     assert all(c.channel_id == group_id for c in changes)
     versions = await repos.versions.of_post(channel_id=group_id, message_id=first)
     assert [v['text'] for v in versions] == ['Good news']
+
+
+async def test_a_member_of_the_group_gets_new_edited_and_deleted_comments_live(stack, telegram_dc, repos):
+    info = telegram_dc.create_channel('Live Talk', username=_name('live'), posts=3, seed=42)
+    channel_id = info['channel_id']
+    group_id = telegram_dc.create_discussion(channel_id, members=[stack.user_id])
+    earlier = telegram_dc.add_comment(channel_id, 2, 'Before we came', author='Ira')
+    await stack.channels.add(f'@{info["username"]}')
+    await stack.job_done(channel_id, JobKind.COMMENTS)
+    await stack.settle(channel_id)  # no sync is due: what comes next comes live
+    assert [c.message_id for c in await repos.comments.of_post(channel_id, 2)] == [earlier]
+
+    later = telegram_dc.add_comment(channel_id, 2, 'Just now', author='Gleb', reply_to=earlier)
+    fresh = telegram_dc.post_message(channel_id, 'A new post')
+    opening = telegram_dc.add_comment(channel_id, fresh, 'First under the new post', author='Ira')
+
+    async def arrived():
+        return {c.message_id: c for c in await repos.comments.of_post(channel_id, 2)
+                + await repos.comments.of_post(channel_id, fresh)}
+    comments = await eventually(lambda: _when(arrived, lambda found: {later, opening} <= set(found)))
+    assert (comments[later].post_author, comments[later].reply_to, comments[later].text) == ('Gleb', earlier,
+                                                                                             'Just now')
+    assert comments[opening].post_id == fresh  # its thread opened live: the group's copy of the post said which
+
+    telegram_dc.edit_comment(group_id, later, 'Just now (edited)')
+    telegram_dc.delete_comments(group_id, [earlier])
+    comments = await eventually(lambda: _when(arrived, lambda found: found[later].edits == 1
+                                              and found[earlier].deleted))
+    assert comments[later].text == 'Just now (edited)'
+
+
+async def _when(read, condition):
+    found = await read()
+    return found if condition(found) else None

@@ -60,7 +60,8 @@ class DiscussionHandlers:
         group.store(message)
         group.comments.setdefault(top, []).append(message.id)
         self._record(group, 'new', [message.id], 1)
-        self.push_channel(group, types.UpdateNewChannelMessage(message=message, pts=group.pts, pts_count=1))
+        self.push_channel(group, types.UpdateNewChannelMessage(message=message, pts=group.pts, pts_count=1),
+                          users=[user])  # as Telegram does: the author comes with the update
         self._count_comments(ch, group, post_id)
         return message.id
 
@@ -72,7 +73,9 @@ class DiscussionHandlers:
         message = old.copy(message=text, edit_date=max(self.now(), old.date))
         group.store(message)
         self._record(group, 'edit', [comment_id], 1)
-        self.push_channel(group, types.UpdateEditChannelMessage(message=message, pts=group.pts, pts_count=1))
+        author = self.users.get(getattr(old.from_id, 'user_id', 0))
+        self.push_channel(group, types.UpdateEditChannelMessage(message=message, pts=group.pts, pts_count=1),
+                          users=[author] if author else None)
 
     def delete_comments(self, group_id: int, comment_ids: list[int]) -> list[int]:
         group = self.channels[group_id]

@@ -25,14 +25,14 @@ class UpdateHandlers:
         except Exception:
             log.exception('could not push updates to a client')
 
-    def push_channel(self, ch: ChannelRec, update, *, advances_pts: bool = True) -> None:
+    def push_channel(self, ch: ChannelRec, update, *, advances_pts: bool = True, users: list | None = None) -> None:
         date = self.now()
         for client in list(self.clients):
             user_id = self.auth.get(client.auth_key_id)
             if user_id is None or user_id not in ch.members:
                 continue
-            updates = types.Updates(updates=[update], users=[], chats=[self.channel_tl(ch, user_id)], date=date,
-                                    seq=0)
+            updates = types.Updates(updates=[update], users=[self.user_tl(u, user_id) for u in users or ()],
+                                    chats=[self.channel_tl(ch, user_id)], date=date, seq=0)
             self._safe_push(client, updates)
             if advances_pts:
                 known = self.delivered.setdefault(client.auth_key_id, {})
