@@ -2,7 +2,9 @@
 
 Every post carries its version number, edit count and hash; with `versions`, each post's earlier versions come
 too (JSONL: a `versions` list, oldest first; CSV: a row per earlier version before the post's own row, with the
-counters left empty), each with its hash and the hash before it (see app.db.post_hash).
+counters left empty), each with its hash and the hash before it (see app.db.post_hash). With `comments`, the
+comments under each post come with it (JSONL: a `comments` list, oldest first; CSV: a row per comment after the
+post's, its `link` the comment's, `post_author` its author, and two more columns: `comment_of`, `author_id`).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import StreamingResponse
 
-from app.db.models import Channel, Post
+from app.db.models import Channel, Comment, Post
 from app.db.posts_repo import PostFilter, newest_hint
 
 if TYPE_CHECKING:
@@ -27,6 +29,10 @@ CSV_COLUMNS = ['channel_id', 'message_id', 'date', 'edit_date', 'link', 'text', 
                'hashtags', 'grouped_id', 'fwd_from_id', 'fwd_from_name', 'post_author', 'pinned', 'deleted', 'version',
                'edits', 'version_at', 'hash', 'prev_hash']
 Versions = Callable[[Post], Awaitable[list[dict[str, Any]]]]
+Comments = Callable[[Post], Awaitable[list[Comment]]]
+COMMENT_COLUMNS = ['comment_of', 'author_id']
+COMMENT_FIELDS = ('message_id', 'channel_id', 'date', 'edit_date', 'post_author', 'author_id', 'text', 'reply_to',
+                  'reactions', 'deleted', 'edits', 'version', 'hash', 'prev_hash')
 CHUNK_BYTES = 64 * 1024
 
 
@@ -69,17 +75,31 @@ def earlier_row(channel: Channel, version: dict[str, Any]) -> list[Any]:
     return csv_row(channel, post)
 
 
+def comment_record(channel: Channel, comment: Comment) -> dict[str, Any]:
+    record = comment.model_dump(mode='json', include=set(COMMENT_FIELDS))
+    record['group_id'] = record.pop('channel_id')
+    record['author_name'] = record.pop('post_author')
+    record['link'] = f'{post_link(channel, comment.post_id)}?comment={comment.message_id}'
+    return record
+
+
+def comment_row(channel: Channel, comment: Comment) -> list[Any]:
+    row = csv_row(channel, comment)
+    row[CSV_COLUMNS.index('link')] = f'{post_link(channel, comment.post_id)}?comment={comment.message_id}'
+    return row + [comment.post_id, _blank(comment.author_id)]
+
+
 def _blank(value: Any) -> Any:
     return '' if value is None else value
 
 
-async def stream_posts(rows: AsyncIterator[tuple[Channel, Post]], fmt: str,
-                       versions: Versions | None = None) -> AsyncIterator[bytes]:
+async def stream_posts(rows: AsyncIterator[tuple[Channel, Post]], fmt: str, versions: Versions | None = None,
+                       comments: Comments | None = None) -> AsyncIterator[bytes]:
     """Posts of any channels, each with its channel (for its link), as JSONL or CSV, in chunks of about
     CHUNK_BYTES: a chunk per post would cost the server and the client more than writing the post does."""
     pending: list[bytes] = []
     size = 0
-    async for part in _encoded(rows, fmt, versions):
+    async for part in _encoded(rows, fmt, versions, comments):
         pending.append(part)
         size += len(part)
         if size >= CHUNK_BYTES:
@@ -89,31 +109,39 @@ async def stream_posts(rows: AsyncIterator[tuple[Channel, Post]], fmt: str,
         yield b''.join(pending)
 
 
-async def _encoded(rows: AsyncIterator[tuple[Channel, Post]], fmt: str,
-                   versions: Versions | None) -> AsyncIterator[bytes]:
+async def _encoded(rows: AsyncIterator[tuple[Channel, Post]], fmt: str, versions: Versions | None,
+                   comments: Comments | None) -> AsyncIterator[bytes]:
     if fmt not in FORMATS:
         raise ValueError(f'unknown export format {fmt!r}')
 
     async def earlier(post: Post) -> list[dict[str, Any]]:
         return await versions(post) if versions is not None and post.version > 1 else []
 
+    async def under(post: Post) -> list[Comment]:  # a post Telegram counts no comments for is not asked about
+        return await comments(post) if comments is not None and post.replies else []
+
     if fmt == 'jsonl':
         async for channel, post in rows:
             record = post_record(channel, post)
             if versions is not None:
                 record['versions'] = json.loads(json.dumps(await earlier(post), default=_iso, ensure_ascii=False))
+            if comments is not None:
+                record['comments'] = [comment_record(channel, comment) for comment in await under(post)]
             yield (json.dumps(record, ensure_ascii=False) + '\n').encode()
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS + (COMMENT_COLUMNS if comments is not None else []))
     yield ('\ufeff' + buffer.getvalue()).encode()  # the BOM lets spreadsheet programs read UTF-8
+    tail = ['', ''] if comments is not None else []
     async for channel, post in rows:
         buffer.seek(0)
         buffer.truncate()
         for version in await earlier(post):
-            writer.writerow(earlier_row(channel, version))
-        writer.writerow(csv_row(channel, post))
+            writer.writerow(earlier_row(channel, version) + tail)
+        writer.writerow(csv_row(channel, post) + tail)
+        for comment in await under(post):
+            writer.writerow(comment_row(channel, comment))
         yield buffer.getvalue().encode()
 
 
@@ -122,18 +150,23 @@ def _iso(value: Any) -> str:
 
 
 def download(repos: Repos, rows: AsyncIterator[tuple[Channel, Post]], fmt: str, filename: str, *,
-             versions: bool = False) -> StreamingResponse:
+             versions: bool = False, comments: bool = False) -> StreamingResponse:
     """Posts as a streamed download (the API's and the dashboard's exports); with `versions`, each post's earlier
-    versions too."""
+    versions too; with `comments`, the comments under each."""
     async def of_post(post: Post) -> list[dict[str, Any]]:
         return await repos.versions.of_post(channel_id=post.channel_id, message_id=post.message_id)
 
-    return StreamingResponse(stream_posts(rows, fmt, of_post if versions else None), media_type=FORMATS[fmt],
+    async def comments_of(post: Post) -> list[Comment]:
+        return await repos.comments.of_post(post.channel_id, post.message_id)
+
+    return StreamingResponse(stream_posts(rows, fmt, of_post if versions else None,
+                                          comments_of if comments else None), media_type=FORMATS[fmt],
                              headers={'Content-Disposition': f'attachment; filename="{filename}"'})
 
 
 async def channel_export(repos: Repos, search: SearchService, channel: Channel, fmt: str, post_filter: PostFilter,
-                         query: SearchRequest | None, *, versions: bool = False) -> StreamingResponse:
+                         query: SearchRequest | None, *, versions: bool = False,
+                         comments: bool = False) -> StreamingResponse:
     """A channel's export: its matching posts newest first; with a query (the query language), what the search
     index finds in the channel. The query's problems are raised before anything is sent."""
     if query is not None:
@@ -141,7 +174,7 @@ async def channel_export(repos: Repos, search: SearchService, channel: Channel, 
     else:
         rows = _of_channel(channel, repos.posts.stream(channel_id=channel.id, filter=post_filter,
                                                        newest_hint=newest_hint(channel)))
-    return download(repos, rows, fmt, export_filename(channel, fmt), versions=versions)
+    return download(repos, rows, fmt, export_filename(channel, fmt), versions=versions, comments=comments)
 
 
 async def _of_channel(channel: Channel, posts: AsyncIterator[Post]) -> AsyncIterator[tuple[Channel, Post]]:

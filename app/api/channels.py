@@ -308,11 +308,14 @@ async def export_posts(
     q: SearchQ = '',
     since: DateQuery = None, until: DateQuery = None, has_media: bool | None = None,
     versions: Annotated[bool, Query(description="each post's earlier versions too, with their hashes")] = False,
+    comments: Annotated[bool, Query(description='the comments under each post too (JSONL: a `comments` list; CSV: '
+                                                "a row per comment after its post's)")] = False,
 ) -> StreamingResponse:
     channel = await _get_channel(root, channel_id)
     post_filter = _filter(since, until, has_media)
     with search_errors():
         return await channel_export(root.repos, root.search, channel, format, post_filter,
-                                    _search(channel_id, q, since, until, has_media), versions=versions)
+                                    _search(channel_id, q, since, until, has_media), versions=versions,
+                                    comments=comments)
 
 

@@ -45,7 +45,7 @@ def register(root: Root) -> None:
     @app.get('/dashboard/channels/{channel_id}/export', include_in_schema=False)
     async def export_for_browser(channel_id: int, format: str = 'csv', q: str | None = None, since: str | None = None,
                                  until: str | None = None, has_media: bool | None = None,
-                                 versions: bool = False) -> StreamingResponse:
+                                 versions: bool = False, comments: bool = False) -> StreamingResponse:
         # The auth middleware lets only the admin session reach this route (it is not under /api).
         if format not in FORMATS:
             raise HTTPException(400, 'format must be csv or jsonl')
@@ -55,7 +55,8 @@ def register(root: Root) -> None:
         try:
             return await channel_export(root.repos, root.search, channel, format,
                                         post_filter(since, until, has_media),
-                                        search_request(channel, q, since, until, has_media), versions=versions)
+                                        search_request(channel, q, since, until, has_media), versions=versions,
+                                        comments=comments)
         except (QueryError, SearchRequestError, IndexUnavailable) as error:
             raise HTTPException(400, search_problem(error)) from None
 

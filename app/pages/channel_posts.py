@@ -107,6 +107,8 @@ class PostsList:
                                        value=params.get('media', '')) \
                     .props('outlined dense').classes('pg-share').mark('post-media')
                 self.with_versions = ui.checkbox(_('with earlier versions')).mark('export-versions')
+                self.with_comments = ui.checkbox(_('with comments')).mark('export-comments')
+                self.with_comments.set_visibility(bool(channel.linked_chat_id))
                 self.export_csv = ui.button('CSV', icon='download').props('outline').mark('export-csv')
                 self.export_jsonl = ui.button('JSONL', icon='download').props('outline').mark('export-jsonl')
             self.summary = ui.label().classes('text-sm text-grey-7').mark('posts-summary')
@@ -156,6 +158,8 @@ class PostsList:
             params['has_media'] = params.pop('media')
         if self.with_versions.value:
             params['versions'] = 'true'
+        if self.with_comments.value:
+            params['comments'] = 'true'
         return f'/dashboard/channels/{self.channel.id}/export?{urlencode(params)}'
 
     def download(self, fmt: str) -> None:

@@ -191,3 +191,14 @@ async def test_a_post_s_comments_come_oldest_first_with_authors_answers_and_dele
     assert body['items'][1]['text'] == 'Why?' and body['items'][1]['version'] == 2  # a deletion keeps the words
     missing = await api.get(f'/api/mtproto/channels/{CHANNEL_ID}/posts/2/comments')
     assert (missing.status_code, missing.json()['error']['code']) == (404, 'POST_NOT_FOUND')
+
+    export = f'/api/mtproto/channels/{CHANNEL_ID}/export'
+    [record] = [json.loads(line) for line in (await api.get(export, params={'comments': 'true'})).text.splitlines()]
+    assert [(c['message_id'], c['author_name'], c['deleted']) for c in record['comments']] == [
+        (11, 'Анна', False), (12, 'Bo', True), (13, 'Анна', False)]
+    assert record['comments'][0]['link'].endswith('/1?comment=11') and record['comments'][0]['group_id'] == group_id
+    assert 'comments' not in json.loads((await api.get(export)).text)  # only when asked for
+    rows = list(csv.reader(io.StringIO((await api.get(export, params={'format': 'csv', 'comments': 'true'}))
+                                       .text.lstrip('\ufeff'))))
+    assert rows[0][-2:] == ['comment_of', 'author_id'] and len(rows) == 1 + 1 + 3  # the post, then its comments
+    assert [(row[1], row[-2]) for row in rows[1:]] == [('1', ''), ('11', '1'), ('12', '1'), ('13', '1')]
