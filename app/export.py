@@ -42,6 +42,13 @@ def post_link(channel: Channel, message_id: int) -> str:
     return f'https://t.me/c/{channel.id}/{message_id}'
 
 
+def item_link(channel: Channel, post: Post) -> str:
+    """A post's t.me link, or a comment's (its post's link with ?comment=)."""
+    if isinstance(post, Comment):
+        return f'{post_link(channel, post.post_id)}?comment={post.message_id}'
+    return post_link(channel, post.message_id)
+
+
 def export_filename(channel: Channel, fmt: str) -> str:
     name = channel.username or f'channel_{channel.id}'
     return f'{name}.{fmt}'
@@ -49,7 +56,7 @@ def export_filename(channel: Channel, fmt: str) -> str:
 
 def post_record(channel: Channel, post: Post) -> dict[str, Any]:
     record = post.model_dump(mode='json')
-    record['link'] = post_link(channel, post.message_id)
+    record['link'] = item_link(channel, post)
     return record
 
 
@@ -58,7 +65,7 @@ def csv_row(channel: Channel, post: Post) -> list[Any]:
     fwd = post.fwd_from
     return [
         post.channel_id, post.message_id, post.date.isoformat(), post.edit_date.isoformat() if post.edit_date else '',
-        post_link(channel, post.message_id), post.text, _blank(post.views), _blank(post.forwards),
+        item_link(channel, post), post.text, _blank(post.views), _blank(post.forwards),
         _blank(post.replies), json.dumps([r.model_dump() for r in post.reactions], ensure_ascii=False),
         media.type if media else '', (media.mime_type or '') if media else '', _blank(media.size if media else None),
         (media.file_name or '') if media else '', ' '.join(post.entities.urls), ' '.join(post.entities.mentions),
@@ -79,14 +86,12 @@ def comment_record(channel: Channel, comment: Comment) -> dict[str, Any]:
     record = comment.model_dump(mode='json', include=set(COMMENT_FIELDS))
     record['group_id'] = record.pop('channel_id')
     record['author_name'] = record.pop('post_author')
-    record['link'] = f'{post_link(channel, comment.post_id)}?comment={comment.message_id}'
+    record['link'] = item_link(channel, comment)
     return record
 
 
 def comment_row(channel: Channel, comment: Comment) -> list[Any]:
-    row = csv_row(channel, comment)
-    row[CSV_COLUMNS.index('link')] = f'{post_link(channel, comment.post_id)}?comment={comment.message_id}'
-    return row + [comment.post_id, _blank(comment.author_id)]
+    return csv_row(channel, comment) + [comment.post_id, _blank(comment.author_id)]
 
 
 def _blank(value: Any) -> Any:

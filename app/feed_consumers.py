@@ -130,12 +130,13 @@ class FeedReader:
 class FeedConsumers:
     """The readers of this process: started with the app, woken by each committed write, trimming the feed."""
 
-    def __init__(self, feed: ChangeFeed, writer: PostWriter, *, keep_days: int = 30) -> None:
+    def __init__(self, feed: ChangeFeed, *writers: PostWriter, keep_days: int = 30) -> None:
         self.feed = feed
         self.keep = timedelta(days=keep_days)
         self.readers: dict[str, FeedReader] = {}
         self._tasks: list[asyncio.Task] = []
-        writer.listeners['feed'] = self._written
+        for writer in writers:  # the posts' writer and the comments': both write to the one feed
+            writer.listeners['feed'] = self._written
 
     def add(self, consumer: FeedConsumer, **options: float) -> FeedReader:
         reader = FeedReader(self.feed, consumer, **options)  # type: ignore[arg-type]

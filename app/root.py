@@ -184,7 +184,7 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
                               owner_id=process_owner_id(), events=events, door=door)
     channels = ChannelService(repos=repos, accounts=accounts, events=events)
     sync = SyncService(repos=repos, channels=channels, accounts=accounts, owner_id=accounts.owner_id, clock=clock)
-    feed_consumers = FeedConsumers(repos.feed, repos.writer, keep_days=settings.feed_keep_days)
+    feed_consumers = FeedConsumers(repos.feed, repos.writer, repos.comment_writer, keep_days=settings.feed_keep_days)
     search_index = SearchIndex(repos, settings.data_dir)
     media = MediaService(repos=repos, channels=channels, events=events)
     feed_consumers.add(search_index)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -37,7 +37,9 @@ class SearchItemView(BaseModel):
     media_type: str | None = None
     edits: int = 0
     deleted: bool = False
-    url: str = Field(description='the post on t.me')
+    url: str = Field(description='the post (or the comment) on t.me')
+    comment_of: int | None = Field(default=None, description='a comment: the post it is under, in channel_id; '
+                                                              'message_id is then its id in the discussion group')
 
 
 class SearchPageView(BaseModel):
@@ -56,7 +58,12 @@ class SearchIndexView(BaseModel):
 
 SearchQ = Annotated[str, Query(max_length=MAX_QUERY_CHARS, description=(
     'words (any form), "exact phrase", prefix*, -excluded, a OR b, #hashtag, @mention, and filters: channel:@name, '
-    'tag:x, from:@source, since:2026-01-31, until:…, has:media, media:video, views:1000, is:edited, is:deleted'))]
+    'tag:x, from:@source, since:2026-01-31, until:…, has:media, media:video, views:1000, is:edited, is:deleted, '
+    'is:comment'))]
+CommentsQuery = Annotated[Literal['exclude', 'include', 'only'], Query(description=(
+    "posts only (exclude), posts and the comments under them (include), or comments only; 'is:comment' in the "
+    'query says the same'))]
+COMMENT_CHOICE = {'exclude': False, 'include': None, 'only': True}
 ChannelIdsQuery = Annotated[list[ChannelIdItem] | None, Query(max_length=1000, description='only these channels')]
 TagQuery = Annotated[list[str] | None, Query(max_length=50, description='only channels with any of these tags')]
 MediaTypeQuery = Annotated[list[str] | None, Query(max_length=len(MEDIA_TYPES), description=(
@@ -66,10 +73,11 @@ MediaTypeQuery = Annotated[list[str] | None, Query(max_length=len(MEDIA_TYPES), 
 def _request(q: str, channel_ids: list[int] | None, tag: list[str] | None, since: datetime | None,
              until: datetime | None, has_media: bool | None, media_type: list[str] | None, min_views: int | None,
              forwarded_from: list[str] | None, edited: bool | None, deleted: bool | None, sort: Sort, limit: int = 20,
-             cursor: str | None = None) -> SearchRequest:
+             cursor: str | None = None, comments: str = 'exclude') -> SearchRequest:
     return SearchRequest(q=q, channel_ids=channel_ids, tags=tag or [], since=since, until=until, has_media=has_media,
                          media_types=media_type or [], min_views=min_views, forwarded_from=forwarded_from or [],
-                         edited=edited, deleted=deleted, sort=sort, limit=limit, cursor=cursor)
+                         edited=edited, deleted=deleted, sort=sort, limit=limit, cursor=cursor,
+                         comment=COMMENT_CHOICE[comments])
 
 
 @contextlib.contextmanager
@@ -96,11 +104,12 @@ async def search(
         'posts forwarded from these channels (id or @username)'))] = None,
     edited: bool | None = None, deleted: bool | None = None, sort: Sort = Sort.RELEVANCE,
     limit: Annotated[int, Query(ge=1, le=100)] = 20, cursor: Annotated[str | None, Query(max_length=100)] = None,
+    comments: CommentsQuery = 'exclude',
 ) -> SearchPageView:
     """Posts of every stored channel (or the chosen ones) that match, best first or by date or views; the index's
     state is on GET /search/index. A malformed query answers 400 with its column."""
     request = _request(q, channel_ids, tag, since, until, has_media, media_type, min_views, forwarded_from, edited,
-                       deleted, sort, limit, cursor)
+                       deleted, sort, limit, cursor, comments)
     with search_errors():
         page = await root.search.search(request)
     items = [SearchItemView.model_validate(item, from_attributes=True) for item in page.items]
@@ -116,10 +125,10 @@ async def export_search(
     media_type: MediaTypeQuery = None, min_views: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     forwarded_from: Annotated[list[str] | None, Query(max_length=50)] = None,
     edited: bool | None = None, deleted: bool | None = None, sort: Sort = Sort.RELEVANCE,
-    format: Annotated[str, Query(pattern='^(csv|jsonl)$')] = 'jsonl',
+    format: Annotated[str, Query(pattern='^(csv|jsonl)$')] = 'jsonl', comments: CommentsQuery = 'exclude',
 ) -> StreamingResponse:
     request = _request(q, channel_ids, tag, since, until, has_media, media_type, min_views, forwarded_from, edited,
-                       deleted, sort)
+                       deleted, sort, comments=comments)
     with search_errors():
         rows = await root.search.export(request)
     return download(root.repos, rows, format, f'search.{format}')

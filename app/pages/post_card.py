@@ -7,8 +7,8 @@ import base64
 from html import escape
 from urllib.parse import urlencode
 
-from app.db.models import Channel, Post
-from app.export import post_link
+from app.db.models import Channel, Comment, Post
+from app.export import item_link
 from app.i18n import _, file_size, n_, number, render
 from app.mtproto.mapping import thumb_jpeg
 from app.pages.post_versions import MEDIA_NAMES
@@ -69,11 +69,15 @@ def head_html(channel: Channel, post: Post, *, show_channel: bool = False) -> st
     if show_channel:
         head.append(f'<a class="nicegui-link pg-channel-name" href="/dashboard/channels/{channel.id}" '
                     f'data-mark="result-channel">{escape(channel.title or str(channel.id))}</a>')
-    head.append(f'<a class="nicegui-link" href="{escape(post_link(channel, post.message_id))}" target="_blank" '
+    head.append(f'<a class="nicegui-link" href="{escape(item_link(channel, post))}" target="_blank" '
                 f'rel="noopener" data-mark="post-link">{post.date:%Y-%m-%d %H:%M}</a>')
+    if isinstance(post, Comment):
+        under = _('comment by {author} under #{post}', author=post.post_author or _('someone'), post=post.post_id)
+        head.append(f'<span data-mark="result-comment">{escape(under)}</span>')
     if show_channel:
         in_parsegram = escape(_('in Parsegram'))
-        head.append(f'<a class="nicegui-link" href="/dashboard/channels/{channel.id}?at={post.message_id}" '
+        at = post.post_id if isinstance(post, Comment) else post.message_id
+        head.append(f'<a class="nicegui-link" href="/dashboard/channels/{channel.id}?at={at}" '
                     f'data-mark="result-open">{in_parsegram}</a>')
     if post.edits:  # opens the versions, word by word
         times = n_('edited {n} time', 'edited {n} times', post.edits)
@@ -122,7 +126,7 @@ def media_html(post: Post) -> str:
     """The post's photo or video as its inline thumbnail (a click opens it; it is kept then), a video's duration,
     a file's name, and a download button with the size. Empty for posts without a file."""
     media = post.media
-    if media is None or media.type not in DOWNLOADABLE:
+    if media is None or media.type not in DOWNLOADABLE or isinstance(post, Comment):  # comments' files: not yet
         return ''
     parts = []
     if post.thumb and media.type in ('photo', 'video', 'gif'):

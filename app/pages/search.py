@@ -31,6 +31,7 @@ SORTS = {'relevance': lazy('Best match'), 'date': lazy('Newest'), 'views': lazy(
 MEDIA = {'': lazy('With or without media'), 'any': lazy('With media'), 'none': lazy('Without media'),
          **{kind: MEDIA_NAMES.get(kind, kind) for kind in MEDIA_TYPES}}
 DELETED = {'': lazy('Deleted or not'), 'only': lazy('Only deleted'), 'none': lazy('Not deleted')}
+COMMENTS = {'': lazy('Posts'), 'include': lazy('Posts and comments'), 'only': lazy('Comments')}
 EXAMPLES = ('ракета', '"запуск ракеты"', 'запуск* -реклама', 'выборы OR голосование since:2026-01-01',
             '#новости has:media', 'is:edited views:10000')
 
@@ -64,6 +65,7 @@ class SearchParams:
         self.views = one('views') if one('views').isdigit() else ''
         self.edited = one('edited') == '1'
         self.deleted = one('deleted') if one('deleted') in DELETED else ''
+        self.comments = one('comments') if one('comments') in COMMENTS else ''
         self.sort = one('sort') if one('sort') in SORTS else 'relevance'
 
     @classmethod
@@ -75,7 +77,8 @@ class SearchParams:
         values: dict[str, Any] = {'q': self.q, 'channel': [str(c) for c in self.channels], 'tag': self.tags,
                                   'since': self.since, 'until': self.until, 'media': self.media,
                                   'views': self.views, 'edited': '1' if self.edited else '',
-                                  'deleted': self.deleted, 'sort': '' if self.sort == 'relevance' else self.sort}
+                                  'deleted': self.deleted, 'comments': self.comments,
+                                  'sort': '' if self.sort == 'relevance' else self.sort}
         return {name: value for name, value in values.items() if value}
 
     def query_string(self) -> str:
@@ -91,7 +94,8 @@ class SearchParams:
             until=_day(self.until, end=True), has_media={'any': True, 'none': False}.get(media),
             media_types=[media] if media in MEDIA_TYPES else [], min_views=int(self.views) if self.views else None,
             edited=True if self.edited else None, deleted={'only': True, 'none': False}.get(self.deleted),
-            sort=Sort(self.sort), limit=limit, cursor=cursor)
+            sort=Sort(self.sort), limit=limit, cursor=cursor,
+            comment={'include': None, 'only': True}.get(self.comments, False))
 
 
 def register(root: Root) -> None:
@@ -152,6 +156,9 @@ class SearchView:
                 self.deleted = ui.select({key: render(text) for key, text in DELETED.items()},
                                          value=params.deleted, label=_('Deleted')) \
                     .props('outlined dense').classes('pg-share').mark('search-deleted')
+                self.comments = ui.select({key: render(text) for key, text in COMMENTS.items()},
+                                          value=params.comments, label=_('Search in')) \
+                    .props('outlined dense').classes('pg-share').mark('search-comments')
                 self.edited = ui.checkbox(_('edited only'), value=params.edited).mark('search-edited')
                 self.sort = ui.select({key: render(text) for key, text in SORTS.items()}, value=params.sort,
                                       label=_('Order')).props('outlined dense').classes('pg-share') \
@@ -178,7 +185,7 @@ class SearchView:
         self.more = ui.button(_('Load more'), on_click=self.load_more).props('flat').mark('search-more')
         self.more.set_visibility(False)
         for element in (self.q, self.channels, self.tags, self.since, self.until, self.media, self.views,
-                        self.deleted, self.edited, self.sort):
+                        self.deleted, self.comments, self.edited, self.sort):
             element.on_value_change(self.changed)
         ui.timer(0, self.run, once=True)
 
@@ -189,7 +196,7 @@ class SearchView:
             'tag': list(self.tags.value or []), 'since': self.since.value or '', 'until': self.until.value or '',
             'media': self.media.value or '', 'views': str(int(views)) if views else '',
             'edited': '1' if self.edited.value else '', 'deleted': self.deleted.value or '',
-            'sort': self.sort.value or 'relevance'})
+            'comments': self.comments.value or '', 'sort': self.sort.value or 'relevance'})
 
     async def try_example(self, example: str) -> None:
         self.q.value = example  # the change runs the search

@@ -43,6 +43,7 @@ class IndexedPost:
     forwarded_from: int | None = None
     edited: bool = False
     deleted: bool = False
+    comment: bool = False  # a comment under a post (channel_id is the discussion group's)
     stored: bytes = b''  # the post as JSON, given back with a hit: results need no round trip to the database
 
 
@@ -59,6 +60,7 @@ class Scope:
     edited: bool | None = None
     deleted: bool | None = None
     before_id: int | None = None  # message ids below this only (a channel's pages, newest first)
+    comment: bool | None = False  # False: posts only; True: comments only; None: both
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ def indexed_post(doc: dict[str, Any]) -> IndexedPost:
         lemmas=analysed.lemmas, tags=analysed.tags, views=doc.get('views') or 0,
         media_type=media.get('type') if media else None,
         forwarded_from=bare_peer_id((doc.get('fwd_from') or {}).get('from_id')),
-        edited=(doc.get('edits') or 0) > 0, deleted=bool(doc.get('deleted')),
+        edited=(doc.get('edits') or 0) > 0, deleted=bool(doc.get('deleted')), comment='post_id' in doc,
         stored=stored_form({key: value for key, value in doc.items() if key not in FIELDS}))
 
 
@@ -191,7 +191,12 @@ class SearchIndex(FeedConsumer):
         assert self.engine is not None
         keys = list(dict.fromkeys((change.channel_id, change.message_id) for change in changes
                                   if change.source == 'posts'))
-        docs = await self.repos.posts.docs_by_keys(keys, FIELDS)
+        comment_keys = list(dict.fromkeys((change.channel_id, change.message_id) for change in changes
+                                          if change.source == 'comments'))
+        docs = await self.repos.posts.docs_by_keys(keys, FIELDS) if keys else []
+        if comment_keys:
+            docs += await self.repos.comments.docs_by_keys(comment_keys, FIELDS)
+            keys += comment_keys
         found = {(doc['channel_id'], doc['message_id']) for doc in docs}
         posts = await asyncio.to_thread(lambda: [indexed_post(doc) for doc in docs])
         gone = [key for key in keys if key not in found]  # removed with its channel
@@ -212,12 +217,16 @@ class SearchIndex(FeedConsumer):
         started = time.monotonic()
         batch: list[dict] = []
         last_note = started
-        channels = await self.repos.channels.collection.find({}, {'state': 1}).to_list()
-        for channel in channels:  # channel by channel, in bounded windows of ids
+        channels = await self.repos.channels.collection.find({}, {'state': 1, 'linked_chat_id': 1}).to_list()
+        sources = []  # channel by channel, in bounded windows of ids; then the comments of their discussion groups
+        for channel in channels:
             state = channel.get('state') or {}
-            hint = max(state.get('top_message_id') or 0, state.get('last_message_id') or 0)
-            async for doc in self.repos.posts.stream_docs(channel_id=channel['_id'], projection=FIELDS,
-                                                          newest_hint=hint):
+            sources.append((self.repos.posts, channel['_id'],
+                            max(state.get('top_message_id') or 0, state.get('last_message_id') or 0)))
+        sources += [(self.repos.comments, channel['linked_chat_id'], 0) for channel in channels
+                    if channel.get('linked_chat_id')]
+        for repo, channel_id, hint in sources:
+            async for doc in repo.stream_docs(channel_id=channel_id, projection=FIELDS, newest_hint=hint):
                 batch.append(doc)
                 if len(batch) >= REBUILD_BATCH:
                     await self._index_batch(engine, batch)

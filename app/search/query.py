@@ -7,7 +7,7 @@
     ракета OR ракеты         either (OR binds tighter than the space between words)
     #хэштег  @username       the hashtag or mention
     channel:@name  channel:-1001234  tag:news  from:@source  since:2026-01-31  until:2026-02-28
-    has:media  media:video  views:1000  is:edited  is:deleted  -is:deleted
+    has:media  media:video  views:1000  is:edited  is:deleted  -is:deleted  is:comment
 
 A malformed query raises QueryError saying where (the column, counted from 1) and how to write it.
 """
@@ -60,6 +60,7 @@ class Filters:
     min_views: int | None = None
     edited: bool | None = None
     deleted: bool | None = None
+    comment: bool | None = None  # is:comment (comments only), -is:comment (posts only)
 
 
 @dataclass
@@ -233,8 +234,8 @@ class _Parser:
                 raise self.fail(lazy('Write the least number of views as views:1000.'), start)
             filters.min_views = int(digits)
         elif key == 'is':
-            if value not in ('edited', 'deleted'):
-                raise self.fail(lazy('Write is:edited or is:deleted.'), start)
+            if value not in ('edited', 'deleted', 'comment'):
+                raise self.fail(lazy('Write is:edited, is:deleted or is:comment.'), start)
             setattr(filters, value, not excluded)
 
 

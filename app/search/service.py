@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from app.db.models import Channel, Post
+from app.db.comments_repo import comment_from_doc
+from app.db.models import Channel, Comment, Post
 from app.db.posts_repo import post_from_doc
 from app.export import post_link
 from app.i18n import LazyText, lazy
@@ -58,6 +59,7 @@ class SearchRequest:
     limit: int = 20
     cursor: str | None = None
     before_id: int | None = None  # message ids below this only (a channel's pages)
+    comment: bool | None = False  # False: posts only; True: comments only; None: posts and comments
 
 
 @dataclass
@@ -76,8 +78,9 @@ class SearchItem:
     media_type: str | None
     edits: int
     deleted: bool
-    url: str  # the post on t.me
+    url: str  # the post (or the comment) on t.me
     post: Post = field(repr=False)
+    comment_of: int | None = None  # a comment: the post it is under (channel_id is then the post's channel)
 
     def highlighted(self, matcher: Matcher) -> str:
         return highlight(self.text, matcher)
@@ -90,6 +93,11 @@ class SearchPage:
     next_cursor: str | None
     query: Query
     matcher: Matcher
+
+
+def stored_post(stored: bytes) -> Post:
+    """A hit's stored copy: a comment when it names the post it is under."""
+    return (Comment if b'"post_id"' in stored else Post).model_validate_json(stored)
 
 
 def encode_cursor(offset: int) -> str:
@@ -161,6 +169,11 @@ class SearchService:
                 raise SearchRequestError(lazy('Unknown media type "{value}"; types are {types}.', value=media_type,
                                               types=', '.join(MEDIA_TYPES)))
         views = [v for v in (request.min_views, filters.min_views) if v]
+        comment = filters.comment if filters.comment is not None else request.comment
+        if channels is not None and comment is not False:  # the comments of these channels are in their groups
+            docs = await self.repos.channels.collection.find(
+                {'_id': {'$in': sorted(channels)}, 'linked_chat_id': {'$ne': None}}, {'linked_chat_id': 1}).to_list()
+            channels = channels | {doc['linked_chat_id'] for doc in docs}
         return Scope(
             channel_ids=sorted(channels) if channels is not None else None,
             forwarded_from=await self._sources(sources) if sources else None,
@@ -168,7 +181,8 @@ class SearchService:
             has_media=True if request.has_media or filters.has_media else request.has_media,
             media_types=media_types, min_views=max(views) if views else None,
             edited=filters.edited if filters.edited is not None else request.edited,
-            deleted=filters.deleted if filters.deleted is not None else request.deleted, before_id=request.before_id)
+            deleted=filters.deleted if filters.deleted is not None else request.deleted, before_id=request.before_id,
+            comment=comment)
 
     async def search(self, request: SearchRequest) -> SearchPage:
         query = parse(request.q)
@@ -186,20 +200,30 @@ class SearchService:
         return SearchPage(items, found.total, encode_cursor(offset + limit) if more else None, query, matcher)
 
     async def _fetch(self, hits: list[Hit]) -> dict[tuple[int, int], Post]:
-        """The hits' posts as stored in the database, by (channel id, message id)."""
-        docs = await self.repos.posts.docs_by_keys((hit.channel_id, hit.message_id) for hit in hits)
-        return {(doc['channel_id'], doc['message_id']): post_from_doc(doc) for doc in docs}
+        """The hits' posts (and comments) as stored in the database, by (channel or group id, message id)."""
+        keys = [(hit.channel_id, hit.message_id) for hit in hits]
+        docs = await self.repos.posts.docs_by_keys(keys)
+        found = {(doc['channel_id'], doc['message_id']): post_from_doc(doc) for doc in docs}
+        missing = [key for key in keys if key not in found]
+        if missing:
+            found.update({(doc['channel_id'], doc['message_id']): comment_from_doc(doc)
+                          for doc in await self.repos.comments.docs_by_keys(missing)})
+        return found
 
     async def _add_channels(self, hits: list[Hit], channels: dict[int, Channel]) -> None:
-        """The hits' channels that `channels` lacks, read and added."""
+        """The hits' channels that `channels` lacks, read and added; a discussion group's id names its channel."""
         missing = list({hit.channel_id for hit in hits} - set(channels))
         if missing:
             async for doc in self.repos.channels.collection.find({'_id': {'$in': missing}}):
                 channels[doc['_id']] = Channel.from_doc(doc)
+            groups = [channel_id for channel_id in missing if channel_id not in channels]
+            if groups:
+                async for doc in self.repos.channels.collection.find({'linked_chat_id': {'$in': groups}}):
+                    channels[doc['linked_chat_id']] = Channel.from_doc(doc)
 
     async def _items(self, hits: list[Hit], matcher: Matcher) -> list[SearchItem]:
         channels: dict[int, Channel] = {}
-        posts = {(hit.channel_id, hit.message_id): Post.model_validate_json(hit.stored) for hit in hits if hit.stored}
+        posts = {(hit.channel_id, hit.message_id): stored_post(hit.stored) for hit in hits if hit.stored}
         unstored = [hit for hit in hits if not hit.stored]  # an engine that keeps no copy: read from the database
         posts.update(await self._fetch(unstored))
         await self._add_channels(hits, channels)
@@ -209,12 +233,15 @@ class SearchService:
             channel = channels.get(hit.channel_id)
             if post is None or channel is None:  # removed since the index saw it (a deleted channel)
                 continue
+            comment_of = post.post_id if isinstance(post, Comment) else None
+            url = post_link(channel, comment_of or post.message_id) + (f'?comment={post.message_id}' if comment_of
+                                                                       else '')
             items.append(SearchItem(
-                channel_id=post.channel_id, message_id=post.message_id, date=post.date, views=post.views,
+                channel_id=channel.id, message_id=post.message_id, date=post.date, views=post.views,
                 forwards=post.forwards, replies=post.replies, score=hit.score,
                 snippet=snippet(post.text, matcher), text=post.text, channel_title=channel.title,
                 channel_username=channel.username, media_type=post.media.type if post.media else None,
-                edits=post.edits, deleted=post.deleted, url=post_link(channel, post.message_id), post=post))
+                edits=post.edits, deleted=post.deleted, url=url, post=post, comment_of=comment_of))
         return items
 
     async def export(self, request: SearchRequest) -> AsyncIterator[tuple[Channel, Post]]:

@@ -20,7 +20,7 @@ from app.search.engine import Hit, Hits, IndexedPost, Scope, Sort, post_key
 from app.search.query import Clause, Query, Term
 from app.search.words import lemmas
 
-FORMAT = 2  # 2: each post's stored form
+FORMAT = 3  # 2: each post's stored form; 3: comments too
 STATE_FILE = 'parsegram.json'
 TOKENIZER = 'pg_words'
 WRITER_HEAP = 64 * 1024 * 1024
@@ -38,6 +38,7 @@ def _schema() -> tantivy.Schema:
     builder.add_boolean_field('has_media', indexed=True)
     builder.add_boolean_field('edited', indexed=True)
     builder.add_boolean_field('deleted', indexed=True)
+    builder.add_boolean_field('comment', indexed=True)
     builder.add_text_field('media', tokenizer_name='raw', index_option='basic')
     builder.add_text_field('forms', tokenizer_name=TOKENIZER, index_option='position')
     builder.add_text_field('lemmas', tokenizer_name=TOKENIZER, index_option='freq')
@@ -96,6 +97,7 @@ class TantivyEngine:
         doc.add_boolean('has_media', post.media_type is not None)
         doc.add_boolean('edited', post.edited)
         doc.add_boolean('deleted', post.deleted)
+        doc.add_boolean('comment', post.comment)
         if post.media_type:
             doc.add_text('media', post.media_type)
         doc.add_text('forms', post.forms)
@@ -187,7 +189,7 @@ class TantivyEngine:
             found.append(tantivy.Query.range_query(schema, 'views', integer, scope.min_views, None))
         if scope.media_types:
             found.append(self._any_of('media', scope.media_types))
-        for name in ('has_media', 'edited', 'deleted'):
+        for name in ('has_media', 'edited', 'deleted', 'comment'):
             value = getattr(scope, name)
             if value is not None:
                 found.append(tantivy.Query.term_query(schema, name, value))

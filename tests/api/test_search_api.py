@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app.db.models import Channel, Post
+from app.db.comments_repo import CommentsRepo
+from app.db.models import Channel, Comment, Post
 from app.search.index import REBUILD_MARKER
 from tests.support import search_current, store_posts
 
@@ -132,3 +133,34 @@ async def test_a_channel_s_posts_take_the_same_query_language(api, app_root):
     assert len(records) == 15
     bad = await api.get('/api/mtproto/channels/101/posts', params={'q': 'since:yesterday'})
     assert bad.status_code == 400 and bad.json()['error']['code'] == 'QUERY_MALFORMED'
+
+
+async def test_comments_are_searched_when_asked_for_and_named_by_their_post(api, app_root):
+    group_id = 303_000
+    await app_root.repos.channels.upsert_metadata(Channel(id=303, title='Обсуждаемый', username='talked',
+                                                          linked_chat_id=group_id))
+    await store_posts(app_root.repos, [Post(channel_id=303, message_id=5, date=BASE, text='Запуск ракеты завтра',
+                                            replies=1)])
+    comment = Comment(channel_id=group_id, message_id=40, date=BASE + timedelta(hours=1), post_author='Анна',
+                      text='Ракету перенесли, увы', post_channel_id=303, post_id=5, author_id=77)
+    await app_root.repos.comment_writer.store(group_id, CommentsRepo.prepare([comment]))
+    await search_current(app_root)
+
+    async def found(**params):
+        answer = await api.get('/api/mtproto/search', params={'q': 'ракета', 'sort': 'date', **params})
+        assert answer.status_code == 200, answer.text
+        return [(item['channel_id'], item['message_id'], item['comment_of']) for item in answer.json()['items']]
+    assert await found() == [(303, 5, None)]  # posts only, by default
+    assert await found(comments='include') == [(303, 40, 5), (303, 5, None)]
+    assert await found(comments='only') == [(303, 40, 5)]
+    assert await found(q='ракета is:comment', comments='include') == [(303, 40, 5)]
+    assert await found(q='ракета -is:comment', comments='include') == [(303, 5, None)]
+    assert await found(comments='include', channel_ids=[303]) == [(303, 40, 5), (303, 5, None)]  # its group too
+    answer = await api.get('/api/mtproto/search', params={'q': 'перенесли', 'comments': 'only'})
+    item = answer.json()['items'][0]
+    assert item['url'] == 'https://t.me/talked/5?comment=40' and '<mark>перенесли</mark>' in item['snippet']
+    assert item['channel_title'] == 'Обсуждаемый'
+
+    await app_root.repos.comment_writer.delete(group_id, [40])  # the index follows comments' changes too
+    await search_current(app_root)
+    assert await found(q='ракета is:comment is:deleted', comments='include') == [(303, 40, 5)]

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 from nicegui.testing import User
 
-from app.db.models import Channel, MediaSummary, Post
+from app.db.comments_repo import CommentsRepo
+from app.db.models import Channel, Comment, MediaSummary, Post
 from tests.support import search_current, sign_in, store_posts
 
 BASE = datetime(2026, 4, 1, tzinfo=UTC)
@@ -76,3 +77,22 @@ async def test_the_whole_result_exports_and_the_index_rebuilds_from_the_page(use
     await search_current(app_root)
     await user.should_see('27 posts indexed')
     await user.should_not_see(marker='index-progress')
+
+
+async def test_comments_show_in_results_when_asked_for_named_by_their_post(user: User, app_root):
+    group_id = 309_000
+    await app_root.repos.channels.upsert_metadata(Channel(id=309, title='Спор', username='spor',
+                                                          linked_chat_id=group_id))
+    await store_posts(app_root.repos, [Post(channel_id=309, message_id=7, date=BASE, text='Ракеты снова летят')])
+    comment = Comment(channel_id=group_id, message_id=90, date=BASE, post_author='Анна', text='Ракета красивая',
+                      post_channel_id=309, post_id=7)
+    await app_root.repos.comment_writer.store(group_id, CommentsRepo.prepare([comment]))
+    await search_current(app_root)
+    await sign_in(user)
+    await user.open('/dashboard/search?q=ракета')
+    await user.should_see('1 post matches')
+    await user.should_not_see('comment by')
+    await user.open('/dashboard/search?q=ракета&comments=include')
+    await user.should_see('2 posts match')
+    await user.should_see('comment by Анна under #7')
+    await user.should_see('https://t.me/spor/7?comment=90')
