@@ -152,6 +152,9 @@ class MediaService:
                 continue
             except errors.FloodWaitError as error:
                 raise flood_wait_error(error.seconds, MethodClass.FILES) from None
+            except errors.RPCError as error:  # the file is gone or refused: say so, keep what was stored
+                raise MediaError(502, 'TELEGRAM_REFUSED_FILE', lazy(
+                    'Telegram refused the file ({error}); try again later.', error=type(error).__name__)) from None
             data = answer.bytes
             if data:
                 await media.put_part(state, part, data)

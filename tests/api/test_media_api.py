@@ -118,6 +118,14 @@ async def test_an_expired_reference_is_renewed_once_and_the_download_finishes(te
     renewed = (await app_root.repos.posts.get(channel_id=channel_id, message_id=ids['a report'])).media_file
     assert renewed.file_reference != first.file_reference and renewed.id == first.id  # kept for the next time
 
+    other = telegram_dc.post_message(channel_id, 'another report', media='document', media_size=9_000)
+    await api.post(f'/api/mtproto/channels/{channel_id}/sync')
+    await until(lambda: app_root.repos.posts.get(channel_id=channel_id, message_id=other))
+    telegram_dc.add_fault('upload.getFile', 'LOCATION_INVALID')  # Telegram refuses this file
+    refused = await api.get(f'/api/mtproto/channels/{channel_id}/posts/{other}/media')
+    assert (refused.status_code, refused.json()['error']['code']) == (502, 'TELEGRAM_REFUSED_FILE')
+    assert 'LocationInvalidError' in refused.json()['error']['message']
+
 
 @pytest.mark.dc_limits('realistic', **{'upload.getFile': {'rate': 0.001, 'burst': 3, 'wait': 1}})
 async def test_a_stopped_download_goes_on_from_its_last_stored_part(telegram_dc, api, app_root):
