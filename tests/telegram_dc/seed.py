@@ -24,6 +24,9 @@ def seed_demo(world) -> dict:
     private = world.create_channel('Parsegram Demo Private', private=True, posts=50, seed=4,
                                    about='Only reachable through its invite link.')
     channels.append({**private, 'title': 'Parsegram Demo Private', 'posts': 50})
+    news = channels[0]['channel_id']
+    world.channels[discussion['channel_id']].linked_chat_id = news
+    world.seed_comments(news, list(range(4961, 5001)), per_post=4, seed=11)  # the newest 40 posts have comments
     channels.append({**discussion, 'title': 'Parsegram Demo Chat', 'posts': 0})
     for info in channels:
         world.add_member(info['channel_id'], user_id)

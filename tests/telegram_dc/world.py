@@ -258,6 +258,8 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers, FileHa
 
     def _seed_posts(self, ch: ChannelRec, count: int, seed: int) -> None:
         for fields in content.seeded_posts(seed, count):
+            if ch.linked_chat_id is not None:  # its comments are real messages in the group: counted as they come
+                fields.pop('replies', None)
             message = self._make_message(ch, len(ch.by_id), fields)
             message._bytes()  # serialize now, so paging a big channel costs the server next to nothing
             ch.store(message)
