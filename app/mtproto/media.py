@@ -96,9 +96,11 @@ class MediaService:
         if running is None:
             running = self._running[key] = asyncio.ensure_future(self._keep(channel, post))
 
-            def done(_: asyncio.Future[KeptFile]) -> None:
+            def done(finished: asyncio.Future[KeptFile]) -> None:
                 self._running.pop(key, None)
                 self._progress.pop(key, None)
+                if not finished.cancelled():
+                    finished.exception()  # seen here: a caller that stopped waiting must not leave it unretrieved
             running.add_done_callback(done)
         return await asyncio.shield(running)
 
