@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -150,6 +151,10 @@ class RunnerMixin:
             message = error.message if isinstance(error, ChannelError) else f'{type(error).__name__}: {error}'
             logger.warning('job {} for channel {} failed: {}', job.id, channel.id, message)
             await self._fail(job, channel, message)
+        except Exception:  # a defect: the job fails where people see it, not silently "running" for ever
+            error_id = uuid.uuid4().hex[:8]
+            logger.exception('job {} for channel {} failed unexpectedly (error id {})', job.id, channel.id, error_id)
+            await self._fail(job, channel, f'Unexpected error {error_id}; the server log has its details.')
 
     async def _read_recent_comments(self, client: TelegramClient, channel: Channel, peer: Any) -> CommentsRead:
         """The comments of the posts of the last `comment_days` that have comments, read again (new, edited,

@@ -14,6 +14,7 @@ from app.clock import ManualClock
 from app.crypto import SecretBox
 from app.db.models import Job, JobKind, JobStatus, utcnow
 from app.events import PostsStored
+from app.mtproto import runner
 from app.mtproto.accounts import AccountManager
 from app.mtproto.channels import ChannelError, ChannelService
 from app.mtproto.limits import Budget, MethodClass
@@ -553,3 +554,20 @@ async def test_the_schedule_follows_the_clock(stack, telegram_dc, repos):
     assert await stack.repos.posts.get(channel_id=channel_id, message_id=new_id)
     channel = await stack.repos.channels.get(channel_id)
     assert abs(channel.state.last_synced_at - clock.now()) < timedelta(milliseconds=1)  # the clock it runs by
+
+
+async def test_a_defect_in_a_job_fails_it_with_an_error_id_instead_of_leaving_it_running(stack, telegram_dc,
+                                                                                       monkeypatch):
+    info = telegram_dc.create_channel('Defect', username=_name('defect'), posts=20, seed=33)
+    channel_id = info['channel_id']
+    await stack.channels.add(f'@{info["username"]}')
+    await stack.settle(channel_id)
+
+    async def planted(*args, **kwargs):
+        raise RuntimeError('a defect the test planted')
+    monkeypatch.setattr(runner, 'sync_channel', planted)
+    job = await stack.sync.enqueue(channel_id)
+    failed = await eventually(lambda: _status(stack, job.id, JobStatus.FAILED), timeout=30)
+    assert failed.error.startswith('Unexpected error ') and 'planted' not in failed.error  # the cause stays in the log
+    channel = await stack.repos.channels.get(channel_id)
+    assert channel.state.error == failed.error and channel.state.status == 'error'
