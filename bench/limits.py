@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from pymongo import AsyncMongoClient
-from telethon.crypto import rsa
 
 from app.config import Settings
 from app.crypto import SecretBox
@@ -31,11 +28,10 @@ from app.mtproto.accounts import AccountManager
 from app.mtproto.channels import ChannelService
 from app.mtproto.limits import MethodClass, RequestLimiter
 from app.mtproto.sync import SyncService
-from bench.ingest import start_database
+from bench.world import dc_and_database
 from tests.support import door_client
 from tests.telegram_dc.limits import PROFILES
 from tests.telegram_dc.pytest_plugin import API_HASH, API_ID, DcHandle
-from tests.telegram_dc.server import TelegramDC
 
 POSTS_PER_CALL = 100
 HISTORY = 'messages.getHistory'
@@ -103,24 +99,12 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.accounts.split(',')]
 
-    data = Path(tempfile.mkdtemp(prefix='parsegram-bench-'))
-    db_process, uri = start_database(data / 'db')
-    server = TelegramDC(limits='realistic').start_in_thread()
-    try:
-        rsa.add_key(server.public_key_pem.decode(), old=False)
-        key = data / 'public_key.pem'
-        key.write_bytes(server.public_key_pem)
-        dc = DcHandle(server, key)
+    with dc_and_database('realistic') as (dc, uri, data):
         usernames = [f'bench_limits_{i}' for i in range(4)]
         for i, name in enumerate(usernames):
             dc.create_channel(f'Bench limits {i}', username=name, posts=args.posts, seed=20 + i)
         results = {n: asyncio.run(run(dc, uri, data, usernames, n, args.posts, digit=n))
                    for n in counts}
-    finally:
-        server.stop_thread()
-        db_process.terminate()
-        db_process.wait(15)
-        shutil.rmtree(data, ignore_errors=True)
 
     ceiling = PROFILES['realistic'][HISTORY].rate * POSTS_PER_CALL
     print(f'4 channels × {args.posts:,} posts; test DC with realistic limits (getHistory {ceiling / 100:g} call/s '

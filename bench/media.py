@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from pymongo import AsyncMongoClient
-from telethon.crypto import rsa
 
 from app.clock import SystemClock
 from app.config import Settings
@@ -40,11 +37,10 @@ from app.mtproto.limits import RequestLimiter
 from app.mtproto.media import MediaService
 from app.mtproto.media_policy import MediaPolicyRunner
 from app.mtproto.sync import SyncService
-from bench.ingest import start_database
+from bench.world import dc_and_database
 from tests.support import door_client
 from tests.telegram_dc.limits import PROFILES
 from tests.telegram_dc.pytest_plugin import API_HASH, API_ID, DcHandle
-from tests.telegram_dc.server import TelegramDC
 
 MIB = 1 << 20
 
@@ -154,14 +150,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument('--mib', type=int, default=2, help='MiB of each video')
     args = parser.parse_args(argv)
 
-    data = Path(tempfile.mkdtemp(prefix='parsegram-bench-'))
-    db_process, uri = start_database(data / 'db')
-    server = TelegramDC(limits='realistic').start_in_thread()
-    try:
-        rsa.add_key(server.public_key_pem.decode(), old=False)
-        key = data / 'public_key.pem'
-        key.write_bytes(server.public_key_pem)
-        dc = DcHandle(server, key)
+    with dc_and_database('realistic') as (dc, uri, data):
         names = {}
         for i, name in enumerate(('history_alone', 'history_both')):
             names[name] = f'bench_history_{i}'
@@ -172,11 +161,6 @@ def main(argv: list[str]) -> int:
             for n in range(args.files):
                 dc.post_message(channel_id, f'clip {n}', media='video', media_size=args.mib * MIB)
         result = asyncio.run(measure(dc, uri, data, names, args))
-    finally:
-        server.stop_thread()
-        db_process.terminate()
-        db_process.wait(15)
-        shutil.rmtree(data, ignore_errors=True)
 
     limits = PROFILES['realistic']
     file_limit = limits['upload.getFile'].rate * PART_BYTES
