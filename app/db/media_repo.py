@@ -166,19 +166,19 @@ class MediaRepo:
 
     async def kept_total(self, channel_ids: list[int]) -> tuple[int, int]:
         """How many files the channels' posts show from the kept ones, and their bytes."""
-        count = size = 0
-        async for link in self.links.find({'channel_id': {'$in': channel_ids}}, {'size': 1}):
-            count, size = count + 1, size + link['size']
-        return count, size
+        by_type = (await self._by_type(channel_ids)).values()
+        return sum(entry['count'] for entry in by_type), sum(entry['bytes'] for entry in by_type)
 
     async def storage(self, channel_id: int) -> dict[str, dict[str, int]]:
         """Kept files of a channel by type: {type: {count, bytes}}."""
-        result: dict[str, dict[str, int]] = {}
-        async for link in self.links.find({'channel_id': channel_id}, {'type': 1, 'size': 1}):
-            entry = result.setdefault(link['type'], {'count': 0, 'bytes': 0})
-            entry['count'] += 1
-            entry['bytes'] += link['size']
-        return result
+        return await self._by_type([channel_id])
+
+    async def _by_type(self, channel_ids: list[int]) -> dict[str, dict[str, int]]:
+        # counted by the database: a channel page's header asks on every refresh, a link per kept file
+        cursor = await self.links.aggregate([
+            {'$match': {'channel_id': {'$in': channel_ids}}},
+            {'$group': {'_id': '$type', 'count': {'$sum': 1}, 'bytes': {'$sum': '$size'}}}])
+        return {row['_id']: {'count': row['count'], 'bytes': row['bytes']} async for row in cursor}
 
     async def drop_channel(self, channel_id: int, *, keep_files: bool) -> int:
         """Forget which of the channel's posts show which file; unless `keep_files`, delete each file no other
