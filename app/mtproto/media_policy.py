@@ -54,10 +54,10 @@ class MediaPolicyRunner:
         self._task: asyncio.Task | None = None
         self._stopping = False
         self._not_before: dict[int, datetime] = {}  # a channel whose work waits (a FloodWait, no account)
-        events.watch((PostsStored, ChannelChanged), self._heard)
+        events.watch((PostsStored,), self._heard)  # a policy set or changed wakes it directly (wake())
 
-    def _heard(self, event: Any) -> None:
-        if isinstance(event, PostsStored) and event.new or isinstance(event, ChannelChanged) and not event.deleted:
+    def _heard(self, event: PostsStored) -> None:
+        if event.new:
             self._wake.set()
 
     async def start(self) -> None:
