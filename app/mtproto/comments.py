@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 from telethon.tl import functions, types
 
 from app.db.comments_repo import CommentsRepo
-from app.db.models import Channel
-from app.db.models import utcnow as now
+from app.db.models import Channel, utcnow
 from app.mtproto.jobs import as_peer
 from app.mtproto.mapping import comment_from_message, names_of
 
@@ -46,10 +45,10 @@ async def read_comments(client: TelegramClient, repos: Repos, channel: Channel, 
         names.update(names_of(answer.users, answer.chats))
         page = [m for m in answer.messages if isinstance(m, types.Message)]
         messages.extend(page)
-        if len(answer.messages) < PAGE or not answer.messages:
+        if len(answer.messages) < PAGE:
             break
         offset_id = min(m.id for m in answer.messages)
-    fetched = now()
+    fetched = utcnow()
     comments = [c for c in (comment_from_message(m, channel.id, post_id, names, fetched_at=fetched)
                             for m in messages) if c is not None]
     if comments:
