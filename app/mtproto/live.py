@@ -2,6 +2,8 @@
 so do the comments in their discussion groups, for an account that is a member of the group."""
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,9 @@ def bare_channel_id(chat_id: int | None) -> int | None:
     return real_id if peer_type is types.PeerChannel else None
 
 
+EARLY_THREADS_KEPT = 256
+
+
 class LiveUpdates:
     """Attaches event handlers to each connected account's client and writes what they bring."""
 
@@ -32,6 +37,10 @@ class LiveUpdates:
         self.on_reconnect = on_reconnect
         self._handlers: dict[str, tuple[TelegramClient, list[tuple[Callable, Any]]]] = {}
         self._reconnect_hooks: dict[str, tuple[Any, Any]] = {}
+        # Telethon hands each update to its own task, so a comment can be handled before the group's copy of its
+        # post that opens the thread: such comments wait here for it (per group, under one lock).
+        self._group_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._early: OrderedDict[tuple[int, int], list[Any]] = OrderedDict()
 
     def attach(self, account_id: str, client: TelegramClient) -> None:
         self.detach(account_id)
@@ -112,29 +121,48 @@ class LiveUpdates:
 
     async def _store_comment(self, event: Any, group_id: int) -> None:
         """A message of a stored channel's discussion group: the opening of a post's thread (its copy of the post),
-        noted; or a comment in a thread whose post is known, stored. Others wait for the next sync."""
+        noted, with any comment that came before it; or a comment in a thread whose post is known, stored."""
         channel = await self.repos.channels.by_discussion(group_id)
         message = event.message
         if channel is None or getattr(message, 'CONSTRUCTOR_ID', None) != types.Message.CONSTRUCTOR_ID:
             return
         try:
-            forward = message.fwd_from
-            source = getattr(forward, 'saved_from_peer', None) if forward is not None else None
-            if getattr(source, 'channel_id', None) == channel.id and forward.saved_from_msg_id:
-                await self.repos.comments.note_thread(group_id, message.id, channel.id, forward.saved_from_msg_id)
-                return
-            header = message.reply_to
-            thread_id = (header.reply_to_top_id or header.reply_to_msg_id) if header is not None else None
-            post = await self.repos.comments.post_of_thread(group_id, thread_id) if thread_id else None
-            if post is None:
-                return
-            sender = getattr(message, 'sender', None)
-            names = names_of([sender] if sender is not None else [], [])
-            comment = comment_from_message(message, channel.id, post[1], names)
-            if comment is not None:
-                await self.repos.comment_writer.store(group_id, self.repos.comments.prepare([comment]))
+            async with self._group_locks[group_id]:
+                forward = message.fwd_from
+                source = getattr(forward, 'saved_from_peer', None) if forward is not None else None
+                if getattr(source, 'channel_id', None) == channel.id and forward.saved_from_msg_id:
+                    post_id = forward.saved_from_msg_id
+                    await self.repos.comments.note_thread(group_id, message.id, channel.id, post_id)
+                    for early in self._early.pop((group_id, message.id), []):
+                        await self._write_comment(early, group_id, channel.id, post_id)
+                    return
+                header = message.reply_to
+                thread_id = (header.reply_to_top_id or header.reply_to_msg_id) if header is not None else None
+                if not thread_id:
+                    return
+                post = await self.repos.comments.post_of_thread(group_id, thread_id)
+                if post is None:
+                    self._wait_for_thread(group_id, thread_id, message)
+                    return
+                await self._write_comment(message, group_id, channel.id, post[1])
         except Exception:  # the next sync reads the thread again
             logger.exception('live comment in the discussion of channel {} failed', channel.id)
+
+    async def _write_comment(self, message: Any, group_id: int, channel_id: int, post_id: int) -> None:
+        sender = getattr(message, 'sender', None)
+        names = names_of([sender] if sender is not None else [], [])
+        comment = comment_from_message(message, channel_id, post_id, names)
+        if comment is not None:
+            await self.repos.comment_writer.store(group_id, self.repos.comments.prepare([comment]))
+
+    def _wait_for_thread(self, group_id: int, thread_id: int, message: Any) -> None:
+        """Keep a comment whose thread is not known yet until the thread's opening arrives. A thread that opened
+        before this process watched never announces itself: the oldest waiting comments give way, and the next
+        sync reads them."""
+        self._early.setdefault((group_id, thread_id), []).append(message)
+        self._early.move_to_end((group_id, thread_id))
+        while len(self._early) > EARLY_THREADS_KEPT:
+            self._early.popitem(last=False)
 
     async def _on_deleted(self, event: Any) -> None:
         channel_id = bare_channel_id(event.chat_id)
