@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = ''
     # The change feed keeps every change at least this long, and longer until every consumer has read it.
     feed_keep_days: int = 30
+    # Webhooks may not send to loopback, link-local or private addresses: `true` allows every address, a list
+    # (`10.0.0.5,192.168.1.0/24`) just those.
+    webhook_allow_private: str = 'false'
     # Set by `parsegram --demo` only: the dashboard says it is talking to the demo server, not Telegram.
     demo: bool = False
 

@@ -32,9 +32,16 @@ TRIM_EVERY = timedelta(hours=1)
 STOP_SECONDS = 10.0
 
 
+class PositionMoved(Exception):
+    """Another process handled this batch first (a shared consumer): read on from where it got to."""
+
+
 class FeedConsumer:
     name: str = ''
     transactional: bool = True
+    # One position for every Parsegram process on the database (webhooks, alerts): each batch is handled by
+    # whichever process commits first; the other finds the position moved inside its transaction and gives way.
+    shared: bool = False
 
     async def handle(self, changes: list[Change], session: AsyncClientSession | None) -> None:
         raise NotImplementedError
@@ -44,6 +51,9 @@ class FeedConsumer:
 
     async def save_position(self, feed: ChangeFeed, position: int, session: AsyncClientSession | None) -> None:
         await feed.save_position(self.name, position, session=session)
+
+    def committed(self) -> None:
+        """Called once a handled batch and its position are committed (to tell others what it wrote)."""
 
     async def reset_position(self, feed: ChangeFeed) -> int | None:
         """A new position to go on from (after the consumer rebuilt its state), or None to go on as before."""
@@ -115,15 +125,23 @@ class FeedReader:
         last = changes[-1].position
 
         async def work(session: AsyncClientSession | None) -> None:
+            if self.consumer.shared:
+                if await self.feed.position(self.consumer.name, session=session) != self.position:
+                    raise PositionMoved
             await self.consumer.handle(changes, session)
             await self.consumer.save_position(self.feed, last, session)
 
-        if self.consumer.transactional:
-            async with self.feed.collection.database.client.start_session() as session:
-                await session.with_transaction(work)
-        else:
-            await work(None)
+        try:
+            if self.consumer.transactional:
+                async with self.feed.collection.database.client.start_session() as session:
+                    await session.with_transaction(work)
+            else:
+                await work(None)
+        except PositionMoved:
+            self.position = await self.consumer.load_position(self.feed)
+            return True
         self.position = last
+        self.consumer.committed()
         return True
 
 

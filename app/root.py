@@ -33,6 +33,10 @@ from app.mtproto.media_policy import MediaPolicyRunner
 from app.mtproto.sync import SyncService
 from app.search.index import SearchIndex
 from app.search.service import SearchService
+from app.webhooks.addresses import AddressPolicy
+from app.webhooks.outbox import BUS_EVENTS, WebhookOutbox
+from app.webhooks.sender import WebhookSenders
+from app.webhooks.service import WebhookService
 
 
 class NotReady(Exception):
@@ -84,12 +88,15 @@ class Root:
     search: SearchService
     media: MediaService
     media_policy: MediaPolicyRunner
+    webhooks: WebhookSenders
+    webhook_service: WebhookService
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     @property
     def components(self) -> tuple[Any, ...]:
         """Objects with async start()/stop(), in start order."""
-        return self.accounts, self.channels, self.sync, self.add_queue, self.feed_consumers, self.media_policy
+        return (self.accounts, self.channels, self.sync, self.add_queue, self.feed_consumers, self.media_policy,
+                self.webhooks)
 
     @property
     def started(self) -> bool:
@@ -189,6 +196,12 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
     media = MediaService(repos=repos, channels=channels, events=events)
     feed_consumers.add(search_index)
     events.subscribe(ChannelChanged, search_index.channel_changed)
+    outbox = WebhookOutbox(repos, repos.events_log, repos.webhooks)
+    feed_consumers.add(outbox)
+    events.subscribe(BUS_EVENTS, outbox.on_bus)
+    address_policy = AddressPolicy(settings.webhook_allow_private)
+    webhooks = WebhookSenders(repo=repos.webhooks, log=repos.events_log, secret_box=secret_box,
+                              policy=address_policy, clock=clock, owner_id=accounts.owner_id)
     return Root(
         settings=settings, clock=clock, events=events, database=database, repos=repos, secret_box=secret_box,
         admin_auth=AdminAuth(settings=settings, repo=repos.admin),
@@ -198,4 +211,5 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
         channels=channels, sync=sync, add_queue=AddQueue(repos=repos, channels=channels, accounts=accounts),
         feed_consumers=feed_consumers, search_index=search_index, search=SearchService(repos, search_index),
         media=media, media_policy=MediaPolicyRunner(repos=repos, media=media, events=events,
-                                                    owner_id=accounts.owner_id, clock=clock))
+                                                    owner_id=accounts.owner_id, clock=clock),
+        webhooks=webhooks, webhook_service=WebhookService(repos, webhooks, secret_box, address_policy))

@@ -107,8 +107,8 @@ class ChangeFeed:
 
     # ------------------------------------------------------------ consumers
 
-    async def position(self, consumer: str) -> int:
-        doc = await self.consumers.find_one({'_id': consumer})
+    async def position(self, consumer: str, session: AsyncClientSession | None = None) -> int:
+        doc = await self.consumers.find_one({'_id': consumer}, session=session)
         return (doc or {}).get('position', 0)
 
     async def save_position(self, consumer: str, position: int, session: AsyncClientSession | None = None) -> None:

@@ -19,6 +19,8 @@ from app.db.metrics_repo import MetricsRepo
 from app.db.post_versions import PostVersionsRepo
 from app.db.post_writer import PostWriter
 from app.db.posts_repo import PostsRepo
+from app.webhooks.event_log import EventLog
+from app.webhooks.repo import WebhooksRepo
 
 
 @dataclass
@@ -38,6 +40,8 @@ class Repos:
     media: MediaRepo  # kept files (GridFS) and which post shows which
     comments: CommentsRepo
     comment_writer: PostWriter  # every comment write goes through it
+    webhooks: WebhooksRepo
+    events_log: EventLog  # what webhooks deliver
 
     @classmethod
     def create(cls, db: AsyncDatabase) -> Repos:
@@ -59,6 +63,8 @@ class Repos:
             media=MediaRepo(db),
             comments=comments,
             comment_writer=PostWriter(db, comments, versions, feed, channels, source='comments'),
+            webhooks=WebhooksRepo(db),
+            events_log=EventLog(db),
         )
 
     async def ensure_indexes(self) -> None:

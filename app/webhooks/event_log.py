@@ -1,0 +1,144 @@
+"""The event log: what webhooks deliver, each event once, in one durable order.
+
+An event is appended inside a transaction that also raises the `events` counter, so two processes appending at
+once take numbers in the order their appends commit, and a webhook that has passed event N never finds a later
+commit below N. An event keeps its number for ever: a retry or a replay sends it under the same id, so a receiver
+can tell a repeat. Events are appended only for types some webhook wants (none without webhooks).
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from loguru import logger
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from app.db.models import utcnow
+
+COUNTER_ID = 'events'
+T = TypeVar('T')
+
+
+class EventType(StrEnum):
+    POST_CREATED = 'post.created'
+    POST_EDITED = 'post.edited'
+    POST_DELETED = 'post.deleted'
+    CHANNEL_ADDED = 'channel.added'
+    CHANNEL_DELETED = 'channel.deleted'
+    JOB_FAILED = 'job.failed'
+    ACCOUNT_REVOKED = 'account.revoked'
+    ACCOUNT_FLOOD_WAIT = 'account.flood_wait'
+    ALERT_MATCHED = 'alert.matched'
+
+
+EVENT_TYPES = tuple(kind.value for kind in EventType)
+TEST_EVENT = 'webhook.test'
+
+
+def event_id(number: int) -> str:
+    return f'evt_{number}'
+
+
+@dataclass(frozen=True)
+class Event:
+    number: int
+    type: str
+    at: datetime
+    data: dict[str, Any]
+    channel_id: int | None = None
+    tags: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return event_id(self.number)
+
+    def body(self) -> dict[str, Any]:
+        """What a receiver gets: the id it can deduplicate by, the type, the time, the object."""
+        return {'id': self.id, 'type': self.type, 'created_at': self.at.isoformat(), 'data': self.data}
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> Event:
+        return cls(doc['_id'], doc['type'], doc['at'], doc.get('data') or {}, doc.get('channel_id'),
+                   tuple(doc.get('tags') or ()))
+
+
+async def transactions_supported(db: AsyncDatabase) -> bool:
+    hello = await db.client.admin.command('hello')
+    return 'setName' in hello or hello.get('msg') == 'isdbgrid'
+
+
+class EventLog:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.db = db
+        self.collection = db['events']
+        self.counters = db['counters']
+        self._transactions: bool | None = None
+        self.listeners: list[Callable[[], None]] = []  # told after each append commits (senders wake)
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([('type', ASCENDING), ('_id', ASCENDING)], name='type_number')
+        await self.collection.create_index([('at', ASCENDING)], name='at')
+
+    async def append(self, type: str, data: dict[str, Any], *, channel_id: int | None = None,
+                     tags: list[str] | tuple[str, ...] = (), at: datetime | None = None,
+                     session: AsyncClientSession | None = None) -> int:
+        """Append one event; inside the caller's transaction when given a session, else in one of its own."""
+        async def work(session: AsyncClientSession | None) -> int:
+            doc = await self.counters.find_one_and_update({'_id': COUNTER_ID}, {'$inc': {'seq': 1}}, upsert=True,
+                                                          return_document=ReturnDocument.AFTER, session=session)
+            number = doc['seq']
+            await self.collection.insert_one({'_id': number, 'type': type, 'at': at or utcnow(), 'data': data,
+                                              'channel_id': channel_id, 'tags': list(tags)}, session=session)
+            return number
+
+        number = await work(session) if session is not None else await self.in_transaction(work)
+        if session is None:
+            self.appended()
+        return number
+
+    def appended(self) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener()
+            except Exception:
+                logger.exception('an event log listener failed')
+
+    async def in_transaction(self, work: Callable[[AsyncClientSession | None], Awaitable[T]]) -> T:
+        if self._transactions is None:
+            self._transactions = await transactions_supported(self.db)
+        if not self._transactions:
+            return await work(None)
+        async with self.db.client.start_session() as session:
+            return await session.with_transaction(work)
+
+    async def head(self) -> int:
+        doc = await self.counters.find_one({'_id': COUNTER_ID})
+        return (doc or {}).get('seq', 0)
+
+    async def get(self, number: int) -> Event | None:
+        doc = await self.collection.find_one({'_id': number})
+        return Event.of(doc) if doc else None
+
+    async def next_for(self, after: int, types: list[str], *, channel_ids: list[int] | None = None,
+                       tags: list[str] | None = None, limit: int = 20) -> list[Event]:
+        """The next events after `after` of these types, for a webhook's channel or tag filter (events of no
+        channel, such as an account's, pass every filter)."""
+        query: dict[str, Any] = {'_id': {'$gt': after}, 'type': {'$in': types}}
+        narrow = []
+        if channel_ids:
+            narrow.append({'channel_id': {'$in': channel_ids}})
+        if tags:
+            narrow.append({'tags': {'$in': tags}})
+        if narrow:
+            query['$or'] = [*narrow, {'channel_id': None}]
+        docs = await self.collection.find(query).sort('_id', ASCENDING).limit(limit).to_list()
+        return [Event.of(doc) for doc in docs]
+
+    async def trim(self, *, older_than: datetime) -> int:
+        result = await self.collection.delete_many({'at': {'$lt': older_than}})
+        return result.deleted_count
