@@ -65,6 +65,11 @@ class FloodWaitChanged(Event):
     until: datetime | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class NotificationsChanged(Event):
+    """Notifications were added or read (the bell's count changed)."""
+
+
 E = TypeVar('E', bound=Event)
 Handler = Callable[[Any], Awaitable[None] | None]
 QUEUE_SIZE = 1000

@@ -13,13 +13,17 @@ from typing import Any
 
 from loguru import logger
 
+from app.alerts.consumer import AlertsConsumer
+from app.alerts.digest import DigestSender
+from app.alerts.service import AlertService
+from app.alerts.trouble import TROUBLE_EVENTS, TroubleNotices
 from app.auth import AdminAuth, ApiTokens, LoginThrottle
 from app.clock import Clock, SystemClock
 from app.config import Settings, resolve_secret_key
 from app.crypto import SecretBox
 from app.db.client import Database
 from app.db.repos import Repos
-from app.events import ChannelChanged, EventBus
+from app.events import ChannelChanged, EventBus, NotificationsChanged
 from app.feed_consumers import FeedConsumers
 from app.i18n import lazy
 from app.mtproto.accounts import AccountManager, process_owner_id
@@ -90,13 +94,15 @@ class Root:
     media_policy: MediaPolicyRunner
     webhooks: WebhookSenders
     webhook_service: WebhookService
+    alerts: AlertService
+    digests: DigestSender
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
 
     @property
     def components(self) -> tuple[Any, ...]:
         """Objects with async start()/stop(), in start order."""
         return (self.accounts, self.channels, self.sync, self.add_queue, self.feed_consumers, self.media_policy,
-                self.webhooks)
+                self.webhooks, self.digests)
 
     @property
     def started(self) -> bool:
@@ -199,6 +205,15 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
     outbox = WebhookOutbox(repos, repos.events_log, repos.webhooks)
     feed_consumers.add(outbox)
     events.subscribe(BUS_EVENTS, outbox.on_bus)
+    search = SearchService(repos, search_index)
+    alerts = AlertsConsumer(repos, repos.alerts, search, repos.events_log, repos.webhooks)
+    feed_consumers.add(alerts)
+    trouble = TroubleNotices(repos, repos.alerts)
+    events.subscribe(TROUBLE_EVENTS, trouble.on_bus)
+    digests = DigestSender(alerts=repos.alerts, accounts=accounts, clock=clock)
+    for listeners in (alerts.listeners, trouble.listeners):
+        listeners.append(lambda: events.publish(NotificationsChanged()))
+    alerts.listeners.append(digests.wake)
     address_policy = AddressPolicy(settings.webhook_allow_private)
     webhooks = WebhookSenders(repo=repos.webhooks, log=repos.events_log, secret_box=secret_box,
                               policy=address_policy, clock=clock, owner_id=accounts.owner_id)
@@ -209,7 +224,8 @@ def build_root(settings: Settings, clock: Clock | None = None) -> Root:
         login_throttle=LoginThrottle(clock=clock),
         accounts=accounts, logins=LoginService(settings=settings, accounts=accounts),
         channels=channels, sync=sync, add_queue=AddQueue(repos=repos, channels=channels, accounts=accounts),
-        feed_consumers=feed_consumers, search_index=search_index, search=SearchService(repos, search_index),
+        feed_consumers=feed_consumers, search_index=search_index, search=search,
         media=media, media_policy=MediaPolicyRunner(repos=repos, media=media, events=events,
                                                     owner_id=accounts.owner_id, clock=clock),
-        webhooks=webhooks, webhook_service=WebhookService(repos, webhooks, secret_box, address_policy))
+        webhooks=webhooks, webhook_service=WebhookService(repos, webhooks, secret_box, address_policy),
+        alerts=AlertService(repos, repos.alerts, search), digests=digests)

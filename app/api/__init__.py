@@ -7,10 +7,11 @@ from fastapi import Depends, FastAPI
 
 from app.root import Root
 
-OPTIONAL_ROUTERS = ('accounts', 'channels', 'jobs', 'archive', 'search', 'media', 'webhooks')
+OPTIONAL_ROUTERS = ('accounts', 'channels', 'jobs', 'archive', 'search', 'media', 'webhooks', 'alerts')
 ROUTER_ERRORS = {'tokens': (404,), 'accounts': (404, 409, 429, 502), 'channels': (403, 404, 409, 429, 502),
                  'jobs': (404, 409), 'archive': (404, 409), 'search': (503,),
-                 'media': (404, 409, 410, 416, 429, 502), 'webhooks': (404, 409, 410)}
+                 'media': (404, 409, 410, 416, 429, 502), 'webhooks': (404, 409, 410),
+                 'alerts': (404, 409)}
 
 
 def _optional_router(name: str):

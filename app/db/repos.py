@@ -5,6 +5,7 @@ from dataclasses import dataclass, fields
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app.alerts.repo import AlertsRepo
 from app.db.accounts_repo import AccountsRepo
 from app.db.admin_repo import AdminRepo
 from app.db.api_tokens_repo import ApiTokensRepo
@@ -42,6 +43,7 @@ class Repos:
     comment_writer: PostWriter  # every comment write goes through it
     webhooks: WebhooksRepo
     events_log: EventLog  # what webhooks deliver
+    alerts: AlertsRepo  # alert rules, their matches, notifications
 
     @classmethod
     def create(cls, db: AsyncDatabase) -> Repos:
@@ -65,6 +67,7 @@ class Repos:
             comment_writer=PostWriter(db, comments, versions, feed, channels, source='comments'),
             webhooks=WebhooksRepo(db),
             events_log=EventLog(db),
+            alerts=AlertsRepo(db),
         )
 
     async def ensure_indexes(self) -> None:

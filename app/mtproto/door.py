@@ -61,6 +61,7 @@ REQUEST_CLASSES: dict[type[TLRequest], MethodClass] = {
     functions.auth.ExportLoginTokenRequest: C.LOGIN,
     functions.auth.ImportLoginTokenRequest: C.LOGIN,
     functions.auth.LogOutRequest: C.LOGIN,
+    functions.messages.SendMessageRequest: C.SEND,
 }
 
 

@@ -41,6 +41,7 @@ class MethodClass(StrEnum):
     UPDATES = 'updates'  # getState and the differences Telethon asks for after a reconnect
     ACCOUNT = 'account'  # the account's own profile and settings
     LOGIN = 'login'  # auth.*: codes, passwords, QR tokens, log-out
+    SEND = 'send'  # messages the account sends: alert digests to its own Saved Messages
     OTHER = 'other'  # any request not in the door's table: paced conservatively
 
 
@@ -50,7 +51,8 @@ CLASS_LABELS = {MethodClass.HISTORY: lazy('history'), MethodClass.RESOLVE: lazy(
                 MethodClass.VIEWS: lazy('views'), MethodClass.FILES: lazy('files'),
                 MethodClass.DIALOGS: lazy('dialogs'), MethodClass.CHANNELS: lazy('channel look-ups'),
                 MethodClass.UPDATES: lazy('updates'), MethodClass.ACCOUNT: lazy('profile'),
-                MethodClass.LOGIN: lazy('log-in'), MethodClass.OTHER: lazy('other requests')}
+                MethodClass.LOGIN: lazy('log-in'), MethodClass.SEND: lazy('messages sent'),
+                MethodClass.OTHER: lazy('other requests')}
 
 
 def class_label(kind: str) -> Any:
@@ -83,6 +85,7 @@ DEFAULT_BUDGETS: dict[MethodClass, Budget] = {
     MethodClass.UPDATES: Budget(per_second=2.0, burst=20),
     MethodClass.ACCOUNT: Budget(per_second=0.5, burst=5),
     MethodClass.LOGIN: Budget(per_second=0.5, burst=5),
+    MethodClass.SEND: Budget(per_second=0.5, burst=2),  # Telegram allows about one message a second in a chat
     MethodClass.OTHER: Budget(per_second=0.5, burst=2),
 }
 

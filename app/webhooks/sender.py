@@ -22,7 +22,7 @@ from urllib.parse import urljoin
 import httpx
 from loguru import logger
 
-from app.clock import Clock
+from app.clock import Clock, sleep_or_wake
 from app.crypto import SecretBox
 from app.webhooks.addresses import AddressPolicy, AddressRefused
 from app.webhooks.event_log import TEST_EVENT, Event, EventLog
@@ -136,13 +136,7 @@ class WebhookSenders:
                 self.forget(hook.id)
 
     async def _nap(self, wake: asyncio.Event, seconds: float) -> None:
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waiter = asyncio.ensure_future(wake.wait())
-        try:
-            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waiter.cancel()
+        await sleep_or_wake(self.clock, wake, seconds)
 
     # ------------------------------------------------------------ one webhook's queue
 

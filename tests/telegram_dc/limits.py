@@ -48,6 +48,7 @@ REALISTIC: dict[str, MethodLimit] = {
     'messages.getMessagesViews': MethodLimit(rate=1.0, burst=10, wait=30),
     'channels.getMessages': MethodLimit(rate=1.0, burst=10, wait=30),  # by id, 100 a call: as history
     'upload.getFile': MethodLimit(rate=5.0, burst=50, wait=30),
+    'messages.sendMessage': MethodLimit(rate=1.0, burst=5, wait=10),  # about one a second in one chat
 }
 
 PROFILES = {'realistic': REALISTIC, 'off': {}}

@@ -92,6 +92,9 @@ class DcHandle:
     def seed_comments(self, channel_id: int, post_ids: list[int], **kw: Any) -> int:
         return self._world('seed_comments', channel_id, post_ids, **kw)
 
+    def saved_messages(self, user_id: int) -> list[dict]:
+        return self._world('saved_messages', user_id)
+
     def post_service(self, channel_id: int, title: str) -> Any:
         return self._world('post_service', channel_id, title)
 

@@ -23,6 +23,7 @@ from .history import HistoryHandlers
 from .login import LoginHandlers
 from .peers import PeerHandlers
 from .phones import normalize_phone
+from .saved import SavedMessagesHandlers
 from .seed import seed_demo
 from .srp import make_record
 from .state import ChannelRec, Event, FolderRec, GroupRec, StoredMessage, UserRec
@@ -45,7 +46,8 @@ class DcClient(Protocol):
     def push(self, updates: Any) -> None: ...
 
 
-class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers, FileHandlers, DiscussionHandlers):
+class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers, FileHandlers, DiscussionHandlers,
+            SavedMessagesHandlers):
     # Methods that work on a key that is not logged in yet.
     PUBLIC_METHODS = frozenset({
         'help_GetConfigRequest', 'help_GetNearestDcRequest', 'auth_SendCodeRequest', 'auth_ResendCodeRequest',
@@ -66,6 +68,7 @@ class World(LoginHandlers, PeerHandlers, HistoryHandlers, UpdateHandlers, FileHa
         self.users: dict[int, UserRec] = {}
         self.channels: dict[int, ChannelRec] = {}
         self.groups: dict[int, GroupRec] = {}
+        self.saved: dict[int, list[dict]] = {}
         self.invites: dict[str, tuple[str, int, bool]] = {}  # hash -> (kind, id, expired)
         self.clients: set = set()
         self.auth: dict[int, int] = {}  # auth_key_id -> user_id
