@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 PUBLIC_PATHS = {'/login', '/logout', '/docs', '/redoc', '/openapi.json', '/favicon.ico'}
 PUBLIC_PREFIXES = ('/_nicegui', '/api/', '/docs/')
-PAGE_MODULES = ('login', 'channels', 'search', 'accounts', 'channel_detail', 'settings', 'media_files')
+PAGE_MODULES = ('login', 'channels', 'search', 'accounts', 'channel_detail', 'settings', 'media_files', 'alerts',
+                'notifications', 'webhooks')
 
 
 class AuthMiddleware(BaseHTTPMiddleware):

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 
 from nicegui import app, ui
 
+from app.events import NotificationsChanged
 from app.i18n import LANGUAGES, _, lazy, render
 from app.pages.chrome import choose_language, dark_toggle, language_menu, page_style
+from app.pages.live import Later, subscribe_while_open
 from app.pages.login import log_out
 
 if TYPE_CHECKING:
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
 
 NAV = (('channels', lazy('Channels'), '/dashboard/channels', 'campaign'),
        ('search', lazy('Search'), '/dashboard/search', 'search'),
+       ('alerts', lazy('Alerts'), '/dashboard/alerts', 'notifications_active'),
        ('accounts', lazy('Accounts'), '/dashboard/accounts', 'person'),
        ('settings', lazy('Settings'), '/dashboard/settings', 'settings'))
 
@@ -77,6 +80,34 @@ def _database_notice(root: Root) -> None:
     ui.timer(1.0, refresh)
 
 
+BELL_REFRESH_SECONDS = 30.0  # notifications made by other processes
+
+
+def bell(root: Root, mark: str = 'bell') -> None:
+    """The unread notifications count; opens the list. Redrawn when this process adds or reads notifications."""
+    button = ui.button(icon='notifications', on_click=lambda: ui.navigate.to('/dashboard/notifications')) \
+        .props('flat round color=white').mark(mark)
+    button.tooltip(_('Notifications'))
+    with button:
+        badge = ui.badge('', color='red').props('floating').mark(f'{mark}-count')
+    badge.set_visibility(False)
+
+    async def refresh() -> None:
+        if not root.database.ready:
+            return
+        try:
+            count = await root.repos.alerts.unread_count()
+        except Exception:  # the database went away: the notice says so, the bell waits
+            return
+        badge.set_text(str(count) if count < 100 else '99+')
+        badge.set_visibility(count > 0)
+
+    later = Later(0.2, refresh, 'bell refresh')
+    subscribe_while_open(root, NotificationsChanged, lambda _: later.soon())
+    ui.timer(BELL_REFRESH_SECONDS, refresh)
+    ui.timer(0.01, refresh, once=True)
+
+
 @contextmanager
 def frame(title: str) -> Iterator[None]:
     root = current_root()
@@ -90,11 +121,15 @@ def frame(title: str) -> Iterator[None]:
                     ui.button(render(name), icon=icon, on_click=lambda p=path: ui.navigate.to(p)) \
                         .props('flat color=white no-caps').mark(f'nav-{key}')
         with ui.row().classes('items-center gap-1 no-wrap gt-sm'):
+            if root is not None:
+                bell(root)
             language_menu()
             dark_toggle(dark)
             ui.button(_('Log out'), icon='logout', on_click=log_out) \
                 .props('flat color=white no-caps').mark('logout')
         with ui.row().classes('items-center gap-1 no-wrap lt-md'):
+            if root is not None:
+                bell(root, mark='bell-phone')
             dark_toggle(dark)
             with ui.button(icon='menu').props('flat round color=white').mark('nav-menu'):
                 with ui.menu().mark('nav-menu-items'):

@@ -227,11 +227,12 @@ class WebhookSenders:
             return Attempt(ok, status, _ms(started), None if ok else f'HTTP {status}')
         return Attempt(False, duration_ms=_ms(started), error=f'More than {MAX_REDIRECTS} redirects')
 
-    async def send_test(self, hook: Webhook) -> Delivery:
+    async def send_test(self, hook: Webhook, *, event_id: str | None = None) -> Delivery:
+        """A `webhook.test` event now, out of turn; `event_id` sends an earlier test again under its id."""
         event = Event(0, TEST_EVENT, self.clock.now(),
                       {'webhook_id': hook.id, 'message': 'A test event from Parsegram'})
-        body = {**event.body(), 'id': f'evt_test_{uuid.uuid4().hex[:12]}'}
-        return await self._send_out_of_turn(hook, body, None, replay=False)
+        body = {**event.body(), 'id': event_id or f'evt_test_{uuid.uuid4().hex[:12]}'}
+        return await self._send_out_of_turn(hook, body, None, replay=event_id is not None)
 
     async def replay(self, hook: Webhook, event: Event) -> Delivery:
         return await self._send_out_of_turn(hook, event.body(), event.number, replay=True)

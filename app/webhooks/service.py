@@ -123,7 +123,7 @@ class WebhookService:
         if delivery is None:
             raise ServiceError(404, 'DELIVERY_NOT_FOUND', lazy('No delivery with this id among the last 100.'))
         if delivery.event_number is None:
-            return await self.senders.send_test(hook)
+            return await self.senders.send_test(hook, event_id=delivery.event_id)
         event = await self.repos.events_log.get(delivery.event_number)
         if event is None:
             raise ServiceError(410, 'EVENT_EXPIRED', lazy('This event is older than the event log keeps; it can no '
