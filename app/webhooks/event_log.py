@@ -8,7 +8,7 @@ can tell a repeat. Events are appended only for types some webhook wants (none w
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -67,6 +67,15 @@ class Event:
                    tuple(doc.get('tags') or ()))
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    data: dict[str, Any]
+    channel_id: int | None = None
+    tags: tuple[str, ...] = ()
+    at: datetime = field(default_factory=utcnow)
+
+
 async def transactions_supported(db: AsyncDatabase) -> bool:
     hello = await db.client.admin.command('hello')
     return 'setName' in hello or hello.get('msg') == 'isdbgrid'
@@ -88,18 +97,25 @@ class EventLog:
                      tags: list[str] | tuple[str, ...] = (), at: datetime | None = None,
                      session: AsyncClientSession | None = None) -> int:
         """Append one event; inside the caller's transaction when given a session, else in one of its own."""
-        async def work(session: AsyncClientSession | None) -> int:
-            doc = await self.counters.find_one_and_update({'_id': COUNTER_ID}, {'$inc': {'seq': 1}}, upsert=True,
-                                                          return_document=ReturnDocument.AFTER, session=session)
-            number = doc['seq']
-            await self.collection.insert_one({'_id': number, 'type': type, 'at': at or utcnow(), 'data': data,
-                                              'channel_id': channel_id, 'tags': list(tags)}, session=session)
-            return number
+        item = NewEvent(type, data, channel_id, tuple(tags), at or utcnow())
+        if session is not None:
+            return (await self.append_many([item], session))[0]
+        numbers = await self.in_transaction(lambda s: self.append_many([item], s))
+        self.appended()
+        return numbers[0]
 
-        number = await work(session) if session is not None else await self.in_transaction(work)
-        if session is None:
-            self.appended()
-        return number
+    async def append_many(self, items: list[NewEvent], session: AsyncClientSession | None) -> list[int]:
+        """Append events in the caller's transaction: one raise of the counter, one insert."""
+        if not items:
+            return []
+        doc = await self.counters.find_one_and_update({'_id': COUNTER_ID}, {'$inc': {'seq': len(items)}},
+                                                      upsert=True, return_document=ReturnDocument.AFTER,
+                                                      session=session)
+        first = doc['seq'] - len(items) + 1
+        await self.collection.insert_many(
+            [{'_id': first + n, 'type': item.type, 'at': item.at, 'data': item.data, 'channel_id': item.channel_id,
+              'tags': list(item.tags)} for n, item in enumerate(items)], session=session)
+        return list(range(first, first + len(items)))
 
     def appended(self) -> None:
         for listener in list(self.listeners):

@@ -16,7 +16,7 @@ from app.db.models import Channel, Post
 from app.events import AccountChanged, ChannelChanged, Event, FloodWaitChanged, JobChanged
 from app.export import post_record
 from app.feed_consumers import FeedConsumer
-from app.webhooks.event_log import EventLog, EventType
+from app.webhooks.event_log import EventLog, EventType, NewEvent
 from app.webhooks.repo import Webhook, WebhooksRepo
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ class WebhookOutbox(FeedConsumer):
             return
         docs = await self.repos.posts.docs_by_keys(set(keys))
         posts = {(doc['channel_id'], doc['message_id']): doc for doc in docs}
+        items: list[NewEvent] = []
         for change in relevant:
             doc = posts.get((change.channel_id, change.message_id))
             channel = channels.get(change.channel_id)
@@ -64,8 +65,10 @@ class WebhookOutbox(FeedConsumer):
             kind = POST_EVENTS[change.kind]
             if not any(wants(hook, channel) for hook in wanted[kind]):
                 continue
-            data = post_record(channel, Post.model_validate(doc))
-            await self.log.append(kind, data, channel_id=channel.id, tags=channel.tags, at=change.at, session=session)
+            items.append(NewEvent(kind, post_record(channel, Post.model_validate(doc)), channel.id,
+                                  tuple(channel.tags), change.at))
+        if items:
+            await self.log.append_many(items, session)
             self._appended = True
 
     def committed(self) -> None:

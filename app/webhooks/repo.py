@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.db.models import utcnow
@@ -117,13 +117,14 @@ class WebhooksRepo:
         await self.collection.update_one({'_id': webhook_id, 'lease_owner': owner},
                                          {'$set': {'lease_owner': None, 'lease_until': None}})
 
-    async def advance(self, webhook_id: str, owner: str, position: int, delivered: bool) -> bool:
-        """The event at `position` is done with: go on after it (only while this process holds the lease)."""
+    async def advance(self, webhook_id: str, owner: str, position: int, delivered: int) -> bool:
+        """Events up to `position` are done with (`delivered` of them sent): go on after them (only while this
+        process holds the lease)."""
         result = await self.collection.update_one(
             {'_id': webhook_id, 'lease_owner': owner, 'position': {'$lt': position}},
             {'$set': {'position': position, 'attempts': 0, 'failing_since': None, 'next_attempt_at': None,
                       'last_error': None},
-             '$inc': {'delivered': 1 if delivered else 0}})
+             '$inc': {'delivered': delivered}})
         return result.modified_count == 1
 
     async def failed_attempt(self, webhook_id: str, owner: str, *, attempts: int, failing_since: datetime,
@@ -137,12 +138,22 @@ class WebhooksRepo:
     # ------------------------------------------------------------ deliveries
 
     async def record(self, delivery: Delivery) -> None:
-        doc = delivery.model_dump(exclude={'id'})
-        await self.deliveries.replace_one({'_id': delivery.id}, doc, upsert=True)
-        edge = await self.deliveries.find({'webhook_id': delivery.webhook_id}, {'at': 1}).sort(
+        await self.record_many([delivery])
+
+    async def record_many(self, deliveries: list[Delivery], *, trim: bool = True) -> None:
+        if not deliveries:
+            return
+        await self.deliveries.bulk_write([ReplaceOne({'_id': d.id}, d.model_dump(exclude={'id'}), upsert=True)
+                                          for d in deliveries], ordered=False)
+        if trim:
+            await self.trim_deliveries(deliveries[0].webhook_id)
+
+    async def trim_deliveries(self, webhook_id: str) -> None:
+        delivery_webhook = webhook_id
+        edge = await self.deliveries.find({'webhook_id': delivery_webhook}, {'at': 1}).sort(
             'at', DESCENDING).skip(KEEP_DELIVERIES).limit(1).to_list()
         if edge:
-            await self.deliveries.delete_many({'webhook_id': delivery.webhook_id, 'at': {'$lte': edge[0]['at']}})
+            await self.deliveries.delete_many({'webhook_id': delivery_webhook, 'at': {'$lte': edge[0]['at']}})
 
     async def deliveries_of(self, webhook_id: str, limit: int = KEEP_DELIVERIES) -> list[Delivery]:
         docs = await self.deliveries.find({'webhook_id': webhook_id}).sort('at', DESCENDING).limit(limit).to_list()

@@ -37,6 +37,8 @@ LEASE = timedelta(seconds=60)
 CLAIM_EVERY_SECONDS = 10.0
 POLL_SECONDS = 2.0  # events appended by other processes are found this often
 MAX_REDIRECTS = 5
+BATCH = 100  # events read at once; their deliveries are recorded together
+TRIM_DELIVERIES_EVERY = 50
 EVENTS_KEPT = timedelta(days=3)  # past the 24 h of retries, with room for a webhook resumed the next day
 TRIM_EVERY = timedelta(hours=1)
 USER_AGENT = 'Parsegram-Webhooks/1'
@@ -68,6 +70,7 @@ class WebhookSenders:
         self.owner_id = owner_id
         self._tasks: dict[str, asyncio.Task] = {}
         self._wakes: dict[str, asyncio.Event] = {}
+        self._since_trim: dict[str, int] = {}
         self._claim_wake = asyncio.Event()
         self._main: asyncio.Task | None = None
         self._http: httpx.AsyncClient | None = None
@@ -164,30 +167,53 @@ class WebhookSenders:
             return True
         wake.clear()
         events = await self.log.next_for(hook.position, hook.events, channel_ids=hook.channel_ids, tags=hook.tags,
-                                         limit=1)
+                                         limit=BATCH)
         if not events:
             await self._nap(wake, POLL_SECONDS)
             return True
-        event = events[0]
-        attempt = await self.send(hook, event.body())
-        attempts = hook.attempts + 1
-        delivery = Delivery(id=f'{hook.id}:{event.number}', webhook_id=hook.id, event_id=event.id,
-                            event_number=event.number, event_type=event.type, status='delivered', attempts=attempts,
-                            status_code=attempt.status_code, duration_ms=attempt.duration_ms, error=attempt.error,
-                            at=self.clock.now())
-        if attempt.ok:
-            await self.repo.record(delivery)
-            await self.repo.advance(hook.id, self.owner_id, event.number, delivered=True)
-            return True
+        delivered: list[Delivery] = []
+        try:
+            for event in events:
+                attempt = await self.send(hook, event.body())
+                delivery = Delivery(id=f'{hook.id}:{event.number}', webhook_id=hook.id, event_id=event.id,
+                                    event_number=event.number, event_type=event.type, status='delivered',
+                                    attempts=hook.attempts + 1, status_code=attempt.status_code,
+                                    duration_ms=attempt.duration_ms, error=attempt.error, at=self.clock.now())
+                if attempt.ok:
+                    delivered.append(delivery)
+                    hook.attempts, hook.failing_since = 0, None
+                    continue
+                await self._flush(hook, delivered)
+                delivered = []
+                return await self._failed(hook, delivery, attempt)
+        finally:  # what went out is recorded, also when the process stops mid-batch
+            await self._flush(hook, delivered)
+        return True
+
+    async def _flush(self, hook: Webhook, delivered: list[Delivery]) -> None:
+        if not delivered:
+            return
+        self._since_trim[hook.id] = self._since_trim.get(hook.id, 0) + len(delivered)
+        trim = self._since_trim[hook.id] >= TRIM_DELIVERIES_EVERY
+        if trim:
+            self._since_trim[hook.id] = 0
+        await self.repo.record_many(delivered, trim=trim)
+        last = delivered[-1].event_number
+        assert last is not None
+        await self.repo.advance(hook.id, self.owner_id, last, delivered=len(delivered))
+
+    async def _failed(self, hook: Webhook, delivery: Delivery, attempt: Attempt) -> bool:
+        now = self.clock.now()
         failing_since = hook.failing_since or now
         pause = None
-        if self.clock.now() - failing_since >= RETRY_FOR:
+        if now - failing_since >= RETRY_FOR:
             pause = f'Paused after failing for 24 hours: {attempt.error}'
-        next_at = None if pause else self.clock.now() + timedelta(seconds=retry_delay(attempts))
+        next_at = None if pause else now + timedelta(seconds=retry_delay(delivery.attempts))
         delivery.status = 'failed' if pause else 'retrying'
         await self.repo.record(delivery)
-        await self.repo.failed_attempt(hook.id, self.owner_id, attempts=attempts, failing_since=failing_since,
-                                       next_attempt_at=next_at, error=attempt.error or '', pause_reason=pause)
+        await self.repo.failed_attempt(hook.id, self.owner_id, attempts=delivery.attempts,
+                                       failing_since=failing_since, next_attempt_at=next_at,
+                                       error=attempt.error or '', pause_reason=pause)
         if pause:
             logger.warning('webhook {} paused: failing for 24 hours', hook.id)
             return False
