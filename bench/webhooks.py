@@ -3,15 +3,15 @@ webhooks cost a backfill.
 
 Parsegram as it runs (the post writer, the change feed's readers with the webhook outbox, the webhook senders;
 for the backfills one account with AccountManager, ChannelService and SyncService at their default pacing against
-the test DC's realistic limits), a SecantusDB subprocess on disk, and a receiver on loopback in a thread of its
-own answering 200. Side by side in one run:
+the test DC's realistic limits), a SecantusDB subprocess on disk, and a receiver on loopback in a process of its
+own process answering 200. Side by side in one run:
 
 - throughput: --events posts written through the writer in pages of 100, delivered to 1 webhook, then to 50
   (events a second = deliveries / time from the first write to the last arrival);
 - delay: --paced posts written one at a time, 20 a second, to 1 webhook; from the write's commit to the arrival
   (p50 / p95; goal p95 <= 1 s);
-- backfill: a --posts channel read alone, then another with 50 webhooks that want post.created, then a third
-  with 50 webhooks whose receiver never answers (goal: each within 5 % of alone).
+- backfill: a --posts channel read alone, then another with 50 webhooks whose receiver never answers, then a
+  third with 50 webhooks that want post.created (goal: each within 5 % of alone).
 """
 
 from __future__ import annotations
@@ -19,10 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import threading
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
+
+import httpx
 
 from app.clock import SystemClock
 from app.crypto import SecretBox
@@ -34,7 +37,6 @@ from app.webhooks.sender import WebhookSenders
 from app.webhooks.signing import new_secret
 from bench.media import Stack
 from bench.world import dc_and_database
-from tests.receiver import Receiver
 from tests.support import store_posts
 from tests.telegram_dc.limits import PROFILES
 from tests.telegram_dc.pytest_plugin import DcHandle
@@ -43,34 +45,26 @@ BOX = SecretBox('bench-webhooks')
 CHANNEL = 99
 
 
-class ReceiverThread:
-    """A receiver with an event loop of its own, so Parsegram's loop is not the one that answers."""
+class ReceiverProcess:
+    """A receiver in a process of its own (tests/receiver.py), so Parsegram's process is not the one answering."""
 
     def __init__(self, hang: bool = False) -> None:
-        self.receiver = Receiver(hang=hang)
-        self.loop = asyncio.new_event_loop()
-        started = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(self.loop)
-            self.loop.run_until_complete(self._start())
-            started.set()
-            self.loop.run_forever()
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        started.wait(10)
-
-    async def _start(self) -> None:
-        self.receiver._arrived = asyncio.Condition()
-        await self.receiver.start()
+        self.process = subprocess.Popen([sys.executable, '-m', 'tests.receiver', *(['--hang'] if hang else [])],
+                                        stdout=subprocess.PIPE, text=True)
+        self.url = f'http://127.0.0.1:{int(self.process.stdout.readline())}/hook'
+        self.client = httpx.Client(timeout=30)
 
     @property
     def count(self) -> int:
-        return len(self.receiver.requests)
+        return self.client.get(self.url.replace('/hook', '/count')).json()
+
+    def arrivals(self) -> list[list]:
+        return self.client.get(self.url.replace('/hook', '/arrivals')).json()
 
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.receiver.stop(), self.loop).result(5)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.client.close()
+        self.process.terminate()
+        self.process.wait(10)
 
 
 class HookStack(Stack):
@@ -106,15 +100,15 @@ class HookStack(Stack):
 
 async def until(check, timeout: float = 600) -> None:
     deadline = time.perf_counter() + timeout
-    while not check():
+    while not await asyncio.to_thread(check):
         if time.perf_counter() > deadline:
             raise SystemExit('the benchmark stalled')
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
 
 
-async def throughput(stack: HookStack, receiver: ReceiverThread, hooks: int, events: int, first_id: int) -> float:
-    await stack.hooks(receiver.receiver.url, hooks)
-    before = receiver.count
+async def throughput(stack: HookStack, receiver: ReceiverProcess, hooks: int, events: int, first_id: int) -> float:
+    await stack.hooks(receiver.url, hooks)
+    before = await asyncio.to_thread(lambda: receiver.count)
     start = time.perf_counter()
     for page in range(0, events, 100):
         await store_posts(stack.repos, [Post(channel_id=CHANNEL, message_id=first_id + m, date=utcnow(),
@@ -123,22 +117,22 @@ async def throughput(stack: HookStack, receiver: ReceiverThread, hooks: int, eve
     return events * hooks / (time.perf_counter() - start)
 
 
-async def delays(stack: HookStack, receiver: ReceiverThread, count: int, first_id: int) -> list[float]:
-    await stack.hooks(receiver.receiver.url, 1)
-    before = receiver.count
-    stored: dict[str, float] = {}
+async def delays(stack: HookStack, receiver: ReceiverProcess, count: int, first_id: int) -> list[float]:
+    await stack.hooks(receiver.url, 1)
+    before = await asyncio.to_thread(lambda: receiver.count)
+    stored: dict[int, float] = {}
     for m in range(count):
         message_id = first_id + m
         await store_posts(stack.repos, [Post(channel_id=CHANNEL, message_id=message_id, date=utcnow(), text='x')])
-        stored[str(message_id)] = time.perf_counter()
+        stored[message_id] = time.time()
         await asyncio.sleep(0.05)
     await until(lambda: receiver.count >= before + count)
-    arrived = receiver.receiver.requests[before:before + count]
-    return sorted(r.at - stored[str(r.event['data']['message_id'])] for r in arrived)
+    arrived = (await asyncio.to_thread(receiver.arrivals))[before:before + count]
+    return sorted(at - stored[message_id] for message_id, at in arrived)
 
 
 async def measure(dc: DcHandle, uri: str, data: Path, names: list[str], args: argparse.Namespace) -> dict:
-    receiver, dead = ReceiverThread(), ReceiverThread(hang=True)
+    receiver, dead = ReceiverProcess(), ReceiverProcess(hang=True)
     stack = HookStack(dc, uri, data, f'bench_hooks_{uuid.uuid4().hex[:6]}')
     await stack.start(digit=8)
     result: dict = {}
@@ -148,9 +142,9 @@ async def measure(dc: DcHandle, uri: str, data: Path, names: list[str], args: ar
         result['fifty'] = await throughput(stack, receiver, 50, args.events // 10, 100_000)
         lags = await delays(stack, receiver, args.paced, 200_000)
         result['p50'], result['p95'] = statistics.median(lags), lags[int(len(lags) * 0.95) - 1]
-        for label, target, hooks, name in (('alone', receiver, 0, names[0]), ('with_50', receiver, 50, names[1]),
-                                           ('dead_50', dead, 50, names[2])):
-            await stack.hooks(target.receiver.url, hooks)
+        for label, target, hooks, name in (('alone', receiver, 0, names[0]), ('dead_50', dead, 50, names[1]),
+                                           ('with_50', receiver, 50, names[2])):
+            await stack.hooks(target.url, hooks)
             await asyncio.sleep(12)  # the history bucket fills again, as before the first run
             start = time.perf_counter()
             await stack.backfilled(await stack.add(name))

@@ -17,7 +17,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
-    at: float = field(default_factory=time.perf_counter)  # when it arrived (the benchmark's delays)
+    at: float = field(default_factory=time.perf_counter)
+    wall: float = field(default_factory=time.time)  # when it arrived, for a benchmark in another process
 
     @property
     def event(self) -> dict[str, Any]:
@@ -65,12 +66,18 @@ class Receiver:
                 line = await reader.readline()
                 if not line:
                     return
-                path = line.decode().split(' ')[1]
+                method, path = line.decode().split(' ')[:2]
                 headers: dict[str, str] = {}
                 while (header := await reader.readline()) not in (b'\r\n', b'\n', b''):
                     name, _, value = header.decode().partition(':')
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get('content-length', 0)))
+                if method == 'GET':  # a benchmark in another process asks what arrived
+                    answer_body = json.dumps(self._report(path)).encode()
+                    writer.write(f'HTTP/1.1 200 OK\r\nContent-Length: {len(answer_body)}\r\n\r\n'.encode()
+                                 + answer_body)
+                    await writer.drain()
+                    continue
                 async with self._arrived:
                     self.requests.append(Received(path, headers, body))
                     self._arrived.notify_all()
@@ -87,6 +94,20 @@ class Receiver:
             writer.close()
 
 
+    def _report(self, path: str) -> Any:
+        if path == '/arrivals':
+            return [[r.event.get('data', {}).get('message_id'), r.wall] for r in self.requests]
+        return len(self.requests)
+
+
+async def serve_forever(hang: bool) -> None:
+    """`python -m tests.receiver [--hang]`: a receiver in a process of its own; prints its port, then serves.
+    GET /count says how many events arrived, GET /arrivals each one's message id and arrival time."""
+    receiver = await Receiver(hang=hang).start()
+    print(receiver.port, flush=True)
+    await asyncio.Event().wait()
+
+
 @contextlib.asynccontextmanager
 async def receiving(**options: Any) -> AsyncIterator[Receiver]:
     receiver = await Receiver(**options).start()
@@ -94,3 +115,8 @@ async def receiving(**options: Any) -> AsyncIterator[Receiver]:
         yield receiver
     finally:
         await receiver.stop()
+
+
+if __name__ == '__main__':
+    import sys
+    asyncio.run(serve_forever('--hang' in sys.argv))

@@ -38,6 +38,9 @@ CLAIM_EVERY_SECONDS = 10.0
 POLL_SECONDS = 2.0  # events appended by other processes are found this often
 MAX_REDIRECTS = 5
 BATCH = 100  # events read at once; their deliveries are recorded together
+# Requests in flight at once, over every webhook of the process: a few keep a busy receiver's queue moving, and
+# more would fill the event loop with delivery work while reading Telegram waits its turn behind it
+IN_FLIGHT = 4
 TRIM_DELIVERIES_EVERY = 50
 EVENTS_KEPT = timedelta(days=3)  # past the 24 h of retries, with room for a webhook resumed the next day
 TRIM_EVERY = timedelta(hours=1)
@@ -71,16 +74,16 @@ class WebhookSenders:
         self._tasks: dict[str, asyncio.Task] = {}
         self._wakes: dict[str, asyncio.Event] = {}
         self._since_trim: dict[str, int] = {}
+        self._in_flight = asyncio.Semaphore(IN_FLIGHT)
         self._claim_wake = asyncio.Event()
         self._main: asyncio.Task | None = None
-        self._http: httpx.AsyncClient | None = None
+        # one connection pool per webhook: a receiver that hangs holds its own connections, never another's
+        self._http: dict[str, httpx.AsyncClient] = {}
         log.listeners.append(self.wake)
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self._http = httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False,
-                                       headers={'User-Agent': USER_AGENT})
         self._main = asyncio.create_task(self._claim_loop(), name='webhook-claims')
 
     async def stop(self) -> None:
@@ -94,9 +97,9 @@ class WebhookSenders:
                 await self.repo.release(webhook_id, self.owner_id)
         self._tasks.clear()
         self._main = None
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        for client in self._http.values():
+            await client.aclose()
+        self._http.clear()
 
     def wake(self) -> None:
         """New events (or a new or resumed webhook): look again now."""
@@ -110,6 +113,9 @@ class WebhookSenders:
         if task is not None:
             task.cancel()
         self._wakes.pop(webhook_id, None)
+        client = self._http.pop(webhook_id, None)
+        if client is not None:
+            background_close(client)
 
     async def _claim_loop(self) -> None:
         trimmed_at = None
@@ -154,7 +160,8 @@ class WebhookSenders:
             except Exception:
                 logger.exception('delivering to webhook {} failed; trying again', webhook_id)
                 await self.clock.sleep(FIRST_RETRY_SECONDS)
-        self._tasks.pop(webhook_id, None)
+        if self._tasks.get(webhook_id) is asyncio.current_task():
+            del self._tasks[webhook_id]
 
     async def _step(self, webhook_id: str, wake: asyncio.Event) -> bool:
         """Deliver (or try) the next event; False once this process no longer delivers to the webhook."""
@@ -174,7 +181,10 @@ class WebhookSenders:
         delivered: list[Delivery] = []
         try:
             for event in events:
-                attempt = await self.send(hook, event.body())
+                if self._tasks.get(hook.id) is not asyncio.current_task():  # paused, deleted or changed meanwhile
+                    break
+                async with self._in_flight:
+                    attempt = await self.send(hook, event.body())
                 delivery = Delivery(id=f'{hook.id}:{event.number}', webhook_id=hook.id, event_id=event.id,
                                     event_number=event.number, event_type=event.type, status='delivered',
                                     attempts=hook.attempts + 1, status_code=attempt.status_code,
@@ -223,9 +233,10 @@ class WebhookSenders:
 
     async def send(self, hook: Webhook, body: dict[str, Any]) -> Attempt:
         """POST one event, signed; follow redirects (each checked like the URL itself)."""
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False,
-                                           headers={'User-Agent': USER_AGENT})
+        http = self._http.get(hook.id)
+        if http is None:
+            http = self._http[hook.id] = httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False,
+                                                           headers={'User-Agent': USER_AGENT})
         raw = json.dumps(body, ensure_ascii=False, separators=(',', ':'), default=str).encode()
         timestamp = str(int(self.clock.now().timestamp()))
         headers = {'Content-Type': 'application/json', 'X-Parsegram-Event-Id': body['id'],
@@ -239,7 +250,7 @@ class WebhookSenders:
             except AddressRefused as error:
                 return Attempt(False, error=str(error.message), refused=True)
             try:
-                async with self._http.stream('POST', url, content=raw, headers=headers) as response:
+                async with http.stream('POST', url, content=raw, headers=headers) as response:
                     status = response.status_code
                     location = response.headers.get('location')
             except httpx.TimeoutException:
@@ -272,6 +283,15 @@ class WebhookSenders:
                             duration_ms=attempt.duration_ms, error=attempt.error, at=self.clock.now(), replay=replay)
         await self.repo.record(delivery)
         return delivery
+
+
+def background_close(client: httpx.AsyncClient) -> None:
+    task = asyncio.get_running_loop().create_task(client.aclose())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Task] = set()
 
 
 def _ms(started: float) -> int:
