@@ -194,7 +194,9 @@ class ChannelTable:
         channels = await self.root.repos.channels.get_many(visible)
         stats = await self.root.sync.channel_stats_many(list(channels.values()))
         for channel, item in zip(channels.values(), stats, strict=True):
-            self.rows[channel.id].show(channel, item)
+            row = self.rows.get(channel.id)  # the list may have been redrawn while this read
+            if row is not None:
+                row.show(channel, item)
         if len(channels) < len(visible):  # deleted meanwhile
             await self.load()
 
