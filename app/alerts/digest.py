@@ -3,7 +3,6 @@ Telegram user already looks), at most one message a minute per rule, through the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,8 @@ ONE_A_MINUTE = timedelta(minutes=1)
 LOOK_EVERY_SECONDS = 15.0
 PER_DIGEST = 10
 MOST_PENDING = 1000
-MESSAGE_CHARS = 4000  # Telegram's limit is 4096
+MESSAGE_CHARS = 4000
+STOP_SECONDS = 10.0  # Telegram's limit is 4096
 
 
 def digest_text(rule: AlertRule, items: list[Notification], more: int) -> str:
@@ -42,22 +42,27 @@ class DigestSender:
         self.clock = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._stopping = False
 
     async def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._loop(), name='alert-digests')
 
     async def stop(self) -> None:
+        self._stopping = True  # the loop ends at its next turn even if its cancellation is lost on the way
+        self._wake.set()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            _, pending = await asyncio.wait({self._task}, timeout=STOP_SECONDS)
+            if pending:
+                logger.warning('alert digests did not stop within {} s; left behind', STOP_SECONDS)
             self._task = None
 
     def wake(self) -> None:
         self._wake.set()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.send_due()

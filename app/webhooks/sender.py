@@ -74,6 +74,7 @@ class WebhookSenders:
         self._tasks: dict[str, asyncio.Task] = {}
         self._wakes: dict[str, asyncio.Event] = {}
         self._since_trim: dict[str, int] = {}
+        self._stopping = False
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
         self._claim_wake = asyncio.Event()
         self._main: asyncio.Task | None = None
@@ -84,9 +85,12 @@ class WebhookSenders:
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        self._stopping = False
         self._main = asyncio.create_task(self._claim_loop(), name='webhook-claims')
 
     async def stop(self) -> None:
+        self._stopping = True  # the loops end at their next turn even if a cancellation is lost on the way
+        self.wake()
         tasks = [task for task in (self._main, *self._tasks.values()) if task is not None]
         for task in tasks:
             task.cancel()
@@ -119,7 +123,7 @@ class WebhookSenders:
 
     async def _claim_loop(self) -> None:
         trimmed_at = None
-        while True:
+        while not self._stopping:
             self._claim_wake.clear()
             try:
                 await self.claim()
@@ -151,7 +155,7 @@ class WebhookSenders:
 
     async def _run(self, webhook_id: str) -> None:
         wake = self._wakes[webhook_id]
-        while True:
+        while not self._stopping:
             try:
                 if not await self._step(webhook_id, wake):
                     break
