@@ -2,7 +2,6 @@
 Telegram user already looks), at most one message a minute per rule, through the door like every other call."""
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -10,6 +9,7 @@ from loguru import logger
 from telethon import functions, types
 
 from app.alerts.repo import AlertRule, AlertsRepo, Notification
+from app.background_loop import BackgroundLoop
 from app.clock import Clock, sleep_or_wake
 
 if TYPE_CHECKING:
@@ -19,8 +19,7 @@ ONE_A_MINUTE = timedelta(minutes=1)
 LOOK_EVERY_SECONDS = 15.0
 PER_DIGEST = 10
 MOST_PENDING = 1000
-MESSAGE_CHARS = 4000
-STOP_SECONDS = 10.0  # Telegram's limit is 4096
+MESSAGE_CHARS = 4000  # Telegram's limit is 4096
 
 
 def digest_text(rule: AlertRule, items: list[Notification], more: int) -> str:
@@ -35,42 +34,20 @@ def digest_text(rule: AlertRule, items: list[Notification], more: int) -> str:
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS - 1] + '…'
 
 
-class DigestSender:
+class DigestSender(BackgroundLoop):
+    name = 'alert digests'
+
     def __init__(self, *, alerts: AlertsRepo, accounts: AccountManager, clock: Clock) -> None:
+        super().__init__()
         self.alerts = alerts
         self.accounts = accounts
         self.clock = clock
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._stopping = False
 
-    async def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.create_task(self._loop(), name='alert-digests')
+    async def turn(self) -> None:
+        await self.send_due()
 
-    async def stop(self) -> None:
-        self._stopping = True  # the loop ends at its next turn even if its cancellation is lost on the way
-        self._wake.set()
-        if self._task is not None:
-            self._task.cancel()
-            _, pending = await asyncio.wait({self._task}, timeout=STOP_SECONDS)
-            if pending:
-                logger.warning('alert digests did not stop within {} s; left behind', STOP_SECONDS)
-            self._task = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def _loop(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                await self.send_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception('sending alert digests failed')
-            await sleep_or_wake(self.clock, self._wake, LOOK_EVERY_SECONDS)
+    async def pause(self) -> None:
+        await sleep_or_wake(self.clock, self._wake, LOOK_EVERY_SECONDS)
 
     async def send_due(self) -> int:
         """Send the digest of every rule with pending matches whose last digest is a minute old; how many went."""

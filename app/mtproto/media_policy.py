@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from app.background_loop import BackgroundLoop
 from app.clock import Clock, SystemClock
 from app.db.models import Channel
 from app.events import ChannelChanged, EventBus, PostsStored
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 TICK_SECONDS = 30.0
 LEASE_SECONDS = 120.0
-STOP_SECONDS = 10.0
 SKIPPED = {'NO_MEDIA', 'MEDIA_GONE', 'FILE_REFERENCE_EXPIRED', 'TELEGRAM_REFUSED_FILE'}  # this file cannot be kept
 WAITS = {'FLOOD_WAIT', 'BUDGET_SPENT', 'NO_ACCOUNT', 'ACCOUNT_UNAVAILABLE', 'NO_ACCESS'}  # try again later
 
@@ -41,7 +41,9 @@ def plan(candidates: list[tuple[int, int]], kept: set[int], room: int) -> list[t
     return chosen
 
 
-class MediaPolicyRunner:
+class MediaPolicyRunner(BackgroundLoop):
+    name = 'media policy'
+
     def __init__(self, *, repos: Repos, media: MediaService, events: EventBus, owner_id: str,
                  clock: Clock | None = None, tick_seconds: float = TICK_SECONDS) -> None:
         self.repos = repos
@@ -50,9 +52,7 @@ class MediaPolicyRunner:
         self.owner_id = owner_id
         self.clock = clock or SystemClock()
         self.tick_seconds = tick_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._stopping = False
+        super().__init__()
         self._not_before: dict[int, datetime] = {}  # a channel whose work waits (a FloodWait, no account)
         events.watch((PostsStored,), self._heard)  # a policy set or changed wakes it directly (wake())
 
@@ -60,38 +60,14 @@ class MediaPolicyRunner:
         if event.new:
             self._wake.set()
 
-    async def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.get_running_loop().create_task(self._run(), name='media policy')
+    async def turn(self) -> None:
+        await self.run_once()
 
-    async def stop(self) -> None:
-        self._stopping = True  # the loop ends at its next turn even if its cancellation is lost on the way
-        self._wake.set()
-        if self._task is not None:
-            self._task.cancel()
-            _, pending = await asyncio.wait({self._task}, timeout=STOP_SECONDS)
-            if pending:
-                logger.warning('the media policy did not stop within {} s; left behind', STOP_SECONDS)
-        self._task = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception('the media policy failed; it tries again')
-            if self._stopping:
-                return
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._sleep_seconds())
-            except TimeoutError:
-                pass
+    async def pause(self) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), self._sleep_seconds())
+        except TimeoutError:
+            pass
 
     def _sleep_seconds(self) -> float:
         now = self.clock.now()
