@@ -25,6 +25,12 @@ WATCH_INTERVAL = 5.0
 MAX_BACKOFF = 30.0
 
 
+async def transactions_supported(client: AsyncMongoClient) -> bool:
+    """Whether the server runs transactions: a replica set (the embedded server is one) or a sharded cluster."""
+    hello = await client.admin.command('hello')
+    return 'setName' in hello or hello.get('msg') == 'isdbgrid'
+
+
 def _short(error: BaseException) -> str:
     text = str(error).split(', Timeout:')[0].split(' (configured timeouts')[0]
     return (text or type(error).__name__)[:300]

@@ -23,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from app.db.change_feed import ChangeFeed, ChangeKind
 from app.db.channels_repo import ChannelsRepo
+from app.db.client import transactions_supported
 from app.db.models import utcnow
 from app.db.post_hash import COUNTER_FIELDS, as_first_version, content, counters, fold_head, version_hash
 from app.db.post_versions import PostVersionsRepo, version_doc
@@ -259,8 +260,7 @@ class PostWriter:
 
     async def _use_transactions(self) -> bool:
         if self._transactions is None:
-            hello = await self.client.admin.command('hello')
-            self._transactions = 'setName' in hello or hello.get('msg') == 'isdbgrid'
+            self._transactions = await transactions_supported(self.client)
             if not self._transactions:
                 logger.warning('MongoDB runs as a standalone server: posts and their changes are written without a '
                                'transaction, so a crash between the two can lose a change. Run MongoDB as a replica '

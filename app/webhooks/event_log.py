@@ -18,6 +18,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app.db.client import transactions_supported
 from app.db.models import utcnow
 
 COUNTER_ID = 'events'
@@ -76,11 +77,6 @@ class NewEvent:
     at: datetime = field(default_factory=utcnow)
 
 
-async def transactions_supported(db: AsyncDatabase) -> bool:
-    hello = await db.client.admin.command('hello')
-    return 'setName' in hello or hello.get('msg') == 'isdbgrid'
-
-
 class EventLog:
     def __init__(self, db: AsyncDatabase) -> None:
         self.db = db
@@ -126,7 +122,7 @@ class EventLog:
 
     async def in_transaction(self, work: Callable[[AsyncClientSession | None], Awaitable[T]]) -> T:
         if self._transactions is None:
-            self._transactions = await transactions_supported(self.db)
+            self._transactions = await transactions_supported(self.db.client)
         if not self._transactions:
             return await work(None)
         async with self.db.client.start_session() as session:
