@@ -79,31 +79,34 @@ class AlertsConsumer(FeedConsumer):
         docs = await self._docs(watched, session)
         channels = await self._channels(docs)
         wants_event = bool((await self.webhooks.wanted_types()).get(EventType.ALERT_MATCHED))
+        marked = await self.alerts.matched_keys(
+            [self.alerts.match_key(rule.id, c.source, c.channel_id, c.message_id) for c in watched
+             for rule, _ in compiled], session)  # once for the batch; kept current below as rules fire or forget
+        texts: dict[tuple[str, int, int], PostText] = {}  # a post changed twice in a batch is analysed once
         for change in watched:
-            doc = docs.get((change.source, change.channel_id, change.message_id))
+            post_key = (change.source, change.channel_id, change.message_id)
+            doc = docs.get(post_key)
             if doc is None:
                 continue
-            post_channel = doc.get('post_channel_id', change.channel_id)
-            channel = channels.get(post_channel)
+            channel = channels.get(doc.get('post_channel_id', change.channel_id))
             if channel is None:
                 continue
-            text = await asyncio.to_thread(lambda doc=doc: PostText(indexed_post(doc)))
-            keys = {rule.id: self.alerts.match_key(rule.id, change.source, change.channel_id, change.message_id)
-                    for rule, _ in compiled}
-            marked = await self.alerts.matched_keys(list(keys.values()), session)
+            if post_key not in texts:
+                texts[post_key] = await asyncio.to_thread(lambda doc=doc: PostText(indexed_post(doc)))
             forget = []
             for rule, (query, scope) in compiled:
                 if doc['date'] < rule.created_at - CLOCK_GRACE:
                     continue
-                key = keys[rule.id]
-                hit = matches(query, scope, text)
-                if not hit:
+                key = self.alerts.match_key(rule.id, *post_key)
+                if not matches(query, scope, texts[post_key]):
                     if key in marked and change.kind == ChangeKind.EDITED:
                         forget.append(key)
+                        marked.discard(key)
                     continue
                 if key in marked or not self._views_ok(rule, doc, change):
                     continue
                 await self._fire(rule, key, channel, doc, wants_event, session)
+                marked.add(key)
             await self.alerts.unmark(forget, session)
 
     @staticmethod
