@@ -177,14 +177,18 @@ class WebhookSenders:
             await self.clock.sleep((hook.next_attempt_at - now).total_seconds())
             return True
         wake.clear()
-        events = await self.log.next_for(hook.position, hook.events, channel_ids=hook.channel_ids, tags=hook.tags,
-                                         limit=BATCH)
-        if not events:
-            await self._nap(wake, POLL_SECONDS)
+        page = await self.log.next_for(hook.position, hook.events, channel_ids=hook.channel_ids, tags=hook.tags,
+                                       limit=BATCH)
+        if not page.events:
+            if page.scanned_to > hook.position:  # events this webhook does not want: passed over
+                await self.repo.advance(hook.id, self.owner_id, page.scanned_to, delivered=0)
+            if page.caught_up:
+                await self._nap(wake, POLL_SECONDS)
             return True
         delivered: list[Delivery] = []
+        upto: int | None = None  # set once every event of the page went out: the page's end is passed
         try:
-            for event in events:
+            for event in page.events:
                 if self._tasks.get(hook.id) is not asyncio.current_task():  # paused, deleted or changed meanwhile
                     break
                 async with self._in_flight:
@@ -200,21 +204,22 @@ class WebhookSenders:
                 await self._flush(hook, delivered)
                 delivered = []
                 return await self._failed(hook, delivery, attempt)
+            else:
+                upto = page.scanned_to
         finally:  # what went out is recorded, also when the process stops mid-batch
-            await self._flush(hook, delivered)
+            await self._flush(hook, delivered, upto)
         return True
 
-    async def _flush(self, hook: Webhook, delivered: list[Delivery]) -> None:
-        if not delivered:
-            return
-        self._since_trim[hook.id] = self._since_trim.get(hook.id, 0) + len(delivered)
-        trim = self._since_trim[hook.id] >= TRIM_DELIVERIES_EVERY
-        if trim:
-            self._since_trim[hook.id] = 0
-        await self.repo.record_many(delivered, trim=trim)
-        last = delivered[-1].event_number
-        assert last is not None
-        await self.repo.advance(hook.id, self.owner_id, last, delivered=len(delivered))
+    async def _flush(self, hook: Webhook, delivered: list[Delivery], upto: int | None = None) -> None:
+        last = max(upto or 0, (delivered[-1].event_number or 0) if delivered else 0)
+        if delivered:
+            self._since_trim[hook.id] = self._since_trim.get(hook.id, 0) + len(delivered)
+            trim = self._since_trim[hook.id] >= TRIM_DELIVERIES_EVERY
+            if trim:
+                self._since_trim[hook.id] = 0
+            await self.repo.record_many(delivered, trim=trim)
+        if last > hook.position:
+            await self.repo.advance(hook.id, self.owner_id, last, delivered=len(delivered))
 
     async def _failed(self, hook: Webhook, delivery: Delivery, attempt: Attempt) -> bool:
         now = self.clock.now()

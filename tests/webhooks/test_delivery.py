@@ -9,6 +9,7 @@ from datetime import timedelta
 from app.clock import ManualClock, SystemClock
 from app.crypto import SecretBox
 from app.webhooks.addresses import AddressPolicy
+from app.webhooks.event_log import NewEvent
 from app.webhooks.sender import WebhookSenders
 from app.webhooks.signing import new_secret, verify
 from tests.receiver import receiving
@@ -127,6 +128,29 @@ async def test_two_delivering_processes_send_each_event_once(repos):
             assert len(receiver.requests) == 30  # nothing twice
         finally:
             await asyncio.gather(first.stop(), second.stop())
+
+
+async def test_a_webhook_for_rare_events_finds_them_behind_thousands_of_others_and_moves_past_the_rest(repos):
+    async with receiving() as receiver:
+        hook, _ = await webhook(repos, receiver.url, events=('channel.deleted', 'job.failed'))
+        await repos.webhooks.update(hook.id, channel_ids=[5])
+        log = repos.events_log
+        noise = [NewEvent('post.created', {'n': n}, channel_id=5) for n in range(4_500)]  # more than one read holds
+        for start in range(0, len(noise), 500):
+            await log.in_transaction(lambda s, part=noise[start:start + 500]: log.append_many(part, s))
+        await log.append('channel.deleted', {'channel_id': 7}, channel_id=7)  # another channel: not wanted
+        wanted = await log.append('channel.deleted', {'channel_id': 5}, channel_id=5)
+        failed = await log.append('job.failed', {'job_id': 'j1'})  # no channel: passes a channel filter
+        await log.in_transaction(lambda s: log.append_many([NewEvent('post.created', {'n': -1}, channel_id=5)], s))
+        sending = senders(repos, SystemClock())
+        await sending.start()
+        try:
+            got = await receiver.wait_for(2)
+            assert [r.event['id'] for r in got] == [f'evt_{wanted}', f'evt_{failed}']
+            await eventually(lambda: _position(repos, hook.id, failed + 1))  # the last post passed over too
+            assert len(receiver.requests) == 2
+        finally:
+            await sending.stop()
 
 
 async def _next_attempt(repos, webhook_id, attempts):
