@@ -77,10 +77,16 @@ class ChangeFeed:
     async def read(self, *, after: int = 0, limit: int = 1000) -> list[Change]:
         """Changes at positions above `after`, in order, at most `limit` (the last write may be cut)."""
         limit = max(1, limit)
-        # positions are contiguous, so the writes holding (after, after + limit] start at or below after + limit:
-        # bounding the read keeps it small however far behind the reader is
-        docs = await self.collection.find({'last': {'$gt': after}, '_id': {'$lte': after + limit}}).to_list()
-        if not docs:  # only below a trimmed stretch could the next change lie further on
+        # A range on one indexed field is what the embedded database reads from its index (a range on two fields
+        # is a scan of the whole feed): the writes ending in (after, after + limit], then, positions being
+        # contiguous, the one write that may run past the end starts right after the last of them, by its id
+        docs = await self.collection.find({'last': {'$gt': after, '$lte': after + limit}}).to_list()
+        next_start = max((doc['last'] for doc in docs), default=after) + 1
+        if next_start <= after + limit:
+            running_past = await self.collection.find_one({'_id': next_start})
+            if running_past is not None:
+                docs.append(running_past)
+        if not docs:  # below a trimmed stretch, or inside one write longer than `limit`
             first = await self.collection.find_one({'last': {'$gt': after}}, sort=[('_id', ASCENDING)])
             docs = [first] if first else []
         found: list[Change] = []

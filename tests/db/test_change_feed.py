@@ -117,3 +117,20 @@ async def caught_up(reader: FeedReader, timeout: float = 30.0) -> None:
 async def _until(check) -> None:
     while not check():
         await asyncio.sleep(0.01)
+
+
+async def test_a_reader_gets_every_position_once_whatever_its_place_and_limit_and_the_sizes_of_writes(repos):
+    sizes = [3, 250, 1, 40, 1, 1, 120, 7]  # one write longer than any limit below, some shorter than all
+    first = 1
+    for n, size in enumerate(sizes):
+        await repos.feed.append(n, first, [(m, 'created', None) for m in range(size)], BASE, None)
+        first += size
+    last = first - 1
+    for limit in (1, 10, 100, 1000):
+        for start in (0, 2, 3, 100, 253, 254, 300):
+            read, after = [], start
+            while batch := await repos.feed.read(after=after, limit=limit):
+                assert len(batch) <= limit
+                read += [change.position for change in batch]
+                after = batch[-1].position
+            assert read == list(range(start + 1, last + 1)), (limit, start)
