@@ -81,8 +81,9 @@ class Receiver:
                 async with self._arrived:
                     self.requests.append(Received(path, headers, body))
                     self._arrived.notify_all()
-                if self.hang:
-                    await asyncio.Event().wait()
+                if self.hang:  # until the sender gives up and closes the connection
+                    await reader.read()
+                    return
                 answer = self.answers.popleft() if self.answers else self.default
                 status, extra = answer if isinstance(answer, tuple) else (answer, {})
                 head = ''.join(f'{name}: {value}\r\n' for name, value in extra.items())
