@@ -39,8 +39,11 @@ class EventType(StrEnum):
 
 EVENT_TYPES = tuple(kind.value for kind in EventType)
 TEST_EVENT = 'webhook.test'
-WINDOW_PER_EVENT = 4  # numbers read per event asked for: most logs hold a few types, most readers want most
-MAX_WINDOWS = 10  # windows read in one call before it returns what it found (the caller reads on at once)
+# A read starts with a window of as many numbers as events are asked for (enough when the reader wants most
+# events, as most do) and doubles it while the log is sparse in what the reader wants, up to these many times
+# the events asked for in one window and in one call (the caller then reads on at once).
+LARGEST_WINDOW = 16
+LONGEST_READ = 64
 
 
 def event_id(number: int) -> str:
@@ -162,10 +165,11 @@ class EventLog:
         Only numbers up to the committed head are read: every event at or below it has committed with it.
         """
         head = await self.head()
-        window = max(limit * WINDOW_PER_EVENT, 1)
+        asked = max(limit, 1)
+        window = asked
         found: list[Event] = []
         start = after
-        while start < head and len(found) < limit and start - after < window * MAX_WINDOWS:
+        while start < head and len(found) < limit and start - after < asked * LONGEST_READ:
             end = min(start + window, head)
             docs: list[dict[str, Any]] = []
             for kind in dict.fromkeys(types):
@@ -175,6 +179,7 @@ class EventLog:
                 if _passes(event, channel_ids, tags):
                     found.append(event)
             start = end
+            window = min(window * 2, asked * LARGEST_WINDOW)
         if len(found) > limit:
             found = found[:limit]
         scanned_to = found[-1].number if len(found) == limit else max(start, after)

@@ -135,7 +135,7 @@ async def test_a_webhook_for_rare_events_finds_them_behind_thousands_of_others_a
         hook, _ = await webhook(repos, receiver.url, events=('channel.deleted', 'job.failed'))
         await repos.webhooks.update(hook.id, channel_ids=[5])
         log = repos.events_log
-        noise = [NewEvent('post.created', {'n': n}, channel_id=5) for n in range(4_500)]  # more than one read holds
+        noise = [NewEvent('post.created', {'n': n}, channel_id=5) for n in range(7_000)]  # more than a read holds
         for start in range(0, len(noise), 500):
             await log.in_transaction(lambda s, part=noise[start:start + 500]: log.append_many(part, s))
         await log.append('channel.deleted', {'channel_id': 7}, channel_id=7)  # another channel: not wanted
