@@ -1,5 +1,6 @@
-"""Webhooks and their deliveries in MongoDB. A webhook's secret is stored encrypted; its place in the event log,
-its retry state and the lease of the process delivering to it live in the same document."""
+"""Webhooks in MongoDB. A webhook's secret is stored encrypted; its place in the event log, its retry state, the
+lease of the process delivering to it and its last 100 deliveries live in the same document, so a batch of
+deliveries and the position after it are one write."""
 from __future__ import annotations
 
 import uuid
@@ -7,12 +8,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pymongo import ASCENDING, DESCENDING, ReplaceOne, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from app.db.models import utcnow
 
 KEEP_DELIVERIES = 100
+RECENT = 'recent'  # the field holding the last deliveries, oldest first
+WITHOUT_RECENT = {RECENT: 0}
 
 
 class Webhook(BaseModel):
@@ -36,7 +39,7 @@ class Webhook(BaseModel):
 
     @classmethod
     def of(cls, doc: dict[str, Any]) -> Webhook:
-        return cls(id=doc['_id'], **{key: value for key, value in doc.items() if key != '_id'})
+        return cls(id=doc['_id'], **{key: value for key, value in doc.items() if key not in ('_id', RECENT)})
 
 
 class Delivery(BaseModel):
@@ -53,18 +56,16 @@ class Delivery(BaseModel):
     at: datetime
     replay: bool = False
 
-    @classmethod
-    def of(cls, doc: dict[str, Any]) -> Delivery:
-        return cls(id=doc['_id'], **{key: value for key, value in doc.items() if key != '_id'})
+    def stored(self) -> dict[str, Any]:
+        return self.model_dump()
 
 
 class WebhooksRepo:
     def __init__(self, db: AsyncDatabase) -> None:
         self.collection = db['webhooks']
-        self.deliveries = db['webhook_deliveries']
 
     async def ensure_indexes(self) -> None:
-        await self.deliveries.create_index([('webhook_id', ASCENDING), ('at', DESCENDING)], name='webhook_at')
+        pass
 
     async def create(self, *, url: str, events: list[str], secret_enc: str, position: int,
                      channel_ids: list[int] | None = None, tags: list[str] | None = None) -> Webhook:
@@ -76,14 +77,15 @@ class WebhooksRepo:
         return hook
 
     async def get(self, webhook_id: str) -> Webhook | None:
-        doc = await self.collection.find_one({'_id': webhook_id})
+        doc = await self.collection.find_one({'_id': webhook_id}, WITHOUT_RECENT)
         return Webhook.of(doc) if doc else None
 
     async def list(self) -> list[Webhook]:
-        return [Webhook.of(doc) async for doc in self.collection.find().sort('created_at', ASCENDING)]
+        return [Webhook.of(doc) async for doc in self.collection.find({}, WITHOUT_RECENT).sort('created_at',
+                                                                                                ASCENDING)]
 
     async def active(self) -> list[Webhook]:
-        return [Webhook.of(doc) async for doc in self.collection.find({'paused': False})]
+        return [Webhook.of(doc) async for doc in self.collection.find({'paused': False}, WITHOUT_RECENT)]
 
     async def wanted_types(self) -> dict[str, list[Webhook]]:
         """Event type → the webhooks (not paused) that want it."""
@@ -95,12 +97,12 @@ class WebhooksRepo:
 
     async def update(self, webhook_id: str, **fields: Any) -> Webhook | None:
         doc = await self.collection.find_one_and_update({'_id': webhook_id}, {'$set': fields},
+                                                        projection=WITHOUT_RECENT,
                                                         return_document=ReturnDocument.AFTER)
         return Webhook.of(doc) if doc else None
 
     async def delete(self, webhook_id: str) -> bool:
         result = await self.collection.delete_one({'_id': webhook_id})
-        await self.deliveries.delete_many({'webhook_id': webhook_id})
         return result.deleted_count == 1
 
     # ------------------------------------------------------------ leases
@@ -117,48 +119,50 @@ class WebhooksRepo:
         await self.collection.update_one({'_id': webhook_id, 'lease_owner': owner},
                                          {'$set': {'lease_owner': None, 'lease_until': None}})
 
-    async def advance(self, webhook_id: str, owner: str, position: int, delivered: int) -> bool:
-        """Events up to `position` are done with (`delivered` of them sent): go on after them (only while this
-        process holds the lease)."""
+    async def advance(self, webhook_id: str, owner: str, position: int, delivered: list[Delivery]) -> bool:
+        """Events up to `position` are done with (`delivered` went out): go on after them (only while this process
+        holds the lease); what went out is recorded either way."""
+        update: dict[str, Any] = {
+            '$set': {'position': position, 'attempts': 0, 'failing_since': None, 'next_attempt_at': None,
+                     'last_error': None},
+            '$inc': {'delivered': len(delivered)}}
+        if delivered:
+            update['$push'] = _recent(delivered)
         result = await self.collection.update_one(
-            {'_id': webhook_id, 'lease_owner': owner, 'position': {'$lt': position}},
-            {'$set': {'position': position, 'attempts': 0, 'failing_since': None, 'next_attempt_at': None,
-                      'last_error': None},
-             '$inc': {'delivered': delivered}})
+            {'_id': webhook_id, 'lease_owner': owner, 'position': {'$lt': position}}, update)
+        if result.modified_count != 1:
+            await self.record_many(delivered)
         return result.modified_count == 1
 
-    async def failed_attempt(self, webhook_id: str, owner: str, *, attempts: int, failing_since: datetime,
-                             next_attempt_at: datetime | None, error: str, pause_reason: str | None) -> None:
-        fields: dict[str, Any] = {'attempts': attempts, 'failing_since': failing_since,
-                                  'next_attempt_at': next_attempt_at, 'last_error': error}
+    async def failed_attempt(self, delivery: Delivery, owner: str, *, failing_since: datetime,
+                             next_attempt_at: datetime | None, pause_reason: str | None) -> None:
+        """An attempt at the next event failed: record it and when to try again (or pause)."""
+        fields: dict[str, Any] = {'attempts': delivery.attempts, 'failing_since': failing_since,
+                                  'next_attempt_at': next_attempt_at, 'last_error': delivery.error or ''}
         if pause_reason:
             fields.update(paused=True, paused_reason=pause_reason, lease_owner=None, lease_until=None)
-        await self.collection.update_one({'_id': webhook_id, 'lease_owner': owner}, {'$set': fields})
+        result = await self.collection.update_one({'_id': delivery.webhook_id, 'lease_owner': owner},
+                                                  {'$set': fields, '$push': _recent([delivery])})
+        if result.matched_count != 1:
+            await self.record(delivery)
 
     # ------------------------------------------------------------ deliveries
 
     async def record(self, delivery: Delivery) -> None:
         await self.record_many([delivery])
 
-    async def record_many(self, deliveries: list[Delivery], *, trim: bool = True) -> None:
-        if not deliveries:
-            return
-        await self.deliveries.bulk_write([ReplaceOne({'_id': d.id}, d.model_dump(exclude={'id'}), upsert=True)
-                                          for d in deliveries], ordered=False)
-        if trim:
-            await self.trim_deliveries(deliveries[0].webhook_id)
-
-    async def trim_deliveries(self, webhook_id: str) -> None:
-        delivery_webhook = webhook_id
-        edge = await self.deliveries.find({'webhook_id': delivery_webhook}, {'at': 1}).sort(
-            'at', DESCENDING).skip(KEEP_DELIVERIES).limit(1).to_list()
-        if edge:
-            await self.deliveries.delete_many({'webhook_id': delivery_webhook, 'at': {'$lte': edge[0]['at']}})
+    async def record_many(self, deliveries: list[Delivery]) -> None:
+        if deliveries:
+            await self.collection.update_one({'_id': deliveries[0].webhook_id}, {'$push': _recent(deliveries)})
 
     async def deliveries_of(self, webhook_id: str, limit: int = KEEP_DELIVERIES) -> list[Delivery]:
-        docs = await self.deliveries.find({'webhook_id': webhook_id}).sort('at', DESCENDING).limit(limit).to_list()
-        return [Delivery.of(doc) for doc in docs]
+        """The last deliveries, newest first."""
+        doc = await self.collection.find_one({'_id': webhook_id}, {RECENT: 1})
+        return [Delivery(**item) for item in reversed((doc or {}).get(RECENT) or [])][:limit]
 
     async def delivery(self, webhook_id: str, delivery_id: str) -> Delivery | None:
-        doc = await self.deliveries.find_one({'_id': delivery_id, 'webhook_id': webhook_id})
-        return Delivery.of(doc) if doc else None
+        return next((found for found in await self.deliveries_of(webhook_id) if found.id == delivery_id), None)
+
+
+def _recent(deliveries: list[Delivery]) -> dict[str, Any]:
+    return {RECENT: {'$each': [delivery.stored() for delivery in deliveries], '$slice': -KEEP_DELIVERIES}}

@@ -41,7 +41,6 @@ BATCH = 100  # events read at once; their deliveries are recorded together
 # Requests in flight at once, over every webhook of the process: a few keep a busy receiver's queue moving, and
 # more would fill the event loop with delivery work while reading Telegram waits its turn behind it
 IN_FLIGHT = 4
-TRIM_DELIVERIES_EVERY = 50
 EVENTS_KEPT = timedelta(days=3)  # past the 24 h of retries, with room for a webhook resumed the next day
 TRIM_EVERY = timedelta(hours=1)
 USER_AGENT = 'Parsegram-Webhooks/1'
@@ -73,7 +72,6 @@ class WebhookSenders:
         self.owner_id = owner_id
         self._tasks: dict[str, asyncio.Task] = {}
         self._wakes: dict[str, asyncio.Event] = {}
-        self._since_trim: dict[str, int] = {}
         self._stopping = False
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
         self._claim_wake = asyncio.Event()
@@ -181,7 +179,7 @@ class WebhookSenders:
                                        limit=BATCH)
         if not page.events:
             if page.scanned_to > hook.position:  # events this webhook does not want: passed over
-                await self.repo.advance(hook.id, self.owner_id, page.scanned_to, delivered=0)
+                await self.repo.advance(hook.id, self.owner_id, page.scanned_to, [])
             if page.caught_up:
                 await self._nap(wake, POLL_SECONDS)
             return True
@@ -193,9 +191,9 @@ class WebhookSenders:
                     break
                 async with self._in_flight:
                     attempt = await self.send(hook, event.body())
-                delivery = Delivery(id=f'{hook.id}:{event.number}', webhook_id=hook.id, event_id=event.id,
-                                    event_number=event.number, event_type=event.type, status='delivered',
-                                    attempts=hook.attempts + 1, status_code=attempt.status_code,
+                delivery = Delivery(id=f'{hook.id}:{event.number}:{hook.attempts + 1}', webhook_id=hook.id,
+                                    event_id=event.id, event_number=event.number, event_type=event.type,
+                                    status='delivered', attempts=hook.attempts + 1, status_code=attempt.status_code,
                                     duration_ms=attempt.duration_ms, error=attempt.error, at=self.clock.now())
                 if attempt.ok:
                     delivered.append(delivery)
@@ -211,15 +209,12 @@ class WebhookSenders:
         return True
 
     async def _flush(self, hook: Webhook, delivered: list[Delivery], upto: int | None = None) -> None:
+        """Record what went out and move past it (and past `upto`), in one write."""
         last = max(upto or 0, (delivered[-1].event_number or 0) if delivered else 0)
-        if delivered:
-            self._since_trim[hook.id] = self._since_trim.get(hook.id, 0) + len(delivered)
-            trim = self._since_trim[hook.id] >= TRIM_DELIVERIES_EVERY
-            if trim:
-                self._since_trim[hook.id] = 0
-            await self.repo.record_many(delivered, trim=trim)
         if last > hook.position:
-            await self.repo.advance(hook.id, self.owner_id, last, delivered=len(delivered))
+            await self.repo.advance(hook.id, self.owner_id, last, delivered)
+        else:
+            await self.repo.record_many(delivered)
 
     async def _failed(self, hook: Webhook, delivery: Delivery, attempt: Attempt) -> bool:
         now = self.clock.now()
@@ -229,10 +224,8 @@ class WebhookSenders:
             pause = f'Paused after failing for 24 hours: {attempt.error}'
         next_at = None if pause else now + timedelta(seconds=retry_delay(delivery.attempts))
         delivery.status = 'failed' if pause else 'retrying'
-        await self.repo.record(delivery)
-        await self.repo.failed_attempt(hook.id, self.owner_id, attempts=delivery.attempts,
-                                       failing_since=failing_since, next_attempt_at=next_at,
-                                       error=attempt.error or '', pause_reason=pause)
+        await self.repo.failed_attempt(delivery, self.owner_id, failing_since=failing_since, next_attempt_at=next_at,
+                                       pause_reason=pause)
         if pause:
             logger.warning('webhook {} paused: failing for 24 hours', hook.id)
             return False
