@@ -105,7 +105,9 @@ class TelegramDoor:
         self.clock = clock or SystemClock()
         self.record_call = record_call
         self.floods: FloodWaits | None = None
-        self.sent: Counter[tuple[str, MethodClass, str]] = Counter()  # (key, class, method name) → requests sent
+        # (key, class, method name) → requests Telegram answered, and requests that got no answer
+        self.sent: Counter[tuple[str, MethodClass, str]] = Counter()
+        self.unanswered: Counter[tuple[str, MethodClass, str]] = Counter()
         self._waits: dict[tuple[str, MethodClass], datetime] = {}  # keys no account record holds (logins)
 
     def wait_until(self, key: str, kind: MethodClass) -> datetime | None:
@@ -127,13 +129,20 @@ class TelegramDoor:
         per_day = self.limiter.budgets[kind].per_day
         if per_day is not None and self.record_call is not None:
             await self.record_call(account_id=whose(), kind=kind.value, at=self.clock.now(), keep=per_day)
-        self.sent[(whose(), kind, request_name(request))] += 1
+        name = request_name(request)
         try:
-            return await call()
-        except errors.FloodWaitError as error:
-            await self.note(whose(), error.seconds, kind)
-            error.kind = kind  # what it holds back, for the message that tells of it
+            result = await call()
+        except errors.RPCError as error:  # Telegram answered: the request reached it
+            self.sent[(whose(), kind, name)] += 1
+            if isinstance(error, errors.FloodWaitError):
+                await self.note(whose(), error.seconds, kind)
+                error.kind = kind  # what it holds back, for the message that tells of it
             raise
+        except BaseException:  # no answer (a dropped connection, a cancelled task): it may not have reached Telegram
+            self.unanswered[(whose(), kind, name)] += 1
+            raise
+        self.sent[(whose(), kind, name)] += 1
+        return result
 
     async def note(self, key: str, seconds: int, kind: MethodClass) -> None:
         kept = self.floods is not None and await self.floods.note_flood_wait(key, seconds, kind)
@@ -141,8 +150,12 @@ class TelegramDoor:
             self._waits[(key, kind)] = self.clock.now() + timedelta(seconds=max(int(seconds), 0))
 
     def sent_by(self, key: str) -> Counter[str]:
-        """Requests `key` sent, by method name."""
+        """Requests `key` sent that Telegram answered, by method name."""
         return Counter({name: count for (sent_key, _, name), count in self.sent.items() if sent_key == key})
+
+    def unanswered_by(self, key: str) -> Counter[str]:
+        """Requests of `key` that got no answer (they may or may not have reached Telegram), by method name."""
+        return Counter({name: count for (sent_key, _, name), count in self.unanswered.items() if sent_key == key})
 
     def sent_by_class(self, key: str) -> Counter[MethodClass]:
         """Requests `key` sent, by method class."""
@@ -154,10 +167,11 @@ class TelegramDoor:
 
     def rekey(self, old: str, new: str) -> None:
         """A login's client became an account's: what it sent and must wait for is the account's now."""
-        for (key, kind, name), count in list(self.sent.items()):
-            if key == old:
-                self.sent[(new, kind, name)] += count
-                del self.sent[(key, kind, name)]
+        for counter in (self.sent, self.unanswered):
+            for (key, kind, name), count in list(counter.items()):
+                if key == old:
+                    counter[(new, kind, name)] += count
+                    del counter[(key, kind, name)]
         for (key, kind), until in list(self._waits.items()):
             if key == old:
                 self._waits[(new, kind)] = max(until, self._waits.get((new, kind), until))
