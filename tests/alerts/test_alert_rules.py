@@ -6,7 +6,8 @@ import asyncio
 from datetime import timedelta
 
 from app.alerts.consumer import AlertsConsumer
-from app.db.models import Channel, Post, utcnow
+from app.db.comments_repo import CommentsRepo
+from app.db.models import Channel, Comment, Post, utcnow
 from app.feed_consumers import FeedReader
 from app.search.service import SearchService
 from tests.support import store_posts
@@ -92,3 +93,23 @@ async def test_two_processes_reading_the_feed_fire_each_alert_once(repos):
     await drain(first)
     await drain(second)
     assert [m for m, _ in await alerts_for(repos)] == list(range(1, 41))
+
+
+async def test_a_rule_for_comments_fires_on_a_comment_with_its_link_and_a_rule_for_posts_does_not(repos):
+    group = 10_000
+    reader, _ = await setup(repos)  # 'ракета': posts only, as search answers without is:comment
+    await repos.channels.upsert_metadata(Channel(id=CHANNEL, title='Новости', username='news', linked_chat_id=group))
+    await repos.alerts.create_rule(name='Talk', query='ракета is:comment')
+    await store_posts(repos, [post(5, 'Запуск завтра')])
+    comment = Comment(channel_id=group, message_id=40, date=utcnow(), text='Ракету перенесли, увы', post_author='Анна',
+                      post_channel_id=CHANNEL, post_id=5, author_id=77)
+    await repos.comment_writer.store(group, CommentsRepo.prepare([comment]))
+    await drain(reader)
+    found = [n for n in await repos.alerts.notifications_page(limit=100) if n.kind == 'alert']
+    assert [(n.title, n.text, n.link) for n in found] == [
+        ('Talk', 'Новости: Ракету перенесли, увы', 'https://t.me/news/5?comment=40')]
+    assert found[0].path == f'/dashboard/channels/{CHANNEL}?at=5'  # the post it comments on
+
+    await repos.comment_writer.store(group, CommentsRepo.prepare([comment]))  # read again: no second alert
+    await drain(reader)
+    assert len([n for n in await repos.alerts.notifications_page(limit=100) if n.kind == 'alert']) == 1
