@@ -4,18 +4,23 @@ when two delivering processes share the database."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 from app.clock import ManualClock, SystemClock
 from app.crypto import SecretBox
+from app.db.models import Channel
 from app.webhooks.addresses import AddressPolicy
 from app.webhooks.event_log import NewEvent
 from app.webhooks.sender import WebhookSenders
 from app.webhooks.signing import new_secret, verify
 from tests.receiver import receiving
 from tests.support import eventually
+from tests.webhook_process import BOX as PROCESS_BOX
 
 BOX = SecretBox('webhook-tests')
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def senders(repos, clock, *, allow: str = 'true', owner: str = 'process-a') -> WebhookSenders:
@@ -151,6 +156,33 @@ async def test_a_webhook_for_rare_events_finds_them_behind_thousands_of_others_a
             assert len(receiver.requests) == 2
         finally:
             await sending.stop()
+
+
+async def test_two_parsegram_processes_turn_each_post_into_one_event_and_deliver_it_once(repos, db, mongo_uri):
+    await repos.channels.upsert_metadata(Channel(id=7, title='Shared'))
+    async with receiving() as receiver:
+        for n in range(4):
+            await repos.webhooks.create(url=f'{receiver.url}/{n}', events=['post.created'], position=0,
+                                        secret_enc=PROCESS_BOX.encrypt(new_secret()))
+        processes = [await asyncio.create_subprocess_exec(
+            sys.executable, '-m', 'tests.webhook_process', mongo_uri, db.name, owner, '7', str(first), '40',
+            cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            for owner, first in (('process-a', 1), ('process-b', 1001))]
+        try:
+            got = await receiver.wait_for(4 * 80, timeout=60)
+        finally:
+            outputs = [(await process.communicate(b''))[0] for process in processes]
+        assert [process.returncode for process in processes] == [0, 0] and outputs == [b'stopped\n'] * 2
+        by_hook: dict[str, list[tuple[int, int]]] = {}
+        for request in got:
+            number = int(request.event['id'].removeprefix('evt_'))
+            by_hook.setdefault(request.path, []).append((number, request.event['data']['message_id']))
+        for path, delivered in by_hook.items():  # every post once, in the order of the events
+            assert delivered == sorted(delivered), path
+            assert sorted(m for _, m in delivered) == [*range(1, 41), *range(1001, 1041)], path
+        numbers = {request.event['id'] for request in got}
+        assert len(numbers) == 80 and len(by_hook) == 4  # one event per post, shared by the four webhooks
+        assert len(receiver.requests) == 4 * 80  # nothing twice, also after both stopped
 
 
 async def _next_attempt(repos, webhook_id, attempts):
