@@ -101,8 +101,11 @@ async def delete_rule(rule_id: IdPath, root: ReadyRootDep) -> RuleOut:
 async def notifications(root: ReadyRootDep, unread: bool = False,
                         limit: int = Query(default=50, ge=1, le=500)) -> NotificationsPage:
     """Newest first: alert matches (with links to the post), revoked accounts, long FloodWaits, failed jobs."""
-    return NotificationsPage(items=await root.repos.alerts.notifications_page(unread=unread, limit=limit),
-                             unread=await root.repos.alerts.unread_count())
+    # counted before the page is read: a notification that arrives between the two reads is then in the page and
+    # added to the count, never counted with a page that lacks it
+    counted = await root.repos.alerts.unread_count()
+    items = await root.repos.alerts.notifications_page(unread=unread, limit=limit)
+    return NotificationsPage(items=items, unread=max(counted, sum(not item.read for item in items)))
 
 
 @router.post('/notifications/read', response_model=ReadAnswer)
