@@ -27,7 +27,7 @@ from tests.telegram_dc.limits import REALISTIC
 
 SPEED = 2  # Telegram's limits and Parsegram's pacing, both twice as fast
 DC_LIMITS = {method: {'rate': limit.rate * SPEED} for method, limit in REALISTIC.items()}
-POSTS = 2_000  # twenty history pages
+POSTS = 1_000  # ten history pages
 HOOKS = 10
 BOX = SecretBox('dead-receiver')
 
