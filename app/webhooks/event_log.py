@@ -182,7 +182,7 @@ class EventLog:
             window = min(window * 2, asked * LARGEST_WINDOW)
         if len(found) > limit:
             found = found[:limit]
-        scanned_to = found[-1].number if len(found) == limit else max(start, after)
+        scanned_to = found[-1].number if len(found) == limit else start
         return EventPage(found, scanned_to, caught_up=scanned_to >= head)
 
     async def trim(self, *, older_than: datetime) -> int:

@@ -65,7 +65,7 @@ class WebhooksRepo:
         self.collection = db['webhooks']
 
     async def ensure_indexes(self) -> None:
-        pass
+        pass  # looked up by _id; the deliveries live in each webhook's document
 
     async def create(self, *, url: str, events: list[str], secret_enc: str, position: int,
                      channel_ids: list[int] | None = None, tags: list[str] | None = None) -> Webhook:

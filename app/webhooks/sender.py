@@ -178,8 +178,7 @@ class WebhookSenders:
         page = await self.log.next_for(hook.position, hook.events, channel_ids=hook.channel_ids, tags=hook.tags,
                                        limit=BATCH)
         if not page.events:
-            if page.scanned_to > hook.position:  # events this webhook does not want: passed over
-                await self.repo.advance(hook.id, self.owner_id, page.scanned_to, [])
+            await self._flush(hook, [], page.scanned_to)  # events this webhook does not want: passed over
             if page.caught_up:
                 await self._nap(wake, POLL_SECONDS)
             return True
@@ -211,10 +210,8 @@ class WebhookSenders:
     async def _flush(self, hook: Webhook, delivered: list[Delivery], upto: int | None = None) -> None:
         """Record what went out and move past it (and past `upto`), in one write."""
         last = max(upto or 0, (delivered[-1].event_number or 0) if delivered else 0)
-        if last > hook.position:
+        if last > hook.position:  # always so when something went out: events come after the position
             await self.repo.advance(hook.id, self.owner_id, last, delivered)
-        else:
-            await self.repo.record_many(delivered)
 
     async def _failed(self, hook: Webhook, delivery: Delivery, attempt: Attempt) -> bool:
         now = self.clock.now()
