@@ -65,7 +65,9 @@ def intercept_stdlib(level: int = logging.INFO) -> None:
         uv.handlers.clear()
         uv.propagate = True
     logging.getLogger('uvicorn.access').setLevel(logging.WARNING)
-    for noisy in ('pymongo', 'telethon.network.mtprotosender', 'telethon.extensions.messagepacker', 'watchfiles'):
+    # httpx logs every request with its URL: a webhook's URL often carries its receiver's token
+    for noisy in ('pymongo', 'telethon.network.mtprotosender', 'telethon.extensions.messagepacker', 'watchfiles',
+                  'httpx', 'httpcore'):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 

@@ -26,7 +26,7 @@ async def test_a_webhook_gets_signed_events_once_each_and_can_be_tested_and_repl
     channel_id = info['channel_id']
     async with receiving() as receiver:
         made = await api.post('/api/webhooks', json={
-            'url': receiver.url, 'events': ['channel.added', 'post.created', 'post.edited']})
+            'url': f'{receiver.url}/T0KEN-of-the-receiver', 'events': ['channel.added', 'post.created', 'post.edited']})
         assert made.status_code == 201, made.text
         hook, secret = made.json(), made.json()['secret']
         assert secret.startswith('whsec_') and len(secret) > 40
@@ -77,6 +77,7 @@ async def test_a_webhook_gets_signed_events_once_each_and_can_be_tested_and_repl
         assert (await api.delete(f'/api/webhooks/{hook["id"]}')).status_code == 200
         assert (await api.get(f'/api/webhooks/{hook["id"]}')).json()['error']['code'] == 'WEBHOOK_NOT_FOUND'
     assert secret not in log_capture.text
+    assert 'T0KEN-of-the-receiver' not in log_capture.text  # a webhook's URL can be a secret too
 
 
 async def test_webhook_requests_that_cannot_work_get_clear_errors(api, app_root):
