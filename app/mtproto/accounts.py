@@ -64,6 +64,7 @@ class AccountManager(SupervisorMixin):
         self.events = events or EventBus()
         self._records: dict[str, Account] = {}
         self._live: dict[str, _Live] = {}
+        self._adopting: set[str] = set()  # accounts adopt() is storing: no supervisor of their own is started
         self._listeners: list[tuple[OnConnected, OnDisconnected]] = []
         self._tasks: set[asyncio.Task] = set()
         self._maintenance: asyncio.Task | None = None
@@ -200,35 +201,40 @@ class AccountManager(SupervisorMixin):
             account_id = existing.id
         if not isinstance(client, DoorClient) or client.door is not self.door:
             raise TypeError('an account is adopted only with a client made through the door of its manager')
-        old = self._live.pop(account_id, None)
-        if old is not None:
-            await self._close(old, release=False)
-        self.door.rekey(client.door_key, account_id)
-        client.door_key = account_id
-        client.flood_sleep_threshold = ACCOUNT_FLOOD_SLEEP_THRESHOLD  # the login's client is the account's now
-        session = client.session.save()
-        account = await self.repo.save_authorized(
-            account_id=account_id, phone=phone, user_id=user.id, first_name=user.first_name,
-            last_name=user.last_name, username=user.username, dc_id=client.session.dc_id,
-            session_encrypted=self.secret_box.encrypt(session), lease_owner=self.owner_id,
-            lease_until=self._lease_until())
-        if existing is None:  # the user's earlier record may have been removed: Telegram still counts its waits
-            account = await self.repo.take_leftovers(account_id, user.id) or account
-            for kind, times in account.day_calls.items():
-                with contextlib.suppress(ValueError):  # a class this version no longer has
-                    self.door.limiter.restore(account_id, MethodClass(kind), times)
-        self._records[account_id] = account
-        live = _Live(account_id=account_id, client=client, state=LiveState.CONNECTED, saved_session=session,
-                     events=self.events)
-        self._live[account_id] = live
-        logger.info('Account {} logged in as user {}', account_id, user.id)
-        self.events.publish(AccountChanged(account_id=account_id, state=LiveState.CONNECTED.value))
-        # what follows a login (live updates, catching up its channels) runs after the login's request answers
-        self._spawn(self._announce(live), f'account-{account_id}-connected')
-        if self._started and not self._stopping:
-            live.task = self._spawn(self._supervise(live), f'account-{account_id}')
-            if self._maintenance is None or self._maintenance.done():
-                self._maintenance = self._spawn(self._maintenance_loop(), 'accounts-maintenance')
+        # the record is authorized (and found by the maintenance loop) before the live client is registered
+        self._adopting.add(account_id)
+        try:
+            old = self._live.pop(account_id, None)
+            if old is not None:
+                await self._close(old, release=False)
+            self.door.rekey(client.door_key, account_id)
+            client.door_key = account_id
+            client.flood_sleep_threshold = ACCOUNT_FLOOD_SLEEP_THRESHOLD  # the login's client is the account's now
+            session = client.session.save()
+            account = await self.repo.save_authorized(
+                account_id=account_id, phone=phone, user_id=user.id, first_name=user.first_name,
+                last_name=user.last_name, username=user.username, dc_id=client.session.dc_id,
+                session_encrypted=self.secret_box.encrypt(session), lease_owner=self.owner_id,
+                lease_until=self._lease_until())
+            if existing is None:  # the user's earlier record may have been removed: Telegram still counts its waits
+                account = await self.repo.take_leftovers(account_id, user.id) or account
+                for kind, times in account.day_calls.items():
+                    with contextlib.suppress(ValueError):  # a class this version no longer has
+                        self.door.limiter.restore(account_id, MethodClass(kind), times)
+            self._records[account_id] = account
+            live = _Live(account_id=account_id, client=client, state=LiveState.CONNECTED, saved_session=session,
+                         events=self.events)
+            self._live[account_id] = live
+            logger.info('Account {} logged in as user {}', account_id, user.id)
+            self.events.publish(AccountChanged(account_id=account_id, state=LiveState.CONNECTED.value))
+            # what follows a login (live updates, catching up its channels) runs after the login's request answers
+            self._spawn(self._announce(live), f'account-{account_id}-connected')
+            if self._started and not self._stopping:
+                live.task = self._spawn(self._supervise(live), f'account-{account_id}')
+                if self._maintenance is None or self._maintenance.done():
+                    self._maintenance = self._spawn(self._maintenance_loop(), 'accounts-maintenance')
+        finally:
+            self._adopting.discard(account_id)
         return account_id
 
     async def _save_hour_calls(self) -> None:

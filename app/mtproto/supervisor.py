@@ -35,9 +35,12 @@ class SupervisorMixin:
     max_backoff: float
     _records: dict[str, Account]
     _live: dict[str, _Live]
+    _adopting: set[str]
     _stopping: bool
 
     def _ensure_supervisor(self, account_id: str) -> None:
+        if account_id in self._adopting:  # a login's client becoming the account's: adopt() supervises it
+            return
         live = self._live.get(account_id)
         if live is not None and live.task is not None and not live.task.done():
             return
